@@ -1,0 +1,141 @@
+package v1alpha1
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	kjson "sigs.k8s.io/json"
+)
+
+// unsupported explains, per Argo Rollouts field roost does not implement, why it
+// refuses the Rollout instead of silently ignoring the field.
+var unsupported = map[string]string{
+	"trafficRouting":       "traffic routers are not supported; roost runs the basic canary (pod-count weights)",
+	"experiment":           "experiment steps are not supported",
+	"analysis":             "analysis is not supported yet",
+	"setCanaryScale":       "setCanaryScale steps are not supported",
+	"setHeaderRoute":       "setHeaderRoute steps need a traffic router, which roost does not support",
+	"setMirrorRoute":       "setMirrorRoute steps need a traffic router, which roost does not support",
+	"plugin":               "plugin steps are not supported",
+	"workloadRef":          "workloadRef is not supported; put the pod template in spec.template",
+	"blueGreen":            "the blue-green strategy is not supported; roost runs canaries",
+	"antiAffinity":         "canary anti-affinity is not supported",
+	"dynamicStableScale":   "dynamicStableScale needs a traffic router, which roost does not support",
+	"pingPong":             "ping-pong services need a traffic router, which roost does not support",
+	"minPodsPerReplicaSet": "minPodsPerReplicaSet needs a traffic router, which roost does not support",
+}
+
+const unsupportedFix = "; remove it, or let Argo Rollouts step this Rollout (roost --reconciler=off)"
+
+// FromUnstructured decodes a Rollout from the dynamic client. Metadata and status
+// are always decoded when they can be; the spec is decoded strictly, and every
+// field roost does not model, or of the wrong type, comes back as a field error
+// naming its path. A non-empty error list means the spec must not be acted on.
+func FromUnstructured(u *unstructured.Unstructured) (*Rollout, field.ErrorList) {
+	r := &Rollout{TypeMeta: metav1.TypeMeta{APIVersion: SchemeGroupVersion.String(), Kind: Kind}}
+	var errs field.ErrorList
+	if md, ok := u.Object["metadata"].(map[string]interface{}); ok {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, &r.ObjectMeta); err != nil {
+			errs = append(errs, field.Invalid(field.NewPath("metadata"), "", err.Error()))
+		}
+	}
+	if st, ok := u.Object["status"]; ok && st != nil {
+		// Status is written by controllers, possibly newer ones: be lenient.
+		if b, err := json.Marshal(st); err == nil {
+			_ = json.Unmarshal(b, &r.Status)
+		}
+	}
+	spec, ok := u.Object["spec"]
+	if !ok || spec == nil {
+		return r, append(errs, field.Required(field.NewPath("spec"), "a Rollout needs a spec with selector, template and strategy.canary"))
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return r, append(errs, field.Invalid(field.NewPath("spec"), "", err.Error()))
+	}
+	return r, append(errs, DecodeSpec(b, &r.Spec)...)
+}
+
+// DecodeSpec decodes a spec strictly from JSON, reporting unknown fields and type
+// errors with their paths under "spec".
+func DecodeSpec(data []byte, spec *RolloutSpec) field.ErrorList {
+	var errs field.ErrorList
+	strict, err := kjson.UnmarshalStrict(data, spec)
+	if err != nil {
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			p := "spec"
+			if te.Field != "" {
+				p += "." + te.Field
+			}
+			errs = append(errs, field.Invalid(field.NewPath(p), te.Value, fmt.Sprintf("must be of type %s", jsonTypeName(te.Type.String()))))
+		case errors.As(err, &se):
+			errs = append(errs, field.Invalid(field.NewPath("spec"), "", "is not valid JSON: "+se.Error()))
+		default:
+			errs = append(errs, field.Invalid(field.NewPath("spec"), "", err.Error()))
+		}
+	}
+	for _, se := range strict {
+		errs = append(errs, unknownFieldError(se.Error()))
+	}
+	return errs
+}
+
+func jsonTypeName(goType string) string {
+	switch {
+	case strings.Contains(goType, "int"):
+		return "integer"
+	case goType == "string":
+		return "string"
+	case goType == "bool":
+		return "boolean"
+	case strings.HasPrefix(goType, "[]"):
+		return "list"
+	case strings.HasPrefix(goType, "map"):
+		return "object"
+	}
+	return goType
+}
+
+func unknownFieldError(msg string) *field.Error {
+	// kjson reports `unknown field "strategy.canary.trafficRouting"`.
+	p := msg
+	if i := strings.Index(msg, "\""); i >= 0 {
+		if j := strings.LastIndex(msg, "\""); j > i {
+			p = msg[i+1 : j]
+		}
+	}
+	path := field.NewPath("spec." + p)
+	last := p
+	if i := strings.LastIndex(p, "."); i >= 0 {
+		last = p[i+1:]
+	}
+	if why, ok := unsupported[last]; ok {
+		return field.Forbidden(path, why+unsupportedFix)
+	}
+	return field.Forbidden(path, "roost does not know this field"+unsupportedFix)
+}
+
+// ToUnstructured encodes a Rollout for the dynamic client. It goes through JSON so
+// that numbers come out as int64 and raw fields stay JSON, as the server sends them.
+func ToUnstructured(r *Rollout) (*unstructured.Unstructured, error) {
+	c := *r
+	c.TypeMeta = metav1.TypeMeta{APIVersion: SchemeGroupVersion.String(), Kind: Kind}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return nil, fmt.Errorf("encode rollout %s/%s: %w", r.Namespace, r.Name, err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(b); err != nil {
+		return nil, fmt.Errorf("encode rollout %s/%s: %w", r.Namespace, r.Name, err)
+	}
+	return u, nil
+}

@@ -1,0 +1,215 @@
+// Package v1alpha1 holds roost's Go types for the subset of the Argo Rollouts
+// argoproj.io/v1alpha1 Rollout API that roost supports (basic canary, no
+// traffic router), with defaulting, validation and the hashes Argo Rollouts
+// computes, so that both controllers agree on ReplicaSet names and step state.
+package v1alpha1
+
+import (
+	"encoding/json"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// API coordinates of the Rollout resource.
+const (
+	Group    = "argoproj.io"
+	Version  = "v1alpha1"
+	Kind     = "Rollout"
+	Resource = "rollouts"
+)
+
+var (
+	// SchemeGroupVersion is argoproj.io/v1alpha1.
+	SchemeGroupVersion = schema.GroupVersion{Group: Group, Version: Version}
+	// RolloutGVR is what the dynamic client and informers use.
+	RolloutGVR = SchemeGroupVersion.WithResource(Resource)
+	// RolloutGVK is the kind of every Rollout object.
+	RolloutGVK = SchemeGroupVersion.WithKind(Kind)
+)
+
+// Labels and annotations shared with Argo Rollouts.
+const (
+	// DefaultRolloutUniqueLabelKey carries the pod-template hash on ReplicaSets, their
+	// selectors and their pods.
+	DefaultRolloutUniqueLabelKey = "rollouts-pod-template-hash"
+	// RevisionAnnotation numbers the ReplicaSets of a Rollout: 1, 2, ...
+	RevisionAnnotation = "rollout.argoproj.io/revision"
+	// EphemeralMetadataAnnotation records, on a ReplicaSet, the labels and annotations
+	// injected from canaryMetadata/stableMetadata, so that only those are removed later.
+	EphemeralMetadataAnnotation = "rollout.argoproj.io/ephemeral-metadata"
+	// DesiredReplicasAnnotation records spec.replicas on each ReplicaSet.
+	DesiredReplicasAnnotation = "rollout.argoproj.io/desired-replicas"
+)
+
+// Rollout is a Deployment-like workload released by canary steps.
+type Rollout struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   RolloutSpec   `json:"spec"`
+	Status RolloutStatus `json:"status,omitempty"`
+}
+
+// RolloutList is a list of Rollouts.
+type RolloutList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Rollout `json:"items"`
+}
+
+// RolloutSpec is the supported subset of an Argo Rollouts spec. Any field not
+// modelled here is reported as unsupported by Decode rather than ignored.
+type RolloutSpec struct {
+	Replicas                *int32                 `json:"replicas,omitempty"`
+	Selector                *metav1.LabelSelector  `json:"selector"`
+	Template                corev1.PodTemplateSpec `json:"template"`
+	MinReadySeconds         int32                  `json:"minReadySeconds,omitempty"`
+	Strategy                RolloutStrategy        `json:"strategy"`
+	RevisionHistoryLimit    *int32                 `json:"revisionHistoryLimit,omitempty"`
+	Paused                  bool                   `json:"paused,omitempty"`
+	ProgressDeadlineSeconds *int32                 `json:"progressDeadlineSeconds,omitempty"`
+	ProgressDeadlineAbort   bool                   `json:"progressDeadlineAbort,omitempty"`
+	RestartAt               *metav1.Time           `json:"restartAt,omitempty"`
+}
+
+// RolloutStrategy holds the canary strategy; blue-green is not supported.
+type RolloutStrategy struct {
+	Canary *CanaryStrategy `json:"canary,omitempty"`
+}
+
+// CanaryStrategy is the basic canary: steps over two ReplicaSets, no traffic router.
+type CanaryStrategy struct {
+	// CanaryService and StableService are accepted for compatibility; without a traffic
+	// router they only name Services that a user or Argo may manage.
+	CanaryService  string             `json:"canaryService,omitempty"`
+	StableService  string             `json:"stableService,omitempty"`
+	Steps          []CanaryStep       `json:"steps,omitempty"`
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	MaxSurge       *intstr.IntOrString `json:"maxSurge,omitempty"`
+	CanaryMetadata *PodTemplateMetadata `json:"canaryMetadata,omitempty"`
+	StableMetadata *PodTemplateMetadata `json:"stableMetadata,omitempty"`
+	// ScaleDownDelaySeconds and AbortScaleDownDelaySeconds only act with a traffic
+	// router in Argo Rollouts; roost accepts them and, like Argo, ignores them.
+	ScaleDownDelaySeconds      *int32 `json:"scaleDownDelaySeconds,omitempty"`
+	AbortScaleDownDelaySeconds *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
+}
+
+// CanaryStep sets exactly one of its fields. Its JSON form must stay identical to
+// Argo Rollouts' for the step hash to match.
+type CanaryStep struct {
+	SetWeight *int32        `json:"setWeight,omitempty"`
+	Pause     *RolloutPause `json:"pause,omitempty"`
+}
+
+// RolloutPause waits for a promote, or for Duration when set.
+type RolloutPause struct {
+	// Duration is seconds as an int, or a string: "90" (seconds), "30s", "10m", "1h".
+	Duration *intstr.IntOrString `json:"duration,omitempty"`
+}
+
+// PodTemplateMetadata is extra metadata put on a ReplicaSet's pods while it is
+// the canary or the stable one.
+type PodTemplateMetadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// PauseReason says why a rollout paused.
+type PauseReason string
+
+// PauseReasonCanaryPauseStep is the reason of a pause step's condition.
+const PauseReasonCanaryPauseStep PauseReason = "CanaryPauseStep"
+
+// PauseCondition is one reason the controller holds the rollout.
+type PauseCondition struct {
+	Reason    PauseReason `json:"reason"`
+	StartTime metav1.Time `json:"startTime"`
+}
+
+// RolloutPhase is the summary state shown to users.
+type RolloutPhase string
+
+// Phases, as Argo Rollouts computes them.
+const (
+	PhaseHealthy     RolloutPhase = "Healthy"
+	PhaseDegraded    RolloutPhase = "Degraded"
+	PhaseProgressing RolloutPhase = "Progressing"
+	PhasePaused      RolloutPhase = "Paused"
+)
+
+// RolloutConditionType names a condition.
+type RolloutConditionType string
+
+// Condition types.
+const (
+	RolloutProgressing    RolloutConditionType = "Progressing"
+	RolloutPaused         RolloutConditionType = "Paused"
+	RolloutAvailable      RolloutConditionType = "Available"
+	RolloutHealthy        RolloutConditionType = "Healthy"
+	RolloutCompleted      RolloutConditionType = "Completed"
+	InvalidSpec           RolloutConditionType = "InvalidSpec"
+	RolloutReplicaFailure RolloutConditionType = "ReplicaFailure"
+)
+
+// Condition reasons shared with Argo Rollouts.
+const (
+	ReasonInvalidSpec              = "InvalidSpec"
+	ReasonNewReplicaSetCreated     = "NewReplicaSetCreated"
+	ReasonReplicaSetUpdated        = "ReplicaSetUpdated"
+	ReasonNewRSAvailable           = "NewReplicaSetAvailable"
+	ReasonRolloutAborted           = "RolloutAborted"
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	ReasonRolloutPaused            = "RolloutPaused"
+	ReasonRolloutResumed           = "RolloutResumed"
+	ReasonAvailable                = "AvailableReason"
+	ReasonNotAvailable             = "AvailableReason"
+	ReasonHealthy                  = "RolloutHealthy"
+	ReasonCompleted                = "RolloutCompleted"
+	ReasonFailedRSCreate           = "ReplicaSetCreateError"
+)
+
+// RolloutCondition is one condition of a Rollout.
+type RolloutCondition struct {
+	Type               RolloutConditionType   `json:"type"`
+	Status             corev1.ConditionStatus `json:"status"`
+	LastUpdateTime     metav1.Time            `json:"lastUpdateTime"`
+	LastTransitionTime metav1.Time            `json:"lastTransitionTime"`
+	Reason             string                 `json:"reason"`
+	Message            string                 `json:"message"`
+}
+
+// CanaryStatus mirrors Argo's status.canary; basic canary keeps it empty.
+type CanaryStatus struct {
+	// Weights is set by traffic routers only; kept so a round trip loses nothing.
+	Weights json.RawMessage `json:"weights,omitempty"`
+}
+
+// RolloutStatus is the whole progress of a canary: every client and controller
+// reads and writes the same fields.
+type RolloutStatus struct {
+	Abort              bool               `json:"abort,omitempty"`
+	PauseConditions    []PauseCondition   `json:"pauseConditions,omitempty"`
+	ControllerPause    bool               `json:"controllerPause,omitempty"`
+	AbortedAt          *metav1.Time       `json:"abortedAt,omitempty"`
+	CurrentPodHash     string             `json:"currentPodHash,omitempty"`
+	CurrentStepHash    string             `json:"currentStepHash,omitempty"`
+	Replicas           int32              `json:"replicas,omitempty"`
+	UpdatedReplicas    int32              `json:"updatedReplicas,omitempty"`
+	ReadyReplicas      int32              `json:"readyReplicas,omitempty"`
+	AvailableReplicas  int32              `json:"availableReplicas,omitempty"`
+	CurrentStepIndex   *int32             `json:"currentStepIndex,omitempty"`
+	CollisionCount     *int32             `json:"collisionCount,omitempty"`
+	ObservedGeneration string             `json:"observedGeneration,omitempty"`
+	Conditions         []RolloutCondition `json:"conditions,omitempty"`
+	Canary             CanaryStatus       `json:"canary,omitempty"`
+	HPAReplicas        int32              `json:"HPAReplicas,omitempty"`
+	Selector           string             `json:"selector,omitempty"`
+	StableRS           string             `json:"stableRS,omitempty"`
+	RestartedAt        *metav1.Time       `json:"restartedAt,omitempty"`
+	PromoteFull        bool               `json:"promoteFull,omitempty"`
+	Phase              RolloutPhase       `json:"phase,omitempty"`
+	Message            string             `json:"message,omitempty"`
+}
