@@ -84,11 +84,11 @@ type RolloutStrategy struct {
 type CanaryStrategy struct {
 	// CanaryService and StableService are accepted for compatibility; without a traffic
 	// router they only name Services that a user or Argo may manage.
-	CanaryService  string             `json:"canaryService,omitempty"`
-	StableService  string             `json:"stableService,omitempty"`
-	Steps          []CanaryStep       `json:"steps,omitempty"`
-	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
-	MaxSurge       *intstr.IntOrString `json:"maxSurge,omitempty"`
+	CanaryService  string               `json:"canaryService,omitempty"`
+	StableService  string               `json:"stableService,omitempty"`
+	Steps          []CanaryStep         `json:"steps,omitempty"`
+	MaxUnavailable *intstr.IntOrString  `json:"maxUnavailable,omitempty"`
+	MaxSurge       *intstr.IntOrString  `json:"maxSurge,omitempty"`
 	CanaryMetadata *PodTemplateMetadata `json:"canaryMetadata,omitempty"`
 	StableMetadata *PodTemplateMetadata `json:"stableMetadata,omitempty"`
 	// ScaleDownDelaySeconds and AbortScaleDownDelaySeconds only act with a traffic
