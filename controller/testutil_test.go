@@ -103,7 +103,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{
 		t:        t,
 		ctx:      context.Background(),
-		kube:     kubefake.NewClientset(),
+		kube:     kubefake.NewSimpleClientset(),
 		dyn:      dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{v1alpha1.RolloutGVR: "RolloutList"}),
 		clock:    clocktesting.NewFakeClock(t0),
 		rec:      record.NewFakeRecorder(10000),
@@ -325,9 +325,20 @@ func (h *harness) podsOf(rs *appsv1.ReplicaSet) []corev1.Pod {
 // exactly spec.replicas pods, all available except notReady[name].
 func (h *harness) kubelet() {
 	h.t.Helper()
+	all, err := h.kube.CoreV1().Pods("").List(h.ctx, metav1.ListOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	byOwner := map[types.UID][]corev1.Pod{}
+	for _, p := range all.Items {
+		if ref := metav1.GetControllerOf(&p); ref != nil {
+			byOwner[ref.UID] = append(byOwner[ref.UID], p)
+		}
+	}
 	for _, rs := range h.replicaSets() {
 		want := replicasOf(rs)
-		pods := h.podsOf(rs)
+		pods := byOwner[rs.UID]
+		sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 		for i := int32(len(pods)); i < want; i++ {
 			h.uids++
 			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
@@ -357,6 +368,13 @@ func (h *harness) kubelet() {
 	}
 }
 
+// clearActions forgets the fakes' action logs; settle loops call it so that
+// counting stays cheap.
+func (h *harness) clearActions() {
+	h.kube.ClearActions()
+	h.dyn.ClearActions()
+}
+
 func copyLabels(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
@@ -368,7 +386,7 @@ func copyLabels(m map[string]string) map[string]string {
 	return out
 }
 
-// writes counts the write actions so far on both fakes.
+// writes counts the write actions on both fakes since the last clearActions.
 func (h *harness) writes() int {
 	n := 0
 	for _, a := range append(h.kube.Actions(), h.dyn.Actions()...) {
@@ -385,10 +403,10 @@ func (h *harness) writes() int {
 func (h *harness) settle(name string) int {
 	h.t.Helper()
 	for i := 1; i <= 200; i++ {
-		before := h.writes()
+		h.clearActions()
 		h.sync(name)
 		h.kubelet()
-		if h.writes() == before {
+		if h.writes() == 0 {
 			return i
 		}
 	}
