@@ -1,11 +1,13 @@
 package controller
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
@@ -155,5 +157,165 @@ func TestCanaryWholeFlow(t *testing.T) {
 		if !names[p.Name] {
 			t.Errorf("canary pod %s was replaced instead of relabelled", p.Name)
 		}
+	}
+}
+
+// TestInvalidRollouts checks that each malformed Rollout ends with InvalidSpec
+// naming the field, that no ReplicaSet or Pod is written for it, and that a
+// valid Rollout next to it still progresses.
+func TestInvalidRollouts(t *testing.T) {
+	steps := func(u map[string]any) []any {
+		return u["spec"].(map[string]any)["strategy"].(map[string]any)["canary"].(map[string]any)["steps"].([]any)
+	}
+	canary := func(u map[string]any) map[string]any {
+		return u["spec"].(map[string]any)["strategy"].(map[string]any)["canary"].(map[string]any)
+	}
+	spec := func(u map[string]any) map[string]any { return u["spec"].(map[string]any) }
+	tests := []struct {
+		name   string
+		mutate func(u map[string]any)
+		field  string
+	}{
+		{"weight 150", func(u map[string]any) { steps(u)[0].(map[string]any)["setWeight"] = int64(150) }, "spec.strategy.canary.steps[0].setWeight"},
+		{"weight -1", func(u map[string]any) { steps(u)[0].(map[string]any)["setWeight"] = int64(-1) }, "spec.strategy.canary.steps[0].setWeight"},
+		{"duration abc", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": "abc"}} }, "spec.strategy.canary.steps[1].pause.duration"},
+		{"negative duration", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": int64(-5)}} }, "spec.strategy.canary.steps[1].pause.duration"},
+		{"negative duration string", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": "-30s"}} }, "spec.strategy.canary.steps[1].pause.duration"},
+		{"setWeight and pause in one step", func(u map[string]any) {
+			steps(u)[0] = map[string]any{"setWeight": int64(10), "pause": map[string]any{}}
+		}, "spec.strategy.canary.steps[0]"},
+		{"empty step", func(u map[string]any) { steps(u)[0] = map[string]any{} }, "spec.strategy.canary.steps[0]"},
+		{"no selector", func(u map[string]any) { delete(spec(u), "selector") }, "spec.selector"},
+		{"selector not matching template", func(u map[string]any) {
+			spec(u)["selector"] = map[string]any{"matchLabels": map[string]any{"app": "other"}}
+		}, "spec.selector"},
+		{"maxSurge and maxUnavailable 0", func(u map[string]any) {
+			canary(u)["maxSurge"] = int64(0)
+			canary(u)["maxUnavailable"] = "0%"
+		}, "spec.strategy.canary.maxUnavailable"},
+		{"maxSurge not a number", func(u map[string]any) { canary(u)["maxSurge"] = "lots" }, "spec.strategy.canary.maxSurge"},
+		{"negative replicas", func(u map[string]any) { spec(u)["replicas"] = int64(-3) }, "spec.replicas"},
+		{"trafficRouting", func(u map[string]any) {
+			canary(u)["trafficRouting"] = map[string]any{"nginx": map[string]any{"stableIngress": "web"}}
+		}, "spec.strategy.canary.trafficRouting"},
+		{"experiment step", func(u map[string]any) {
+			steps(u)[0] = map[string]any{"experiment": map[string]any{"duration": "1h"}}
+		}, "spec.strategy.canary.steps[0].experiment"},
+		{"analysis step", func(u map[string]any) {
+			steps(u)[0] = map[string]any{"analysis": map[string]any{"templates": []any{map[string]any{"templateName": "rate"}}}}
+		}, "spec.strategy.canary.steps[0].analysis"},
+		{"setCanaryScale step", func(u map[string]any) {
+			steps(u)[0] = map[string]any{"setCanaryScale": map[string]any{"replicas": int64(3)}}
+		}, "spec.strategy.canary.steps[0].setCanaryScale"},
+		{"workloadRef", func(u map[string]any) {
+			spec(u)["workloadRef"] = map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+		}, "spec.workloadRef"},
+		{"blueGreen", func(u map[string]any) {
+			spec(u)["strategy"] = map[string]any{"blueGreen": map[string]any{"activeService": "web"}}
+		}, "spec.strategy.blueGreen"},
+		{"no strategy", func(u map[string]any) { delete(spec(u), "strategy") }, "spec.strategy.canary"},
+		{"unknown field", func(u map[string]any) { spec(u)["replica"] = int64(3) }, "spec.replica"},
+		{"replicas of the wrong type", func(u map[string]any) { spec(u)["replicas"] = "three" }, "spec.replicas"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			u, err := v1alpha1.ToUnstructured(newRollout("bad", 3, setWeight(20), pause()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.mutate(u.Object)
+			h.createUnstructured(u)
+			h.create(newRollout("good", 3, setWeight(20), pause()))
+
+			for range 2 {
+				h.clearActions()
+				h.sync("bad")
+				for _, a := range h.kube.Actions() {
+					switch a.GetVerb() {
+					case "create", "update", "patch", "delete":
+						t.Fatalf("invalid rollout caused %s on %s", a.GetVerb(), a.GetResource().Resource)
+					}
+				}
+			}
+			r := h.getInvalid("bad")
+			c := conditionOf(r, v1alpha1.InvalidSpec)
+			if c == nil || c.Status != corev1.ConditionTrue || c.Reason != v1alpha1.ReasonInvalidSpec {
+				t.Fatalf("InvalidSpec condition %+v", c)
+			}
+			if !strings.Contains(c.Message, tt.field) || !strings.Contains(c.Message, `"bad"`) {
+				t.Fatalf("message %q does not name %s", c.Message, tt.field)
+			}
+			if r.Status.Phase != v1alpha1.PhaseDegraded || r.Status.Message != c.Message || r.Status.ObservedGeneration != "1" {
+				t.Fatalf("phase %q message %q observedGeneration %q", r.Status.Phase, r.Status.Message, r.Status.ObservedGeneration)
+			}
+			warnings := 0
+			for _, e := range h.events {
+				if strings.HasPrefix(e, "Warning InvalidSpec") {
+					warnings++
+				}
+			}
+			if warnings != 1 {
+				t.Fatalf("%d InvalidSpec warnings after two syncs, want 1: %q", warnings, h.events)
+			}
+
+			h.settle("good")
+			if g := h.get("good"); g.Status.Phase != v1alpha1.PhaseHealthy || h.rsOf("good", g.Status.StableRS) == nil {
+				t.Fatalf("valid neighbour: %s", h.describe("good"))
+			}
+			if n := len(h.counts("bad")); n != 0 {
+				t.Fatalf("invalid rollout has %d replicasets", n)
+			}
+		})
+	}
+}
+
+func TestInvalidRolloutRecovers(t *testing.T) {
+	h := newHarness(t)
+	r := newRollout("cart", 2, setWeight(150))
+	h.create(r)
+	h.sync("cart")
+	if conditionOf(h.get("cart"), v1alpha1.InvalidSpec) == nil {
+		t.Fatal("no InvalidSpec condition")
+	}
+	h.edit("cart", func(r *v1alpha1.Rollout) { r.Spec.Strategy.Canary.Steps[0].SetWeight = ptr.To(int32(50)) })
+	h.settle("cart")
+	got := h.get("cart")
+	if conditionOf(got, v1alpha1.InvalidSpec) != nil || got.Status.Phase != v1alpha1.PhaseHealthy || got.Status.ObservedGeneration != "2" {
+		t.Fatalf("after fixing the spec: %s", h.describe("cart"))
+	}
+}
+
+func TestDeletedRolloutIsNoError(t *testing.T) {
+	h := newHarness(t)
+	h.refresh()
+	if err := h.c.SyncOnce(h.ctx, testNS, "gone"); err != nil {
+		t.Fatalf("sync of a deleted rollout: %v", err)
+	}
+}
+
+func TestDesiredWeight(t *testing.T) {
+	steps := []v1alpha1.CanaryStep{setWeight(10), pause(), setWeight(40), pauseFor("1m"), setWeight(80)}
+	tests := []struct {
+		name               string
+		index              int32
+		promoteFull, abort bool
+		want               int32
+	}{
+		{"at a setWeight step", 0, false, false, 10},
+		{"pause after 10", 1, false, false, 10},
+		{"moving to 40", 2, false, false, 40},
+		{"pause after 40", 3, false, false, 40},
+		{"done", 5, false, false, 100},
+		{"aborted", 3, false, true, 0},
+		{"promote full", 1, true, false, 100},
+	}
+	for _, tt := range tests {
+		if got := desiredWeight(steps, tt.index, tt.promoteFull, tt.abort); got != tt.want {
+			t.Errorf("%s: weight %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if got := desiredWeight([]v1alpha1.CanaryStep{pause(), setWeight(30)}, 0, false, false); got != 0 {
+		t.Errorf("pause before any setWeight: weight %d, want 0", got)
 	}
 }

@@ -202,6 +202,18 @@ func (h *harness) get(name string) *v1alpha1.Rollout {
 	return r
 }
 
+// getInvalid reads a Rollout whose spec may not decode: status and metadata
+// still do.
+func (h *harness) getInvalid(name string) *v1alpha1.Rollout {
+	h.t.Helper()
+	u, err := h.rollouts().Get(h.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	r, _ := v1alpha1.FromUnstructured(u)
+	return r
+}
+
 // edit changes a Rollout's spec or metadata as kubectl apply would (generation+1).
 func (h *harness) edit(name string, fn func(r *v1alpha1.Rollout)) {
 	h.t.Helper()
