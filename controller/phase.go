@@ -6,11 +6,11 @@ import (
 
 // Phase messages, as Argo Rollouts words them so that every client shows the same.
 const (
-	messageManuallyPaused       = "manually paused"
-	messageMoreReplicasNeeded   = "more replicas need to be updated"
-	messageUpdatedNotAvailable  = "updated replicas are still becoming available"
-	messageOldReplicasPending   = "old replicas are pending termination"
-	messageWaitingForSteps      = "waiting for all steps to complete"
+	messageManuallyPaused      = "manually paused"
+	messageMoreReplicasNeeded  = "more replicas need to be updated"
+	messageUpdatedNotAvailable = "updated replicas are still becoming available"
+	messageOldReplicasPending  = "old replicas are pending termination"
+	messageWaitingForSteps     = "waiting for all steps to complete"
 )
 
 // phaseInput is what the phase depends on; the status fields are the new ones.
