@@ -1,0 +1,341 @@
+// Package watch owns roost's read model: the informers that watch Rollouts,
+// ReplicaSets, Pods and Events, and the per-rollout snapshots derived from them
+// that the CLI and the dashboard show.
+package watch
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+)
+
+// ActorAnnotation is set by roost's actions on the Events they record: the
+// person who promoted, aborted, paused... a rollout.
+const ActorAnnotation = "rollouts.roost.dev/actor"
+
+// abortReasonAnnotation is the annotation where `roost abort --reason` keeps the
+// reason (the reconciler owns the name; the read model only shows it).
+const abortReasonAnnotation = "rollouts.roost.dev/abort-reason"
+
+// RoleLabel is the pod label canaryMetadata/stableMetadata conventionally set
+// to tell canary pods from stable ones in metrics and logs.
+const RoleLabel = "role"
+
+// MaxEvents is how many of the latest Events a snapshot keeps.
+const MaxEvents = 10
+
+// StepState says where a step stands.
+type StepState string
+
+// Step states.
+const (
+	StepDone    StepState = "done"
+	StepCurrent StepState = "current"
+	StepPending StepState = "pending"
+)
+
+// Step is one canary step as shown to a person.
+type Step struct {
+	// Number is 1-based.
+	Number int
+	// Text is e.g. "setWeight 20", "pause (until promoted)", "pause 30s".
+	Text  string
+	State StepState
+}
+
+// ReplicaSet is the stable or canary ReplicaSet of a rollout.
+type ReplicaSet struct {
+	Name     string
+	Revision string
+	Images   []string
+	// Desired is spec.replicas; Total, Ready and Available are from its status.
+	Desired, Total, Ready, Available int32
+	// PodsByRole counts the ReplicaSet's live pods by their `role` label
+	// ("" for pods without one).
+	PodsByRole map[string]int
+}
+
+// Event is one Kubernetes Event on a rollout.
+type Event struct {
+	Time    time.Time
+	Type    string
+	Reason  string
+	Message string
+	// Actor is the person who acted, when the Event was recorded by a roost action.
+	Actor string
+	Count int32
+}
+
+// Rollout is everything roost shows about one rollout, derived by Snapshot.
+type Rollout struct {
+	Namespace, Name string
+	Phase           v1alpha1.RolloutPhase
+	Message         string
+	// Aborted and AbortReason: why a person (or the judge) stopped the canary.
+	Aborted     bool
+	AbortReason string
+	// InvalidSpec is the InvalidSpec condition's message, when the spec was refused.
+	InvalidSpec string
+	// StepIndex is status.currentStepIndex, the number of steps done, as Argo
+	// Rollouts shows it ("1/4"); Steps is how many steps there are.
+	StepIndex  int32
+	StepsTotal int
+	Steps      []Step
+	// DesiredWeight is the canary weight the current step asks for;
+	// ActualWeight is canary available pods / all available pods, in percent
+	// (without a traffic router the weight is a pod ratio).
+	DesiredWeight int32
+	ActualWeight  int32
+	// Paused is set when the rollout waits: ManuallyPaused (spec.paused) or at a
+	// pause step. PauseRemaining is set for a timed pause step; an untimed one
+	// waits for a promote (PauseUntilPromoted).
+	Paused             bool
+	ManuallyPaused     bool
+	PauseUntilPromoted bool
+	PauseRemaining     time.Duration
+	PromoteFull        bool
+	// Stable and Canary are nil when not found; when the rollout is fully
+	// promoted there is only a Stable.
+	Stable, Canary *ReplicaSet
+	Replicas       int32
+	Created        time.Time
+	Age            time.Duration
+	Events         []Event
+}
+
+// Snapshot derives what to show about ro from its ReplicaSets, pods and Events
+// at now. Items of other rollouts in the slices are ignored, so callers may pass
+// whole namespaces.
+func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod, events []*corev1.Event, now time.Time) Rollout {
+	st := &ro.Status
+	steps := ro.Steps()
+	v := Rollout{
+		Namespace:   ro.Namespace,
+		Name:        ro.Name,
+		Phase:       st.Phase,
+		Message:     st.Message,
+		Aborted:     st.Abort,
+		PromoteFull: st.PromoteFull,
+		StepsTotal:  len(steps),
+		Replicas:    ro.GetReplicas(),
+		Created:     ro.CreationTimestamp.Time,
+	}
+	if !v.Created.IsZero() {
+		v.Age = now.Sub(v.Created)
+	}
+	if v.Phase == "" {
+		v.Phase = "Unknown"
+		v.Message = "no controller has reported on this rollout yet"
+	}
+	if st.ObservedGeneration != "" && st.ObservedGeneration != fmt.Sprint(ro.Generation) && v.Phase != v1alpha1.PhaseDegraded {
+		v.Phase = v1alpha1.PhaseProgressing
+		v.Message = "waiting for the controller to observe the new spec"
+	}
+	if st.Abort {
+		v.AbortReason = ro.Annotations[abortReasonAnnotation]
+	}
+	for _, c := range st.Conditions {
+		if c.Type == v1alpha1.InvalidSpec && c.Status == corev1.ConditionTrue {
+			v.InvalidSpec = c.Message
+		}
+	}
+	index := int32(0)
+	if st.CurrentStepIndex != nil {
+		index = *st.CurrentStepIndex
+	}
+	v.StepIndex = index
+	for i, s := range steps {
+		state := StepPending
+		switch {
+		case int32(i) < index:
+			state = StepDone
+		case int32(i) == index:
+			state = StepCurrent
+		}
+		v.Steps = append(v.Steps, Step{Number: i + 1, Text: stepText(s), State: state})
+	}
+	v.DesiredWeight = desiredWeight(ro, index)
+
+	v.ManuallyPaused = ro.Spec.Paused
+	v.Paused = ro.Spec.Paused || len(st.PauseConditions) > 0
+	if len(st.PauseConditions) > 0 && int(index) < len(steps) && steps[index].Pause != nil {
+		d, timed, err := steps[index].Pause.PauseDuration()
+		switch {
+		case err != nil || !timed:
+			v.PauseUntilPromoted = true
+		default:
+			start := st.PauseConditions[0].StartTime.Time
+			v.PauseRemaining = max(start.Add(d).Sub(now), 0)
+		}
+	} else if len(st.PauseConditions) > 0 {
+		v.PauseUntilPromoted = true
+	}
+
+	owned := ownedReplicaSets(ro, rss)
+	var totalAvailable, canaryAvailable int32
+	for _, rs := range owned {
+		totalAvailable += rs.Status.AvailableReplicas
+	}
+	for _, rs := range owned {
+		hash := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		switch {
+		case hash == "":
+		case hash == st.StableRS:
+			v.Stable = replicaSetView(rs, pods)
+		case hash == st.CurrentPodHash:
+			v.Canary = replicaSetView(rs, pods)
+			canaryAvailable = rs.Status.AvailableReplicas
+		}
+	}
+	if totalAvailable > 0 {
+		v.ActualWeight = int32((int64(canaryAvailable)*100 + int64(totalAvailable)/2) / int64(totalAvailable))
+	}
+	if st.StableRS != "" && st.StableRS == st.CurrentPodHash {
+		v.ActualWeight = 100
+		if totalAvailable == 0 {
+			v.ActualWeight = 0
+		}
+	}
+	v.Events = rolloutEvents(ro, events)
+	return v
+}
+
+// desiredWeight is the canary weight the controller aims for, by the rules of
+// Argo Rollouts' basic canary.
+func desiredWeight(ro *v1alpha1.Rollout, index int32) int32 {
+	st := &ro.Status
+	steps := ro.Steps()
+	switch {
+	case st.Abort:
+		return 0
+	case st.PromoteFull, st.StableRS == "", st.StableRS == st.CurrentPodHash, int(index) >= len(steps):
+		return 100
+	}
+	var w int32
+	for i := int32(0); i <= index && int(i) < len(steps); i++ {
+		if steps[i].SetWeight != nil {
+			w = *steps[i].SetWeight
+		}
+	}
+	return w
+}
+
+func stepText(s v1alpha1.CanaryStep) string {
+	switch {
+	case s.SetWeight != nil:
+		return fmt.Sprintf("setWeight %d", *s.SetWeight)
+	case s.Pause != nil:
+		d, timed, err := s.Pause.PauseDuration()
+		switch {
+		case err != nil:
+			return "pause (invalid duration)"
+		case !timed:
+			return "pause (until promoted)"
+		}
+		return "pause " + d.String()
+	}
+	return "(unsupported step)"
+}
+
+// ownedReplicaSets keeps the ReplicaSets controlled by ro, newest revision first.
+func ownedReplicaSets(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet) []*appsv1.ReplicaSet {
+	var out []*appsv1.ReplicaSet
+	for _, rs := range rss {
+		if rs.Namespace == ro.Namespace && controlledBy(rs.OwnerReferences, ro.UID, ro.Name) {
+			out = append(out, rs)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return revision(out[i]) > revision(out[j]) })
+	return out
+}
+
+func controlledBy(refs []metav1.OwnerReference, uid types.UID, name string) bool {
+	for _, r := range refs {
+		if r.Controller == nil || !*r.Controller || r.Kind != v1alpha1.Kind {
+			continue
+		}
+		if r.UID == uid || (uid == "" && r.Name == name) {
+			return true
+		}
+	}
+	return false
+}
+
+func revision(rs *appsv1.ReplicaSet) int64 {
+	n, _ := strconv.ParseInt(rs.Annotations[v1alpha1.RevisionAnnotation], 10, 64)
+	return n
+}
+
+func replicaSetView(rs *appsv1.ReplicaSet, pods []*corev1.Pod) *ReplicaSet {
+	v := &ReplicaSet{
+		Name:       rs.Name,
+		Revision:   rs.Annotations[v1alpha1.RevisionAnnotation],
+		Total:      rs.Status.Replicas,
+		Ready:      rs.Status.ReadyReplicas,
+		Available:  rs.Status.AvailableReplicas,
+		PodsByRole: map[string]int{},
+	}
+	if rs.Spec.Replicas != nil {
+		v.Desired = *rs.Spec.Replicas
+	}
+	for _, c := range rs.Spec.Template.Spec.Containers {
+		v.Images = append(v.Images, c.Image)
+	}
+	for _, p := range pods {
+		if p.Namespace != rs.Namespace || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		for _, r := range p.OwnerReferences {
+			if r.UID == rs.UID && r.Controller != nil && *r.Controller {
+				v.PodsByRole[p.Labels[RoleLabel]]++
+				break
+			}
+		}
+	}
+	return v
+}
+
+// rolloutEvents keeps ro's Events, newest first, at most MaxEvents.
+func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) []Event {
+	var out []Event
+	for _, e := range events {
+		io := e.InvolvedObject
+		if io.Kind != v1alpha1.Kind || io.Namespace != ro.Namespace || io.Name != ro.Name || (io.UID != "" && ro.UID != "" && io.UID != ro.UID) {
+			continue
+		}
+		out = append(out, Event{
+			Time:    eventTime(e),
+			Type:    e.Type,
+			Reason:  e.Reason,
+			Message: strings.TrimSpace(e.Message),
+			Actor:   e.Annotations[ActorAnnotation],
+			Count:   e.Count,
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	if len(out) > MaxEvents {
+		out = out[:MaxEvents]
+	}
+	return out
+}
+
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	case !e.FirstTimestamp.IsZero():
+		return e.FirstTimestamp.Time
+	}
+	return e.CreationTimestamp.Time
+}
