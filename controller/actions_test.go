@@ -194,7 +194,9 @@ func TestActionPatches(t *testing.T) {
 		summary: "skipped: already fully promoted",
 	}, {
 		name: "abort with a reason annotates first",
-		do:   func(a *Actions) (Result, error) { return a.Abort(context.Background(), "shop", "checkout", "p99 latency 3x stable") },
+		do: func(a *Actions) (Result, error) {
+			return a.Abort(context.Background(), "shop", "checkout", "p99 latency 3x stable")
+		},
 		want: []sentPatch{
 			{merge, "", `{"metadata":{"annotations":{"rollouts.roost.dev/abort-reason":"p99 latency 3x stable"}}}`},
 			{merge, "status", `{"status":{"abort":true}}`},

@@ -51,7 +51,7 @@ func rs(name, hash, rev string, owner types.UID, replicas, ready, available int3
 			Annotations:     map[string]string{v1alpha1.RevisionAnnotation: rev},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "Rollout", Name: "checkout", UID: owner, Controller: ptr(true)}},
 		},
-		Spec: appsv1.ReplicaSetSpec{Replicas: ptr(replicas), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Image: "checkout:" + rev}}}}},
+		Spec:   appsv1.ReplicaSetSpec{Replicas: ptr(replicas), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Image: "checkout:" + rev}}}}},
 		Status: appsv1.ReplicaSetStatus{Replicas: replicas, ReadyReplicas: ready, AvailableReplicas: available},
 	}
 }
