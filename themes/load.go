@@ -198,7 +198,11 @@ func parseThemeFile(data []byte) (themeFile, []problem) {
 	f := themeFile{colors: map[Role]color.Color{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return f, []problem{{0, strings.TrimPrefix(err.Error(), "yaml: ") + "; fix the YAML syntax"}}
+		p := yamlProblem(err)
+		if strings.Contains(string(data), "\t") {
+			p.text += " (indent with spaces: YAML does not allow tabs)"
+		}
+		return f, []problem{p}
 	}
 	if len(doc.Content) == 0 {
 		return f, nil // an empty file is the inherited theme unchanged
@@ -226,6 +230,22 @@ func parseThemeFile(data []byte) (themeFile, []problem) {
 		}
 	}
 	return f, problems
+}
+
+// yamlProblem turns a YAML syntax error ("yaml: line 3: could not find
+// expected ':'") into a problem at that line.
+func yamlProblem(err error) problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	var p problem
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, text, ok := strings.Cut(rest, ": "); ok {
+			if line, err := strconv.Atoi(n); err == nil {
+				p.line, msg = line, text
+			}
+		}
+	}
+	p.text = "YAML syntax error: " + msg + "; fix the YAML syntax"
+	return p
 }
 
 func parseColors(node *yaml.Node, into map[Role]color.Color) []problem {
