@@ -41,10 +41,11 @@ func (e Env) UseASCII() bool { return e.ASCII || !LocaleIsUTF8(e.getenv) }
 
 // Dir is the directory user themes are read from:
 // $XDG_CONFIG_HOME/roost/themes, or ~/.config/roost/themes when
-// XDG_CONFIG_HOME is unset. It is empty when neither that nor HOME is set.
+// XDG_CONFIG_HOME is unset or relative (the XDG spec says to ignore a
+// relative one). It is empty when there is neither that nor HOME.
 func (e Env) Dir() string {
 	base := e.getenv("XDG_CONFIG_HOME")
-	if base == "" {
+	if !filepath.IsAbs(base) {
 		home := e.getenv("HOME")
 		if home == "" {
 			return ""
@@ -115,7 +116,7 @@ func Load(name string, env Env) (Theme, []Notice) {
 	}
 	dir := env.Dir()
 	if dir == "" {
-		return fallback, warn("theme %q is not built in, and user themes cannot be found because neither XDG_CONFIG_HOME nor HOME is set; available: %s",
+		return fallback, warn("theme %q is not built in, and user themes cannot be found because neither XDG_CONFIG_HOME (absolute) nor HOME is set; available: %s",
 			name, strings.Join(BuiltinNames(), ", "))
 	}
 	path := filepath.Join(dir, name+".yaml")

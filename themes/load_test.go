@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -183,20 +184,22 @@ func TestLoadUserTheme(t *testing.T) {
 		}
 	})
 
-	t.Run("HOME/.config when XDG_CONFIG_HOME is unset", func(t *testing.T) {
-		home := t.TempDir()
-		dir := filepath.Join(home, ".config", "roost", "themes")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte("colors:\n  canary: red\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		th, notices := Load("mine", Env{Getenv: mapEnv(map[string]string{"HOME": home})})
-		if th.Name != "mine" || len(notices) != 0 || th.Color(RoleCanary) != lipgloss.Red {
-			t.Errorf("Load = %q canary %v, %v; want mine with a red canary", th.Name, th.Color(RoleCanary), notices)
-		}
-	})
+	for _, xdg := range []string{"", "relative/config"} {
+		t.Run("HOME/.config when XDG_CONFIG_HOME is "+strconv.Quote(xdg), func(t *testing.T) {
+			home := t.TempDir()
+			dir := filepath.Join(home, ".config", "roost", "themes")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "mine.yaml"), []byte("colors:\n  canary: red\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			th, notices := Load("mine", Env{Getenv: mapEnv(map[string]string{"HOME": home, "XDG_CONFIG_HOME": xdg})})
+			if th.Name != "mine" || len(notices) != 0 || th.Color(RoleCanary) != lipgloss.Red {
+				t.Errorf("Load = %q canary %v, %v; want mine with a red canary", th.Name, th.Color(RoleCanary), notices)
+			}
+		})
+	}
 }
 
 func TestNames(t *testing.T) {
@@ -209,6 +212,9 @@ func TestNames(t *testing.T) {
 	want := []string{"dark", "light", "high-contrast", "colorblind", "mono", "ocean", "zebra"}
 	if got := Names(env); !reflect.DeepEqual(got, want) {
 		t.Errorf("Names = %v, want %v", got, want)
+	}
+	if got := Names(Env{Getenv: mapEnv(map[string]string{"XDG_CONFIG_HOME": "relative/dir"})}); !reflect.DeepEqual(got, BuiltinNames()) {
+		t.Errorf("Names with a relative XDG_CONFIG_HOME and no HOME = %v, want the built-ins", got)
 	}
 	if got := Names(Env{Getenv: mapEnv(nil)}); !reflect.DeepEqual(got, BuiltinNames()) {
 		t.Errorf("Names without a config dir = %v, want the built-ins", got)
@@ -336,7 +342,7 @@ func TestLoadBadFiles(t *testing.T) {
 			name:  "no XDG_CONFIG_HOME and no HOME",
 			theme: "ocean",
 			env:   map[string]string{"LANG": "en_US.UTF-8"},
-			want:  [][]string{{`theme "ocean" is not built in`, "neither XDG_CONFIG_HOME nor HOME is set", "available: dark, light"}},
+			want:  [][]string{{`theme "ocean" is not built in`, "neither XDG_CONFIG_HOME (absolute) nor HOME is set", "available: dark, light"}},
 		},
 	}
 	for _, tt := range tests {

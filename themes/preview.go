@@ -6,9 +6,8 @@ import (
 	"charm.land/lipgloss/v2"
 )
 
-// Preview renders a sample of every style and symbol of the theme, for
-// choosing a theme (roost --theme X shows it on request) and as the golden
-// output of the tests.
+// Preview renders a sample of every style and symbol of the theme: what a
+// user needs to see to choose a theme, and the golden output of the tests.
 func (t Theme) Preview() string {
 	s := t.Symbols
 	phase := func(p string) string {
