@@ -80,6 +80,14 @@ func TestLoadNoColor(t *testing.T) {
 	}
 }
 
+// TestLoadProcessEnv covers the nil Getenv: Load reads the real environment.
+func TestLoadProcessEnv(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	if th, notices := Load("dark", Env{}); th.Name != "mono" || len(notices) != 1 {
+		t.Errorf("Load with NO_COLOR in the process environment = %q, %v; want mono and a notice", th.Name, notices)
+	}
+}
+
 func TestLoadSymbols(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -304,6 +312,12 @@ func TestLoadBadFiles(t *testing.T) {
 			theme: "broken",
 			file:  "inherit: ocean\n",
 			want:  [][]string{{"broken.yaml line 1", `inherit "ocean" is not a built-in theme`}},
+		},
+		{
+			name:  "inherit is a list",
+			theme: "broken",
+			file:  "inherit: [dark]\n",
+			want:  [][]string{{"broken.yaml line 1", "inherit must name a built-in theme: one of dark, light"}},
 		},
 		{
 			name:  "unknown top-level key",

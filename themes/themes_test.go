@@ -101,6 +101,12 @@ func TestBuiltinThemes(t *testing.T) {
 	}
 }
 
+func TestBuiltinUnknown(t *testing.T) {
+	if _, ok := Builtin("nope"); ok {
+		t.Error(`Builtin("nope") found a theme`)
+	}
+}
+
 func TestMonoHasNoColour(t *testing.T) {
 	if dark, _ := Builtin("dark"); len(colourCodes(dark.Preview())) == 0 {
 		t.Fatal("colourCodes finds no colour in the dark preview; the check below would prove nothing")
