@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -26,12 +26,8 @@ func (s *syncContext) loadReplicaSets() error {
 	if err != nil {
 		return fmt.Errorf("rollout %s: list replicasets: %w", s.key, err)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(r.Spec.Selector)
-	if err != nil {
-		return fmt.Errorf("rollout %s: spec.selector: %w", s.key, err)
-	}
 	for _, rs := range orphans {
-		if rs.DeletionTimestamp != nil || !sel.Matches(labels.Set(rs.Labels)) {
+		if rs.DeletionTimestamp != nil || !s.selector.Matches(labels.Set(rs.Labels)) {
 			continue
 		}
 		adopted, err := s.adopt(rs)
@@ -41,7 +37,6 @@ func (s *syncContext) loadReplicaSets() error {
 		owned = append(owned, adopted)
 	}
 
-	s.newHash = v1alpha1.PodTemplateHash(&r.Spec.Template, r.Status.CollisionCount)
 	stableHash := r.Status.StableRS
 	s.older = s.older[:0]
 	for _, rs := range owned {
@@ -269,7 +264,7 @@ func (s *syncContext) applyReplicaSets(plan replicaPlan) error {
 				created.Name, revisionOf(created), replicasOf(created))
 			continue
 		}
-		if equality.Semantic.DeepEqual(w.current, w.desired) {
+		if !replicaSetChanged(w.current, w.desired) {
 			continue
 		}
 		updated, err := client.Update(s.ctx, w.desired, metav1.UpdateOptions{})
@@ -288,6 +283,16 @@ func (s *syncContext) applyReplicaSets(plan replicaPlan) error {
 		s.replaceRS(w.current, updated)
 	}
 	return nil
+}
+
+// replicaSetChanged compares the fields a sync may change on a ReplicaSet; a
+// full reflective comparison costs more than the rest of a sync at rest.
+func replicaSetChanged(cur, desired *appsv1.ReplicaSet) bool {
+	return replicasOf(cur) != replicasOf(desired) ||
+		cur.Spec.MinReadySeconds != desired.Spec.MinReadySeconds ||
+		!maps.Equal(cur.Annotations, desired.Annotations) ||
+		!maps.Equal(cur.Spec.Template.Labels, desired.Spec.Template.Labels) ||
+		!maps.Equal(cur.Spec.Template.Annotations, desired.Spec.Template.Annotations)
 }
 
 // replaceRS swaps a written ReplicaSet into the sync's view.

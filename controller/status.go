@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -35,9 +34,7 @@ func (s *syncContext) calculateStatus() {
 	}
 	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = replicas, updated, ready, available
 	st.HPAReplicas = replicas
-	if sel, err := metav1.LabelSelectorAsSelector(r.Spec.Selector); err == nil {
-		st.Selector = sel.String()
-	}
+	st.Selector = s.selector.String()
 	st.ObservedGeneration = strconv.FormatInt(r.Generation, 10)
 
 	paused := r.Spec.Paused || len(st.PauseConditions) > 0
@@ -211,7 +208,9 @@ func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType
 // Fields the types do not know (a newer controller's) are absent from both
 // sides, so the patch leaves them alone.
 func statusMergePatch(old, cur *v1alpha1.RolloutStatus) ([]byte, error) {
-	if equality.Semantic.DeepEqual(old, cur) {
+	// The new status starts as a copy of the old one, so an untouched status is
+	// reflect-equal; anything else is settled by comparing JSON below.
+	if reflect.DeepEqual(old, cur) {
 		return nil, nil
 	}
 	om, err := toJSONMap(old)

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/tools/cache"
@@ -26,6 +27,11 @@ type decoded struct {
 	resourceVersion string
 	rollout         *v1alpha1.Rollout
 	errs            field.ErrorList
+	// podHash and stepHash are the template and step hashes of a valid Rollout;
+	// both depend only on this resourceVersion (collisionCount included).
+	podHash, stepHash string
+	// selector is spec.selector parsed.
+	selector labels.Selector
 }
 
 type decodeCache struct {
@@ -54,6 +60,21 @@ func (d *decodeCache) get(key cache.ObjectName, u *unstructured.Unstructured) *d
 		errs = v1alpha1.Validate(r)
 	}
 	dec := &decoded{uid: u.GetUID(), resourceVersion: u.GetResourceVersion(), rollout: r, errs: errs}
+	if len(errs) == 0 {
+		sel, err := metav1.LabelSelectorAsSelector(r.Spec.Selector)
+		if err != nil {
+			errs = field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), "", err.Error())}
+		}
+		dec.errs, dec.selector = errs, sel
+	}
+	if len(errs) == 0 {
+		dec.podHash = v1alpha1.PodTemplateHash(&r.Spec.Template, r.Status.CollisionCount)
+		dec.stepHash = v1alpha1.StepHash(r.Steps())
+	}
+	if dec.resourceVersion == "" {
+		// Without a resourceVersion a hit could not be told from a stale entry.
+		return dec
+	}
 	d.mu.Lock()
 	d.m[key] = dec
 	d.mu.Unlock()
@@ -79,7 +100,9 @@ type syncContext struct {
 	steps []v1alpha1.CanaryStep
 
 	replicas, surge, unavailable int32
-	newHash                      string
+	// newHash is the pod-template hash of spec.template, stepHash the steps'.
+	newHash, stepHash string
+	selector          labels.Selector
 
 	// newRS is the ReplicaSet of the current template (nil until created),
 	// stableRS the one named by status.stableRS when it exists and is not newRS,
@@ -128,6 +151,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if len(dec.errs) > 0 {
 		return s.syncInvalid(dec.errs)
 	}
+	s.newHash, s.stepHash, s.selector = dec.podHash, dec.stepHash, dec.selector
 	return s.syncValid()
 }
 
@@ -217,9 +241,8 @@ func (s *syncContext) canaryActive() bool {
 // resetOnChange restarts the steps when the template or the steps changed.
 func (s *syncContext) resetOnChange() {
 	st := &s.r.Status
-	stepHash := v1alpha1.StepHash(s.steps)
 	podChanged := st.CurrentPodHash != s.newHash
-	if podChanged || st.CurrentStepHash != stepHash {
+	if podChanged || st.CurrentStepHash != s.stepHash {
 		st.CurrentStepIndex = stepIndex(0, s.steps)
 		st.PauseConditions = nil
 		st.ControllerPause = false
@@ -232,7 +255,7 @@ func (s *syncContext) resetOnChange() {
 			clearAbortCondition(st)
 		}
 		st.CurrentPodHash = s.newHash
-		st.CurrentStepHash = stepHash
+		st.CurrentStepHash = s.stepHash
 		if podChanged && st.StableRS == s.newHash && s.old.CurrentPodHash != "" {
 			s.normal(EventReasonRollbackToStable, "Template is the stable one again (%s): skipping all steps", s.newHash)
 		}

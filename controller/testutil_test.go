@@ -82,7 +82,7 @@ func (q *recordingQueue) reset() {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	kube  *kubefake.Clientset
 	dyn   *dynamicfake.FakeDynamicClient
@@ -98,7 +98,7 @@ type harness struct {
 	uids     int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{
 		t:        t,
