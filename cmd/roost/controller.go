@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/controller"
+)
+
+type controllerOptions struct {
+	workers        int
+	metricsAddr    string
+	selector       string
+	resync         time.Duration
+	leaseNamespace string
+	leaseName      string
+	leaseDuration  time.Duration
+	renewDeadline  time.Duration
+	retryPeriod    time.Duration
+}
+
+func newControllerCommand(a *app) *cobra.Command {
+	o := &controllerOptions{}
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run the reconciler headless, leader-elected (for in-cluster use)",
+		Long: `Run roost's reconciler without the dashboard, so canaries keep stepping when nobody
+has a terminal open. It reconciles the Rollouts of the namespace (-n, or every
+namespace with -A), optionally only those matching -l.
+
+Of several roost processes exactly one reconciles: they campaign for the Lease
+roost-controller (coordination.k8s.io) in --lease-namespace; when the leader dies
+another takes over within --lease-duration, at once when it quits cleanly.
+
+/healthz and Prometheus /metrics are served on --metrics-addr (loopback by default;
+empty disables). SIGTERM or SIGINT stops it cleanly and releases the Lease.`,
+		Example: `  roost controller -A
+  roost controller -n shop --workers 4 --metrics-addr :8090`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := selectorOK(o.selector); err != nil {
+				return err
+			}
+			if o.workers < 1 {
+				return fmt.Errorf("--workers %d: need at least 1", o.workers)
+			}
+			c, err := a.connect()
+			if err != nil {
+				return err
+			}
+			return a.runController(cmd.Context(), c, o)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.workers, "workers", 2, "rollouts reconciled in parallel")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:8090", "address for /healthz and /metrics; empty disables")
+	f.StringVarP(&o.selector, "selector", "l", "", "only reconcile rollouts with these labels")
+	f.DurationVar(&o.resync, "resync", 10*time.Minute, "informer resync period (0 disables)")
+	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: the namespace roost is scoped to; kube-system with -A)")
+	f.StringVar(&o.leaseName, "lease-name", controller.DefaultLeaseName, "name of the Lease")
+	f.DurationVar(&o.leaseDuration, "lease-duration", controller.DefaultLeaseDuration, "how long followers wait before taking over from a silent leader")
+	f.DurationVar(&o.renewDeadline, "renew-deadline", controller.DefaultRenewDeadline, "how long the leader retries renewing before giving up leadership")
+	f.DurationVar(&o.retryPeriod, "retry-period", controller.DefaultRetryPeriod, "how often candidates try to acquire or renew the Lease")
+	return cmd
+}
+
+// checkCRD fails early, with the fix, when the cluster does not serve Rollouts.
+func checkCRD(c *clients) error {
+	gv := v1alpha1.SchemeGroupVersion.String()
+	list, err := c.Kube.Discovery().ServerResourcesForGroupVersion(gv)
+	if apierrors.IsNotFound(err) {
+		return fmt.Errorf("the cluster has no Rollout resource (%s); install the CRD with `roost install`", v1alpha1.RolloutGVR.GroupResource())
+	}
+	if err != nil {
+		return fmt.Errorf("asking the cluster whether it serves %s: %w", gv, err)
+	}
+	for _, r := range list.APIResources {
+		if r.Name == v1alpha1.Resource {
+			return nil
+		}
+	}
+	return fmt.Errorf("the cluster serves %s but not rollouts; install the Rollout CRD with `roost install`", gv)
+}
+
+func (a *app) runController(ctx context.Context, c *clients, o *controllerOptions) error {
+	if err := checkCRD(c); err != nil {
+		return err
+	}
+	ns := c.namespace(a.allNamespaces)
+	leaseNS := o.leaseNamespace
+	if leaseNS == "" {
+		leaseNS = ns
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	// Each leadership term builds a fresh controller; its metrics go to a fresh
+	// registry, so that a second term does not collide with the first's.
+	base := prometheus.NewRegistry()
+	base.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var termMu sync.Mutex
+	term := prometheus.NewRegistry()
+
+	leader, err := controller.NewLeader(controller.LeaderConfig{
+		Kube: c.Kube, Namespace: leaseNS, Name: o.leaseName,
+		LeaseDuration: o.leaseDuration, RenewDeadline: o.renewDeadline, RetryPeriod: o.retryPeriod,
+		OnChange: func(i controller.LeaderInfo) {
+			fmt.Fprintf(a.errOut, "%s leader: %s\n", time.Now().Format(time.RFC3339), i)
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	var srv *http.Server
+	if o.metricsAddr != "" {
+		ln, err := net.Listen("tcp", o.metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w; pick another address, or --metrics-addr \"\" to serve nothing", o.metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, "ok")
+		})
+		gatherers := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			termMu.Lock()
+			t := term
+			termMu.Unlock()
+			return prometheus.Gatherers{base, t}.Gather()
+		})
+		mux.Handle("/metrics", promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{}))
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				cancel(fmt.Errorf("serving /metrics on %s: %w", o.metricsAddr, err))
+			}
+		}()
+		fmt.Fprintf(a.errOut, "serving /healthz and /metrics on http://%s\n", ln.Addr())
+	}
+	where := "namespace " + ns
+	if ns == "" {
+		where = "every namespace"
+	}
+	fmt.Fprintf(a.errOut, "roost controller %s for %s; campaigning for lease %s/%s (logs: %s)\n", leader.Identity(), where, leaseNS, o.leaseName, a.logFile)
+
+	runErr := leader.Run(ctx, func(termCtx context.Context) {
+		reg := prometheus.NewRegistry()
+		termMu.Lock()
+		term = reg
+		termMu.Unlock()
+		ctrl, err := controller.New(controller.Config{
+			Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, Selector: o.selector,
+			Clock: clock.RealClock{}, Metrics: reg, Resync: o.resync,
+		})
+		if err != nil {
+			cancel(fmt.Errorf("starting the reconciler: %w", err))
+			return
+		}
+		if err := ctrl.Run(termCtx, o.workers); err != nil && termCtx.Err() == nil {
+			cancel(fmt.Errorf("reconciler stopped: %w", err))
+		}
+		klog.InfoS("leadership term ended", "identity", leader.Identity())
+	})
+	if srv != nil {
+		shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(shutdown)
+		done()
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	fmt.Fprintln(a.errOut, "roost controller stopped")
+	return nil
+}

@@ -1,0 +1,391 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/duration"
+	"sigs.k8s.io/yaml"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/watch"
+)
+
+type getOptions struct {
+	output   string
+	selector string
+	now      func() time.Time
+}
+
+func newGetCommand(a *app) *cobra.Command {
+	o := &getOptions{now: a.now}
+	cmd := &cobra.Command{
+		Use:   "get [NAME]",
+		Short: "List rollouts, or show one in detail",
+		Long: `List the rollouts of the namespace (-n, or every namespace with -A): phase, step,
+desired/actual canary weight, pause countdown, canary and stable pods ready/total.
+
+With NAME, show one rollout in detail: phase and message, why it was aborted, its
+steps, its stable and canary ReplicaSets with pods by role, and its latest Events
+with who acted.
+
+Without a traffic router a canary's weight is a pod ratio: "actual" is the canary's
+available pods over all available pods.`,
+		Example: `  roost get -A
+  roost get -n shop checkout
+  roost get -l team=payments -o wide
+  roost get checkout -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := selectorOK(o.selector); err != nil {
+				return err
+			}
+			switch o.output {
+			case "", "wide", "json", "yaml":
+			default:
+				return fmt.Errorf("unknown output format %q; use -o wide, -o json or -o yaml", o.output)
+			}
+			c, err := a.connect()
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				if a.allNamespaces {
+					return fmt.Errorf("a rollout NAME needs one namespace: drop -A and give -n NAMESPACE")
+				}
+				return a.getOne(cmd.Context(), c, o, args[0])
+			}
+			return a.getList(cmd.Context(), c, o)
+		},
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json or yaml")
+	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "only rollouts with these labels (e.g. team=payments)")
+	return cmd
+}
+
+func decodeRollout(u *unstructured.Unstructured) *v1alpha1.Rollout {
+	// Unsupported spec fields leave the rest decoded; the reconciler reports
+	// them as InvalidSpec, which the view shows.
+	ro, _ := v1alpha1.FromUnstructured(u)
+	return ro
+}
+
+func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
+	ns := c.namespace(a.allNamespaces)
+	list, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: o.selector})
+	if err != nil {
+		return listError(ns, err)
+	}
+	// ReplicaSets are listed only in the namespaces that have rollouts, so a
+	// cluster-wide `get -A` stays cheap on a big cluster.
+	rsByNS := map[string][]*appsv1.ReplicaSet{}
+	var views []watch.Rollout
+	for i := range list.Items {
+		ro := decodeRollout(&list.Items[i])
+		if _, ok := rsByNS[ro.Namespace]; !ok {
+			rss, err := c.Kube.AppsV1().ReplicaSets(ro.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return fmt.Errorf("listing ReplicaSets in namespace %s: %w", ro.Namespace, err)
+			}
+			rsByNS[ro.Namespace] = ptrs(rss.Items)
+		}
+		views = append(views, watch.Snapshot(ro, rsByNS[ro.Namespace], nil, nil, o.now()))
+	}
+	sort.Slice(views, func(i, j int) bool {
+		if views[i].Namespace != views[j].Namespace {
+			return views[i].Namespace < views[j].Namespace
+		}
+		return views[i].Name < views[j].Name
+	})
+	switch o.output {
+	case "json", "yaml":
+		if views == nil {
+			views = []watch.Rollout{}
+		}
+		return printStructured(a.out, o.output, views)
+	}
+	if len(views) == 0 {
+		where := "namespace " + ns
+		if ns == "" {
+			where = "any namespace"
+		}
+		fmt.Fprintf(a.errOut, "No rollouts found in %s.\n", where)
+		return nil
+	}
+	printTable(a.out, views, a.allNamespaces, o.output == "wide")
+	return nil
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
+func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string) error {
+	ns := c.Namespace
+	u, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return controller.RolloutError(ns, name, err)
+	}
+	ro := decodeRollout(u)
+	rss, err := c.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("rollout %s/%s: listing its ReplicaSets: %w", ns, name, err)
+	}
+	podOpts := metav1.ListOptions{}
+	if ro.Spec.Selector != nil {
+		if sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector); err == nil {
+			podOpts.LabelSelector = sel.String()
+		}
+	}
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, podOpts)
+	if err != nil {
+		return fmt.Errorf("rollout %s/%s: listing its pods: %w", ns, name, err)
+	}
+	evOpts := metav1.ListOptions{FieldSelector: fields.AndSelectors(
+		fields.OneTermEqualSelector("involvedObject.kind", v1alpha1.Kind),
+		fields.OneTermEqualSelector("involvedObject.name", name),
+	).String()}
+	events, err := c.Kube.CoreV1().Events(ns).List(ctx, evOpts)
+	if err != nil {
+		return fmt.Errorf("rollout %s/%s: listing its events: %w", ns, name, err)
+	}
+	v := watch.Snapshot(ro, ptrs(rss.Items), ptrs(pods.Items), ptrs(events.Items), o.now())
+	switch o.output {
+	case "json", "yaml":
+		return printStructured(a.out, o.output, v)
+	}
+	printDetail(a.out, v, o.now())
+	return nil
+}
+
+func printStructured(w io.Writer, format string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if format == "yaml" {
+		if b, err = yaml.JSONToYAML(b); err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+func stepColumn(v watch.Rollout) string {
+	if v.StepsTotal == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", v.StepIndex, v.StepsTotal)
+}
+
+// pauseColumn is the countdown of a timed pause, "promote" for a pause that
+// waits for one, "manual" for spec.paused.
+func pauseColumn(v watch.Rollout) string {
+	switch {
+	case v.PauseRemaining > 0:
+		return shortDuration(v.PauseRemaining)
+	case v.PauseUntilPromoted:
+		return "promote"
+	case v.ManuallyPaused:
+		return "manual"
+	case v.Paused:
+		return "0s"
+	}
+	return "-"
+}
+
+func shortDuration(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%ds", int(d.Round(time.Second).Seconds()))
+	}
+	return duration.HumanDuration(d)
+}
+
+func podsColumn(rs *watch.ReplicaSet) string {
+	if rs == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", rs.Ready, rs.Total)
+}
+
+func ageColumn(v watch.Rollout) string {
+	if v.Created.IsZero() {
+		return "<unknown>"
+	}
+	return duration.HumanDuration(v.Age)
+}
+
+func printTable(w io.Writer, views []watch.Rollout, allNamespaces, wide bool) {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	header := []string{"NAME", "PHASE", "STEP", "WEIGHT", "PAUSE", "CANARY", "STABLE", "AGE"}
+	if allNamespaces {
+		header = append([]string{"NAMESPACE"}, header...)
+	}
+	if wide {
+		header = append(header, "CANARY-IMAGE", "MESSAGE")
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, v := range views {
+		row := []string{
+			v.Name, string(v.Phase), stepColumn(v),
+			fmt.Sprintf("%d/%d", v.DesiredWeight, v.ActualWeight),
+			pauseColumn(v), podsColumn(v.Canary), podsColumn(v.Stable), ageColumn(v),
+		}
+		if allNamespaces {
+			row = append([]string{v.Namespace}, row...)
+		}
+		if wide {
+			img := "-"
+			if v.Canary != nil && len(v.Canary.Images) > 0 {
+				img = strings.Join(v.Canary.Images, ",")
+			}
+			msg := v.Message
+			if v.AbortReason != "" {
+				msg = "aborted: " + v.AbortReason
+			}
+			if msg == "" {
+				msg = "-"
+			}
+			row = append(row, img, msg)
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	_ = tw.Flush()
+}
+
+func printDetail(w io.Writer, v watch.Rollout, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	line := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
+	line("Name", "%s", v.Name)
+	line("Namespace", "%s", v.Namespace)
+	phase := string(v.Phase)
+	if v.Message != "" {
+		phase += " - " + v.Message
+	}
+	line("Phase", "%s", phase)
+	if v.Aborted {
+		reason := v.AbortReason
+		if reason == "" {
+			reason = "(none given)"
+		}
+		line("Abort reason", "%s", reason)
+	}
+	if v.InvalidSpec != "" {
+		line("Invalid spec", "%s", v.InvalidSpec)
+	}
+	line("Step", "%s", stepColumn(v))
+	line("Weight", "desired %d%%, actual %d%% (canary available pods / all available pods)", v.DesiredWeight, v.ActualWeight)
+	switch {
+	case v.PauseRemaining > 0:
+		line("Pause", "%s left", shortDuration(v.PauseRemaining))
+	case v.PauseUntilPromoted:
+		line("Pause", "waiting for promote: roost promote %s -n %s", v.Name, v.Namespace)
+	}
+	if v.ManuallyPaused {
+		line("Paused", "by hand (spec.paused): roost resume %s -n %s", v.Name, v.Namespace)
+	}
+	line("Replicas", "%d", v.Replicas)
+	line("Age", "%s", ageColumn(v))
+	_ = tw.Flush()
+
+	if len(v.Steps) > 0 {
+		fmt.Fprintln(w, "\nSteps:")
+		for _, s := range v.Steps {
+			mark := "   "
+			switch s.State {
+			case watch.StepDone:
+				mark = "ok "
+			case watch.StepCurrent:
+				mark = "-> "
+			}
+			fmt.Fprintf(w, "  %s%d. %s\n", mark, s.Number, s.Text)
+		}
+	}
+
+	fmt.Fprintln(w, "\nReplicaSets:")
+	if v.Stable == nil && v.Canary == nil {
+		fmt.Fprintln(w, "  (none yet)")
+	}
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ROLE\tNAME\tREVISION\tIMAGE\tREADY\tAVAILABLE\tPODS BY ROLE")
+	for _, r := range []struct {
+		role string
+		rs   *watch.ReplicaSet
+	}{{"stable", v.Stable}, {"canary", v.Canary}} {
+		if r.rs == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d/%d\t%d\t%s\n", r.role, r.rs.Name, r.rs.Revision, strings.Join(r.rs.Images, ","),
+			r.rs.Ready, r.rs.Total, r.rs.Available, rolesText(r.rs.PodsByRole))
+	}
+	if v.Stable != nil || v.Canary != nil {
+		_ = tw.Flush()
+	}
+
+	fmt.Fprintln(w, "\nEvents (newest first):")
+	if len(v.Events) == 0 {
+		fmt.Fprintln(w, "  (none)")
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	for _, e := range v.Events {
+		age := "<unknown>"
+		if !e.Time.IsZero() {
+			age = duration.HumanDuration(now.Sub(e.Time)) + " ago"
+		}
+		who := ""
+		if e.Actor != "" && !strings.Contains(e.Message, e.Actor) {
+			who = " (by " + e.Actor + ")"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s%s\n", age, e.Type, e.Reason, e.Message, who)
+	}
+	_ = tw.Flush()
+}
+
+func rolesText(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		name := k
+		if name == "" {
+			name = "(no role)"
+		}
+		parts[i] = fmt.Sprintf("%s=%d", name, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+// selectorOK checks a -l selector before it reaches the server, for a clear message.
+func selectorOK(s string) error {
+	if _, err := labels.Parse(s); err != nil {
+		return fmt.Errorf("label selector %q: %w; write it as kubectl does, e.g. -l app=checkout,team=payments", s, err)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+)
+
+// clusterCommands are subcommands that only need kubectl's connection flags.
+// A command file adds itself here with one line.
+var clusterCommands = []func(*genericclioptions.ConfigFlags) *cobra.Command{}
+
+// appCommands are the subcommands built on the shared app.
+var appCommands = []func(*app) *cobra.Command{
+	newGetCommand,
+	newPromoteCommand,
+	newAbortCommand,
+	newRetryCommand,
+	newPauseCommand,
+	newResumeCommand,
+	newRestartCommand,
+	newUndoCommand,
+	newWaitCommand,
+	newControllerCommand,
+	newVersionCommand,
+}
+
+// clients are what a command talks to the cluster with.
+type clients struct {
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Config is nil in tests with fake clients.
+	Config *rest.Config
+	// Namespace is -n, else the kubeconfig context's, else "default".
+	Namespace string
+	// User is the kubeconfig user name, used when the API server cannot say who
+	// we are.
+	User string
+}
+
+// app holds what every subcommand shares: kubectl's flags, -A, the output
+// streams and how to build clients (replaced in tests by fake clientsets).
+type app struct {
+	flags         *genericclioptions.ConfigFlags
+	allNamespaces bool
+	out, errOut   io.Writer
+	connect       func() (*clients, error)
+	// logFile is where klog writes ("" when logs are dropped).
+	logFile string
+	// now is the clock for ages and countdowns (tests fix it).
+	now func() time.Time
+}
+
+func newApp(out, errOut io.Writer) *app {
+	a := &app{flags: genericclioptions.NewConfigFlags(true), out: out, errOut: errOut, now: time.Now}
+	a.connect = a.realClients
+	return a
+}
+
+// newRootCommand builds the whole command tree.
+func newRootCommand(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "roost",
+		Short: "A terminal cockpit for canary releases on Kubernetes (Argo Rollouts' Rollout API)",
+		Long: `roost steps canary releases written as Argo Rollouts Rollouts (argoproj.io/v1alpha1,
+basic canary) and lets an on-call engineer see and act on them from a terminal:
+promote, abort with a reason, retry, pause, resume, restart, undo, and wait in scripts.
+
+Actions send the same patches as "kubectl argo rollouts", so roost works on rollouts
+stepped by roost's own controller or by Argo Rollouts. Each action is recorded as a
+Kubernetes Event on the Rollout naming who acted.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintln(a.out, "The roost dashboard is not built yet; list rollouts with `roost get` (or `roost get -A`).")
+			fmt.Fprintln(a.out)
+			return cmd.Help()
+		},
+	}
+	root.SetOut(a.out)
+	root.SetErr(a.errOut)
+	a.flags.AddFlags(root.PersistentFlags())
+	if v := klogFlags.Lookup("v"); v != nil {
+		root.PersistentFlags().AddGoFlag(v)
+		root.PersistentFlags().Lookup("v").Usage = "log verbosity (logs go to the file named by `roost version`, never to the terminal)"
+	}
+	root.PersistentFlags().BoolVarP(&a.allNamespaces, "all-namespaces", "A", false, "act on rollouts of every namespace (-n is then ignored)")
+	for _, c := range appCommands {
+		root.AddCommand(c(a))
+	}
+	for _, c := range clusterCommands {
+		root.AddCommand(c(a.flags))
+	}
+	return root
+}
+
+// namespace is where commands look: "" (all) with -A.
+func (c *clients) namespace(all bool) string {
+	if all {
+		return ""
+	}
+	return c.Namespace
+}
+
+func (a *app) realClients() (*clients, error) {
+	loader := a.flags.ToRawKubeConfigLoader()
+	raw, rawErr := loader.RawConfig()
+	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
+	noServerFlag := a.flags.APIServer == nil || *a.flags.APIServer == ""
+	if rawErr == nil && len(raw.Clusters) == 0 && noServerFlag && !inCluster {
+		// client-go would fall back to http://localhost:8080; say what happened instead.
+		return nil, a.noClusterError(clientcmd.ErrEmptyConfig, rawErr)
+	}
+	cfg, err := a.flags.ToRESTConfig()
+	if err != nil {
+		return nil, a.noClusterError(err, rawErr)
+	}
+	cfg.WarningHandler = rest.NoWarnings{}
+	ns, _, err := loader.Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("reading the namespace from kubeconfig %s: %w; give one with -n NAMESPACE", a.kubeconfigFiles(), err)
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
+	}
+	user := ""
+	ctxName := raw.CurrentContext
+	if a.flags.Context != nil && *a.flags.Context != "" {
+		ctxName = *a.flags.Context
+	}
+	if c, ok := raw.Contexts[ctxName]; ok {
+		user = c.AuthInfo
+	}
+	if a.flags.AuthInfoName != nil && *a.flags.AuthInfoName != "" {
+		user = *a.flags.AuthInfoName
+	}
+	return &clients{Kube: kube, Dynamic: dyn, Config: cfg, Namespace: ns, User: user}, nil
+}
+
+// kubeconfigFiles names the kubeconfig files roost read, the way kubectl
+// chooses them: --kubeconfig, else $KUBECONFIG, else ~/.kube/config.
+func (a *app) kubeconfigFiles() string {
+	if a.flags.KubeConfig != nil && *a.flags.KubeConfig != "" {
+		return *a.flags.KubeConfig + " (from --kubeconfig)"
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		return strings.Join(filepath.SplitList(env), ", ") + " (from $KUBECONFIG)"
+	}
+	return clientcmd.RecommendedHomeFile
+}
+
+func (a *app) noClusterError(err, rawErr error) error {
+	if clientcmd.IsEmptyConfig(err) || clientcmd.IsEmptyConfig(rawErr) {
+		return fmt.Errorf("no cluster to talk to: read kubeconfig %s and found no cluster; point roost at one with --kubeconfig FILE, --context NAME or $KUBECONFIG", a.kubeconfigFiles())
+	}
+	if a.flags.Context != nil && *a.flags.Context != "" {
+		return fmt.Errorf("kubeconfig %s, context %q: %w; list contexts with `kubectl config get-contexts`", a.kubeconfigFiles(), *a.flags.Context, err)
+	}
+	return fmt.Errorf("kubeconfig %s: %w; fix it, or point roost elsewhere with --kubeconfig FILE or --context NAME", a.kubeconfigFiles(), err)
+}
+
+// listError explains a failure to list rollouts.
+func listError(ns string, err error) error {
+	where := "namespace " + ns
+	if ns == "" {
+		where = "any namespace"
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return fmt.Errorf("the cluster has no Rollout resource (%s); install the CRD with `roost install`", v1alpha1.RolloutGVR.GroupResource())
+	case apierrors.IsForbidden(err):
+		return fmt.Errorf("not allowed to list rollouts in %s: %w; ask for RBAC to list rollouts.argoproj.io, or pick a namespace you can see with -n", where, err)
+	case !isAPIStatus(err):
+		return fmt.Errorf("listing rollouts in %s: %w; check that the cluster is reachable with `kubectl cluster-info`", where, err)
+	}
+	return fmt.Errorf("listing rollouts in %s: %w", where, err)
+}
+
+func isAPIStatus(err error) bool {
+	var s apierrors.APIStatus
+	return errors.As(err, &s)
+}
+
+// exitError ends roost with a chosen exit code; its message is already shown
+// when silent is set.
+type exitError struct {
+	code   int
+	err    error
+	silent bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
+
+// execute runs roost with args and returns the process exit code, writing any
+// error to errOut.
+func execute(ctx context.Context, a *app, args []string) int {
+	root := newRootCommand(a)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if !ee.silent {
+			fmt.Fprintln(a.errOut, "error:", ee.Error())
+		}
+		return ee.code
+	}
+	fmt.Fprintln(a.errOut, "error:", err)
+	return 1
+}
