@@ -135,4 +135,3 @@ func TestWaitDeleted(t *testing.T) {
 		t.Errorf("code %d %q", r.code, r.errOut)
 	}
 }
-
