@@ -28,6 +28,8 @@ const (
 	EventReasonCompleted            = "RolloutCompleted"
 	EventReasonProgressDeadline     = "ProgressDeadlineExceeded" // Warning
 	EventReasonEphemeralMetadataSet = "EphemeralMetadataUpdated"
+	EventReasonRestarting           = "RestartingPods"
+	EventReasonRestarted            = "RolloutRestarted"
 )
 
 // event records an Event on the Rollout being synced.

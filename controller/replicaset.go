@@ -7,8 +7,11 @@ import (
 	"maps"
 	"sort"
 	"strconv"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -370,3 +373,67 @@ func (s *syncContext) cleanupHistory() error {
 	}
 	return nil
 }
+
+// reconcileRestart carries out spec.restartAt: pods created before it are
+// evicted, at most maxUnavailable (at least one) at a time and only while every
+// ReplicaSet has all its pods available, so that a restart never costs more
+// capacity than a rollout would. Evictions respect PodDisruptionBudgets. When no
+// such pod is left, status.restartedAt records the restart as done.
+func (s *syncContext) reconcileRestart() error {
+	at := s.r.Spec.RestartAt
+	st := &s.r.Status
+	if at == nil || (st.RestartedAt != nil && !st.RestartedAt.Before(at)) {
+		return nil
+	}
+	if wait := at.Sub(s.now); wait > 0 {
+		s.requeueIn(wait)
+		return nil
+	}
+	var stale []*corev1.Pod
+	var unavailable int32
+	for _, rs := range s.allReplicaSets() {
+		spec := replicasOf(rs)
+		if spec == 0 {
+			continue
+		}
+		unavailable += max(spec-rs.Status.AvailableReplicas, 0)
+		pods, err := s.c.podsOf(rs)
+		if err != nil {
+			return fmt.Errorf("rollout %s: list pods of %s: %w", s.key, rs.Name, err)
+		}
+		for _, p := range pods {
+			if p.DeletionTimestamp == nil && p.CreationTimestamp.Before(at) {
+				stale = append(stale, p)
+			}
+		}
+	}
+	if len(stale) == 0 {
+		t := *at
+		st.RestartedAt = &t
+		s.normal(EventReasonRestarted, "Restarted all pods created before %s", at.UTC().Format(time.RFC3339))
+		return nil
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i].CreationTimestamp.Before(&stale[j].CreationTimestamp) })
+	budget := int(max(s.unavailable, 1) - unavailable)
+	for _, p := range stale[:min(max(budget, 0), len(stale))] {
+		err := s.c.kube.PolicyV1().Evictions(p.Namespace).Evict(s.ctx, &policyv1.Eviction{
+			ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
+		})
+		switch {
+		case apierrors.IsNotFound(err):
+		case apierrors.IsTooManyRequests(err):
+			// A PodDisruptionBudget holds it; the budget frees up on its own
+			// schedule, which no event of ours announces.
+			s.requeueIn(restartRetry)
+			return nil
+		case err != nil:
+			return fmt.Errorf("rollout %s: evict pod %s for restart: %w", s.key, p.Name, err)
+		default:
+			s.normal(EventReasonRestarting, "Evicted pod %s (created before restartAt %s)", p.Name, at.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// restartRetry is how soon a restart blocked by a PodDisruptionBudget is tried again.
+const restartRetry = 10 * time.Second

@@ -2,9 +2,11 @@ package controller
 
 import (
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -159,5 +161,57 @@ func TestNewReplicaSetShape(t *testing.T) {
 	// The Rollout's own template is untouched.
 	if _, ok := r.Spec.Template.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]; ok {
 		t.Fatal("newReplicaSet changed the Rollout's template")
+	}
+}
+
+func TestRestartAtEvictsOldPodsWithinMaxUnavailable(t *testing.T) {
+	h := newHarness(t)
+	h.create(newRollout("cart", 4))
+	h.settle("cart")
+	rs := h.replicaSets()[0]
+	before := map[string]bool{}
+	for _, p := range h.podsOf(rs) {
+		before[p.Name] = true
+	}
+	h.clock.Step(time.Minute)
+	at := metav1.NewTime(t0.Add(2 * time.Minute))
+	h.edit("cart", func(r *v1alpha1.Rollout) { r.Spec.RestartAt = &at })
+	h.sync("cart")
+	if d, _ := h.queue.lastAfter(cache.ObjectName{Namespace: testNS, Name: "cart"}); d != time.Minute {
+		t.Fatalf("restart in the future: requeue %v, want 1m", d)
+	}
+	if len(h.podsOf(rs)) != 4 {
+		t.Fatal("pods evicted before restartAt")
+	}
+	h.clock.Step(time.Minute)
+	for i := 0; i < 50; i++ {
+		h.clearActions()
+		h.sync("cart")
+		evictions := 0
+		for _, a := range h.kube.Actions() {
+			if a.GetSubresource() == "eviction" {
+				evictions++
+			}
+		}
+		// maxUnavailable 25% of 4 = 1 pod at a time.
+		if evictions > 1 {
+			t.Fatalf("%d evictions in one sync, want at most 1", evictions)
+		}
+		h.kubelet()
+		if h.writes() == 0 {
+			break
+		}
+	}
+	for _, p := range h.podsOf(rs) {
+		if before[p.Name] {
+			t.Errorf("pod %s was not restarted", p.Name)
+		}
+	}
+	r := h.get("cart")
+	if r.Status.RestartedAt == nil || !r.Status.RestartedAt.Equal(&at) || r.Status.Phase != v1alpha1.PhaseHealthy {
+		t.Fatalf("restartedAt %v phase %s", r.Status.RestartedAt, r.Status.Phase)
+	}
+	if !h.hasEvent("RolloutRestarted") {
+		t.Fatalf("no restart event: %q", h.events)
 	}
 }

@@ -212,6 +212,9 @@ func (s *syncContext) syncValid() error {
 	if err := s.cleanupHistory(); err != nil {
 		return err
 	}
+	if err := s.reconcileRestart(); err != nil {
+		return err
+	}
 	s.calculateStatus()
 	if err := s.patchStatus(); err != nil {
 		return err
@@ -256,6 +259,9 @@ func (s *syncContext) resetOnChange() {
 		}
 		st.CurrentPodHash = s.newHash
 		st.CurrentStepHash = s.stepHash
+		if s.canaryActive() && len(s.steps) > 0 && s.steps[0].SetWeight != nil {
+			s.normal(EventReasonStepReached, "%s", describeStep(s.steps, 0))
+		}
 		if podChanged && st.StableRS == s.newHash && s.old.CurrentPodHash != "" {
 			s.normal(EventReasonRollbackToStable, "Template is the stable one again (%s): skipping all steps", s.newHash)
 		}

@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -121,6 +122,15 @@ func newHarness(t testing.TB) *harness {
 			return false, nil, nil
 		})
 	}
+	// Evictions (restartAt) delete the pod, as the API server does when no
+	// PodDisruptionBudget objects.
+	h.kube.PrependReactor("create", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "eviction" {
+			return false, nil, nil
+		}
+		ev := a.(k8stesting.CreateAction).GetObject().(*policyv1.Eviction)
+		return true, ev, h.kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("pods"), ev.Namespace, ev.Name)
+	})
 	c, err := New(Config{Kube: h.kube, Dynamic: h.dyn, Clock: h.clock, Recorder: h.rec})
 	if err != nil {
 		t.Fatal(err)
