@@ -1,0 +1,18 @@
+# Local control plane and end-to-end tests (see internal/cluster).
+# Included by the Makefile: include hack/cluster.mk
+
+E2E_TIMEOUT ?= 30m
+
+.PHONY: cluster cluster-down e2e
+
+# Start a local cluster in the background (first run builds it from the Go
+# module proxy, several minutes; cached afterwards). Prints the KUBECONFIG line.
+cluster:
+	@go run ./internal/cluster/cmd/roost-cluster up
+
+cluster-down:
+	@go run ./internal/cluster/cmd/roost-cluster down
+
+# End-to-end tests: each run starts its own cluster, one namespace per test.
+e2e:
+	go test -tags e2e -race -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
