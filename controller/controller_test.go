@@ -50,14 +50,12 @@ func TestRunReconcilesThroughInformers(t *testing.T) {
 	// server does.
 	var rv atomic.Int64
 	kube.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		var obj runtime.Object
-		switch a := a.(type) {
-		case k8stesting.CreateAction:
-			obj = a.GetObject()
-		case k8stesting.UpdateAction:
-			obj = a.GetObject()
+		// Creates and updates both carry the object.
+		withObject, ok := a.(interface{ GetObject() runtime.Object })
+		if !ok {
+			return false, nil, nil
 		}
-		if m, ok := obj.(metav1.Object); ok {
+		if m, ok := withObject.GetObject().(metav1.Object); ok {
 			m.SetResourceVersion(strconv.FormatInt(rv.Add(1), 10))
 		}
 		return false, nil, nil

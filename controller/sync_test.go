@@ -117,6 +117,9 @@ func TestCanaryWholeFlow(t *testing.T) {
 	h.settle("checkout")
 	r = wantStep(t, h, "checkout", 3)
 	wantCounts(t, h, "checkout", map[string]int32{v1: 5, v2: 5})
+	if pc := pauseCondition(&r.Status); pc == nil || !pc.StartTime.Time.Equal(t0) || !r.Status.ControllerPause {
+		t.Fatalf("timed pause condition %+v", r.Status.PauseConditions)
+	}
 	if !h.hasEvent("Promoted: Step 2/4: pause") || !h.hasEvent("Paused at step 4/4 (pause 30s)") {
 		t.Errorf("promote events missing: %q", h.events)
 	}
