@@ -260,11 +260,18 @@ func (c *Controller) SyncOnce(ctx context.Context, namespace, name string) error
 	return c.syncTimed(ctx, cache.ObjectName{Namespace: namespace, Name: name})
 }
 
-func (c *Controller) syncTimed(ctx context.Context, key cache.ObjectName) error {
+func (c *Controller) syncTimed(ctx context.Context, key cache.ObjectName) (err error) {
 	start := c.clock.Now()
-	err := c.sync(ctx, key)
-	c.metrics.observe(err, c.clock.Since(start))
-	return err
+	defer func() {
+		// One Rollout that trips a bug must not stop the reconciler (in the
+		// dashboard, the whole program) for every other Rollout: report it as a
+		// failed sync, retried with backoff.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("rollout %s: sync panicked: %v", key, p)
+		}
+		c.metrics.observe(err, c.clock.Since(start))
+	}()
+	return c.sync(ctx, key)
 }
 
 // onUpdate skips the periodic resync of an unchanged object: nothing to do.

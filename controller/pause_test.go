@@ -99,3 +99,12 @@ func TestZeroPauseAndTimedPauseWakeUp(t *testing.T) {
 		t.Fatalf("no pause-ended event: %q", h.events)
 	}
 }
+
+func TestNegativeStepIndexFromAClientIsStepZero(t *testing.T) {
+	h := newHarness(t)
+	_, v2 := startCanary(t, h, newRollout("cart", 10, setWeight(20), pause()))
+	h.patchStatus("cart", `{"status":{"currentStepIndex":-3,"pauseConditions":null,"controllerPause":false}}`)
+	h.settle("cart")
+	wantStep(t, h, "cart", 1)
+	wantCounts(t, h, "cart", map[string]int32{v2: 2})
+}

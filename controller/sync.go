@@ -288,11 +288,13 @@ func stepIndex(i int32, steps []v1alpha1.CanaryStep) *int32 {
 	return &i
 }
 
+// currentStep is status.currentStepIndex, 0 when unset; a negative value
+// (written by some client) counts as 0.
 func currentStep(st *v1alpha1.RolloutStatus) int32 {
 	if st.CurrentStepIndex == nil {
 		return 0
 	}
-	return *st.CurrentStepIndex
+	return max(*st.CurrentStepIndex, 0)
 }
 
 // weight is the canary weight the ReplicaSets move toward now.
