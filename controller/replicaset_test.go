@@ -215,3 +215,21 @@ func TestRestartAtEvictsOldPodsWithinMaxUnavailable(t *testing.T) {
 		t.Fatalf("no restart event: %q", h.events)
 	}
 }
+
+// TestStableReplicaSetDeletedMidCanary: with nothing to fall back to, the new
+// template goes to 100% and becomes stable, as on a first deploy.
+func TestStableReplicaSetDeletedMidCanary(t *testing.T) {
+	h := newHarness(t)
+	v1, v2 := startCanary(t, h, newRollout("cart", 4, setWeight(25), pause()))
+	wantStep(t, h, "cart", 1)
+	if err := h.kube.AppsV1().ReplicaSets(testNS).Delete(h.ctx, "cart-"+v1, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.settle("cart")
+	r := h.get("cart")
+	if r.Status.StableRS != v2 || r.Status.Phase != v1alpha1.PhaseHealthy || len(r.Status.PauseConditions) != 0 {
+		t.Fatalf("after losing the stable replicaset: %s", h.describe("cart"))
+	}
+	wantCounts(t, h, "cart", map[string]int32{v2: 4})
+	wantPodLabel(t, h, "cart", v2, "role", "stable", 4)
+}
