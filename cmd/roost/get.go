@@ -48,7 +48,12 @@ available pods over all available pods.`,
   roost get -n shop checkout
   roost get -l team=payments -o wide
   roost get checkout -o json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return fmt.Errorf("roost get shows one rollout NAME or lists them all; got %d names (pick them with -l SELECTOR instead)", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := selectorOK(o.selector); err != nil {
 				return err

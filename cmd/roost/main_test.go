@@ -353,3 +353,16 @@ func TestBareRoostAndVersion(t *testing.T) {
 func notFoundNoName() error {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 404, Reason: metav1.StatusReasonNotFound, Message: "the server could not find the requested resource"}}
 }
+
+func TestUsageErrorsSayWhatToDo(t *testing.T) {
+	c := newCluster(nil)
+	for args, want := range map[string]string{
+		"promte x":  "error: unknown command \"promte\" (did you mean \"promote\"?); run `roost --help` to list commands\n",
+		"get --foo": "error: unknown flag: --foo; see `roost get --help`\n",
+		"get a b":   "error: roost get shows one rollout NAME or lists them all; got 2 names (pick them with -l SELECTOR instead)\n",
+	} {
+		if _, errOut, code := c.run(t, strings.Fields(args)...); code != 1 || errOut != want {
+			t.Errorf("roost %s: code %d %q, want %q", args, code, errOut, want)
+		}
+	}
+}

@@ -86,15 +86,28 @@ stepped by roost's own controller or by Argo Rollouts. Each action is recorded a
 Kubernetes Event on the Rollout naming who acted.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %q?)", s[0])
+			}
+			return errors.New(msg + "; run `roost --help` to list commands")
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintln(a.out, "The roost dashboard is not built yet; list rollouts with `roost get` (or `roost get -A`).")
 			fmt.Fprintln(a.out)
 			return cmd.Help()
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w; see `%s --help`", err, c.CommandPath())
+	})
 	a.flags.AddFlags(root.PersistentFlags())
 	if v := klogFlags.Lookup("v"); v != nil {
 		root.PersistentFlags().AddGoFlag(v)
