@@ -210,6 +210,10 @@ func TestGetDetail(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &front); err != nil || code != 0 || !front.Aborted || front.Phase != v1alpha1.PhaseDegraded {
 		t.Errorf("front: %v (code %d) %+v", err, code, front)
 	}
+	out, _, _ = c.run(t, "get", "front", "-n", "web")
+	if !strings.Contains(out, "Phase:        Degraded\n") || !strings.Contains(out, "Abort reason: (none given)\n") {
+		t.Errorf("aborted detail:\n%s", out)
+	}
 	out, _, code = c.run(t, "get", "cart", "-o", "json")
 	var v watch.Rollout
 	if err := json.Unmarshal([]byte(out), &v); err != nil || code != 0 {

@@ -104,8 +104,8 @@ func TestWaitDegraded(t *testing.T) {
 func TestWaitTimeoutAndReachedAtOnce(t *testing.T) {
 	c := shopCluster()
 	start := time.Now()
-	_, errOut, code := c.run(t, "wait", "checkout", "--for=healthy", "--timeout", "300ms")
-	if code != 2 || !strings.Contains(errOut, "rollout shop/checkout: not healthy after 300ms (phase Paused)") {
+	_, errOut, code := c.run(t, "wait", "checkout", "--for=healthy", "--timeout", "1s")
+	if code != 2 || !strings.Contains(errOut, "rollout shop/checkout: not healthy after 1s (phase Paused)") {
 		t.Errorf("timeout: code %d %q", code, errOut)
 	}
 	if time.Since(start) > 5*time.Second {
