@@ -15,6 +15,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -246,7 +247,11 @@ func (c *Controller) processNextWorkItem(ctx context.Context) bool {
 	}
 	defer c.queue.Done(key)
 	if err := c.syncTimed(ctx, key); err != nil {
-		utilruntime.HandleErrorWithContext(ctx, err, "syncing rollout", "rollout", key.String())
+		// A conflict only means the cache was behind a write (the ReplicaSet
+		// controller updates status all the time): retry quietly on fresh data.
+		if !apierrors.IsConflict(err) {
+			utilruntime.HandleErrorWithContext(ctx, err, "syncing rollout", "rollout", key.String())
+		}
 		c.queue.AddRateLimited(key)
 		return true
 	}
