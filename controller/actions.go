@@ -376,6 +376,17 @@ func (a *Actions) Undo(ctx context.Context, ns, name string, toRevision int64) (
 	rs := &rss.Items[revs[want].rs]
 	tmpl := rs.Spec.Template.DeepCopy()
 	delete(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+	// Labels injected from canaryMetadata/stableMetadata belong to the
+	// ReplicaSet's role, not to the template: kept, they would change its hash.
+	var injected v1alpha1.PodTemplateMetadata
+	if v, ok := rs.Annotations[v1alpha1.EphemeralMetadataAnnotation]; ok && json.Unmarshal([]byte(v), &injected) == nil {
+		for k := range injected.Labels {
+			delete(tmpl.Labels, k)
+		}
+		for k := range injected.Annotations {
+			delete(tmpl.Annotations, k)
+		}
+	}
 	if want == 0 {
 		return skipped("revision %d is already the current one", revs[0].number), nil
 	}

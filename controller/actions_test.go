@@ -384,10 +384,18 @@ func replicaSet(name string, revision string, image string, owner types.UID) *ap
 	}
 }
 
+// withEphemeral gives rs the role label the reconciler injects from stableMetadata.
+func withEphemeral(rs *appsv1.ReplicaSet) *appsv1.ReplicaSet {
+	rs.Annotations[v1alpha1.EphemeralMetadataAnnotation] = `{"labels":{"role":"stable"},"annotations":{"team":"pay"}}`
+	rs.Spec.Template.Labels["role"] = "stable"
+	rs.Spec.Template.Annotations = map[string]string{"team": "pay", "kept": "yes"}
+	return rs
+}
+
 func TestUndo(t *testing.T) {
 	rss := []runtime.Object{
 		replicaSet("checkout-aaa", "1", "checkout:1", "ro-uid"),
-		replicaSet("checkout-bbb", "2", "checkout:2", "ro-uid"),
+		withEphemeral(replicaSet("checkout-bbb", "2", "checkout:2", "ro-uid")),
 		replicaSet("checkout-ccc", "3", "checkout:3", "ro-uid"),
 		replicaSet("checkout-zzz", "9", "other:9", "someone-else"),
 	}
@@ -448,8 +456,11 @@ func TestUndo(t *testing.T) {
 			if _, ok := v.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]; ok {
 				t.Errorf("template keeps the pod-template-hash label: %v", v.Labels)
 			}
-			if v.Labels["app"] != "checkout" {
-				t.Errorf("labels = %v", v.Labels)
+			if len(v.Labels) != 1 || v.Labels["app"] != "checkout" {
+				t.Errorf("labels = %v, want only app (no injected role)", v.Labels)
+			}
+			if tt.to == 0 && (len(v.Annotations) != 1 || v.Annotations["kept"] != "yes") {
+				t.Errorf("annotations = %v, want only the template's own", v.Annotations)
 			}
 			img, _, _ := unstructured.NestedSlice(f.rollout(t).Object, "spec", "template", "spec", "containers")
 			if img[0].(map[string]any)["image"] != tt.image {
