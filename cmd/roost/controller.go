@@ -156,7 +156,11 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 	if ns == "" {
 		where = "every namespace"
 	}
-	fmt.Fprintf(a.errOut, "roost controller %s for %s; campaigning for lease %s/%s (logs: %s)\n", leader.Identity(), where, leaseNS, o.leaseName, a.logFile)
+	logs := a.logFile
+	if logs == "" {
+		logs = "dropped; choose a file with --log-file"
+	}
+	fmt.Fprintf(a.errOut, "roost controller %s for %s; campaigning for lease %s/%s (logs: %s)\n", leader.Identity(), where, leaseNS, o.leaseName, logs)
 
 	runErr := leader.Run(ctx, func(termCtx context.Context) {
 		reg := prometheus.NewRegistry()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -368,5 +369,28 @@ func TestUsageErrorsSayWhatToDo(t *testing.T) {
 		if _, errOut, code := c.run(t, strings.Fields(args)...); code != 1 || errOut != want {
 			t.Errorf("roost %s: code %d %q, want %q", args, code, errOut, want)
 		}
+	}
+}
+
+func TestLogFileFlag(t *testing.T) {
+	var out, errOut bytes.Buffer
+	a := newApp(&out, &errOut)
+	var opened []string
+	a.setLogFile = func(path string) error {
+		opened = append(opened, path)
+		if path == "/unwritable/roost.log" {
+			return errors.New("permission denied")
+		}
+		return nil
+	}
+	if code := execute(context.Background(), a, []string{"version", "--log-file", "/tmp/roost-test.log"}); code != 0 || !strings.Contains(out.String(), "logs: /tmp/roost-test.log\n") {
+		t.Errorf("code %d %q", code, out.String())
+	}
+	if code := execute(context.Background(), a, []string{"version", "--log-file", "/unwritable/roost.log"}); code != 1 ||
+		!strings.Contains(errOut.String(), "error: --log-file /unwritable/roost.log: permission denied; give a writable path, or - for stderr") {
+		t.Errorf("code %d %q", code, errOut.String())
+	}
+	if len(opened) != 2 {
+		t.Errorf("opened %v", opened)
 	}
 }

@@ -60,8 +60,11 @@ type app struct {
 	allNamespaces bool
 	out, errOut   io.Writer
 	connect       func() (*clients, error)
-	// logFile is where klog writes ("" when logs are dropped).
-	logFile string
+	// logFile is where klog writes ("" when logs are dropped); --log-file
+	// changes it through setLogFile (nil in tests).
+	logFile    string
+	logFlag    string
+	setLogFile func(path string) error
 	// now is the clock for ages and countdowns (tests fix it).
 	now func() time.Time
 }
@@ -112,6 +115,20 @@ Kubernetes Event on the Rollout naming who acted.`,
 	if v := klogFlags.Lookup("v"); v != nil {
 		root.PersistentFlags().AddGoFlag(v)
 		root.PersistentFlags().Lookup("v").Usage = "log verbosity (logs go to the file named by `roost version`, never to the terminal)"
+	}
+	root.PersistentFlags().StringVar(&a.logFlag, "log-file", "", "write roost's logs here instead of $XDG_STATE_HOME/roost/roost.log; - is stderr (for roost controller in a pod)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if a.logFlag == "" || a.setLogFile == nil {
+			return nil
+		}
+		if err := a.setLogFile(a.logFlag); err != nil {
+			return fmt.Errorf("--log-file %s: %w; give a writable path, or - for stderr", a.logFlag, err)
+		}
+		a.logFile = a.logFlag
+		if a.logFlag == "-" {
+			a.logFile = "stderr"
+		}
+		return nil
 	}
 	root.PersistentFlags().BoolVarP(&a.allNamespaces, "all-namespaces", "A", false, "act on rollouts of every namespace (-n is then ignored)")
 	for _, c := range appCommands {
