@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -256,6 +255,5 @@ Exit code: 0 on success (or nothing to do), 1 on failure.`,
 		},
 	}
 	cmd.Flags().Int64Var(&to, "to-revision", 0, "revision to go back to (0: the previous one)")
-	cmd.Flags().Lookup("to-revision").DefValue = strconv.Itoa(0)
 	return cmd
 }
