@@ -1,6 +1,7 @@
 # Local control plane and end-to-end tests (see internal/cluster).
-# Included by the Makefile: include hack/cluster.mk
+# Included by the Makefile (-include hack/cluster.mk).
 
+GO          ?= go
 E2E_TIMEOUT ?= 30m
 
 .PHONY: cluster cluster-down e2e
@@ -8,11 +9,11 @@ E2E_TIMEOUT ?= 30m
 # Start a local cluster in the background (first run builds it from the Go
 # module proxy, several minutes; cached afterwards). Prints the KUBECONFIG line.
 cluster:
-	@go run ./internal/cluster/cmd/roost-cluster up
+	@$(GO) run ./internal/cluster/cmd/roost-cluster up
 
 cluster-down:
-	@go run ./internal/cluster/cmd/roost-cluster down
+	@$(GO) run ./internal/cluster/cmd/roost-cluster down
 
 # End-to-end tests: each run starts its own cluster, one namespace per test.
 e2e:
-	go test -tags e2e -race -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
+	$(GO) test -tags e2e -race -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/

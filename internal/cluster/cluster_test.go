@@ -157,9 +157,12 @@ wait`)
 	if child == 0 {
 		t.Fatal("stub never started its child")
 	}
-	err := stopAll([]*process{p}, 300*time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "stubborn ignored SIGTERM") {
-		t.Errorf("stopAll error = %v, want one naming the straggler", err)
+	stragglers, err := stopAll([]*process{p}, 300*time.Millisecond)
+	if err != nil {
+		t.Fatalf("stopAll: %v", err)
+	}
+	if len(stragglers) != 1 || stragglers[0] != "stubborn" {
+		t.Errorf("stragglers = %v, want [stubborn]", stragglers)
 	}
 	if perr := p.running(); perr == nil {
 		t.Error("process still running after stopAll")

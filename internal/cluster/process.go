@@ -116,13 +116,13 @@ func (p *process) wait(timeout time.Duration) bool {
 
 // stopAll sends SIGTERM to every process at once (each takes 1.5-3 s to
 // shut down, so one at a time would be slow), then SIGKILLs whatever is
-// still there after grace.
-func stopAll(procs []*process, grace time.Duration) error {
+// still there after grace and returns those stragglers' names. The error
+// is for a process that survived even SIGKILL.
+func stopAll(procs []*process, grace time.Duration) (stragglers []string, err error) {
 	for _, p := range procs {
 		p.signal(syscall.SIGTERM)
 	}
 	deadline := time.Now().Add(grace)
-	var stragglers []string
 	for _, p := range procs {
 		if !p.wait(time.Until(deadline)) {
 			stragglers = append(stragglers, p.name)
@@ -131,13 +131,10 @@ func stopAll(procs []*process, grace time.Duration) error {
 	}
 	for _, p := range procs {
 		if !p.wait(5 * time.Second) {
-			return fmt.Errorf("cluster: %s (pid %d) survived SIGKILL", p.name, p.pid())
+			return stragglers, fmt.Errorf("cluster: %s (pid %d) survived SIGKILL", p.name, p.pid())
 		}
 	}
-	if len(stragglers) > 0 {
-		return fmt.Errorf("cluster: %s ignored SIGTERM for %s and were killed", strings.Join(stragglers, ", "), grace)
-	}
-	return nil
+	return stragglers, nil
 }
 
 // rssBytes reads the resident set size of pid from /proc.
