@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -94,11 +95,15 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		c.log = io.Discard
 	}
 	if c.Dir == "" {
-		c.Dir, err = os.MkdirTemp("", "roost-cluster-")
+		removeStaleDirs(c.log)
+		c.Dir, err = os.MkdirTemp("", tempDirPrefix)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: create temporary folder: %w", err)
 		}
 		c.tempDir = true
+		if err := os.WriteFile(filepath.Join(c.Dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return nil, fmt.Errorf("cluster: write owner of %s: %w", c.Dir, err)
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -403,6 +408,12 @@ func (c *Cluster) RestartAPIServer(ctx context.Context) error {
 	return nil
 }
 
+// Keep makes Stop leave a temporary Dir in place, e.g. to read the
+// components' logs after a failed test run.
+func (c *Cluster) Keep() {
+	c.keepDir = true
+}
+
 // Stop terminates the cluster and removes a temporary Dir; safe to call more
 // than once. The clients of etcd go first (SIGTERM to all at once, SIGKILL
 // after 10 s), then etcd: etcd shuts down gracefully only once its clients
@@ -426,13 +437,43 @@ func (c *Cluster) Stop() error {
 			}
 			c.stopErr = errors.Join(c.stopErr, err)
 		}
-		if c.tempDir && !c.keepDir {
+		switch {
+		case c.tempDir && !c.keepDir:
 			if err := os.RemoveAll(c.Dir); err != nil {
 				c.stopErr = errors.Join(c.stopErr, fmt.Errorf("cluster: remove %s: %w", c.Dir, err))
 			}
+		case c.tempDir:
+			// Without an owner the folder is not taken for a killed run's.
+			_ = os.Remove(filepath.Join(c.Dir, ownerFile))
 		}
 	})
 	return c.stopErr
+}
+
+const (
+	tempDirPrefix = "roost-cluster-"
+	// ownerFile holds the pid of the process running a temporary cluster.
+	ownerFile = "owner.pid"
+)
+
+// removeStaleDirs removes the temporary folders of clusters whose owner was
+// killed (SIGKILL, OOM, a CI timeout) before it could clean up; their
+// components died with it, by parent-death signal, but the folders stay.
+func removeStaleDirs(log io.Writer) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempDirPrefix+"*"))
+	for _, d := range dirs {
+		data, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // still running (or not ours to judge)
+		}
+		if os.RemoveAll(d) == nil {
+			fmt.Fprintf(log, "cluster: removed %s, left by killed process %d\n", d, pid)
+		}
+	}
 }
 
 // freePorts asks the kernel for n distinct free loopback ports. They are

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -225,4 +227,39 @@ func writeScript(t *testing.T, dir, name, body string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestRemoveStaleDirs: only folders whose owner process is gone are removed;
+// a live owner's and a kept (ownerless) folder stay.
+func TestRemoveStaleDirs(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(name string, owner int) string {
+		d := filepath.Join(tmp, tempDirPrefix+name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if owner > 0 {
+			if err := os.WriteFile(filepath.Join(d, ownerFile), []byte(strconv.Itoa(owner)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	killed := mk("killed", dead.Process.Pid)
+	live := mk("live", os.Getpid())
+	kept := mk("kept", 0)
+	removeStaleDirs(io.Discard)
+	if _, err := os.Stat(killed); !os.IsNotExist(err) {
+		t.Errorf("folder of a killed owner still there (stat: %v)", err)
+	}
+	for _, d := range []string{live, kept} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
 }

@@ -75,6 +75,10 @@ func run(m *testing.M) int {
 	}
 	code := m.Run()
 	reportRSS(c)
+	if code != 0 {
+		c.Keep()
+		fmt.Fprintf(os.Stderr, "e2e: tests failed; the cluster's logs are kept in %s\n", c.Dir+"/logs")
+	}
 	return code
 }
 
