@@ -34,14 +34,12 @@ func fakeCRDs(objs ...runtime.Object) (*dynamicfake.FakeDynamicClient, func() []
 	client := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
 		map[schema.GroupVersionResource]string{CRDGVR: "CustomResourceDefinitionList"}, objs...)
 	establish := func(action k8stesting.Action) (bool, runtime.Object, error) {
-		var obj runtime.Object
-		switch a := action.(type) {
-		case k8stesting.CreateAction:
-			obj = a.GetObject()
-		case k8stesting.UpdateAction:
-			obj = a.GetObject()
+		// Create and update actions both carry the object.
+		withObject, ok := action.(interface{ GetObject() runtime.Object })
+		if !ok {
+			return false, nil, nil
 		}
-		if u, ok := obj.(*unstructured.Unstructured); ok {
+		if u, ok := withObject.GetObject().(*unstructured.Unstructured); ok {
 			_ = unstructured.SetNestedSlice(u.Object, []interface{}{
 				map[string]interface{}{"type": "Established", "status": "True"},
 			}, "status", "conditions")

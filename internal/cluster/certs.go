@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -100,7 +99,7 @@ func writePKI(dir string) (*pki, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: encode service-account key: %w", err)
 	}
-	saPub, err := x509.MarshalPKIXPublicKey(saKey.Public().(crypto.PublicKey))
+	saPub, err := x509.MarshalPKIXPublicKey(saKey.Public())
 	if err != nil {
 		return nil, fmt.Errorf("cluster: encode service-account public key: %w", err)
 	}
