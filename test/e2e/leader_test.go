@@ -77,7 +77,9 @@ func leadWaitRollout(t *testing.T, timeout time.Duration, ns, app, what string, 
 	return last
 }
 
-func leadObserved(r *v1alpha1.Rollout) bool { return r.Status.ObservedGeneration == fmt.Sprint(r.Generation) }
+func leadObserved(r *v1alpha1.Rollout) bool {
+	return r.Status.ObservedGeneration == fmt.Sprint(r.Generation)
+}
 
 // healthyAt is true once the rollout completed revision hash.
 func leadHealthyAt(hash string) func(r *v1alpha1.Rollout) bool {
