@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ func (p *process) start() error {
 	cmd.Stdout = f
 	cmd.Stderr = f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := spawn(cmd); err != nil {
 		f.Close()
 		return fmt.Errorf("cluster: start %s (%s): %w", p.name, p.path, err)
 	}
@@ -55,6 +56,36 @@ func (p *process) start() error {
 		close(exited)
 	}()
 	return nil
+}
+
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+var (
+	spawnOnce     sync.Once
+	spawnRequests chan spawnRequest
+)
+
+// spawn starts cmd from one goroutine locked to its OS thread for the life
+// of the process. Linux sends the parent-death signal when the *thread* that
+// forked a child exits, not the process; Go may end a thread (when a
+// goroutine locked to it returns), which would kill a component mid-test.
+// A thread that never exits makes the signal mean "the test binary died".
+func spawn(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		spawnRequests = make(chan spawnRequest)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread lives as long as the process
+			for req := range spawnRequests {
+				req.done <- req.cmd.Start()
+			}
+		}()
+	})
+	done := make(chan error, 1)
+	spawnRequests <- spawnRequest{cmd: cmd, done: done}
+	return <-done
 }
 
 // running reports an error when the process has exited; used while waiting
