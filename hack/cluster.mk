@@ -15,5 +15,8 @@ cluster-down:
 	@$(GO) run ./internal/cluster/cmd/roost-cluster down
 
 # End-to-end tests: each run starts its own cluster, one namespace per test.
+# The binaries are built first, outside go test's -timeout: a cold build
+# takes minutes (tens on a loaded 2-core runner); warm, this step is instant.
 e2e:
+	@$(GO) run ./internal/cluster/cmd/roost-cluster build >/dev/null
 	$(GO) test -tags e2e -race -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
