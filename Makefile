@@ -11,18 +11,16 @@ TOOLS_BIN   := $(CURDIR)/.cache/bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
 
-# E2E: set to 1 (make test E2E=1) to run the end-to-end tests against a local
-# control plane after the unit tests (see hack/cluster.mk).
-E2E         ?=
 FUZZTIME    ?= 1m
 
-.PHONY: all help build test bench lint fuzz demo clean
+.PHONY: all help build test unit bench lint fuzz demo clean
 
 all: build
 
 help:
 	@echo "make build   build $(BIN) (version $(VERSION), commit $(COMMIT))"
-	@echo "make test    unit tests with the race detector (E2E=1 adds end-to-end tests)"
+	@echo "make test    everything: unit tests, then end-to-end tests on a local control plane (race detector on)"
+	@echo "make unit    unit tests only (race detector on), seconds"
 	@echo "make lint    gofmt, go vet, staticcheck $(STATICCHECK_VERSION)"
 	@echo "make bench   benchmarks with allocations"
 	@echo "make fuzz    every fuzz target for $(FUZZTIME) each"
@@ -32,11 +30,12 @@ help:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/roost
 
-test:
+# The end-to-end half builds and caches its own control plane on first use
+# (see hack/cluster.mk): nothing has to be installed beforehand.
+test: unit e2e
+
+unit:
 	$(GO) test -race -count=1 ./...
-ifneq ($(E2E),)
-	$(MAKE) e2e
-endif
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
