@@ -64,16 +64,8 @@ func (s *syncContext) calculateStatus() {
 		s.checkProgressDeadline(rsName)
 	}
 
-	minAvailable := s.replicas - s.unavailable
-	if available >= minAvailable {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutAvailable, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonAvailable, Message: "Rollout has minimum availability",
-		}, s.now, false)
-	} else {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutAvailable, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonNotAvailable, Message: "Rollout does not have minimum availability",
-		}, s.now, false)
-	}
+	setTwoWay(st, v1alpha1.RolloutAvailable, available >= s.replicas-s.unavailable, v1alpha1.ReasonAvailable,
+		"Rollout has minimum availability", "Rollout does not have minimum availability", s.now)
 	if paused {
 		setCondition(st, v1alpha1.RolloutCondition{
 			Type: v1alpha1.RolloutPaused, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonRolloutPaused, Message: "Rollout is paused",
@@ -95,24 +87,10 @@ func (s *syncContext) calculateStatus() {
 		StableRS:        st.StableRS,
 		CurrentPodHash:  st.CurrentPodHash,
 	})
-	if st.Phase == v1alpha1.PhaseHealthy {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutHealthy, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonHealthy, Message: "Rollout is healthy",
-		}, s.now, false)
-	} else {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutHealthy, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonHealthy, Message: "Rollout is not healthy",
-		}, s.now, false)
-	}
-	if completed {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutCompleted, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonCompleted, Message: "Rollout is completed",
-		}, s.now, false)
-	} else {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutCompleted, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonCompleted, Message: "Rollout is not completed",
-		}, s.now, false)
-	}
+	setTwoWay(st, v1alpha1.RolloutHealthy, st.Phase == v1alpha1.PhaseHealthy, v1alpha1.ReasonHealthy,
+		"Rollout is healthy", "Rollout is not healthy", s.now)
+	setTwoWay(st, v1alpha1.RolloutCompleted, completed, v1alpha1.ReasonCompleted,
+		"Rollout is completed", "Rollout is not completed", s.now)
 }
 
 // checkProgressDeadline marks a Rollout that has made no progress for
@@ -185,6 +163,16 @@ func setCondition(st *v1alpha1.RolloutStatus, c v1alpha1.RolloutCondition, now t
 		c.LastTransitionTime = t
 	}
 	*cur = c
+}
+
+// setTwoWay sets a condition that is either True or False, with one reason and
+// a message for each side.
+func setTwoWay(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType, ok bool, reason, whenTrue, whenFalse string, now time.Time) {
+	c := v1alpha1.RolloutCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: whenFalse}
+	if ok {
+		c.Status, c.Message = corev1.ConditionTrue, whenTrue
+	}
+	setCondition(st, c, now, false)
 }
 
 func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType) {
