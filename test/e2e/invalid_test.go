@@ -1,0 +1,186 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+)
+
+// invalidSpecCondition reads the InvalidSpec condition from the raw object:
+// an invalid rollout may not decode into the typed Rollout at all.
+func invalidSpecCondition(u *unstructured.Unstructured) (status, message string, found bool) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if !ok || m["type"] != string(v1alpha1.InvalidSpec) {
+			continue
+		}
+		status, _ = m["status"].(string)
+		message, _ = m["message"].(string)
+		return status, message, true
+	}
+	return "", "", false
+}
+
+// replicaSetFingerprint lists the ReplicaSets selected by app=name with their
+// resourceVersion and generation: any write to one changes it.
+func replicaSetFingerprint(ctx context.Context, ns, name string) (string, error) {
+	list, err := env.Client().AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, rs := range list.Items {
+		parts = append(parts, fmt.Sprintf("%s@rv%s/gen%d", rs.Name, rs.ResourceVersion, rs.Generation))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " "), nil
+}
+
+// TestInvalidRolloutsNeverTouchReplicaSets creates Rollouts that roost must
+// refuse on the real API server: each gets condition InvalidSpec naming the
+// field and no ReplicaSet is created; one made invalid after it ran keeps
+// its ReplicaSet untouched even though its template changed too; a valid
+// rollout in the same namespace still completes a canary.
+func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
+	t.Parallel()
+	ns := env.NewNamespace(t)
+	runReconciler(t, ns)
+	ctx := context.Background()
+	client := dynamicClient(t).Resource(v1alpha1.RolloutGVR).Namespace(ns)
+
+	// raw builds a valid 2-replica rollout as an unstructured object, for
+	// each case to break in its own way.
+	raw := func(name string) *unstructured.Unstructured {
+		u, err := v1alpha1.ToUnstructured(roleCanary(ns, name, 2, weightStep(50), timedPauseStep("1s")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	set := func(u *unstructured.Unstructured, value any, path ...string) {
+		if err := unstructured.SetNestedField(u.Object, value, path...); err != nil {
+			t.Fatalf("set %s: %v", strings.Join(path, "."), err)
+		}
+	}
+	canary := []string{"spec", "strategy", "canary"}
+	cases := []struct {
+		name  string
+		field string // the message must name it
+		spoil func(u *unstructured.Unstructured)
+	}{
+		{"weight-150", "setWeight", func(u *unstructured.Unstructured) {
+			set(u, []any{map[string]any{"setWeight": int64(150)}}, append(canary, "steps")...)
+		}},
+		{"traffic-routing", "trafficRouting", func(u *unstructured.Unstructured) {
+			set(u, map[string]any{"nginx": map[string]any{"stableIngress": "shop"}}, append(canary, "trafficRouting")...)
+		}},
+		{"no-surge-no-unavailable", "maxUnavailable", func(u *unstructured.Unstructured) {
+			set(u, int64(0), append(canary, "maxSurge")...)
+			set(u, int64(0), append(canary, "maxUnavailable")...)
+		}},
+		{"selector-mismatch", "spec.selector", func(u *unstructured.Unstructured) {
+			set(u, map[string]any{"app": "someone-else"}, "spec", "selector", "matchLabels")
+		}},
+		{"experiment-step", "experiment", func(u *unstructured.Unstructured) {
+			set(u, []any{
+				map[string]any{"setWeight": int64(20)},
+				map[string]any{"experiment": map[string]any{"duration": "1h", "templates": []any{map[string]any{"name": "baseline", "specRef": "stable"}}}},
+			}, append(canary, "steps")...)
+		}},
+	}
+	for _, c := range cases {
+		u := raw(c.name)
+		c.spoil(u)
+		if _, err := client.Create(ctx, u, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create rollout %s: %v", c.name, err)
+		}
+	}
+
+	// One rollout runs first, then gets a new image and a weight of 150 in
+	// one edit: the reconciler must neither start a canary nor scale.
+	createRollout(t, roleCanary(ns, "turned-invalid", 2, weightStep(50), timedPauseStep("1s")))
+	createRollout(t, roleCanary(ns, "valid", 2, weightStep(50), timedPauseStep("1s")))
+	before := awaitRollout(t, ns, "turned-invalid", 60*time.Second, "first revision Healthy", healthy)
+	awaitPods(t, ns, "turned-invalid", "2 stable pods", map[string]int{before.Status.StableRS + "/stable": 2}, map[string]int32{before.Status.StableRS: 2})
+	fingerprint, err := replicaSetFingerprint(ctx, ns, "turned-invalid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/turned-invalid:v2"}]}},"strategy":{"canary":{"steps":[{"setWeight":150}]}}}}`
+	if _, err := client.Patch(ctx, "turned-invalid", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("make turned-invalid invalid: %v", err)
+	}
+	cases = append(cases, struct {
+		name  string
+		field string
+		spoil func(u *unstructured.Unstructured)
+	}{name: "turned-invalid", field: "setWeight"})
+
+	for _, c := range cases {
+		poll(t, 30*time.Second, fmt.Sprintf("rollout %s/%s: condition InvalidSpec naming %s", ns, c.name, c.field), func(ctx context.Context) (bool, string, error) {
+			u, err := client.Get(ctx, c.name, metav1.GetOptions{})
+			if err != nil {
+				return false, "", err
+			}
+			status, msg, found := invalidSpecCondition(u)
+			phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+			observedGen, _, _ := unstructured.NestedString(u.Object, "status", "observedGeneration")
+			ok := found && status == "True" && strings.Contains(msg, c.field) &&
+				phase == string(v1alpha1.PhaseDegraded) && observedGen == fmt.Sprint(u.GetGeneration())
+			return ok, fmt.Sprintf("InvalidSpec found=%t status=%q message=%q phase=%q observedGeneration=%q generation=%d", found, status, msg, phase, observedGen, u.GetGeneration()), nil
+		})
+	}
+
+	// The valid rollout next door is not held up: it completes a canary.
+	v1 := awaitRollout(t, ns, "valid", 60*time.Second, "first revision Healthy", healthy).Status.StableRS
+	setImage(t, ns, "valid", "registry.example/valid:v2")
+	done := awaitRollout(t, ns, "valid", 60*time.Second, "canary of v2 completed", func(r *v1alpha1.Rollout) bool {
+		return healthy(r) && r.Status.StableRS == r.Status.CurrentPodHash && r.Status.CurrentPodHash != v1
+	})
+	awaitPods(t, ns, "valid", "2 v2 pods labelled stable", map[string]int{done.Status.StableRS + "/stable": 2}, map[string]int32{v1: 0, done.Status.StableRS: 2})
+
+	// Over a few seconds (the reconciler has handled every rollout by now,
+	// and resyncs and pod events keep it busy), nothing is written.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, c := range cases[:len(cases)-1] {
+			u, err := client.Get(ctx, c.name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			owned, err := ownedReplicaSets(ctx, ns, u.GetUID())
+			if err != nil {
+				t.Fatal(err)
+			}
+			byLabel, err := replicaSetFingerprint(ctx, ns, c.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(owned) > 0 || byLabel != "" {
+				t.Fatalf("invalid rollout %s has ReplicaSets: owned %d, labelled app=%s: %s", c.name, len(owned), c.name, byLabel)
+			}
+		}
+		now, err := replicaSetFingerprint(ctx, ns, "turned-invalid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now != fingerprint {
+			t.Fatalf("rollout turned-invalid has an invalid spec, yet its ReplicaSets changed: before %s, now %s", fingerprint, now)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	awaitPods(t, ns, "turned-invalid", "still 2 stable pods of the first revision",
+		map[string]int{before.Status.StableRS + "/stable": 2}, map[string]int32{before.Status.StableRS: 2})
+}
