@@ -7,12 +7,17 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
@@ -48,6 +53,63 @@ func replicaSetFingerprint(ctx context.Context, ns, name string) (string, error)
 	return strings.Join(parts, " "), nil
 }
 
+// rsEvent is one change to a ReplicaSet as a watch delivered it.
+type rsEvent struct {
+	kind watch.EventType
+	app  string
+	name string
+	rv   string
+	at   time.Time
+}
+
+// recordReplicaSetEvents watches every ReplicaSet of ns from now until the
+// test ends; the returned function lists what was seen so far. Unlike
+// polling, it also catches a ReplicaSet created and deleted in between.
+func recordReplicaSetEvents(t *testing.T, ns string) func() []rsEvent {
+	t.Helper()
+	rsClient := env.Client().AppsV1().ReplicaSets(ns)
+	list, err := rsClient.List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("list ReplicaSets in %s: %v", ns, err)
+	}
+	if len(list.Items) > 0 {
+		t.Fatalf("namespace %s already has %d ReplicaSets", ns, len(list.Items))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return rsClient.Watch(ctx, o)
+		},
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("watch ReplicaSets in %s: %v", ns, err)
+	}
+	var mu sync.Mutex
+	var seen []rsEvent
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			if rs, ok := ev.Object.(*appsv1.ReplicaSet); ok {
+				mu.Lock()
+				seen = append(seen, rsEvent{ev.Type, rs.Labels["app"], rs.Name, rs.ResourceVersion, time.Now()})
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		w.Stop()
+		<-done
+	})
+	return func() []rsEvent {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]rsEvent(nil), seen...)
+	}
+}
+
 // TestInvalidRolloutsNeverTouchReplicaSets creates Rollouts that roost must
 // refuse on the real API server: each gets condition InvalidSpec naming the
 // field and no ReplicaSet is created; one made invalid after it ran keeps
@@ -59,6 +121,7 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 	runReconciler(t, ns)
 	ctx := context.Background()
 	client := dynamicClient(t).Resource(v1alpha1.RolloutGVR).Namespace(ns)
+	rsEvents := recordReplicaSetEvents(t, ns)
 
 	// raw builds a valid 2-replica rollout as an unstructured object, for
 	// each case to break in its own way.
@@ -118,6 +181,7 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	patchedAt := time.Now()
 	patch := `{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/turned-invalid:v2"}]}},"strategy":{"canary":{"steps":[{"setWeight":150}]}}}}`
 	if _, err := client.Patch(ctx, "turned-invalid", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
 		t.Fatalf("make turned-invalid invalid: %v", err)
@@ -180,6 +244,19 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 			t.Fatalf("rollout turned-invalid has an invalid spec, yet its ReplicaSets changed: before %s, now %s", fingerprint, now)
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+	// The watch saw every ReplicaSet change since the namespace was empty.
+	invalid := map[string]bool{}
+	for _, c := range cases[:len(cases)-1] {
+		invalid[c.name] = true
+	}
+	for _, ev := range rsEvents() {
+		switch {
+		case invalid[ev.app]:
+			t.Errorf("invalid rollout %s: ReplicaSet %s %s (resourceVersion %s)", ev.app, ev.name, ev.kind, ev.rv)
+		case ev.app == "turned-invalid" && ev.at.After(patchedAt):
+			t.Errorf("rollout turned-invalid: ReplicaSet %s %s (resourceVersion %s) after its spec became invalid", ev.name, ev.kind, ev.rv)
+		}
 	}
 	awaitPods(t, ns, "turned-invalid", "still 2 stable pods of the first revision",
 		map[string]int{before.Status.StableRS + "/stable": 2}, map[string]int32{before.Status.StableRS: 2})

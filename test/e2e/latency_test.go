@@ -157,6 +157,7 @@ func TestPromoteLatency(t *testing.T) {
 	})
 	t.Logf("promote→canary spec.replicas: %s [controller.Actions.Promote]", direct)
 
+	roostBinary(t) // build it now, not inside the first timed promote
 	cli := measurePromotes(t, ns, "latency-cli", 10, func() error {
 		if res := roostCLI(t, ns, "promote", "latency-cli"); res.code != 0 {
 			return fmt.Errorf("roost promote: %s", res)
