@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -40,6 +41,7 @@ func (s *syncContext) loadReplicaSets() error {
 		owned = append(owned, adopted)
 	}
 
+	s.matchExistingTemplate(owned)
 	stableHash := r.Status.StableRS
 	s.older = s.older[:0]
 	for _, rs := range owned {
@@ -55,6 +57,49 @@ func (s *syncContext) loadReplicaSets() error {
 	sortByRevision(s.older)
 	s.stableGone = stableHash != "" && stableHash != s.newHash && s.stableRS == nil
 	return nil
+}
+
+// matchExistingTemplate finds the ReplicaSet of the current template when no
+// ReplicaSet carries its hash: a template copied back from a ReplicaSet (roost
+// undo, kubectl argo rollouts undo) holds the defaults the API server filled in,
+// so it hashes differently from the template that made that ReplicaSet. As
+// Argo Rollouts does, a ReplicaSet whose template is the same, once its hash
+// label and injected metadata are set aside, is the new one, and its hash
+// becomes the current pod hash: no second ReplicaSet for the same pods.
+func (s *syncContext) matchExistingTemplate(owned []*appsv1.ReplicaSet) {
+	for _, rs := range owned {
+		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == s.newHash {
+			return
+		}
+	}
+	for _, rs := range owned {
+		hash := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		if rs.DeletionTimestamp != nil || hash == "" {
+			continue
+		}
+		if templateMatches(&rs.Spec.Template, &s.r.Spec.Template, recordedMetadata(rs)) {
+			s.newHash = hash
+			return
+		}
+	}
+}
+
+// templateMatches compares a ReplicaSet's pod template with a Rollout's,
+// ignoring the hash label and the metadata roost injected.
+func templateMatches(live, desired *corev1.PodTemplateSpec, injected injectedMetadata) bool {
+	l := live.DeepCopy()
+	delete(l.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+	for k, v := range injected.Labels {
+		if l.Labels[k] == v {
+			delete(l.Labels, k)
+		}
+	}
+	for k, v := range injected.Annotations {
+		if l.Annotations[k] == v {
+			delete(l.Annotations, k)
+		}
+	}
+	return apiequality.Semantic.DeepEqual(l, desired)
 }
 
 // adopt makes the Rollout the controller of an orphan ReplicaSet, as the

@@ -233,3 +233,48 @@ func TestStableReplicaSetDeletedMidCanary(t *testing.T) {
 	wantCounts(t, h, "cart", map[string]int32{v2: 4})
 	wantPodLabel(t, h, "cart", v2, "role", "stable", 4)
 }
+
+// An undo copies a ReplicaSet's template back into the Rollout, defaults filled
+// in by the API server included; that template hashes differently, yet it is
+// the same pods: the existing ReplicaSet must serve as the new one.
+func TestUndoTemplateWithServerDefaultsReusesReplicaSet(t *testing.T) {
+	h := newHarness(t)
+	r := newRollout("cart", 10, setWeight(20), pause())
+	r.Spec.Strategy.Canary.CanaryMetadata = &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}}
+	r.Spec.Strategy.Canary.StableMetadata = &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}}
+	v1, v2 := startCanary(t, h, r)
+
+	// The API server defaults pod templates of ReplicaSets.
+	rs := h.rsOf("cart", v1).DeepCopy()
+	for i := range rs.Spec.Template.Spec.Containers {
+		rs.Spec.Template.Spec.Containers[i].TerminationMessagePath = "/dev/termination-log"
+		rs.Spec.Template.Spec.Containers[i].ImagePullPolicy = "IfNotPresent"
+	}
+	rs.Spec.Template.Spec.RestartPolicy = "Always"
+	rs.Spec.Template.Spec.SchedulerName = "default-scheduler"
+	if _, err := h.kube.AppsV1().ReplicaSets(rs.Namespace).Update(h.ctx, rs, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.refresh()
+
+	// What roost undo writes: that template without the hash label and the
+	// labels injected from stableMetadata.
+	restored := rs.Spec.Template.DeepCopy()
+	delete(restored.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+	delete(restored.Labels, "role")
+	if v1alpha1.PodTemplateHash(restored, nil) == v1 {
+		t.Fatal("test setup: the defaulted template should hash differently")
+	}
+	before := len(h.replicaSets())
+	h.edit("cart", func(r *v1alpha1.Rollout) { r.Spec.Template = *restored })
+	h.settle("cart")
+
+	got := h.get("cart")
+	if got.Status.CurrentPodHash != v1 || got.Status.StableRS != v1 || got.Status.Phase != v1alpha1.PhaseHealthy {
+		t.Fatalf("undo to the stable template: %s", h.describe("cart"))
+	}
+	if n := len(h.replicaSets()); n != before {
+		t.Fatalf("undo created a ReplicaSet: %d before, %d after", before, n)
+	}
+	wantCounts(t, h, "cart", map[string]int32{v1: 10, v2: 0})
+}
