@@ -107,16 +107,16 @@ func TestCLIPromoteThroughCanary(t *testing.T) {
 }
 
 // TestCLIPromoteFull skips every remaining step from the first pause with
-// `roost promote --full`: the canary goes to 100% at once (no 10 s pause)
-// and its pods are relabelled stable in place.
+// `roost promote --full`: the canary goes to 100% at once, past a pause of
+// an hour, and its pods are relabelled stable in place.
 func TestCLIPromoteFull(t *testing.T) {
 	t.Parallel()
 	ns := env.NewNamespace(t)
 	runReconciler(t, ns)
 	const name = "cart"
-	stable, canary, canaryPod := startCanary(t, ns, name, canarySteps())
+	steps := []v1alpha1.CanaryStep{weightStep(20), pauseStep(), weightStep(50), timedPauseStep("1h")}
+	stable, canary, canaryPod := startCanary(t, ns, name, steps)
 
-	began := time.Now()
 	res := mustRoost(t, ns, 0, "promote", "--full", name)
 	if !strings.Contains(res.stdout, ns+"/"+name+": fully promoted") {
 		t.Errorf("roost promote --full did not report %s/%s as fully promoted:\n%s", ns, name, res)
@@ -131,9 +131,6 @@ func TestCLIPromoteFull(t *testing.T) {
 	}
 	final := awaitPods(t, ns, name, "5 v2 pods labelled stable, v1 drained",
 		map[string]int{canary + "/stable": 5}, map[string]int32{stable: 0, canary: 5})
-	if took := time.Since(began); took > 9*time.Second {
-		t.Errorf("promote --full took %s; the 10s pause step should have been skipped", took.Round(time.Millisecond))
-	}
 	if !contains(final[canary+"/stable"], canaryPod) {
 		t.Errorf("canary pod %s was replaced; stable pods are %v (want it relabelled in place)", canaryPod, final[canary+"/stable"])
 	}
