@@ -1,0 +1,529 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+)
+
+// Key names one rollout. It is the workqueue key of the reconciler too, so a
+// shared informer set can feed both.
+type Key = cache.ObjectName
+
+// Resource names, as Health reports them.
+const (
+	ResourceRollouts    = "rollouts"
+	ResourceReplicaSets = "replicasets"
+	ResourcePods        = "pods"
+	ResourceEvents      = "events"
+)
+
+// Index names on the informers' caches. They let the Store find one rollout's
+// objects without scanning its namespace.
+const (
+	// byRollout maps a ReplicaSet to "namespace/rollout" of its controlling
+	// Rollout, and an Event to "namespace/name" of the Rollout it is about.
+	byRollout = "roost-watch-rollout"
+	// byReplicaSet maps a pod to "namespace/replicaset" of its controller.
+	byReplicaSet = "roost-watch-replicaset"
+)
+
+// Options scope a Watcher.
+type Options struct {
+	Kube    kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Namespace limits every informer to one namespace; "" watches all (-A).
+	Namespace string
+	// LabelSelector selects Rollouts (kubectl syntax); "" selects all.
+	LabelSelector string
+	// Clock paces WaitDirty and stamps Health; nil is the real clock.
+	Clock clock.Clock
+	// FullObjects keeps everything but managedFields and the last-applied
+	// annotation in the caches. Set it when the reconciler shares these
+	// informers: it writes ReplicaSets back with Update (a trimmed template would
+	// be written too) and reads pod annotations. The dashboard alone leaves it
+	// false and caches only what it shows.
+	FullObjects bool
+}
+
+// Watcher owns the shared informers of one scope and turns their callbacks
+// into coalesced "these rollouts changed" notices. Its callbacks never block.
+type Watcher struct {
+	clock clock.Clock
+
+	startOnce sync.Once
+
+	rolloutInformer cache.SharedIndexInformer
+	rolloutLister   cache.GenericLister
+	rsInformer      cache.SharedIndexInformer
+	rsLister        appslisters.ReplicaSetLister
+	podInformer     cache.SharedIndexInformer
+	podLister       corelisters.PodLister
+	eventInformer   cache.SharedIndexInformer
+
+	dirty  *dirtySet
+	health *healthTracker
+}
+
+// New builds the informers of one scope; Start runs them. Nothing is listed
+// before Start, and the informers may still be shared (see the accessors)
+// until then.
+func New(o Options) (*Watcher, error) {
+	if o.Kube == nil || o.Dynamic == nil {
+		return nil, errors.New("watch: Options needs both Kube and Dynamic clients")
+	}
+	if o.LabelSelector != "" {
+		if _, err := labels.Parse(o.LabelSelector); err != nil {
+			return nil, fmt.Errorf("watch: rollout selector %q: %w; use kubectl's syntax, e.g. app=shop", o.LabelSelector, err)
+		}
+	}
+	clk := o.Clock
+	if clk == nil {
+		clk = clock.RealClock{}
+	}
+	w := &Watcher{clock: clk, dirty: newDirtySet()}
+	w.health = newHealthTracker(clk, w.dirty.wakeHealth)
+	t := transforms(o.FullObjects)
+	ns := o.Namespace
+	dyn := o.Dynamic.Resource(v1alpha1.RolloutGVR)
+	rsClient := func(ns string) appsv1client.ReplicaSetInterface { return o.Kube.AppsV1().ReplicaSets(ns) }
+
+	// Only ReplicaSets and pods with the pod-template-hash label can belong to a
+	// Rollout (roost and Argo Rollouts set it on both), so a namespace full of
+	// Deployments' pods is neither listed nor cached. Of Events, the API server
+	// sends only those about Rollouts.
+	byHash := func(lo *metav1.ListOptions) { lo.LabelSelector = v1alpha1.DefaultRolloutUniqueLabelKey }
+	aboutRollouts := func(lo *metav1.ListOptions) { lo.FieldSelector = "involvedObject.kind=" + v1alpha1.Kind }
+	selected := func(lo *metav1.ListOptions) { lo.LabelSelector = o.LabelSelector }
+
+	type wiring struct {
+		resource  string
+		example   runtime.Object
+		client    any
+		list      listFunc
+		watch     watchFunc
+		tweak     func(*metav1.ListOptions)
+		transform cache.TransformFunc
+		indexers  cache.Indexers
+		keys      func(obj any) []Key
+		informer  *cache.SharedIndexInformer
+	}
+	for _, x := range []wiring{
+		{ResourceRollouts, &unstructured.Unstructured{}, o.Dynamic,
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return dyn.Namespace(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+				return dyn.Namespace(ns).Watch(ctx, lo)
+			},
+			selected, t.rollout, nil, rolloutKeys, &w.rolloutInformer},
+		{ResourceReplicaSets, &appsv1.ReplicaSet{}, o.Kube,
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return rsClient(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+				return rsClient(ns).Watch(ctx, lo)
+			},
+			byHash, t.replicaSet, cache.Indexers{byRollout: indexReplicaSetByRollout}, replicaSetKeys, &w.rsInformer},
+		{ResourcePods, &corev1.Pod{}, o.Kube,
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return o.Kube.CoreV1().Pods(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+				return o.Kube.CoreV1().Pods(ns).Watch(ctx, lo)
+			},
+			byHash, t.pod, cache.Indexers{byReplicaSet: indexPodByReplicaSet}, w.podKeys, &w.podInformer},
+		{ResourceEvents, &corev1.Event{}, o.Kube,
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return o.Kube.CoreV1().Events(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+				return o.Kube.CoreV1().Events(ns).Watch(ctx, lo)
+			},
+			aboutRollouts, t.event, cache.Indexers{byRollout: indexEventByRollout}, eventKeys, &w.eventInformer},
+	} {
+		indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
+		for k, f := range x.indexers {
+			indexers[k] = f
+		}
+		lw := w.listWatch(x.resource, x.list, x.watch, x.tweak)
+		inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, x.client), x.example,
+			cache.SharedIndexInformerOptions{Indexers: indexers, ObjectDescription: x.resource})
+		if err := inf.SetTransform(x.transform); err != nil {
+			return nil, fmt.Errorf("watch: %s transform: %w", x.resource, err)
+		}
+		resource := x.resource
+		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+			w.health.failed(resource, err)
+		}); err != nil {
+			return nil, fmt.Errorf("watch: %s error handler: %w", x.resource, err)
+		}
+		if _, err := inf.AddEventHandler(w.handler(x.keys)); err != nil {
+			return nil, fmt.Errorf("watch: %s handler: %w", x.resource, err)
+		}
+		w.health.track(resource)
+		*x.informer = inf
+	}
+	w.rolloutLister = cache.NewGenericLister(w.rolloutInformer.GetIndexer(), v1alpha1.RolloutGVR.GroupResource())
+	w.rsLister = appslisters.NewReplicaSetLister(w.rsInformer.GetIndexer())
+	w.podLister = corelisters.NewPodLister(w.podInformer.GetIndexer())
+	return w, nil
+}
+
+type (
+	listFunc  = func(context.Context, metav1.ListOptions) (runtime.Object, error)
+	watchFunc = func(context.Context, metav1.ListOptions) (apiwatch.Interface, error)
+)
+
+// listWatch scopes list and watch calls with tweak and reports their outcome
+// to Health: a failed call (the API server is away, a 403...) makes the
+// resource Reconnecting, a successful one Connected again. The reflector
+// retries a refused watch without telling anyone, so this is where an
+// unreachable API server shows.
+func (w *Watcher) listWatch(resource string, list listFunc, watch watchFunc, tweak func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+			tweak(&lo)
+			obj, err := list(ctx, lo)
+			w.health.record(resource, err)
+			return obj, err
+		},
+		WatchFuncWithContext: func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+			tweak(&lo)
+			wi, err := watch(ctx, lo)
+			w.health.record(resource, err)
+			return wi, err
+		},
+	}
+}
+
+// handler marks the rollouts an object maps to as dirty. It only takes a
+// short lock and does a non-blocking send, so it never holds up the informer.
+func (w *Watcher) handler(keys func(any) []Key) cache.ResourceEventHandler {
+	mark := func(obj any) { w.dirty.add(keys(obj)...) }
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: mark,
+		UpdateFunc: func(old, cur any) {
+			// A relist re-delivers unchanged objects: nothing to re-derive.
+			if o, c := metaOf(old), metaOf(cur); o != nil && c != nil && c.GetResourceVersion() != "" && o.GetResourceVersion() == c.GetResourceVersion() {
+				return
+			}
+			mark(cur)
+		},
+		DeleteFunc: mark,
+	}
+}
+
+// Start runs the informers until ctx is done. It does not wait for them to
+// sync; see WaitForCacheSync. Informers already started (by a reconciler that
+// shares them) are left alone.
+func (w *Watcher) Start(ctx context.Context) {
+	w.startOnce.Do(func() {
+		for _, inf := range w.informers() {
+			go inf.RunWithContext(ctx)
+		}
+	})
+}
+
+func (w *Watcher) informers() []cache.SharedIndexInformer {
+	return []cache.SharedIndexInformer{w.rolloutInformer, w.rsInformer, w.podInformer, w.eventInformer}
+}
+
+// WaitForCacheSync blocks until every informer has listed once, or ctx is
+// done; it reports whether they all synced.
+func (w *Watcher) WaitForCacheSync(ctx context.Context) bool {
+	return cache.WaitForCacheSync(ctx.Done(), w.HasSynced)
+}
+
+// HasSynced reports whether every informer has listed once.
+func (w *Watcher) HasSynced() bool {
+	for _, inf := range w.informers() {
+		if !inf.HasSynced() {
+			return false
+		}
+	}
+	return true
+}
+
+// RolloutInformer is the dynamic informer of Rollouts (unstructured objects).
+func (w *Watcher) RolloutInformer() cache.SharedIndexInformer { return w.rolloutInformer }
+
+// RolloutLister lists the cached Rollouts as *unstructured.Unstructured.
+func (w *Watcher) RolloutLister() cache.GenericLister { return w.rolloutLister }
+
+// ReplicaSetInformer is the informer of ReplicaSets that carry the pod-template hash.
+func (w *Watcher) ReplicaSetInformer() cache.SharedIndexInformer { return w.rsInformer }
+
+// ReplicaSetLister lists the cached ReplicaSets.
+func (w *Watcher) ReplicaSetLister() appslisters.ReplicaSetLister { return w.rsLister }
+
+// PodInformer is the informer of pods that carry the pod-template hash.
+func (w *Watcher) PodInformer() cache.SharedIndexInformer { return w.podInformer }
+
+// PodLister lists the cached pods.
+func (w *Watcher) PodLister() corelisters.PodLister { return w.podLister }
+
+// EventInformer is the informer of Events about Rollouts.
+func (w *Watcher) EventInformer() cache.SharedIndexInformer { return w.eventInformer }
+
+// rolloutKeys maps a Rollout (or its tombstone) to its own key.
+func rolloutKeys(obj any) []Key {
+	n, err := cache.DeletionHandlingObjectToName(obj)
+	if err != nil {
+		return nil
+	}
+	return []Key{n}
+}
+
+// replicaSetKeys maps a ReplicaSet to its controlling Rollout.
+func replicaSetKeys(obj any) []Key {
+	m := metaOf(obj)
+	if m == nil {
+		return nil
+	}
+	if ref := metav1.GetControllerOf(m); ref != nil && ref.Kind == v1alpha1.Kind {
+		return []Key{{Namespace: m.GetNamespace(), Name: ref.Name}}
+	}
+	return nil
+}
+
+// podKeys maps a pod to the Rollout of its ReplicaSet. The ReplicaSet's owner
+// is read from the cache; a pod seen before its ReplicaSet falls back on the
+// naming rule of Argo Rollouts: the ReplicaSet is "<rollout>-<pod-template-hash>".
+func (w *Watcher) podKeys(obj any) []Key {
+	m := metaOf(obj)
+	if m == nil {
+		return nil
+	}
+	ref := metav1.GetControllerOf(m)
+	if ref == nil || ref.Kind != "ReplicaSet" {
+		return nil
+	}
+	if rs, err := w.rsLister.ReplicaSets(m.GetNamespace()).Get(ref.Name); err == nil {
+		if rs.UID == ref.UID || ref.UID == "" {
+			return replicaSetKeys(rs)
+		}
+	}
+	hash := m.GetLabels()[v1alpha1.DefaultRolloutUniqueLabelKey]
+	if name, ok := strings.CutSuffix(ref.Name, "-"+hash); ok && hash != "" && name != "" {
+		return []Key{{Namespace: m.GetNamespace(), Name: name}}
+	}
+	return nil
+}
+
+// eventKeys maps an Event to the Rollout it is about.
+func eventKeys(obj any) []Key {
+	e, ok := unwrap(obj).(*corev1.Event)
+	if !ok || e.InvolvedObject.Kind != v1alpha1.Kind {
+		return nil
+	}
+	ns := e.InvolvedObject.Namespace
+	if ns == "" {
+		ns = e.Namespace
+	}
+	return []Key{{Namespace: ns, Name: e.InvolvedObject.Name}}
+}
+
+func indexReplicaSetByRollout(obj any) ([]string, error) {
+	var out []string
+	for _, k := range replicaSetKeys(obj) {
+		out = append(out, k.String())
+	}
+	return out, nil
+}
+
+func indexPodByReplicaSet(obj any) ([]string, error) {
+	m := metaOf(obj)
+	if m == nil {
+		return nil, nil
+	}
+	if ref := metav1.GetControllerOf(m); ref != nil && ref.Kind == "ReplicaSet" {
+		return []string{Key{Namespace: m.GetNamespace(), Name: ref.Name}.String()}, nil
+	}
+	return nil, nil
+}
+
+func indexEventByRollout(obj any) ([]string, error) {
+	var out []string
+	for _, k := range eventKeys(obj) {
+		out = append(out, k.String())
+	}
+	return out, nil
+}
+
+// unwrap returns the last known object of a tombstone, or obj itself.
+func unwrap(obj any) any {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return t.Obj
+	}
+	return obj
+}
+
+func metaOf(obj any) metav1.Object {
+	m, ok := unwrap(obj).(metav1.Object)
+	if !ok {
+		return nil
+	}
+	return m
+}
+
+// Connection says whether the watches are live.
+type Connection string
+
+// Connection states.
+const (
+	Connected    Connection = "Connected"
+	Reconnecting Connection = "Reconnecting"
+)
+
+// Health is the state of the watches, for the dashboard's header.
+type Health struct {
+	State Connection
+	// Resource, LastError and Since describe the oldest failing watch when
+	// Reconnecting: which resource, the error it last returned, and since when
+	// it has been failing.
+	Resource  string
+	LastError error
+	Since     time.Time
+}
+
+// Health reports whether every watch is connected. A failed list or watch
+// makes its resource Reconnecting until a list or watch call succeeds again.
+func (w *Watcher) Health() Health { return w.health.get() }
+
+// healthTracker records list and watch errors per resource.
+type healthTracker struct {
+	clock  clock.Clock
+	notify func()
+
+	mu        sync.Mutex
+	resources map[string]*resourceHealth
+}
+
+type resourceHealth struct {
+	err   error
+	since time.Time
+}
+
+func newHealthTracker(clk clock.Clock, notify func()) *healthTracker {
+	return &healthTracker{clock: clk, notify: notify, resources: map[string]*resourceHealth{}}
+}
+
+func (h *healthTracker) track(resource string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.resources[resource] = &resourceHealth{}
+}
+
+// record notes the outcome of a list or watch call.
+func (h *healthTracker) record(resource string, err error) {
+	if err != nil {
+		h.failed(resource, err)
+		return
+	}
+	h.ok(resource)
+}
+
+func (h *healthTracker) failed(resource string, err error) {
+	if errors.Is(err, context.Canceled) {
+		// Shutting down, not failing.
+		return
+	}
+	h.mu.Lock()
+	r := h.resources[resource]
+	if r == nil {
+		h.mu.Unlock()
+		return
+	}
+	if r.err == nil {
+		r.since = h.clock.Now()
+	}
+	r.err = err
+	h.mu.Unlock()
+	h.notify()
+}
+
+// ok clears resource's error, and wakes the dashboard only if there was one.
+func (h *healthTracker) ok(resource string) {
+	h.mu.Lock()
+	r := h.resources[resource]
+	cleared := r != nil && r.err != nil
+	if cleared {
+		r.err, r.since = nil, time.Time{}
+	}
+	h.mu.Unlock()
+	if cleared {
+		h.notify()
+	}
+}
+
+func (h *healthTracker) get() Health {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := Health{State: Connected}
+	for name, r := range h.resources {
+		if r.err == nil {
+			continue
+		}
+		if out.State == Connected || r.since.Before(out.Since) || (r.since.Equal(out.Since) && name < out.Resource) {
+			out = Health{State: Reconnecting, Resource: name, LastError: r.err, Since: r.since}
+		}
+	}
+	return out
+}
+
+// objects of one rollout, read from the indexed caches.
+func (w *Watcher) replicaSetsOf(k Key) []*appsv1.ReplicaSet {
+	objs, _ := w.rsInformer.GetIndexer().ByIndex(byRollout, k.String())
+	out := make([]*appsv1.ReplicaSet, 0, len(objs))
+	for _, o := range objs {
+		if rs, ok := o.(*appsv1.ReplicaSet); ok {
+			out = append(out, rs)
+		}
+	}
+	return out
+}
+
+func (w *Watcher) podsOf(rss []*appsv1.ReplicaSet) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, rs := range rss {
+		objs, _ := w.podInformer.GetIndexer().ByIndex(byReplicaSet, Key{Namespace: rs.Namespace, Name: rs.Name}.String())
+		for _, o := range objs {
+			if p, ok := o.(*corev1.Pod); ok {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (w *Watcher) eventsOf(k Key) []*corev1.Event {
+	objs, _ := w.eventInformer.GetIndexer().ByIndex(byRollout, k.String())
+	out := make([]*corev1.Event, 0, len(objs))
+	for _, o := range objs {
+		if e, ok := o.(*corev1.Event); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}

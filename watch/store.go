@@ -1,0 +1,199 @@
+package watch
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+)
+
+// Source is where a Store reads one rollout's objects. The Watcher is one; a
+// test can be another.
+type Source interface {
+	// Rollout returns the rollout of k, or nil when it does not exist.
+	Rollout(k Key) (*v1alpha1.Rollout, error)
+	// Objects returns the ReplicaSets, pods and Events of the rollout of k.
+	Objects(k Key) ([]*appsv1.ReplicaSet, []*corev1.Pod, []*corev1.Event)
+}
+
+// Store is the dashboard's read model: the snapshot of every rollout in scope,
+// re-derived only for the rollouts marked dirty, and the overview list sorted
+// so that the rollouts needing a human come first.
+//
+// The slices and values it returns are never modified afterwards; a reader may
+// keep them while the Store moves on.
+type Store struct {
+	src Source
+
+	mu       sync.RWMutex
+	byKey    map[Key]*Rollout
+	overview []*Rollout
+	// sorted is false when overview must be rebuilt before it is served.
+	sorted bool
+}
+
+// NewStore returns an empty Store over src.
+func NewStore(src Source) *Store {
+	return &Store{src: src, byKey: map[Key]*Rollout{}, sorted: true}
+}
+
+// Update re-derives the snapshots of keys at now; a rollout that no longer
+// exists leaves the Store. It returns how many snapshots changed or went.
+func (s *Store) Update(keys []Key, now time.Time) int {
+	type result struct {
+		key Key
+		v   *Rollout
+	}
+	// Derive outside the lock: readers keep serving the previous frame.
+	results := make([]result, 0, len(keys))
+	for _, k := range keys {
+		ro, err := s.src.Rollout(k)
+		if err != nil || ro == nil {
+			results = append(results, result{key: k})
+			continue
+		}
+		rss, pods, events := s.src.Objects(k)
+		v := Snapshot(ro, rss, pods, events, now)
+		results = append(results, result{key: k, v: &v})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range results {
+		_, had := s.byKey[r.key]
+		switch {
+		case r.v != nil:
+			s.byKey[r.key] = r.v
+		case had:
+			delete(s.byKey, r.key)
+		default:
+			continue
+		}
+		s.sorted = false
+	}
+	return len(results)
+}
+
+// Overview returns every rollout, those needing a human first (see Urgency),
+// then by namespace and name.
+func (s *Store) Overview() []*Rollout {
+	s.mu.RLock()
+	if s.sorted {
+		defer s.mu.RUnlock()
+		return s.overview
+	}
+	s.mu.RUnlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sorted {
+		// A new slice each time: readers of the previous one are unaffected.
+		list := make([]*Rollout, 0, len(s.byKey))
+		for _, v := range s.byKey {
+			list = append(list, v)
+		}
+		sort.Slice(list, func(i, j int) bool { return overviewLess(list[i], list[j]) })
+		s.overview, s.sorted = list, true
+	}
+	return s.overview
+}
+
+// Detail returns the snapshot of one rollout.
+func (s *Store) Detail(k Key) (*Rollout, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	v, ok := s.byKey[k]
+	return v, ok
+}
+
+// Len is how many rollouts the Store holds.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.byKey)
+}
+
+// Timed lists the rollouts whose snapshot depends on the clock beyond their
+// age: those in a timed pause, whose countdown a dashboard re-derives each
+// second. Others need no re-derivation until they change.
+func (s *Store) Timed() []Key {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Key
+	for k, v := range s.byKey {
+		if v.Paused && !v.PauseUntilPromoted && !v.ManuallyPaused {
+			out = append(out, k)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return keyLess(out[i], out[j]) })
+	return out
+}
+
+// Urgency ranks a rollout for the overview: lower needs a human sooner.
+type Urgency int
+
+// Urgencies, most urgent first.
+const (
+	// UrgencyDegraded: degraded, aborted or refused (InvalidSpec).
+	UrgencyDegraded Urgency = iota
+	// UrgencyAwaitingPromotion: paused until someone promotes or resumes it.
+	UrgencyAwaitingPromotion
+	// UrgencyProgressing: moving on its own (including timed pauses), or not
+	// yet reported on by any controller.
+	UrgencyProgressing
+	// UrgencyHealthy: done, nothing to do.
+	UrgencyHealthy
+)
+
+// UrgencyOf ranks v.
+func UrgencyOf(v *Rollout) Urgency {
+	switch {
+	case v.Phase == v1alpha1.PhaseDegraded || v.Aborted || v.InvalidSpec != "":
+		return UrgencyDegraded
+	case v.Paused && (v.PauseUntilPromoted || v.ManuallyPaused):
+		return UrgencyAwaitingPromotion
+	case v.Phase == v1alpha1.PhaseHealthy:
+		return UrgencyHealthy
+	}
+	return UrgencyProgressing
+}
+
+func overviewLess(a, b *Rollout) bool {
+	if ua, ub := UrgencyOf(a), UrgencyOf(b); ua != ub {
+		return ua < ub
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
+}
+
+// Rollout implements Source: it decodes the cached Rollout of k. A spec roost
+// cannot act on still yields a Rollout (metadata and status decode leniently),
+// so the dashboard shows it with its InvalidSpec condition.
+func (w *Watcher) Rollout(k Key) (*v1alpha1.Rollout, error) {
+	obj, err := w.rolloutLister.ByNamespace(k.Namespace).Get(k.Name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, nil
+	}
+	ro, _ := v1alpha1.FromUnstructured(u)
+	return ro, nil
+}
+
+// Objects implements Source from the informers' indexes, without scanning the
+// namespace.
+func (w *Watcher) Objects(k Key) ([]*appsv1.ReplicaSet, []*corev1.Pod, []*corev1.Event) {
+	rss := w.replicaSetsOf(k)
+	return rss, w.podsOf(rss), w.eventsOf(k)
+}
