@@ -1,7 +1,10 @@
 package watch
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,15 +35,22 @@ type Store struct {
 	src Source
 
 	mu       sync.RWMutex
-	byKey    map[Key]*Rollout
+	byKey    map[Key]ranked
 	overview []*Rollout
 	// sorted is false when overview must be rebuilt before it is served.
 	sorted bool
 }
 
+// ranked is a snapshot with its urgency, computed once per derivation rather
+// than in every comparison of a sort.
+type ranked struct {
+	v       *Rollout
+	urgency Urgency
+}
+
 // NewStore returns an empty Store over src.
 func NewStore(src Source) *Store {
-	return &Store{src: src, byKey: map[Key]*Rollout{}, sorted: true}
+	return &Store{src: src, byKey: map[Key]ranked{}, sorted: true}
 }
 
 // Update re-derives the snapshots of keys at now; a rollout that no longer
@@ -68,7 +78,7 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 		_, had := s.byKey[r.key]
 		switch {
 		case r.v != nil:
-			s.byKey[r.key] = r.v
+			s.byKey[r.key] = ranked{v: r.v, urgency: UrgencyOf(r.v)}
 		case had:
 			delete(s.byKey, r.key)
 		default:
@@ -92,11 +102,15 @@ func (s *Store) Overview() []*Rollout {
 	defer s.mu.Unlock()
 	if !s.sorted {
 		// A new slice each time: readers of the previous one are unaffected.
-		list := make([]*Rollout, 0, len(s.byKey))
-		for _, v := range s.byKey {
-			list = append(list, v)
+		all := make([]ranked, 0, len(s.byKey))
+		for _, r := range s.byKey {
+			all = append(all, r)
 		}
-		sort.Slice(list, func(i, j int) bool { return overviewLess(list[i], list[j]) })
+		slices.SortFunc(all, compareRanked)
+		list := make([]*Rollout, len(all))
+		for i, r := range all {
+			list[i] = r.v
+		}
 		s.overview, s.sorted = list, true
 	}
 	return s.overview
@@ -106,8 +120,8 @@ func (s *Store) Overview() []*Rollout {
 func (s *Store) Detail(k Key) (*Rollout, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	v, ok := s.byKey[k]
-	return v, ok
+	r, ok := s.byKey[k]
+	return r.v, ok
 }
 
 // Len is how many rollouts the Store holds.
@@ -124,8 +138,8 @@ func (s *Store) Timed() []Key {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []Key
-	for k, v := range s.byKey {
-		if v.Paused && !v.PauseUntilPromoted && !v.ManuallyPaused {
+	for k, r := range s.byKey {
+		if v := r.v; v.Paused && !v.PauseUntilPromoted && !v.ManuallyPaused {
 			out = append(out, k)
 		}
 	}
@@ -162,14 +176,14 @@ func UrgencyOf(v *Rollout) Urgency {
 	return UrgencyProgressing
 }
 
-func overviewLess(a, b *Rollout) bool {
-	if ua, ub := UrgencyOf(a), UrgencyOf(b); ua != ub {
-		return ua < ub
+func compareRanked(a, b ranked) int {
+	if c := cmp.Compare(a.urgency, b.urgency); c != 0 {
+		return c
 	}
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
+	if c := strings.Compare(a.v.Namespace, b.v.Namespace); c != 0 {
+		return c
 	}
-	return a.Name < b.Name
+	return strings.Compare(a.v.Name, b.v.Name)
 }
 
 // Rollout implements Source: it decodes the cached Rollout of k. A spec roost
