@@ -74,17 +74,21 @@ func (r cliResult) String() string {
 
 // roostCLI runs the roost binary against the test cluster in namespace ns
 // (the connection flags come first, as a person would type them) and returns
-// its exit code and output. It fails the test only if roost cannot be run.
+// its exit code and output. A roost that cannot be started at all reports
+// exit code -1 with the reason in stderr, so that callers in other
+// goroutines than the test's need not call t.Fatal.
 func roostCLI(t *testing.T, ns string, args ...string) cliResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return roostCLIContext(ctx, t, ns, args...)
+	return roostCLIContext(context.Background(), t, ns, args...)
 }
 
+// roostCLIContext is roostCLI, killing roost when ctx ends (and after two
+// minutes in any case).
 func roostCLIContext(ctx context.Context, t *testing.T, ns string, args ...string) cliResult {
 	t.Helper()
 	bin := roostBinary(t)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
 	full := append([]string{"--kubeconfig", env.Kubeconfig, "-n", ns, "--log-file", filepath.Join(t.TempDir(), "roost.log")}, args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
 	var stdout, stderr bytes.Buffer
@@ -98,7 +102,8 @@ func roostCLIContext(ctx context.Context, t *testing.T, ns string, args ...strin
 	case errors.As(err, &exit) && exit.ExitCode() >= 0:
 		res.code = exit.ExitCode()
 	default:
-		t.Fatalf("run roost %s: %v\n%s", strings.Join(args, " "), err, res)
+		res.code = -1
+		res.stderr += fmt.Sprintf("\n(test harness: running %s: %v)", bin, err)
 	}
 	return res
 }

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,7 +55,18 @@ func TestCLIPromoteThroughCanary(t *testing.T) {
 	// `roost wait` is started before the promote and must return only when
 	// the canary is done, 10 s of timed pause later.
 	waitDone := make(chan cliResult, 1)
-	go func() { waitDone <- roostCLI(t, ns, "wait", name, "--for=healthy", "--timeout", "90s") }()
+	waitCtx, stopWait := context.WithCancel(context.Background())
+	var waiting sync.WaitGroup
+	waiting.Add(1)
+	go func() {
+		defer waiting.Done()
+		waitDone <- roostCLIContext(waitCtx, t, ns, "wait", name, "--for=healthy", "--timeout", "90s")
+	}()
+	// A failing test must not leave roost running past its end.
+	t.Cleanup(func() {
+		stopWait()
+		waiting.Wait()
+	})
 
 	res := mustRoost(t, ns, 0, "promote", name)
 	if !strings.Contains(res.stdout, ns+"/"+name+": promoted") {
