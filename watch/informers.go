@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
@@ -17,7 +19,6 @@ import (
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -68,6 +69,11 @@ type Options struct {
 
 // Watcher owns the shared informers of one scope and turns their callbacks
 // into coalesced "these rollouts changed" notices. Its callbacks never block.
+//
+// The reconciler can share the informers instead of building its own: built
+// with FullObjects, it adds its handlers and indexers through the accessors
+// before Start, and reads through the listers. Each informer runs once, however
+// often Start is called.
 type Watcher struct {
 	clock clock.Clock
 
@@ -106,7 +112,6 @@ func New(o Options) (*Watcher, error) {
 	t := transforms(o.FullObjects)
 	ns := o.Namespace
 	dyn := o.Dynamic.Resource(v1alpha1.RolloutGVR)
-	rsClient := func(ns string) appsv1client.ReplicaSetInterface { return o.Kube.AppsV1().ReplicaSets(ns) }
 
 	// Only ReplicaSets and pods with the pod-template-hash label can belong to a
 	// Rollout (roost and Argo Rollouts set it on both), so a namespace full of
@@ -139,10 +144,10 @@ func New(o Options) (*Watcher, error) {
 			selected, t.rollout, nil, rolloutKeys, &w.rolloutInformer},
 		{ResourceReplicaSets, &appsv1.ReplicaSet{}, o.Kube,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
-				return rsClient(ns).List(ctx, lo)
+				return o.Kube.AppsV1().ReplicaSets(ns).List(ctx, lo)
 			},
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
-				return rsClient(ns).Watch(ctx, lo)
+				return o.Kube.AppsV1().ReplicaSets(ns).Watch(ctx, lo)
 			},
 			byHash, t.replicaSet, cache.Indexers{byRollout: indexReplicaSetByRollout}, replicaSetKeys, &w.rsInformer},
 		{ResourcePods, &corev1.Pod{}, o.Kube,
@@ -173,8 +178,13 @@ func New(o Options) (*Watcher, error) {
 			return nil, fmt.Errorf("watch: %s transform: %w", x.resource, err)
 		}
 		resource := x.resource
-		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-			w.health.failed(resource, err)
+		if err := inf.SetWatchErrorHandlerWithContext(func(ctx context.Context, r *cache.Reflector, err error) {
+			// Keep client-go's logging of the error (to the log file), and
+			// show it unless it is a routine end of a watch.
+			cache.DefaultWatchErrorHandler(ctx, r, err)
+			if !routineWatchEnd(err) {
+				w.health.failed(resource, err)
+			}
 		}); err != nil {
 			return nil, fmt.Errorf("watch: %s error handler: %w", x.resource, err)
 		}
@@ -188,6 +198,13 @@ func New(o Options) (*Watcher, error) {
 	w.rsLister = appslisters.NewReplicaSetLister(w.rsInformer.GetIndexer())
 	w.podLister = corelisters.NewPodLister(w.podInformer.GetIndexer())
 	return w, nil
+}
+
+// routineWatchEnd reports whether err is how watches normally end: the
+// server closed the stream or its resource version expired. The reflector
+// relists at once; a failing relist is recorded by listWatch.
+func routineWatchEnd(err error) bool {
+	return apierrors.IsResourceExpired(err) || apierrors.IsGone(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 type (
@@ -492,7 +509,8 @@ func (h *healthTracker) get() Health {
 	return out
 }
 
-// objects of one rollout, read from the indexed caches.
+// replicaSetsOf, podsOf and eventsOf read one rollout's objects from the
+// indexed caches.
 func (w *Watcher) replicaSetsOf(k Key) []*appsv1.ReplicaSet {
 	objs, _ := w.rsInformer.GetIndexer().ByIndex(byRollout, k.String())
 	out := make([]*appsv1.ReplicaSet, 0, len(objs))

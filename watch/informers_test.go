@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -518,5 +520,48 @@ func TestTombstonesMap(t *testing.T) {
 	}
 	if got := rolloutKeys(cache.DeletedFinalStateUnknown{Key: "shop/checkout", Obj: u}); len(got) != 1 || got[0] != key("shop", "checkout") {
 		t.Errorf("rolloutKeys(tombstone) = %v", got)
+	}
+}
+
+func TestListErrorsShowInHealth(t *testing.T) {
+	c := newCluster(t, newApp("shop", "checkout", 1, 0))
+	var failing atomic.Bool
+	failing.Store(true)
+	c.kube.PrependReactor("list", "pods", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failing.Load() {
+			return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("RBAC: no list"))
+		}
+		return false, nil, nil
+	})
+	w, err := New(Options{Kube: c.kube, Dynamic: c.dynamic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.Start(ctx)
+	waitFor(t, func() bool { return w.Health().State == Reconnecting })
+	if h := w.Health(); h.Resource != ResourcePods || !apierrors.IsForbidden(h.LastError) {
+		t.Errorf("health %+v; want pods failing with the 403", h)
+	}
+	failing.Store(false)
+	waitFor(t, func() bool { return w.Health().State == Connected })
+}
+
+func TestRoutineWatchEnds(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want bool
+	}{
+		{io.EOF, true},
+		{io.ErrUnexpectedEOF, true},
+		{apierrors.NewResourceExpired("too old resource version"), true},
+		{apierrors.NewGone("gone"), true},
+		{errors.New("connection reset by peer"), false},
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("no")), false},
+	} {
+		if got := routineWatchEnd(tt.err); got != tt.want {
+			t.Errorf("routineWatchEnd(%v) = %v, want %v", tt.err, got, tt.want)
+		}
 	}
 }

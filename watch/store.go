@@ -54,7 +54,8 @@ func NewStore(src Source) *Store {
 }
 
 // Update re-derives the snapshots of keys at now; a rollout that no longer
-// exists leaves the Store. It returns how many snapshots changed or went.
+// exists leaves the Store. It returns how many snapshots were replaced or
+// removed.
 func (s *Store) Update(keys []Key, now time.Time) int {
 	type result struct {
 		key Key
@@ -74,6 +75,7 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	changed := 0
 	for _, r := range results {
 		_, had := s.byKey[r.key]
 		switch {
@@ -85,8 +87,9 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 			continue
 		}
 		s.sorted = false
+		changed++
 	}
-	return len(results)
+	return changed
 }
 
 // Overview returns every rollout, those needing a human first (see Urgency),

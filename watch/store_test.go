@@ -122,7 +122,9 @@ func TestStoreRederivesOnlyDirtyRollouts(t *testing.T) {
 	}
 
 	delete(src.rollouts, key("shop", "a"))
-	s.Update([]Key{key("shop", "a"), key("shop", "never-existed")}, now)
+	if n := s.Update([]Key{key("shop", "a"), key("shop", "never-existed")}, now); n != 1 {
+		t.Errorf("Update reported %d changes, want 1 (the removal)", n)
+	}
 	if _, ok := s.Detail(key("shop", "a")); ok || s.Len() != 1 {
 		t.Errorf("a deleted rollout stays in the store (%d rollouts)", s.Len())
 	}
