@@ -178,6 +178,9 @@ func TestCLIAbortAndRetry(t *testing.T) {
 	if !strings.Contains(r.Status.Message, reason) {
 		t.Errorf("status.message %q does not quote the abort reason %q", r.Status.Message, reason)
 	}
+	if stepIndex(r) != 0 || len(r.Status.PauseConditions) != 0 {
+		t.Errorf("after the abort: %s; want currentStepIndex 0 and no pause condition, so that a retry starts over", rolloutSummary(r))
+	}
 	if c := condition(r, v1alpha1.RolloutProgressing); c == nil || c.Reason != v1alpha1.ReasonRolloutAborted || c.Status != "False" {
 		t.Errorf("Progressing condition %+v, want False with reason %s", c, v1alpha1.ReasonRolloutAborted)
 	}
