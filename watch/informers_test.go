@@ -169,6 +169,19 @@ func (c *cluster) drain() {
 	c.w.dirty.take(time.Now())
 }
 
+// quiet reads deliveries until none comes for 100 ms: the handlers of the
+// initial list, which run after the caches report synced, are done.
+func (c *cluster) quiet() {
+	for {
+		ctx, cancel := context.WithTimeout(c.ctx, 100*time.Millisecond)
+		_, err := c.w.WaitDirty(ctx, 0)
+		cancel()
+		if err != nil {
+			return
+		}
+	}
+}
+
 func key(ns, name string) Key { return Key{Namespace: ns, Name: name} }
 
 func TestNewRejectsBadInput(t *testing.T) {
