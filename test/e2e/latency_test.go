@@ -4,15 +4,18 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
@@ -129,7 +132,15 @@ func measurePromotes(t *testing.T, ns, name string, n int32, promote func() erro
 					t.Fatalf("promote %d: canary ReplicaSet jumped to %d replicas", i, s.replicas)
 				}
 			case <-timeout:
-				t.Fatalf("promote %d of %d: the canary ReplicaSet never reached spec.replicas %d", i, n, i)
+				// The pause the promote released is back: a reconcile that
+				// started before the promote wrote its status over it.
+				lost := ""
+				if r, err := getRollout(context.Background(), t, ns, name); err == nil && stepIndex(r) == 2*(i-1) && len(r.Status.PauseConditions) > 0 {
+					lost = fmt.Sprintf("the promote was lost: the rollout is still at pause step %d with a pause condition started %s, after the promote removed it\n",
+						2*(i-1), r.Status.PauseConditions[0].StartTime.Format(time.RFC3339))
+				}
+				t.Fatalf("promote %d of %d at %s: the canary ReplicaSet never reached spec.replicas %d\n%s%s",
+					i, n, began.Format(time.RFC3339Nano), i, lost, promoteDiagnosis(ns, name))
 			}
 		}
 		if i < n {
@@ -138,6 +149,34 @@ func measurePromotes(t *testing.T, ns, name string, n int32, promote func() erro
 	}
 	awaitRollout(t, ns, name, 60*time.Second, "Healthy after the last promote", healthy)
 	return out
+}
+
+// promoteDiagnosis says where a rollout whose promote seems lost stands: its
+// status, pause start and the Events about it.
+func promoteDiagnosis(ns, name string) string {
+	ctx := context.Background()
+	var b strings.Builder
+	u, err := dynamicClientFor().Resource(v1alpha1.RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	status, _ := json.Marshal(u.Object["status"])
+	fmt.Fprintf(&b, "rollout %s/%s (resourceVersion %s) status: %s\n", ns, name, u.GetResourceVersion(), status)
+	events, err := env.Client().CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+	if err != nil {
+		return b.String() + err.Error()
+	}
+	sort.Slice(events.Items, func(i, j int) bool {
+		return events.Items[i].LastTimestamp.Before(&events.Items[j].LastTimestamp)
+	})
+	for _, e := range events.Items[max(len(events.Items)-12, 0):] {
+		fmt.Fprintf(&b, "  event %s %s %s x%d: %s\n", e.LastTimestamp.Format(time.RFC3339), e.Source.Component, e.Reason, e.Count, e.Message)
+	}
+	return b.String()
+}
+
+func dynamicClientFor() dynamic.Interface {
+	return dynamic.NewForConfigOrDie(env.RESTConfig())
 }
 
 // TestPromoteLatency measures the time from a promote to the canary
