@@ -195,7 +195,13 @@ func removeCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType
 // JSON differs (null for a field that went away), or nil when nothing changed.
 // Fields the types do not know (a newer controller's) are absent from both
 // sides, so the patch leaves them alone.
-func statusMergePatch(old, cur *v1alpha1.RolloutStatus) ([]byte, error) {
+//
+// With a resourceVersion, the patch also carries it as a precondition: the
+// status was computed from that version of the Rollout, and a client may have
+// changed it since (a promote clearing pauseConditions). The server then
+// answers 409 instead of letting this write undo the client's, and the next
+// sync starts from the client's change.
+func statusMergePatch(old, cur *v1alpha1.RolloutStatus, resourceVersion string) ([]byte, error) {
 	// The new status starts as a copy of the old one, so an untouched status is
 	// reflect-equal; anything else is settled by comparing JSON below.
 	if reflect.DeepEqual(old, cur) {
@@ -223,7 +229,11 @@ func statusMergePatch(old, cur *v1alpha1.RolloutStatus) ([]byte, error) {
 	if len(patch) == 0 {
 		return nil, nil
 	}
-	return json.Marshal(map[string]any{"status": patch})
+	body := map[string]any{"status": patch}
+	if resourceVersion != "" {
+		body["metadata"] = map[string]any{"resourceVersion": resourceVersion}
+	}
+	return json.Marshal(body)
 }
 
 func toJSONMap(v any) (map[string]any, error) {

@@ -27,7 +27,7 @@ func TestStatusMergePatch(t *testing.T) {
 	cur.PauseConditions = nil
 	cur.ControllerPause = false
 
-	b, err := statusMergePatch(old, cur)
+	b, err := statusMergePatch(old, cur, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,18 @@ func TestStatusMergePatch(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("patch %s, want %v", b, want)
 	}
-	if b, _ := statusMergePatch(old, copyStatus(old)); b != nil {
+	b, err = statusMergePatch(old, cur, "42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withRV map[string]map[string]any
+	if err := json.Unmarshal(b, &withRV); err != nil {
+		t.Fatal(err)
+	}
+	if withRV["metadata"]["resourceVersion"] != "42" || !reflect.DeepEqual(withRV["status"], want["status"]) {
+		t.Fatalf("patch with a precondition %s", b)
+	}
+	if b, _ := statusMergePatch(old, copyStatus(old), "7"); b != nil {
 		t.Fatalf("no change should give no patch, got %s", b)
 	}
 }

@@ -399,7 +399,7 @@ func (s *syncContext) reconcileCompletion() {
 // patchStatus writes the difference between the status read and the status
 // built as one JSON merge patch on the status subresource, or nothing.
 func (s *syncContext) patchStatus() error {
-	patch, err := statusMergePatch(&s.old, &s.r.Status)
+	patch, err := statusMergePatch(&s.old, &s.r.Status, s.r.ResourceVersion)
 	if err != nil {
 		return fmt.Errorf("rollout %s: build status patch: %w", s.key, err)
 	}
