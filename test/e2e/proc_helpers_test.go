@@ -26,40 +26,6 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
 
-var (
-	leaderBinOnce sync.Once
-	leaderBin     string
-	leaderBinErr  error
-)
-
-// buildRoostForLeader builds the roost CLI once per test binary run, into the
-// cluster's folder so that stopping the cluster removes it.
-func buildRoostForLeader(t *testing.T) string {
-	t.Helper()
-	leaderBinOnce.Do(func() {
-		dir := filepath.Join(env.Dir, "roost-bin-leader")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			leaderBinErr = err
-			return
-		}
-		out := filepath.Join(dir, "roost")
-		began := time.Now()
-		cmd := exec.Command("go", "build", "-o", out, "github.com/roost-dev/roost/cmd/roost")
-		var msg bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &msg, &msg
-		if err := cmd.Run(); err != nil {
-			leaderBinErr = fmt.Errorf("go build ./cmd/roost: %v\n%s", err, msg.String())
-			return
-		}
-		fmt.Fprintf(os.Stderr, "e2e: built roost for the leader tests in %s\n", time.Since(began).Round(10*time.Millisecond))
-		leaderBin = out
-	})
-	if leaderBinErr != nil {
-		t.Fatal(leaderBinErr)
-	}
-	return leaderBin
-}
-
 // roostProc is a roost subprocess in its own process group, killed with the
 // whole group when the test ends.
 type roostProc struct {
@@ -94,7 +60,7 @@ func (l *lockedBuffer) String() string {
 // kubeconfig, its logs in a file of its own, and args.
 func startRoost(t *testing.T, name string, args ...string) *roostProc {
 	t.Helper()
-	bin := buildRoostForLeader(t)
+	bin := roostBinary(t)
 	full := append([]string{name, "--kubeconfig", env.Kubeconfig, "--log-file", filepath.Join(t.TempDir(), name+".log")}, args...)
 	cmd := &exec.Cmd{Path: bin, Args: full, Env: os.Environ()}
 	p := &roostProc{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
