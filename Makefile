@@ -49,7 +49,9 @@ lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./test/e2e/
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags e2e ./test/e2e/
 
 # Runs each Fuzz target of each package on its own (go test -fuzz takes one).
 fuzz:

@@ -569,7 +569,7 @@ func TestRoutineWatchEnds(t *testing.T) {
 		{io.EOF, true},
 		{io.ErrUnexpectedEOF, true},
 		{apierrors.NewResourceExpired("too old resource version"), true},
-		{apierrors.NewGone("gone"), true},
+		{&apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 410, Reason: metav1.StatusReasonGone, Message: "gone"}}, true},
 		{errors.New("connection reset by peer"), false},
 		{apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "", errors.New("no")), false},
 	} {

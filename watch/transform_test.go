@@ -15,7 +15,7 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
 
-var managed = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}}
+var managed = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, FieldsV1: metav1.NewFieldsV1(`{"f:spec":{}}`)}}
 
 // fatPod is a pod as the API server sends it, with much roost never reads.
 func fatPod() *corev1.Pod {
