@@ -41,16 +41,19 @@ func TestScalePlanProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := int32(rapid.IntRange(0, 40).Draw(t, "replicas"))
 		maxSurge, maxUnavailable := fencepost(t, "surge"), fencepost(t, "unavailable")
-		surge, unavailable, err := v1alpha1.ResolveFenceposts(maxSurge, maxUnavailable, n)
-		if err != nil {
-			t.Skip("fenceposts rejected by validation")
-		}
 		if maxSurge != nil && maxUnavailable != nil {
 			s, _, _ := v1alpha1.ParsePercentOrInt(*maxSurge)
 			u, _, _ := v1alpha1.ParsePercentOrInt(*maxUnavailable)
 			if s == 0 && u == 0 {
-				t.Skip("both 0 is rejected by validation")
+				// Validation rejects both at 0 and tells the user to raise one;
+				// model the user who raised maxUnavailable.
+				one := intstr.FromInt32(1)
+				maxUnavailable = &one
 			}
+		}
+		surge, unavailable, err := v1alpha1.ResolveFenceposts(maxSurge, maxUnavailable, n)
+		if err != nil {
+			t.Fatalf("fenceposts %v/%v: %v", maxSurge, maxUnavailable, err)
 		}
 		minAvailable := n - unavailable
 		// A healthy rollout: the stable ReplicaSet has all its pods available.
