@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -366,8 +367,8 @@ func (h *harness) kubelet() {
 			p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 				Name:            fmt.Sprintf("%s-p%d", rs.Name, h.uids),
 				Namespace:       rs.Namespace,
-				Labels:          copyLabels(rs.Spec.Template.Labels),
-				Annotations:     copyLabels(rs.Spec.Template.Annotations),
+				Labels:          maps.Clone(rs.Spec.Template.Labels),
+				Annotations:     maps.Clone(rs.Spec.Template.Annotations),
 				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.Name, UID: rs.UID, Controller: ptr.To(true)}},
 			}}
 			if _, err := h.kube.CoreV1().Pods(rs.Namespace).Create(h.ctx, p, metav1.CreateOptions{}); err != nil {
@@ -395,17 +396,6 @@ func (h *harness) kubelet() {
 func (h *harness) clearActions() {
 	h.kube.ClearActions()
 	h.dyn.ClearActions()
-}
-
-func copyLabels(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // writes counts the write actions on both fakes since the last clearActions.

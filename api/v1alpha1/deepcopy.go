@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"maps"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -60,17 +62,6 @@ func copyIntOrString(p *intstr.IntOrString) *intstr.IntOrString {
 	return &v
 }
 
-func copyMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // DeepCopyInto copies s into out.
 func (s *RolloutSpec) DeepCopyInto(out *RolloutSpec) {
 	*out = *s
@@ -114,7 +105,7 @@ func (m *PodTemplateMetadata) DeepCopy() *PodTemplateMetadata {
 	if m == nil {
 		return nil
 	}
-	return &PodTemplateMetadata{Labels: copyMap(m.Labels), Annotations: copyMap(m.Annotations)}
+	return &PodTemplateMetadata{Labels: maps.Clone(m.Labels), Annotations: maps.Clone(m.Annotations)}
 }
 
 // DeepCopyInto copies s into out.

@@ -240,7 +240,7 @@ Exit code: 0 on success (or nothing to do), 1 on failure.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if a.allNamespaces {
-				return fmt.Errorf("a rollout NAME needs one namespace: drop -A and give -n NAMESPACE")
+				return errNeedsOneNamespace
 			}
 			c, err := a.connect()
 			if err != nil {

@@ -69,7 +69,7 @@ available pods over all available pods.`,
 			}
 			if len(args) == 1 {
 				if a.allNamespaces {
-					return fmt.Errorf("a rollout NAME needs one namespace: drop -A and give -n NAMESPACE")
+					return errNeedsOneNamespace
 				}
 				return a.getOne(cmd.Context(), c, o, args[0])
 			}

@@ -69,6 +69,9 @@ type app struct {
 	now func() time.Time
 }
 
+// errNeedsOneNamespace is what a command acting on one named rollout says to -A.
+var errNeedsOneNamespace = errors.New("a rollout NAME needs one namespace: drop -A and give -n NAMESPACE")
+
 func newApp(out, errOut io.Writer) *app {
 	a := &app{flags: genericclioptions.NewConfigFlags(true), out: out, errOut: errOut, now: time.Now}
 	a.connect = a.realClients

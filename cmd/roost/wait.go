@@ -58,7 +58,7 @@ Exit codes:
 				return fmt.Errorf("--for=%q is not a state roost can wait for; use --for=healthy, paused, degraded or completed", target)
 			}
 			if a.allNamespaces {
-				return fmt.Errorf("a rollout NAME needs one namespace: drop -A and give -n NAMESPACE")
+				return errNeedsOneNamespace
 			}
 			c, err := a.connect()
 			if err != nil {
