@@ -64,7 +64,8 @@ type Metric struct {
 	Name string `json:"name"`
 	// Unit is how values read: "req/s", "%", "ms", or "" for a plain number.
 	Unit string `json:"unit,omitempty"`
-	// Query is the query as sent, after its template was filled in.
+	// Query is the query as sent, after its template was filled in (in the
+	// v1 form: the formula with its queries in place).
 	Query string `json:"query"`
 	// HigherIsWorse says which direction of the canary is bad (errors,
 	// latency: true; request rate: false, where neither is bad by itself).

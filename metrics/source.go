@@ -16,9 +16,13 @@ type MetricQuery struct {
 	Name          string
 	Unit          string
 	HigherIsWorse bool
-	// Query is the rendered Datadog query, e.g.
-	// "sum:trace.http.request.errors{service:web} by {kube_role}.as_count() / sum:trace.http.request.hits{service:web} by {kube_role}.as_count()".
-	Query string
+	// Queries are the rendered Datadog queries, each grouped by TagKey, and
+	// Formula combines them by name ("errors / hits"); an empty Formula means
+	// the one query alone. The v2 API sends them as they are (queries plus a
+	// formula); the v1 API sends the formula with each name replaced by its
+	// query in parentheses. Either way it is one request.
+	Queries []NamedQuery
+	Formula string
 	// TagKey is the tag that splits the groups (default kube_role); a group
 	// whose tags hold TagKey:CanaryValue is the canary, TagKey:StableValue stable.
 	TagKey      string
@@ -28,6 +32,14 @@ type MetricQuery struct {
 	Scale float64
 	// From and To bound the window.
 	From, To time.Time
+}
+
+// NamedQuery is one query of a formula.
+type NamedQuery struct {
+	// Name is how Formula refers to it: a lower-case identifier.
+	Name string
+	// Query is e.g. "sum:trace.http.request.errors{service:web,env:prod} by {kube_role}.as_count()".
+	Query string
 }
 
 // MetricSource runs metric queries (metrics/datadog).
