@@ -15,10 +15,16 @@ import (
 type number float64
 
 func (n number) MarshalJSON() ([]byte, error) {
-	if math.IsNaN(float64(n)) {
+	f := float64(n)
+	if math.IsNaN(f) {
 		return []byte("null"), nil
 	}
-	return strconv.AppendFloat(nil, float64(n), 'g', -1, 64), nil
+	// encoding/json's choice of format: millisecond timestamps stay whole.
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	return strconv.AppendFloat(nil, f, format, -1, 64), nil
 }
 
 func numbers(vs []float64) []number {
