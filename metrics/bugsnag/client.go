@@ -47,7 +47,9 @@ const maxPageBytes = 4 << 20
 // source names Bugsnag in every metrics.SourceError.
 const source = "Bugsnag"
 
-var projectIDPattern = regexp.MustCompile(`^[0-9a-f]{24}$`)
+// projectPattern is what may stand in the path as a project id. Bugsnag's
+// are 24 hex characters; a proxy's or a test server's may differ.
+var projectPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
 
 // Options configure a Client.
 type Options struct {
@@ -88,7 +90,7 @@ var _ metrics.ErrorSource = (*Client)(nil)
 // New checks opts and returns a client.
 func New(opts Options) (*Client, error) {
 	if strings.TrimSpace(string(opts.Token)) == "" {
-		return nil, fmt.Errorf("%w: set %s, or name a Secret holding the key %s in roost's configuration", ErrNoToken, TokenEnv, SecretKey)
+		return nil, fmt.Errorf("%w: set %s, or name a Secret with the key %s in %s", ErrNoToken, TokenEnv, SecretKey, configHint)
 	}
 	address := opts.Address
 	if address == "" {
@@ -151,14 +153,24 @@ func (c *Client) CanaryErrors(ctx context.Context, q metrics.ErrorQuery) ([]metr
 	if stable == "" {
 		stable = defaultStableStage
 	}
-	if !projectIDPattern.MatchString(q.Project) {
+	switch {
+	case q.Project == "":
 		return nil, &metrics.SourceError{Source: source, Permanent: true, Reason: fmt.Sprintf(
-			"project id %q is not a Bugsnag project id (24 hex characters): find it in the address of the project's settings page, or list projects with GET /organizations/<organization id>/projects", q.Project)}
+			"no Bugsnag project: set bugsnag.project in ~/.config/roost/config.yaml, or annotate the Rollout with %s=<project id>", metrics.AnnotationBugsnagProject)}
+	case !projectPattern.MatchString(q.Project):
+		return nil, &metrics.SourceError{Source: source, Permanent: true, Reason: fmt.Sprintf(
+			"%q is not a Bugsnag project id: copy the id (24 hex characters) from the project's settings", q.Project)}
 	}
 	if q.Since.IsZero() {
 		return nil, &metrics.SourceError{Source: source, Permanent: true, Reason: "no canary start time to list errors since"}
 	}
 
+	// The call ends at the timeout, or at the caller's deadline when that
+	// comes first: either is a timeout to the person waiting.
+	limit := c.timeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < limit {
+		limit = time.Until(d).Round(10 * time.Millisecond)
+	}
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	next := c.base.JoinPath("projects", q.Project, "errors")
@@ -167,7 +179,7 @@ func (c *Client) CanaryErrors(ctx context.Context, q metrics.ErrorQuery) ([]metr
 	var out []metrics.Error
 	seen := map[string]bool{}
 	for page := 0; next != nil && page < c.maxPages; page++ {
-		items, link, err := c.fetchPage(ctx, callCtx, next, q.Project)
+		items, link, err := c.fetchPage(callCtx, next, q.Project, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -187,10 +199,9 @@ func (c *Client) CanaryErrors(ctx context.Context, q metrics.ErrorQuery) ([]metr
 }
 
 // fetchPage gets one page and the next page's address (nil on the last).
-// ctx is the caller's, callCtx the call's own, with the timeout: which one
-// ended tells a timeout from a caller who stopped waiting.
-func (c *Client) fetchPage(ctx, callCtx context.Context, u *url.URL, project string) ([]errorItem, *url.URL, error) {
-	req, err := http.NewRequestWithContext(callCtx, http.MethodGet, u.String(), nil)
+// limit is how long the call had, for a timeout's reason.
+func (c *Client) fetchPage(ctx context.Context, u *url.URL, project string, limit time.Duration) ([]errorItem, *url.URL, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, nil, &metrics.SourceError{Source: source, Reason: "cannot build the request: " + err.Error(), Err: err}
 	}
@@ -201,12 +212,12 @@ func (c *Client) fetchPage(ctx, callCtx context.Context, u *url.URL, project str
 
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, nil, c.transportError(ctx, err)
+		return nil, nil, c.transportError(ctx, limit, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPageBytes+1))
 	if err != nil {
-		return nil, nil, c.transportError(ctx, err)
+		return nil, nil, c.transportError(ctx, limit, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, c.scrub(statusError(resp.StatusCode, resp.Header, body, project, c.now()))
@@ -245,13 +256,13 @@ func (c *Client) nextPage(page *url.URL, link []string) (*url.URL, error) {
 }
 
 // transportError says why no response came.
-func (c *Client) transportError(ctx context.Context, err error) *metrics.SourceError {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return &metrics.SourceError{Source: source, Reason: "stopped before Bugsnag answered: " + ctxErr.Error(), Err: err}
-	}
+func (c *Client) transportError(ctx context.Context, limit time.Duration, err error) *metrics.SourceError {
 	var netErr interface{ Timeout() bool }
-	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
-		return &metrics.SourceError{Source: source, Reason: "timed out after " + c.timeout.String(), Err: err}
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &metrics.SourceError{Source: source, Reason: "stopped before Bugsnag answered: " + ctx.Err().Error(), Err: err}
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return &metrics.SourceError{Source: source, Reason: "timed out after " + limit.String(), Err: err}
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {

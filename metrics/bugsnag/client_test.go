@@ -372,9 +372,14 @@ func TestCanaryErrorsFailures(t *testing.T) {
 			want: want{200, false, 0, "the next-page link leads to https://attacker.example, not http://127.0.0.1"},
 		},
 		{
+			name:  "no project",
+			query: func(q *metrics.ErrorQuery) { q.Project = "" },
+			want:  want{0, true, 0, "no Bugsnag project: set bugsnag.project in ~/.config/roost/config.yaml, or annotate the Rollout with bugsnag.roost.dev/project=<project id>"},
+		},
+		{
 			name:  "not a project id",
-			query: func(q *metrics.ErrorQuery) { q.Project = "shop-web" },
-			want:  want{0, true, 0, `project id "shop-web" is not a Bugsnag project id (24 hex characters)`},
+			query: func(q *metrics.ErrorQuery) { q.Project = "../user" },
+			want:  want{0, true, 0, `"../user" is not a Bugsnag project id: copy the id`},
 		},
 		{
 			name:  "no start time",
@@ -438,6 +443,19 @@ func TestCanaryErrorsCallerStops(t *testing.T) {
 	time.AfterFunc(50*time.Millisecond, cancel)
 	got, err := w.client(nil).CanaryErrors(ctx, metrics.ErrorQuery{Project: projectID, Since: testNow})
 	checkSourceError(t, got, err, 0, false, 0, "stopped before Bugsnag answered: context canceled")
+}
+
+func TestCanaryErrorsCallerDeadline(t *testing.T) {
+	w := newWorld(t, nil)
+	w.server.Inject(bugsnagserver.Fault{Delay: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	got, err := w.client(nil).CanaryErrors(ctx, metrics.ErrorQuery{Project: projectID, Since: testNow})
+	checkSourceError(t, got, err, 0, false, 0, "timed out after ")
+	// The caller's deadline, not the client's 10s, is what the user waited.
+	if se, _ := metrics.AsSourceError(err); !strings.HasSuffix(se.Reason, "0ms") {
+		t.Errorf("reason %q, want the caller's deadline of about 300ms", se.Reason)
+	}
 }
 
 func TestNewChecksOptions(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/roost-dev/roost/metrics"
 )
 
 // Where roost finds the personal auth token.
@@ -43,35 +45,30 @@ func (Token) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, redacted) }
 // MarshalText makes JSON and YAML write [redacted].
 func (Token) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
-// SecretRef names the Kubernetes Secret that holds the token under SecretKey.
-type SecretRef struct {
-	Namespace string
-	Name      string
-}
-
-func (r SecretRef) String() string { return r.Namespace + "/" + r.Name }
+// configHint is where a user names the Secret, for error messages.
+const configHint = "bugsnag.secret of ~/.config/roost/config.yaml"
 
 // LoadToken returns the auth token from the environment variable
 // BUGSNAG_AUTH_TOKEN (read with getenv, os.Getenv when nil) when it is set,
 // so that one person can use their own token for a session; otherwise from
-// the Secret, read through kube. Surrounding white space is dropped: a token
+// the Secret (key auth-token), read through kube. Surrounding white space is dropped: a token
 // pasted from a file often ends in a newline.
-func LoadToken(ctx context.Context, getenv func(string) string, kube kubernetes.Interface, secret SecretRef) (Token, error) {
+func LoadToken(ctx context.Context, getenv func(string) string, kube kubernetes.Interface, secret metrics.SecretRef) (Token, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if t := strings.TrimSpace(getenv(TokenEnv)); t != "" {
 		return Token(t), nil
 	}
-	if secret.Name == "" {
-		return "", fmt.Errorf("%w: set %s, or name a Secret holding the key %s in roost's configuration; make a personal auth token in Bugsnag under Settings > My account > Personal auth tokens",
-			ErrNoToken, TokenEnv, SecretKey)
+	if secret.IsZero() {
+		return "", fmt.Errorf("%w: set %s, or name a Secret with the key %s in %s; make a personal auth token in Bugsnag under Settings > My account > Personal auth tokens",
+			ErrNoToken, TokenEnv, SecretKey, configHint)
 	}
-	if secret.Namespace == "" {
-		return "", fmt.Errorf("%w: the Bugsnag Secret %q has no namespace: name it as namespace/name", ErrNoToken, secret.Name)
+	if secret.Namespace == "" || secret.Name == "" {
+		return "", fmt.Errorf("%w: the Secret %q in %s needs both a namespace and a name", ErrNoToken, secret.String(), configHint)
 	}
 	if kube == nil {
-		return "", fmt.Errorf("%w: no Kubernetes client to read Secret %s with", ErrNoToken, secret)
+		return "", fmt.Errorf("%w: Secret %s is configured but there is no cluster connection to read it; set %s instead", ErrNoToken, secret, TokenEnv)
 	}
 	s, err := kube.CoreV1().Secrets(secret.Namespace).Get(ctx, secret.Name, metav1.GetOptions{})
 	switch {

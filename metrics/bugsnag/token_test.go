@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/roost-dev/roost/metrics"
 )
 
 const (
@@ -36,7 +38,7 @@ func secret(data map[string]string) *corev1.Secret {
 }
 
 func TestLoadToken(t *testing.T) {
-	ref := SecretRef{Namespace: "roost", Name: "bugsnag"}
+	ref := metrics.SecretRef{Namespace: "roost", Name: "bugsnag"}
 	forbidden := func() kubernetes.Interface {
 		kube := kubefake.NewClientset()
 		kube.PrependReactor("get", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
@@ -48,7 +50,7 @@ func TestLoadToken(t *testing.T) {
 		name    string
 		getenv  func(string) string
 		kube    kubernetes.Interface
-		ref     SecretRef
+		ref     metrics.SecretRef
 		want    Token
 		wantErr error
 		msg     []string
@@ -60,7 +62,7 @@ func TestLoadToken(t *testing.T) {
 		{name: "Secret written with stringData", getenv: env(nil), kube: kubefake.NewClientset(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "roost", Name: "bugsnag"}, StringData: map[string]string{SecretKey: secretToken}}), ref: ref, want: secretToken},
 		{
 			name: "neither", getenv: env(nil), wantErr: ErrNoToken,
-			msg: []string{"set BUGSNAG_AUTH_TOKEN", "Personal auth tokens"},
+			msg: []string{"set BUGSNAG_AUTH_TOKEN, or name a Secret with the key auth-token in bugsnag.secret of ~/.config/roost/config.yaml", "Personal auth tokens"},
 		},
 		{
 			name: "Secret absent", getenv: env(nil), kube: kubefake.NewClientset(), ref: ref, wantErr: ErrSecretNotFound,
@@ -83,8 +85,12 @@ func TestLoadToken(t *testing.T) {
 			msg: []string{"you may not read the Bugsnag auth token's Secret roost/bugsnag", `cannot get resource "secrets"`, "ask for get on secrets in namespace roost"},
 		},
 		{
-			name: "Secret without a namespace", getenv: env(nil), kube: kubefake.NewClientset(), ref: SecretRef{Name: "bugsnag"}, wantErr: ErrNoToken,
-			msg: []string{`Secret "bugsnag" has no namespace`},
+			name: "Secret without a namespace", getenv: env(nil), kube: kubefake.NewClientset(), ref: metrics.SecretRef{Name: "bugsnag"}, wantErr: ErrNoToken,
+			msg: []string{`the Secret "/bugsnag" in bugsnag.secret of ~/.config/roost/config.yaml needs both a namespace and a name`},
+		},
+		{
+			name: "Secret without a cluster", getenv: env(nil), ref: ref, wantErr: ErrNoToken,
+			msg: []string{"Secret roost/bugsnag is configured but there is no cluster connection to read it; set BUGSNAG_AUTH_TOKEN instead"},
 		},
 	}
 	for _, tt := range tests {
