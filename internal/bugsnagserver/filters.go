@@ -109,7 +109,7 @@ func parseListParams(raw string, now time.Time) (listParams, error) {
 			continue
 		}
 		if !strings.HasPrefix(kv.key, "filters") {
-			continue // Bugsnag ignores parameters it does not know
+			continue // parameters this server does not read are ignored
 		}
 		m := filterKeyPattern.FindStringSubmatch(kv.key)
 		if m == nil {

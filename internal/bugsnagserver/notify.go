@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// maxPayloadBytes bounds one notify or sessions body. Bugsnag's own limit is
-// larger; a test or demo payload is a few kilobytes.
+// maxPayloadBytes bounds one notify or sessions body, and so the memory one
+// request takes; a notifier's payload is a few kilobytes.
 const maxPayloadBytes = 1 << 20
 
 // The notify payload, version 4, as bugsnag-go writes it (payload.go,

@@ -176,7 +176,7 @@ func (c *Client) CanaryErrors(ctx context.Context, q metrics.ErrorQuery) ([]metr
 	next := c.base.JoinPath("projects", q.Project, "errors")
 	next.RawQuery = errorsQuery(c.pageSize, canary, q.Since)
 
-	var out []metrics.Error
+	out := []metrics.Error{}
 	seen := map[string]bool{}
 	for page := 0; next != nil && page < c.maxPages; page++ {
 		items, link, err := c.fetchPage(callCtx, next, q.Project, limit)

@@ -225,6 +225,15 @@ func TestCanaryErrorsOtherStages(t *testing.T) {
 	}
 }
 
+func TestCanaryErrorsNone(t *testing.T) {
+	w := newWorld(t, nil)
+	must(t, checkout(w.pod("stable"), "s1"))
+	got, err := w.client(nil).CanaryErrors(context.Background(), metrics.ErrorQuery{Project: projectID, Since: testNow})
+	if err != nil || got == nil || len(got) != 0 {
+		t.Errorf("a canary without errors: %v, %v; want an empty list", got, err)
+	}
+}
+
 // canaryErrorsOf reports n distinct canary errors, a second apart.
 func canaryErrorsOf(w *world, n int) time.Time {
 	w.t.Helper()
