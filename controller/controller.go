@@ -23,8 +23,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -38,6 +36,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/watch"
 )
 
 // Config wires a Controller to a cluster.
@@ -58,6 +57,13 @@ type Config struct {
 	Metrics prometheus.Registerer
 	// Resync is the informers' resync period; 0 disables resyncs.
 	Resync time.Duration
+	// Watcher, when set, is the informer set the reconciler shares with a
+	// dashboard: built with FullObjects (the reconciler writes ReplicaSets
+	// back from the cache) and started by its owner, which keeps it running
+	// across leadership terms. Kube, Dynamic, Namespace, Selector and Resync
+	// are then the Watcher's. When nil, the reconciler builds its own and
+	// runs it for the length of Run.
+	Watcher *watch.Watcher
 }
 
 // Index names of the ReplicaSet and Pod informers.
@@ -81,9 +87,13 @@ type Controller struct {
 	podLister       corelisters.PodLister
 	hasSynced       []cache.InformerSynced
 
-	kubeFactory    informers.SharedInformerFactory
-	dynamicFactory dynamicinformer.DynamicSharedInformerFactory
-	broadcaster    record.EventBroadcaster
+	// watcher holds the informers; ownWatcher is set when Run must start it.
+	watcher    *watch.Watcher
+	ownWatcher bool
+	// handlers are this controller's registrations on the informers, removed
+	// when Run ends so that the next term's controller starts clean.
+	handlers    []handlerRegistration
+	broadcaster record.EventBroadcaster
 
 	queue    workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	recorder record.EventRecorder
@@ -122,34 +132,38 @@ func New(cfg Config) (*Controller, error) {
 		),
 	}
 
-	c.dynamicFactory = dynamicinformer.NewFilteredDynamicSharedInformerFactory(cfg.Dynamic, cfg.Resync, cfg.Namespace,
-		func(o *metav1.ListOptions) { o.LabelSelector = cfg.Selector })
-	ri := c.dynamicFactory.ForResource(v1alpha1.RolloutGVR)
-	c.rolloutInformer = ri.Informer()
-	c.rolloutLister = ri.Lister()
-
-	// Only ReplicaSets and Pods that carry the pod-template-hash label can belong
-	// to a Rollout (roost and Argo put it on both): watching just those keeps the
-	// caches small in busy namespaces.
-	c.kubeFactory = informers.NewSharedInformerFactoryWithOptions(cfg.Kube, cfg.Resync,
-		informers.WithNamespace(cfg.Namespace),
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = v1alpha1.DefaultRolloutUniqueLabelKey }),
-		informers.WithTransform(stripManagedFields),
-	)
-	rsi := c.kubeFactory.Apps().V1().ReplicaSets()
-	c.rsInformer = rsi.Informer()
-	c.rsLister = rsi.Lister()
-	pi := c.kubeFactory.Core().V1().Pods()
-	c.podInformer = pi.Informer()
-	c.podLister = pi.Lister()
+	// The watch package's informers list only ReplicaSets and Pods that carry
+	// the pod-template-hash label (roost and Argo put it on both), which keeps
+	// the caches small in busy namespaces.
+	c.watcher = cfg.Watcher
+	if c.watcher == nil {
+		w, err := watch.New(watch.Options{
+			Kube: cfg.Kube, Dynamic: cfg.Dynamic, Namespace: cfg.Namespace, LabelSelector: cfg.Selector,
+			Clock: clk, FullObjects: true, Resync: cfg.Resync,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("controller: %w", err)
+		}
+		c.watcher, c.ownWatcher = w, true
+	}
+	c.rolloutInformer = c.watcher.RolloutInformer()
+	c.rolloutLister = c.watcher.RolloutLister()
+	c.rsInformer = c.watcher.ReplicaSetInformer()
+	c.rsLister = c.watcher.ReplicaSetLister()
+	c.podInformer = c.watcher.PodInformer()
+	c.podLister = c.watcher.PodLister()
 	for _, inf := range []cache.SharedIndexInformer{c.rsInformer, c.podInformer} {
+		// A shared informer keeps the index from an earlier term.
+		if _, ok := inf.GetIndexer().GetIndexers()[byControllerUID]; ok {
+			continue
+		}
 		if err := inf.AddIndexers(cache.Indexers{byControllerUID: indexByControllerUID}); err != nil {
 			return nil, fmt.Errorf("controller: add index: %w", err)
 		}
 	}
 	c.hasSynced = []cache.InformerSynced{c.rolloutInformer.HasSynced, c.rsInformer.HasSynced, c.podInformer.HasSynced}
 
-	if _, err := c.rolloutInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := c.addHandler(c.rolloutInformer, cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueRollout,
 		UpdateFunc: func(old, cur any) { c.onUpdate(old, cur, c.enqueueRollout) },
 		DeleteFunc: func(obj any) {
@@ -161,14 +175,14 @@ func New(cfg Config) (*Controller, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("controller: rollout handler: %w", err)
 	}
-	if _, err := c.rsInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := c.addHandler(c.rsInformer, cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueReplicaSetOwner,
 		UpdateFunc: func(old, cur any) { c.onUpdate(old, cur, c.enqueueReplicaSetOwner) },
 		DeleteFunc: c.enqueueReplicaSetOwner,
 	}); err != nil {
 		return nil, fmt.Errorf("controller: replicaset handler: %w", err)
 	}
-	if _, err := c.podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := c.addHandler(c.podInformer, cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueuePodOwner,
 		UpdateFunc: func(old, cur any) { c.onUpdate(old, cur, c.enqueuePodOwner) },
 		DeleteFunc: c.enqueuePodOwner,
@@ -184,6 +198,29 @@ func New(cfg Config) (*Controller, error) {
 		c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "roost"})
 	}
 	return c, nil
+}
+
+type handlerRegistration struct {
+	informer     cache.SharedIndexInformer
+	registration cache.ResourceEventHandlerRegistration
+}
+
+func (c *Controller) addHandler(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
+	reg, err := inf.AddEventHandler(h)
+	if err != nil {
+		return err
+	}
+	c.handlers = append(c.handlers, handlerRegistration{inf, reg})
+	return nil
+}
+
+// removeHandlers detaches this controller from shared informers: a later
+// term's controller must be the only one enqueueing.
+func (c *Controller) removeHandlers() {
+	for _, h := range c.handlers {
+		_ = h.informer.RemoveEventHandler(h.registration)
+	}
+	c.handlers = nil
 }
 
 // HasSynced reports whether every informer has listed once.
@@ -209,10 +246,10 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	if workers < 1 {
 		workers = 1
 	}
-	c.dynamicFactory.Start(ctx.Done())
-	c.kubeFactory.Start(ctx.Done())
-	defer c.dynamicFactory.Shutdown()
-	defer c.kubeFactory.Shutdown()
+	defer c.removeHandlers()
+	if c.ownWatcher {
+		c.watcher.Start(ctx)
+	}
 
 	if !cache.WaitForCacheSync(ctx.Done(), c.hasSynced...) {
 		c.queue.ShutDown()
@@ -426,13 +463,4 @@ func (c *Controller) podsOf(rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
 		}
 	}
 	return pods, nil
-}
-
-// stripManagedFields drops server-side-apply bookkeeping, which the reconciler
-// never reads, before objects enter the caches.
-func stripManagedFields(obj any) (any, error) {
-	if m, ok := obj.(metav1.Object); ok {
-		m.SetManagedFields(nil)
-	}
-	return obj, nil
 }

@@ -136,27 +136,3 @@ func BenchmarkEventToDirty(b *testing.B) {
 	b.ReportMetric(float64(percentile(lat, 0.5).Microseconds()), "p50-µs")
 	b.ReportMetric(float64(percentile(lat, 0.99).Microseconds()), "p99-µs")
 }
-
-// TestEventToDirtyLatency checks the watch half of the dashboard's budget
-// (informer event to rendered frame, p99 ≤ 50 ms). Measured from the API
-// write, it includes the fake API server and the informer. Without the race
-// detector, on an idle machine, the p99 is about 10 ms (BenchmarkEventToDirty
-// reports it); the asserted bounds are on the median and the p90, which a
-// shared CI machine's scheduling stalls do not move: an isolated change must
-// arrive within a frame (no polling, no frame of delay), and nine in ten
-// within the whole budget.
-func TestEventToDirtyLatency(t *testing.T) {
-	apps := fleet(100)
-	c := newCluster(t, apps...)
-	c.start(Options{})
-	c.quiet()
-	lat := eventLatencies(t, c, apps, 100)
-	p50, p90, p99 := percentile(lat, 0.5), percentile(lat, 0.9), percentile(lat, 0.99)
-	t.Logf("event → dirty key: p50 %v, p90 %v, p99 %v, max %v", p50, p90, p99, lat[len(lat)-1])
-	if p50 >= FrameInterval {
-		t.Errorf("median %v; an isolated change must arrive within a frame (%v)", p50, FrameInterval)
-	}
-	if p90 > 50*time.Millisecond {
-		t.Errorf("p90 %v; the watch half alone exceeds the 50 ms budget", p90)
-	}
-}

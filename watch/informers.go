@@ -65,6 +65,10 @@ type Options struct {
 	// be written too) and reads pod annotations. The dashboard alone leaves it
 	// false and caches only what it shows.
 	FullObjects bool
+	// Resync re-delivers every cached object at this period; 0 (the
+	// dashboard's choice) never does. Handlers skip re-deliveries of
+	// unchanged objects either way.
+	Resync time.Duration
 }
 
 // Watcher owns the shared informers of one scope and turns their callbacks
@@ -173,7 +177,7 @@ func New(o Options) (*Watcher, error) {
 		}
 		lw := w.listWatch(x.resource, x.list, x.watch, x.tweak)
 		inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, x.client), x.example,
-			cache.SharedIndexInformerOptions{Indexers: indexers, ObjectDescription: x.resource})
+			cache.SharedIndexInformerOptions{Indexers: indexers, ObjectDescription: x.resource, ResyncPeriod: o.Resync})
 		if err := inf.SetTransform(x.transform); err != nil {
 			return nil, fmt.Errorf("watch: %s transform: %w", x.resource, err)
 		}

@@ -62,6 +62,9 @@ type ReplicaSet struct {
 	// PodsByRole counts the ReplicaSet's live pods by their `role` label
 	// ("" for pods without one).
 	PodsByRole map[string]int
+	// Created is when the ReplicaSet was made: for the canary, when its
+	// revision's canary started.
+	Created time.Time
 }
 
 // Event is one Kubernetes Event on a rollout.
@@ -72,7 +75,10 @@ type Event struct {
 	Message string
 	// Actor is the person who acted, when the Event was recorded by a roost action.
 	Actor string
-	Count int32
+	// Source is the component that recorded it ("roost", Argo Rollouts'
+	// "rollouts-controller"...).
+	Source string
+	Count  int32
 }
 
 // Rollout is everything roost shows about one rollout, derived by Snapshot.
@@ -109,7 +115,21 @@ type Rollout struct {
 	Replicas       int32
 	Created        time.Time
 	Age            time.Duration
-	Events         []Event
+	// StepSince is when the rollout reached its current step (or finished,
+	// or was aborted), as far as its status and Events tell; StepAge is how
+	// long ago that was. Zero when nothing tells.
+	StepSince time.Time
+	StepAge   time.Duration
+	// SteppedBy is the controller that last reported stepping this rollout,
+	// from its Events: "roost", or Argo Rollouts' "rollouts-controller".
+	// Empty when no controller has recorded anything yet.
+	SteppedBy string
+	Events    []Event
+	// Annotations and TemplateLabels are the Rollout's annotations and its
+	// pod template's labels, which say what to query for its metrics. They
+	// are shared with the informer cache: never modify them.
+	Annotations    map[string]string `json:"-"`
+	TemplateLabels map[string]string `json:"-"`
 }
 
 // Snapshot derives what to show about ro from its ReplicaSets, pods and Events
@@ -128,6 +148,9 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod
 		StepsTotal:  len(steps),
 		Replicas:    ro.GetReplicas(),
 		Created:     ro.CreationTimestamp.Time,
+
+		Annotations:    ro.Annotations,
+		TemplateLabels: ro.Spec.Template.Labels,
 	}
 	if !v.Created.IsZero() {
 		v.Age = now.Sub(v.Created)
@@ -205,8 +228,46 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod
 			v.ActualWeight = 0
 		}
 	}
-	v.Events = rolloutEvents(ro, events)
+	var stepEvent time.Time
+	v.Events, stepEvent, v.SteppedBy = rolloutEvents(ro, events)
+	v.StepSince = stepSince(ro, stepEvent)
+	if !v.StepSince.IsZero() {
+		v.StepAge = max(now.Sub(v.StepSince), 0)
+	}
 	return v
+}
+
+// stepEventReasons are the reasons of the Events a controller records when a
+// rollout moves from one step to another (roost's and Argo Rollouts' names
+// agree on these).
+var stepEventReasons = map[string]bool{
+	"RolloutStepReached":   true,
+	"RolloutStepCompleted": true,
+	"RolloutAborted":       true,
+	"RolloutRetrying":      true,
+	"RolloutPromotingFull": true,
+	"RolloutCompleted":     true,
+	"RollbackToStable":     true,
+	"NewReplicaSetCreated": true,
+}
+
+// stepSince is when the current step began: a pause's start when paused at a
+// step, else the latest step Event, else the last transition of the
+// Progressing condition.
+func stepSince(ro *v1alpha1.Rollout, stepEvent time.Time) time.Time {
+	st := &ro.Status
+	if len(st.PauseConditions) > 0 && !st.PauseConditions[0].StartTime.IsZero() {
+		return st.PauseConditions[0].StartTime.Time
+	}
+	if !stepEvent.IsZero() {
+		return stepEvent
+	}
+	for _, c := range st.Conditions {
+		if c.Type == v1alpha1.RolloutProgressing && !c.LastTransitionTime.IsZero() {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
 }
 
 // desiredWeight is the canary weight the controller aims for, by the rules of
@@ -283,6 +344,7 @@ func replicaSetView(rs *appsv1.ReplicaSet, pods []*corev1.Pod) *ReplicaSet {
 		Ready:      rs.Status.ReadyReplicas,
 		Available:  rs.Status.AvailableReplicas,
 		PodsByRole: map[string]int{},
+		Created:    rs.CreationTimestamp.Time,
 	}
 	if rs.Spec.Replicas != nil {
 		v.Desired = *rs.Spec.Replicas
@@ -304,28 +366,48 @@ func replicaSetView(rs *appsv1.ReplicaSet, pods []*corev1.Pod) *ReplicaSet {
 	return v
 }
 
-// rolloutEvents keeps ro's Events, newest first, at most MaxEvents.
-func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) []Event {
-	var out []Event
+// rolloutEvents keeps ro's Events, newest first, at most MaxEvents. It also
+// returns, from all of them, the time of the newest step Event and the
+// component of the newest Event a controller (not a person's action)
+// recorded.
+func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, stepEvent time.Time, steppedBy string) {
+	var steppedAt time.Time
 	for _, e := range events {
 		io := e.InvolvedObject
 		if io.Kind != v1alpha1.Kind || io.Namespace != ro.Namespace || io.Name != ro.Name || (io.UID != "" && ro.UID != "" && io.UID != ro.UID) {
 			continue
 		}
-		out = append(out, Event{
+		ev := Event{
 			Time:    eventTime(e),
 			Type:    e.Type,
 			Reason:  e.Reason,
 			Message: strings.TrimSpace(e.Message),
 			Actor:   e.Annotations[ActorAnnotation],
+			Source:  eventSource(e),
 			Count:   e.Count,
-		})
+		}
+		out = append(out, ev)
+		if stepEventReasons[ev.Reason] && ev.Time.After(stepEvent) {
+			stepEvent = ev.Time
+		}
+		if ev.Actor == "" && ev.Source != "" && !ev.Time.Before(steppedAt) {
+			steppedAt, steppedBy = ev.Time, ev.Source
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
 	if len(out) > MaxEvents {
 		out = out[:MaxEvents]
 	}
-	return out
+	return out, stepEvent, steppedBy
+}
+
+// eventSource is the component that recorded e: core/v1's source, or the
+// events/v1 reporting controller.
+func eventSource(e *corev1.Event) string {
+	if e.Source.Component != "" {
+		return e.Source.Component
+	}
+	return e.ReportingController
 }
 
 func eventTime(e *corev1.Event) time.Time {

@@ -108,6 +108,7 @@ func TestSnapshot(t *testing.T) {
 				Stable:   &ReplicaSet{Name: "checkout-old", Revision: "1", Images: []string{"checkout:1"}, Desired: 8, Total: 8, Ready: 8, Available: 8, PodsByRole: map[string]int{"stable": 8}},
 				Canary:   &ReplicaSet{Name: "checkout-new", Revision: "2", Images: []string{"checkout:2"}, Desired: 2, Total: 2, Ready: 2, Available: 2, PodsByRole: map[string]int{"canary": 2}},
 				Replicas: 10, Created: now.Add(-2 * time.Hour), Age: 2 * time.Hour,
+				StepSince: now.Add(-time.Minute), StepAge: time.Minute,
 			}
 			if !reflect.DeepEqual(v, want) {
 				t.Errorf("got  %+v\nwant %+v", v, want)
@@ -237,5 +238,69 @@ func TestSnapshotEvents(t *testing.T) {
 	}
 	if last := v.Events[MaxEvents-1]; last.Reason != "Step3" {
 		t.Errorf("oldest kept event = %+v, want Step3", last)
+	}
+}
+
+func TestSnapshotStepAgeAndSteppedBy(t *testing.T) {
+	stepEvent := func(reason, source string, ago time.Duration) *corev1.Event {
+		e := event(reason, reason, "", ago)
+		e.Source.Component = source
+		return e
+	}
+	promoted := event("RolloutPromoted", "promoted by alice", "alice@bastion", time.Second)
+	promoted.Source.Component = "roost"
+	unpaused := func(r *v1alpha1.Rollout) {
+		r.Status.PauseConditions = nil
+		r.Status.Phase = v1alpha1.PhaseProgressing
+	}
+	tests := []struct {
+		name          string
+		ro            *v1alpha1.Rollout
+		events        []*corev1.Event
+		wantAge       time.Duration
+		wantSteppedBy string
+	}{{
+		name:    "a pause counts from its start",
+		ro:      rollout(nil),
+		events:  []*corev1.Event{stepEvent("RolloutStepCompleted", "roost", 5*time.Minute)},
+		wantAge: time.Minute, wantSteppedBy: "roost",
+	}, {
+		name: "else from the newest step Event",
+		ro:   rollout(unpaused),
+		events: []*corev1.Event{
+			stepEvent("RolloutStepCompleted", "rollouts-controller", 5*time.Minute),
+			stepEvent("RolloutStepReached", "rollouts-controller", 3*time.Minute),
+			stepEvent("ScalingReplicaSet", "rollouts-controller", 30*time.Second),
+		},
+		wantAge: 3 * time.Minute, wantSteppedBy: "rollouts-controller",
+	}, {
+		name: "a person's action names no controller",
+		ro:   rollout(unpaused),
+		events: []*corev1.Event{
+			stepEvent("RolloutStepReached", "roost", 3*time.Minute),
+			promoted,
+		},
+		wantAge: 3 * time.Minute, wantSteppedBy: "roost",
+	}, {
+		name: "else from the Progressing condition",
+		ro: rollout(func(r *v1alpha1.Rollout) {
+			unpaused(r)
+			r.Status.Conditions = []v1alpha1.RolloutCondition{{Type: v1alpha1.RolloutProgressing, LastTransitionTime: metav1.NewTime(now.Add(-10 * time.Minute))}}
+		}),
+		wantAge: 10 * time.Minute,
+	}, {
+		name: "nothing tells",
+		ro:   rollout(unpaused),
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Snapshot(tt.ro, nil, nil, tt.events, now)
+			if v.StepAge != tt.wantAge || v.SteppedBy != tt.wantSteppedBy {
+				t.Errorf("step age %s, stepped by %q; want %s, %q", v.StepAge, v.SteppedBy, tt.wantAge, tt.wantSteppedBy)
+			}
+			if tt.wantAge == 0 && !v.StepSince.IsZero() {
+				t.Errorf("StepSince = %s, want zero", v.StepSince)
+			}
+		})
 	}
 }

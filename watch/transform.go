@@ -147,7 +147,8 @@ func TrimPod(obj any) (any, error) {
 }
 
 // TrimEvent keeps what the dashboard shows of an Event: what it is about,
-// when, its type, reason, message and count, and roost's actor annotation.
+// when, its type, reason, message, count and recording component, and roost's
+// actor annotation.
 func TrimEvent(obj any) (any, error) {
 	e, ok := obj.(*corev1.Event)
 	if !ok {
@@ -163,9 +164,12 @@ func TrimEvent(obj any) (any, error) {
 		Message:        e.Message,
 		Type:           e.Type,
 		Count:          e.Count,
-		FirstTimestamp: e.FirstTimestamp,
-		LastTimestamp:  e.LastTimestamp,
-		EventTime:      e.EventTime,
+		Source:         corev1.EventSource{Component: e.Source.Component},
+
+		ReportingController: e.ReportingController,
+		FirstTimestamp:      e.FirstTimestamp,
+		LastTimestamp:       e.LastTimestamp,
+		EventTime:           e.EventTime,
 	}, nil
 }
 

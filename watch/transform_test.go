@@ -122,13 +122,13 @@ func TestTrimEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := out.(*corev1.Event)
-	if e.ManagedFields != nil || e.Related != nil || e.Source != (corev1.EventSource{}) || len(e.Annotations) != 1 {
+	if e.ManagedFields != nil || e.Related != nil || e.Source != (corev1.EventSource{Component: "roost"}) || len(e.Annotations) != 1 {
 		t.Errorf("kept what roost does not read: %+v", e)
 	}
 	ro := rollout(nil)
 	got := Snapshot(ro, nil, nil, []*corev1.Event{e}, now).Events
 	want := Snapshot(ro, nil, nil, []*corev1.Event{in}, now).Events
-	if !reflect.DeepEqual(got, want) || len(got) != 1 || got[0].Actor != "alice@bastion" {
+	if !reflect.DeepEqual(got, want) || len(got) != 1 || got[0].Actor != "alice@bastion" || got[0].Source != "roost" {
 		t.Errorf("events after the transform %+v, want %+v", got, want)
 	}
 }
