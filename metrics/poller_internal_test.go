@@ -1,0 +1,149 @@
+package metrics
+
+import (
+	"errors"
+	"reflect"
+	"sort"
+	"testing"
+	"time"
+)
+
+func TestNextAfter(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const i = 30 * time.Second
+	tests := []struct {
+		name     string
+		due, now time.Time
+		want     time.Time
+	}{
+		{"on time", t0, t0, t0.Add(i)},
+		{"a little late keeps the beat", t0, t0.Add(2 * time.Second), t0.Add(i)},
+		{"missed rounds are not made up", t0, t0.Add(95 * time.Second), t0.Add(4 * i)},
+		{"exactly a round late", t0, t0.Add(i), t0.Add(2 * i)},
+	}
+	for _, tt := range tests {
+		if got := nextAfter(tt.due, tt.now, i); !got.Equal(tt.want) {
+			t.Errorf("%s: nextAfter = %s, want %s", tt.name, got.Sub(t0), tt.want.Sub(t0))
+		}
+	}
+}
+
+func TestNextFreshness(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	now, next := t0.Add(time.Minute), t0.Add(90*time.Second)
+	prev := Freshness{FetchedAt: t0}
+	rateLimited := &SourceError{Source: "Datadog", Status: 429, Reason: "rate limited (429)", RetryAfter: 2 * time.Minute}
+	brief := &SourceError{Source: "Datadog", Status: 503, Reason: "unavailable (503)", RetryAfter: 5 * time.Second}
+	forbidden := &SourceError{Source: "Datadog", Status: 403, Reason: "forbidden (403)", Permanent: true, RetryAfter: time.Hour}
+	tests := []struct {
+		name     string
+		failures []error
+		want     Freshness
+		retry    time.Time
+		wait     time.Duration
+	}{
+		{name: "success", want: Freshness{FetchedAt: now}, retry: next},
+		{
+			name: "plain error", failures: []error{errors.New("connection refused")},
+			want: Freshness{FetchedAt: t0, Stale: true, Reason: "connection refused", RetryAt: next}, retry: next,
+		},
+		{
+			name: "RetryAfter beyond the next round", failures: []error{rateLimited},
+			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "rate limited (429)", RetryAt: now.Add(2 * time.Minute)},
+			retry: now.Add(2 * time.Minute), wait: 2 * time.Minute,
+		},
+		{
+			name: "RetryAfter before the next round: still once per interval", failures: []error{brief},
+			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "unavailable (503)", RetryAt: next},
+			retry: next, wait: 5 * time.Second,
+		},
+		{
+			name: "permanent: the normal interval", failures: []error{forbidden},
+			want: Freshness{FetchedAt: t0, Stale: true, Reason: "forbidden (403)", RetryAt: next}, retry: next,
+		},
+		{
+			name: "the first reason, the longest wait", failures: []error{brief, forbidden, rateLimited},
+			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "unavailable (503)", RetryAt: now.Add(2 * time.Minute)},
+			retry: now.Add(2 * time.Minute), wait: 2 * time.Minute,
+		},
+	}
+	for _, tt := range tests {
+		f, retry, wait := nextFreshness(prev, tt.failures, now, next)
+		if f != tt.want || !retry.Equal(tt.retry) || wait != tt.wait {
+			t.Errorf("%s: nextFreshness = %+v, %s, %s; want %+v, %s, %s", tt.name, f, retry, wait, tt.want, tt.retry, tt.wait)
+		}
+	}
+}
+
+// verdictByRatio is a judge for these tests: High when the canary's latest
+// is above MaxRatio × stable's.
+type verdictByRatio struct{}
+
+func (verdictByRatio) Verdict(m Metric, t Tolerance) Verdict {
+	r, ok := m.Ratio()
+	switch {
+	case !ok:
+		return VerdictNoData
+	case r > t.MaxRatio:
+		return VerdictHigh
+	}
+	return VerdictPass
+}
+
+func (verdictByRatio) Score([]Metric, []Tolerance) Score { return ScorePass }
+
+func TestMergeMetrics(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	side := func(v float64) Series { return Series{Found: true, Points: []Point{{Time: t0, Value: v}}} }
+	plan := Defaults().Plan(Target{Namespace: "shop", Name: "checkout"}).Metrics
+	plan[2].Err = "rollout shop/checkout: metric latency_p95, query p95: the template does not render"
+	answer := func(c, s float64) metricResult { return metricResult{metric: Metric{Canary: side(c), Stable: side(s)}} }
+	failed := metricResult{err: &SourceError{Source: "Datadog", Status: 500, Reason: "server error (500)"}}
+	prevErrorRate := Metric{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Query: "old", Canary: side(9), Stable: side(1), Verdict: VerdictHigh}
+
+	got, tolerances, failures := mergeMetrics([]Metric{prevErrorRate}, plan, []metricResult{failed, failed, {}}, verdictByRatio{})
+	if len(failures) != 2 {
+		t.Fatalf("failures = %v, want the two failed calls", failures)
+	}
+	if got[0].Error != "server error (500)" || got[0].Verdict != VerdictNoData || got[0].Canary.Found || got[0].Query != plan[0].Query.Expression() || got[0].Name != "requests" {
+		t.Errorf("a failed metric without previous data = %+v", got[0])
+	}
+	if !reflect.DeepEqual(got[1], prevErrorRate) {
+		t.Errorf("a failed metric with previous data = %+v, want the previous %+v", got[1], prevErrorRate)
+	}
+	if got[2].Error != plan[2].Err || got[2].Verdict != VerdictNoData || got[2].ID != "latency_p95" {
+		t.Errorf("a metric that could not be planned = %+v", got[2])
+	}
+	if tolerances[1] != plan[1].Tolerance {
+		t.Errorf("tolerances = %+v", tolerances)
+	}
+
+	got, _, failures = mergeMetrics([]Metric{prevErrorRate}, plan, []metricResult{answer(1, 1), answer(2, 1), {}}, verdictByRatio{})
+	if len(failures) != 0 {
+		t.Fatalf("failures = %v", failures)
+	}
+	if got[0].ID != "requests" || got[0].Unit != "req/s" || got[0].Verdict != VerdictPass || got[0].Query != plan[0].Query.Expression() {
+		t.Errorf("an answer = %+v", got[0])
+	}
+	if got[1].Verdict != VerdictHigh || got[1].Canary.Points[0].Value != 2 || !got[1].HigherIsWorse {
+		t.Errorf("an answer beyond its tolerance = %+v", got[1])
+	}
+}
+
+func TestPhasesSpread(t *testing.T) {
+	const interval = 30 * time.Second
+	var phases []time.Duration
+	for k := range 50 {
+		p := phaseOf(k, interval)
+		if p <= 0 || p >= interval {
+			t.Fatalf("phase %d = %s, want within (0, %s)", k, p, interval)
+		}
+		phases = append(phases, p)
+	}
+	sort.Slice(phases, func(i, j int) bool { return phases[i] < phases[j] })
+	for i := 1; i < len(phases); i++ {
+		if gap := phases[i] - phases[i-1]; gap < interval/(3*50) {
+			t.Errorf("phases %s and %s are %s apart", phases[i-1], phases[i], gap)
+		}
+	}
+}
