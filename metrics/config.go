@@ -60,7 +60,7 @@ type Datadog struct {
 	// Window is how far back each query looks; never before a minute before
 	// the canary started.
 	Window time.Duration
-	// Timeout bounds one call.
+	// Timeout bounds one call, to Datadog or to Bugsnag.
 	Timeout time.Duration
 	// MaxCallsPerMinute caps Datadog calls across every rollout; 0 leaves
 	// the limit to Datadog's own X-RateLimit headers.
@@ -77,8 +77,6 @@ type SecretRef struct {
 
 // IsZero reports whether no secret is named.
 func (s SecretRef) IsZero() bool { return s.Namespace == "" && s.Name == "" }
-
-func (s SecretRef) String() string { return s.Namespace + "/" + s.Name }
 
 // Bugsnag is the configuration of the errors side (yaml: bugsnag).
 type Bugsnag struct {

@@ -386,7 +386,7 @@ func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Dur
 			sc.running = true
 			sc.next = nextAfter(due, now, interval)
 			rounds.Add(1)
-			go p.round(ctx, rounds, k, e, s, e.plan, e.target.Since)
+			go p.round(ctx, rounds, k, e, s, e.plan, e.target.Since, e.metrics)
 		}
 	}
 	if earliest.IsZero() {
@@ -413,8 +413,9 @@ func nextAfter(due, now time.Time, interval time.Duration) time.Time {
 	return due.Add((missed + 1) * interval)
 }
 
-// round polls one side of one rollout and stores what it learnt.
-func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *entry, s side, plan Plan, since time.Time) {
+// round polls one side of one rollout and stores what it learnt. plan,
+// since and prev are e's as of the dispatch: e itself is read only under p.mu.
+func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *entry, s side, plan Plan, since time.Time, prev []Metric) {
 	defer rounds.Done()
 	var (
 		ms         []Metric
@@ -423,7 +424,7 @@ func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *en
 		failures   []error
 	)
 	if s == sideMetrics {
-		ms, tolerances, failures = p.fetchMetrics(ctx, plan, since, e.metrics)
+		ms, tolerances, failures = p.fetchMetrics(ctx, plan, since, prev)
 	} else {
 		var err error
 		errs, err = p.fetchErrors(ctx, plan, since)

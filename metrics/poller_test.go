@@ -613,7 +613,11 @@ func TestPollerConcurrentUse(t *testing.T) {
 			var ts []metrics.Target
 			for j, n := range names {
 				if (i+j)%5 != 0 {
-					ts = append(ts, target(n, (i+j)%3 != 0))
+					tg := target(n, (i+j)%3 != 0)
+					if (i+j)%7 == 0 {
+						tg.Since = start // a new canary: its evidence starts over
+					}
+					ts = append(ts, tg)
 				}
 			}
 			h.p.SetTargets(ts)
@@ -660,6 +664,48 @@ func TestPollerConcurrentUse(t *testing.T) {
 	}
 	if _, ok := h.p.Evidence("shop", "b"); ok {
 		t.Error("a rollout that left the targets still has evidence")
+	}
+}
+
+// slowDatadog takes a while to answer and counts the calls in flight.
+type slowDatadog struct {
+	*fakeDatadog
+	mu               sync.Mutex
+	inFlight, maxSet int
+}
+
+func (s *slowDatadog) QueryMetric(ctx context.Context, q metrics.MetricQuery) (metrics.Metric, error) {
+	s.mu.Lock()
+	s.inFlight++
+	s.maxSet = max(s.maxSet, s.inFlight)
+	s.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
+	return s.fakeDatadog.QueryMetric(ctx, q)
+}
+
+func TestPollerBoundsConcurrency(t *testing.T) {
+	var slow *slowDatadog
+	h := newHarness(t, func(o *metrics.PollerOptions) {
+		slow = &slowDatadog{fakeDatadog: &fakeDatadog{clock: o.Clock.(*testingclock.FakeClock)}}
+		o.Metrics, o.Concurrency = slow, 2
+	})
+	var targets []metrics.Target
+	for i := range 5 {
+		targets = append(targets, target(fmt.Sprintf("svc%d", i), true))
+	}
+	h.p.SetTargets(targets)
+	for _, tg := range targets {
+		h.p.Refresh(tg.Namespace, tg.Name)
+	}
+	h.settle()
+	if n := slow.count(); n != 15 {
+		t.Fatalf("%d calls, want 15", n)
+	}
+	if slow.maxSet != 2 {
+		t.Errorf("at most %d calls in flight, want the bound of 2", slow.maxSet)
 	}
 }
 
