@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -224,9 +225,17 @@ func ReadLeader(ctx context.Context, kube kubernetes.Interface, namespace, name,
 	if err != nil {
 		return LeaderInfo{}, fmt.Errorf("read lease %s/%s: %w", namespace, name, err)
 	}
+	info, _ := LeaseHolder(lease, me, now)
+	return info, nil
+}
+
+// LeaseHolder says who holds lease at now, and until when the holding lasts
+// without a renewal (zero when nobody holds it). A Lease not renewed within
+// its duration has no holder: its leader died.
+func LeaseHolder(lease *coordinationv1.Lease, me string, now time.Time) (LeaderInfo, time.Time) {
 	spec := lease.Spec
 	if spec.HolderIdentity == nil || *spec.HolderIdentity == "" {
-		return LeaderInfo{}, nil
+		return LeaderInfo{}, time.Time{}
 	}
 	var renewed time.Time
 	switch {
@@ -235,8 +244,12 @@ func ReadLeader(ctx context.Context, kube kubernetes.Interface, namespace, name,
 	case spec.AcquireTime != nil:
 		renewed = spec.AcquireTime.Time
 	}
-	if spec.LeaseDurationSeconds != nil && now.Sub(renewed) > time.Duration(*spec.LeaseDurationSeconds)*time.Second {
-		return LeaderInfo{Observed: renewed}, nil
+	var until time.Time
+	if spec.LeaseDurationSeconds != nil {
+		until = renewed.Add(time.Duration(*spec.LeaseDurationSeconds) * time.Second)
+		if now.After(until) {
+			return LeaderInfo{Observed: renewed}, time.Time{}
+		}
 	}
-	return LeaderInfo{Identity: *spec.HolderIdentity, IsMe: *spec.HolderIdentity == me, Observed: renewed}, nil
+	return LeaderInfo{Identity: *spec.HolderIdentity, IsMe: *spec.HolderIdentity == me, Observed: renewed}, until
 }
