@@ -114,6 +114,7 @@ type Cluster struct {
 	api     *apiServer
 	kubelet *kubelet
 	nodes   *nodePool
+	actions *actionLog
 
 	// loops is set while Run runs.
 	loops   atomic.Pointer[loops]
@@ -144,15 +145,15 @@ func New(o Options) (*Cluster, error) {
 		v1alpha1.RolloutGVR: "RolloutList",
 		deploy.CRDGVR:       "CustomResourceDefinitionList",
 	})
-	log := &actionLog{clear: func() { kube.ClearActions(); dyn.ClearActions() }}
-	kf := &front{api: c.api, user: o.User, deny: o.Deny, actions: log}
+	c.actions = &actionLog{clear: func() { kube.ClearActions(); dyn.ClearActions() }}
+	kf := &front{api: c.api, user: o.User, deny: o.Deny, actions: c.actions}
 	kube.PrependReactor("*", "*", kf.react)
 	kube.PrependWatchReactor("*", kf.reactWatch)
 	kube.Resources = discovery()
 	if d, ok := kube.Discovery().(*fake.FakeDiscovery); ok {
 		d.FakedServerVersion = serverVersion
 	}
-	df := &front{api: c.api, dynamic: true, user: o.User, deny: o.Deny, actions: log}
+	df := &front{api: c.api, dynamic: true, user: o.User, deny: o.Deny, actions: c.actions}
 	dyn.PrependReactor("*", "*", df.react)
 	dyn.PrependWatchReactor("*", df.reactWatch)
 	c.Kube, c.Dynamic = kube, dyn
