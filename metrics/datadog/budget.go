@@ -1,0 +1,165 @@
+package datadog
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// Backoff bounds: after a 429 without a reset, a 5xx or a timeout, the wait
+// doubles from minBackoff up to maxBackoff.
+const (
+	minBackoff = 2 * time.Second
+	maxBackoff = 5 * time.Minute
+)
+
+// rateLimit is what Datadog's X-RateLimit headers say of the org's budget.
+type rateLimit struct {
+	known     bool
+	remaining int
+	// reset is how long until the budget refills.
+	reset time.Duration
+}
+
+// parseRateLimit reads X-RateLimit-Remaining and X-RateLimit-Reset; known
+// is false unless both are there and are numbers.
+func parseRateLimit(h http.Header) rateLimit {
+	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	reset, err2 := strconv.Atoi(h.Get("X-RateLimit-Reset"))
+	if err1 != nil || err2 != nil || remaining < 0 || reset < 0 {
+		return rateLimit{}
+	}
+	return rateLimit{known: true, remaining: remaining, reset: time.Duration(reset) * time.Second}
+}
+
+// outcome is how one call ended, as the budget needs it.
+type outcome struct {
+	// status is the HTTP status; 0 when no response came.
+	status int
+	// failed marks a failure on Datadog's side or on the way: a 5xx, a
+	// timeout, an unreachable address, a body that is not the API's.
+	failed bool
+	// cause names the failure for later refusals: "HTTP 503", "a timeout".
+	cause string
+	limit rateLimit
+}
+
+// budget is the one call budget of a Client, shared by every rollout: it
+// obeys Datadog's X-RateLimit headers, backs off after failures, and keeps
+// under an optional ceiling of calls a minute. Every decision reads the
+// injected clock, and jitter is injected too, so its behaviour is a function
+// of its inputs.
+type budget struct {
+	clock     clock.PassiveClock
+	perMinute int
+	// jitter returns a random duration in [0, d).
+	jitter func(d time.Duration) time.Duration
+
+	mu sync.Mutex
+	// remaining calls until resetAt, when the last headers said so.
+	limitKnown bool
+	remaining  int
+	resetAt    time.Time
+	// blockedUntil and why: the backoff after a failure or a 429.
+	blockedUntil time.Time
+	why          string
+	failures     int
+	// sent are the times of the calls of the last minute, for perMinute.
+	sent []time.Time
+}
+
+func newBudget(clk clock.PassiveClock, perMinute int, jitter func(time.Duration) time.Duration) *budget {
+	if jitter == nil {
+		jitter = func(d time.Duration) time.Duration {
+			if d <= 0 {
+				return 0
+			}
+			return rand.N(d)
+		}
+	}
+	return &budget{clock: clk, perMinute: perMinute, jitter: jitter}
+}
+
+// reserve takes one call from the budget. When the budget refuses, wait is
+// how long until it may allow one and why says so for a person.
+func (b *budget) reserve() (wait time.Duration, why string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if now.Before(b.blockedUntil) {
+		return b.blockedUntil.Sub(now), b.why
+	}
+	if b.limitKnown && !now.Before(b.resetAt) {
+		b.limitKnown = false
+	}
+	if b.limitKnown && b.remaining <= 0 {
+		return b.resetAt.Sub(now), "Datadog's rate limit is used up (X-RateLimit-Remaining 0)"
+	}
+	if b.perMinute > 0 {
+		cutoff := now.Add(-time.Minute)
+		i := 0
+		for i < len(b.sent) && !b.sent[i].After(cutoff) {
+			i++
+		}
+		b.sent = b.sent[i:]
+		if len(b.sent) >= b.perMinute {
+			return b.sent[0].Add(time.Minute).Sub(now), fmt.Sprintf("roost's ceiling of %d Datadog calls a minute is reached", b.perMinute)
+		}
+		b.sent = append(b.sent, now)
+	}
+	// Count the call at once, so that calls in flight together do not all
+	// spend the last one.
+	if b.limitKnown {
+		b.remaining--
+	}
+	return 0, ""
+}
+
+// record takes in how a reserved call ended and returns how long to wait
+// before the next call (0: the next interval will do).
+func (b *budget) record(o outcome) time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.clock.Now()
+	if o.limit.known {
+		b.limitKnown, b.remaining, b.resetAt = true, o.limit.remaining, now.Add(o.limit.reset)
+	}
+	var wait time.Duration
+	switch {
+	case o.status == http.StatusTooManyRequests:
+		b.failures++
+		wait = b.backoff()
+		if o.limit.known && o.limit.reset > 0 {
+			wait = o.limit.reset
+		}
+		b.why = "Datadog rate-limited the last call (429)"
+	case o.failed:
+		b.failures++
+		wait = b.backoff()
+		b.why = "backing off after " + o.cause
+	default:
+		b.failures = 0
+		if b.limitKnown && b.remaining <= 0 {
+			return b.resetAt.Sub(now)
+		}
+		return 0
+	}
+	b.blockedUntil = now.Add(wait)
+	return wait
+}
+
+// backoff is the wait after the b.failures-th failure in a row: doubling
+// from minBackoff, plus up to a quarter of jitter so that roost processes do
+// not retry in step, at most maxBackoff.
+func (b *budget) backoff() time.Duration {
+	d := maxBackoff
+	if n := b.failures - 1; n < 16 {
+		d = min(minBackoff<<n, maxBackoff)
+	}
+	return min(d+b.jitter(d/4), maxBackoff)
+}

@@ -1,0 +1,158 @@
+package datadog
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
+)
+
+// budgetStep is one thing that happens to a budget: time passes, a call is
+// asked for, or a call ends.
+type budgetStep struct {
+	advance time.Duration
+	// reserve asks for a call; wantWait 0 means it is allowed, else it is
+	// refused for wantWait with a reason containing wantWhy.
+	reserve  bool
+	wantWait time.Duration
+	wantWhy  string
+	// record ends a call; wantRetry is the wait it returns.
+	record    *outcome
+	wantRetry time.Duration
+}
+
+func allow() budgetStep { return budgetStep{reserve: true} }
+func refuse(wait time.Duration, why string) budgetStep {
+	return budgetStep{reserve: true, wantWait: wait, wantWhy: why}
+}
+func after(d time.Duration) budgetStep { return budgetStep{advance: d} }
+func ended(o outcome, retry time.Duration) budgetStep {
+	return budgetStep{record: &o, wantRetry: retry}
+}
+
+func okWith(remaining int, reset time.Duration) outcome {
+	return outcome{status: 200, limit: rateLimit{known: true, remaining: remaining, reset: reset}}
+}
+
+var (
+	okNoHeaders  = outcome{status: 200}
+	tooMany      = outcome{status: 429}
+	serverError  = outcome{status: 503, failed: true, cause: "HTTP 503"}
+	timedOut     = outcome{failed: true, cause: "a timeout"}
+	forbidden403 = outcome{status: 403}
+)
+
+func tooManyReset(reset time.Duration) outcome {
+	return outcome{status: 429, limit: rateLimit{known: true, remaining: 0, reset: reset}}
+}
+
+func TestBudget(t *testing.T) {
+	tests := []struct {
+		name      string
+		perMinute int
+		// jitter is the fraction of its range the jitter takes.
+		jitter float64
+		steps  []budgetStep
+	}{
+		{name: "no headers, no limit", steps: []budgetStep{
+			allow(), ended(okNoHeaders, 0), allow(), allow(), ended(okNoHeaders, 0), allow(),
+		}},
+		{name: "nothing is sent while Remaining is 0, until the reset", steps: []budgetStep{
+			allow(), ended(okWith(0, 30*time.Second), 30*time.Second),
+			refuse(30*time.Second, "X-RateLimit-Remaining 0"),
+			after(20 * time.Second), refuse(10*time.Second, "used up"),
+			after(10 * time.Second), allow(), ended(okWith(99, time.Hour), 0), allow(),
+		}},
+		{name: "calls in flight spend the remaining calls", steps: []budgetStep{
+			allow(), ended(okWith(2, time.Minute), 0),
+			allow(), allow(), refuse(time.Minute, "used up"),
+		}},
+		{name: "a 429 waits its reset", steps: []budgetStep{
+			allow(), ended(tooManyReset(40*time.Second), 40*time.Second),
+			refuse(40*time.Second, "rate-limited the last call (429)"),
+			after(40 * time.Second), allow(), ended(okWith(10, time.Hour), 0), allow(),
+		}},
+		{name: "a 429 without a reset backs off, doubling, until a success", steps: []budgetStep{
+			allow(), ended(tooMany, 2*time.Second), refuse(2*time.Second, "429"),
+			after(2 * time.Second), allow(), ended(tooMany, 4*time.Second),
+			after(4 * time.Second), allow(), ended(tooMany, 8*time.Second),
+			after(8 * time.Second), allow(), ended(okNoHeaders, 0),
+			allow(), ended(tooMany, 2*time.Second),
+		}},
+		{name: "5xx and timeouts back off the same way", steps: []budgetStep{
+			allow(), ended(serverError, 2*time.Second), refuse(2*time.Second, "backing off after HTTP 503"),
+			after(time.Second), refuse(time.Second, "HTTP 503"),
+			after(time.Second), allow(), ended(timedOut, 4*time.Second), refuse(4*time.Second, "backing off after a timeout"),
+			after(4 * time.Second), allow(), ended(okNoHeaders, 0), allow(), ended(serverError, 2*time.Second),
+		}},
+		{name: "the backoff stops at five minutes", steps: func() []budgetStep {
+			var steps []budgetStep
+			for _, d := range []time.Duration{2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300} {
+				steps = append(steps, allow(), ended(serverError, d*time.Second), after(d*time.Second))
+			}
+			return steps
+		}()},
+		{name: "jitter adds up to a quarter, within the cap", jitter: 0.5, steps: []budgetStep{
+			allow(), ended(serverError, 2*time.Second+250*time.Millisecond),
+			after(3 * time.Second), allow(), ended(serverError, 4*time.Second+500*time.Millisecond),
+		}},
+		{name: "refused and failed calls of the configuration do not back off", steps: []budgetStep{
+			allow(), ended(forbidden403, 0), allow(), ended(outcome{status: 400}, 0), allow(),
+		}},
+		{name: "a ceiling of calls a minute", perMinute: 2, steps: []budgetStep{
+			allow(), after(10 * time.Second), allow(), refuse(50*time.Second, "ceiling of 2 Datadog calls a minute"),
+			after(50 * time.Second), allow(), refuse(10*time.Second, "ceiling"),
+			after(10 * time.Second), allow(),
+		}},
+		{name: "a refused call spends nothing", perMinute: 1, steps: []budgetStep{
+			allow(), refuse(time.Minute, "ceiling"), refuse(time.Minute, "ceiling"),
+			after(time.Minute), allow(),
+		}},
+		{name: "headers of a failure count too", steps: []budgetStep{
+			allow(), ended(outcome{status: 500, failed: true, cause: "HTTP 500", limit: rateLimit{known: true, remaining: 0, reset: 10 * time.Minute}}, 2*time.Second),
+			after(2 * time.Second), refuse(10*time.Minute-2*time.Second, "used up"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := clocktesting.NewFakePassiveClock(time.Unix(1_700_000_000, 0))
+			b := newBudget(clk, tt.perMinute, func(d time.Duration) time.Duration { return time.Duration(tt.jitter * float64(d)) })
+			for i, s := range tt.steps {
+				switch {
+				case s.advance > 0:
+					clk.SetTime(clk.Now().Add(s.advance))
+				case s.reserve:
+					w, why := b.reserve()
+					if w != s.wantWait || !strings.Contains(why, s.wantWhy) {
+						t.Fatalf("step %d: reserve = %v %q, want %v %q", i, w, why, s.wantWait, s.wantWhy)
+					}
+				case s.record != nil:
+					if got := b.record(*s.record); got != s.wantRetry {
+						t.Fatalf("step %d: record(%+v) = %v, want %v", i, *s.record, got, s.wantRetry)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestParseRateLimit(t *testing.T) {
+	tests := []struct {
+		header http.Header
+		want   rateLimit
+	}{
+		{http.Header{"X-Ratelimit-Remaining": {"12"}, "X-Ratelimit-Reset": {"30"}}, rateLimit{known: true, remaining: 12, reset: 30 * time.Second}},
+		{http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {"0"}}, rateLimit{known: true}},
+		{http.Header{"X-Ratelimit-Remaining": {"12"}}, rateLimit{}},
+		{http.Header{"X-Ratelimit-Remaining": {"x"}, "X-Ratelimit-Reset": {"30"}}, rateLimit{}},
+		{http.Header{"X-Ratelimit-Remaining": {"-1"}, "X-Ratelimit-Reset": {"30"}}, rateLimit{}},
+		{http.Header{}, rateLimit{}},
+	}
+	for _, tt := range tests {
+		if got := parseRateLimit(tt.header); got != tt.want {
+			t.Errorf("parseRateLimit(%v) = %+v, want %+v", tt.header, got, tt.want)
+		}
+	}
+}

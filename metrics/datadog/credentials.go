@@ -1,0 +1,259 @@
+package datadog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/roost-dev/roost/metrics"
+)
+
+// DefaultAddress is Datadog's US1 API, the address when nothing says another.
+const DefaultAddress = "https://api.datadoghq.com"
+
+// Keys of a credentials Secret. address is optional.
+const (
+	SecretAPIKey  = "api-key"
+	SecretAppKey  = "app-key"
+	SecretAddress = "address"
+)
+
+// configHint is where a user names a Secret, for error messages.
+const configHint = "datadog.secret of ~/.config/roost/config.yaml"
+
+// Credentials are what a Client needs to reach Datadog. Printing them with
+// fmt (any verb), String or GoString, or marshalling them to JSON, never
+// shows a key.
+type Credentials struct {
+	APIKey string `json:"-"`
+	AppKey string `json:"-"`
+	// Address is the API's base URL: https://api.datadoghq.eu, a proxy, or
+	// roost's own Datadog-wire server.
+	Address string `json:"address"`
+}
+
+// String says where the credentials point and which keys are set.
+func (c Credentials) String() string {
+	return fmt.Sprintf("Datadog at %s (API key %s, application key %s)", c.Address, setOrNot(c.APIKey), setOrNot(c.AppKey))
+}
+
+// GoString is String's twin for %#v.
+func (c Credentials) GoString() string {
+	return fmt.Sprintf("datadog.Credentials{APIKey:%q, AppKey:%q, Address:%q}", redacted(c.APIKey), redacted(c.AppKey), c.Address)
+}
+
+// Format makes every fmt verb print String (GoString for %#v), so that no
+// verb, %+v included, prints the fields.
+func (c Credentials) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprint(f, c.GoString())
+		return
+	}
+	fmt.Fprint(f, c.String())
+}
+
+func setOrNot(key string) string {
+	if key == "" {
+		return "not set"
+	}
+	return "set"
+}
+
+func redacted(key string) string {
+	if key == "" {
+		return ""
+	}
+	return "<redacted>"
+}
+
+// Errors a CredentialError wraps, so that a caller can tell the cases apart.
+var (
+	ErrNoCredentials    = errors.New("no Datadog credentials")
+	ErrSecretNotFound   = errors.New("secret not found")
+	ErrSecretKeyMissing = errors.New("secret key missing")
+	ErrSecretForbidden  = errors.New("secret forbidden")
+	ErrBadAddress       = errors.New("bad Datadog address")
+)
+
+// CredentialError says why there are no usable credentials and what to set.
+// It never holds a key.
+type CredentialError struct {
+	// Kind is one of the Err… values above.
+	Kind error
+	// Msg is the sentence after "Datadog: ".
+	Msg string
+}
+
+func (e *CredentialError) Error() string { return "Datadog: " + e.Msg }
+
+func (e *CredentialError) Unwrap() error { return e.Kind }
+
+func credErrorf(kind error, format string, args ...any) error {
+	return &CredentialError{Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// CredentialConfig is what says where the credentials are.
+type CredentialConfig struct {
+	// Address is an explicit API address (datadog.address, or a flag); Site
+	// a Datadog site from the configuration. Either wins over DD_SITE, and
+	// all three over the Secret's address.
+	Address string
+	Site    string
+	// Secret, when named, is read for the keys unless DD_API_KEY and
+	// DD_APP_KEY are both set.
+	Secret metrics.SecretRef
+	// Kube reads the Secret.
+	Kube kubernetes.Interface
+	// Getenv reads the environment; os.Getenv when nil.
+	Getenv func(string) string
+}
+
+// ResolveCredentials finds the keys: from DD_API_KEY and DD_APP_KEY when both
+// are set, else from the Secret named in the configuration (keys api-key and
+// app-key required, address optional). The address is the first of
+// cfg.Address, cfg.Site, DD_SITE, the Secret's address, and
+// https://api.datadoghq.com. Its error is a *CredentialError that says what
+// to set.
+func ResolveCredentials(ctx context.Context, cfg CredentialConfig) (Credentials, error) {
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	apiKey := strings.TrimSpace(getenv("DD_API_KEY"))
+	appKey := strings.TrimSpace(getenv("DD_APP_KEY"))
+
+	var creds Credentials
+	switch {
+	case apiKey != "" && appKey != "":
+		creds = Credentials{APIKey: apiKey, AppKey: appKey, Address: DefaultAddress}
+	case !cfg.Secret.IsZero():
+		c, err := readSecret(ctx, cfg.Kube, cfg.Secret)
+		if err != nil {
+			return Credentials{}, err
+		}
+		creds = c
+	default:
+		return Credentials{}, missingEnv(apiKey, appKey)
+	}
+	switch {
+	case strings.TrimSpace(cfg.Address) != "":
+		addr, err := normalizeAddress(cfg.Address)
+		if err != nil {
+			return Credentials{}, credErrorf(ErrBadAddress, "datadog.address %q %v; set a URL such as https://api.datadoghq.eu", cfg.Address, err)
+		}
+		creds.Address = addr
+	case strings.TrimSpace(cfg.Site) != "":
+		addr, err := siteAddress(cfg.Site, "datadog.site")
+		if err != nil {
+			return Credentials{}, err
+		}
+		creds.Address = addr
+	case strings.TrimSpace(getenv("DD_SITE")) != "":
+		addr, err := siteAddress(getenv("DD_SITE"), "DD_SITE")
+		if err != nil {
+			return Credentials{}, err
+		}
+		creds.Address = addr
+	}
+	return creds, nil
+}
+
+func missingEnv(apiKey, appKey string) error {
+	switch {
+	case apiKey == "" && appKey == "":
+		return credErrorf(ErrNoCredentials, "DD_API_KEY and DD_APP_KEY are not set; set them, or name a Secret with %s and %s in %s", SecretAPIKey, SecretAppKey, configHint)
+	case appKey == "":
+		return credErrorf(ErrNoCredentials, "DD_APP_KEY is not set; set it (DD_API_KEY is set), or name a Secret with %s and %s in %s", SecretAPIKey, SecretAppKey, configHint)
+	}
+	return credErrorf(ErrNoCredentials, "DD_API_KEY is not set; set it (DD_APP_KEY is set), or name a Secret with %s and %s in %s", SecretAPIKey, SecretAppKey, configHint)
+}
+
+func readSecret(ctx context.Context, kube kubernetes.Interface, secretRef metrics.SecretRef) (Credentials, error) {
+	ref := secretName(secretRef)
+	if secretRef.Namespace == "" || secretRef.Name == "" {
+		return Credentials{}, credErrorf(ErrNoCredentials, "the secret %q in %s needs both a namespace and a name", ref, configHint)
+	}
+	if kube == nil {
+		return Credentials{}, credErrorf(ErrNoCredentials, "secret %s is configured but there is no cluster connection to read it; set DD_API_KEY and DD_APP_KEY instead", ref)
+	}
+	secret, err := kube.CoreV1().Secrets(secretRef.Namespace).Get(ctx, secretRef.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return Credentials{}, credErrorf(ErrSecretNotFound, "secret %s not found; create it with keys %s and %s (kubectl create secret generic %s -n %s --from-literal=%s=… --from-literal=%s=…), or fix %s",
+			ref, SecretAPIKey, SecretAppKey, secretRef.Name, secretRef.Namespace, SecretAPIKey, SecretAppKey, configHint)
+	case apierrors.IsForbidden(err):
+		return Credentials{}, credErrorf(ErrSecretForbidden, "forbidden to read secret %s: ask for get on secrets in %s, or set DD_API_KEY and DD_APP_KEY", ref, secretRef.Namespace)
+	case err != nil:
+		return Credentials{}, credErrorf(ErrNoCredentials, "reading secret %s: %v", ref, err)
+	}
+	value := func(key string) string { return strings.TrimSpace(string(secret.Data[key])) }
+	creds := Credentials{APIKey: value(SecretAPIKey), AppKey: value(SecretAppKey), Address: DefaultAddress}
+	for _, k := range []struct{ key, got string }{{SecretAPIKey, creds.APIKey}, {SecretAppKey, creds.AppKey}} {
+		if k.got != "" {
+			continue
+		}
+		if _, present := secret.Data[k.key]; present {
+			return Credentials{}, credErrorf(ErrSecretKeyMissing, "secret %s has an empty %s; put the key in it", ref, k.key)
+		}
+		return Credentials{}, credErrorf(ErrSecretKeyMissing, "secret %s has no key %s; add it (%s and %s are required, %s is optional)", ref, k.key, SecretAPIKey, SecretAppKey, SecretAddress)
+	}
+	if raw := value(SecretAddress); raw != "" {
+		addr, err := normalizeAddress(raw)
+		if err != nil {
+			return Credentials{}, credErrorf(ErrBadAddress, "secret %s: %s %q %v; set a URL such as https://api.datadoghq.eu, or remove it for %s", ref, SecretAddress, raw, err, DefaultAddress)
+		}
+		creds.Address = addr
+	}
+	return creds, nil
+}
+
+func secretName(ref metrics.SecretRef) string { return ref.Namespace + "/" + ref.Name }
+
+// sites are Datadog's sites, as DD_SITE names them.
+var sites = []string{
+	"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu",
+	"ap1.datadoghq.com", "ap2.datadoghq.com", "uk1.datadoghq.com",
+	"ddog-gov.com", "us2.ddog-gov.com",
+}
+
+// siteAddress turns DD_SITE into the API's address: "datadoghq.eu" →
+// https://api.datadoghq.eu. It forgives the forms users paste from a
+// browser ("app.datadoghq.eu", "https://us3.datadoghq.com/").
+func siteAddress(site, from string) (string, error) {
+	s := strings.ToLower(site)
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
+	s = strings.TrimSuffix(s, "/")
+	s = strings.TrimPrefix(strings.TrimPrefix(s, "app."), "api.")
+	for _, known := range sites {
+		if s == known {
+			return "https://api." + s, nil
+		}
+	}
+	return "", credErrorf(ErrBadAddress, "%s %q is not a Datadog site (%s); set one of them, or set datadog.address to the API's URL", from, site, strings.Join(sites, ", "))
+}
+
+// normalizeAddress checks an address is an http(s) URL with a host, and
+// drops a trailing slash (the library appends /api/...).
+func normalizeAddress(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	switch {
+	case err != nil:
+		return "", errors.New("is not a URL")
+	case u.Scheme != "https" && u.Scheme != "http":
+		return "", errors.New("is not an http or https URL")
+	case u.Host == "":
+		return "", errors.New("has no host")
+	case u.User != nil:
+		return "", errors.New("holds a user name or password, which Datadog does not take")
+	case u.RawQuery != "" || u.Fragment != "":
+		return "", errors.New("has a query or a fragment")
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
