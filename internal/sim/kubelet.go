@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -245,116 +243,4 @@ func qosClass(spec *corev1.PodSpec) corev1.PodQOSClass {
 		return corev1.PodQOSGuaranteed
 	}
 	return corev1.PodQOSBurstable
-}
-
-// node is one simulated node.
-type node struct {
-	name  string
-	ip    string
-	index int
-}
-
-// nodePool is the cluster's nodes; pods are spread over them in turn.
-type nodePool struct {
-	nodes []node
-	turn  atomic.Uint64
-}
-
-func newNodePool(n int) *nodePool {
-	p := &nodePool{}
-	for i := 1; i <= n; i++ {
-		p.nodes = append(p.nodes, node{name: fmt.Sprintf("sim-node-%d", i), ip: fmt.Sprintf("10.0.0.%d", 10+i), index: i})
-	}
-	return p
-}
-
-func (p *nodePool) next() node {
-	return p.nodes[(p.turn.Add(1)-1)%uint64(len(p.nodes))]
-}
-
-func (p *nodePool) byName(name string) (node, bool) {
-	for _, n := range p.nodes {
-		if n.name == name {
-			return n, true
-		}
-	}
-	return node{}, false
-}
-
-// object is the Node object of n, Ready, as its kubelet registers it.
-func (n node) object(now time.Time) *corev1.Node {
-	t := metav1.NewTime(now)
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("8"),
-		corev1.ResourceMemory: resource.MustParse("32Gi"),
-		corev1.ResourcePods:   resource.MustParse("1000"),
-	}
-	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:   n.name,
-			Labels: map[string]string{"kubernetes.io/hostname": n.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "node.kubernetes.io/instance-type": "sim"},
-		},
-		Spec: corev1.NodeSpec{PodCIDR: fmt.Sprintf("10.%d.0.0/16", 100+n.index), PodCIDRs: []string{fmt.Sprintf("10.%d.0.0/16", 100+n.index)}},
-		Status: corev1.NodeStatus{
-			Capacity:    capacity,
-			Allocatable: capacity,
-			Conditions: []corev1.NodeCondition{
-				{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady", Message: "kubelet is posting ready status", LastHeartbeatTime: t, LastTransitionTime: t},
-				{Type: corev1.NodeMemoryPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientMemory", LastHeartbeatTime: t, LastTransitionTime: t},
-				{Type: corev1.NodeDiskPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasNoDiskPressure", LastHeartbeatTime: t, LastTransitionTime: t},
-				{Type: corev1.NodePIDPressure, Status: corev1.ConditionFalse, Reason: "KubeletHasSufficientPID", LastHeartbeatTime: t, LastTransitionTime: t},
-			},
-			Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: n.ip}, {Type: corev1.NodeHostName, Address: n.name}},
-			NodeInfo:  corev1.NodeSystemInfo{KubeletVersion: serverVersion.GitVersion, ContainerRuntimeVersion: "containerd://2.1.0", OperatingSystem: "linux", Architecture: "amd64", OSImage: "roost demo"},
-		},
-	}
-}
-
-// lockedRand is a random source safe for the loops' workers.
-type lockedRand struct {
-	mu sync.Mutex
-	r  *rand.Rand
-}
-
-func newLockedRand(seed uint64) *lockedRand {
-	return &lockedRand{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
-}
-
-// between is a uniform duration in [lo, hi].
-func (l *lockedRand) between(lo, hi time.Duration) time.Duration {
-	if hi <= lo {
-		return lo
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return lo + time.Duration(l.r.Int64N(int64(hi-lo)+1))
-}
-
-func (l *lockedRand) uint64() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Uint64()
-}
-
-// nameAlphabet is the API server's alphabet for generated name suffixes: no
-// vowels (no words), no 0, 1 or 3 (no look-alikes).
-const nameAlphabet = "bcdfghjklmnpqrstvwxz2456789"
-
-// suffix is a generateName suffix: 5 characters of nameAlphabet.
-func (l *lockedRand) suffix() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := make([]byte, 5)
-	for i := range b {
-		b[i] = nameAlphabet[l.r.IntN(len(nameAlphabet))]
-	}
-	return string(b)
-}
-
-// uid is a random version-4 UUID.
-func (l *lockedRand) uid() types.UID {
-	hi, lo := l.uint64(), l.uint64()
-	hi = hi&^0xf000 | 0x4000
-	lo = lo&^(0xc<<60) | 0x8<<60
-	return types.UID(fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", hi>>32, (hi>>16)&0xffff, hi&0xffff, lo>>48, lo&0xffffffffffff))
 }

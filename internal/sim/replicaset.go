@@ -238,3 +238,10 @@ func restarts(p *corev1.Pod) int32 {
 	}
 	return n
 }
+
+func replicasOf(rs *appsv1.ReplicaSet) int32 {
+	if rs.Spec.Replicas == nil {
+		return 1
+	}
+	return *rs.Spec.Replicas
+}
