@@ -33,6 +33,13 @@ type Symbols struct {
 
 	Ellipsis string // ends truncated text
 
+	// Spark holds eight one-cell levels, lowest first, for sparklines; a
+	// point with no data is drawn as a space, never as the lowest level.
+	Spark string
+	Times string // "×" of a ratio, as in 2.1×
+	Dot   string // separates items on one line
+	New   string // marks an error the stable release never had
+
 	Border      lipgloss.Border // panels
 	FocusBorder lipgloss.Border // the focused panel
 }
@@ -44,6 +51,10 @@ var unicodeSymbols = Symbols{
 	Cursor: "▌", Marked: "✱",
 	BarStable: "█", BarCanary: "▒", BarEmpty: "░",
 	Ellipsis:    "…",
+	Spark:       "▁▂▃▄▅▆▇█",
+	Times:       "×",
+	Dot:         "·",
+	New:         "★",
 	Border:      lipgloss.RoundedBorder(),
 	FocusBorder: lipgloss.ThickBorder(),
 }
@@ -57,6 +68,10 @@ var asciiSymbols = Symbols{
 	Cursor: ">", Marked: "*",
 	BarStable: "=", BarCanary: "#", BarEmpty: ".",
 	Ellipsis:    "...",
+	Spark:       ".:-=+*#@",
+	Times:       "x",
+	Dot:         "|",
+	New:         "!",
 	Border:      lipgloss.ASCIIBorder(),
 	FocusBorder: asciiFocusBorder,
 }

@@ -20,12 +20,24 @@ func TestSymbols(t *testing.T) {
 			if str == "" {
 				t.Errorf("ascii=%v: %s is empty", ascii, name)
 			}
+			if ascii && !isASCII(str) {
+				t.Errorf("ASCII symbols: %s = %q is not ASCII", name, str)
+			}
+			if name == "Spark" {
+				levels := []rune(str)
+				if len(levels) != 8 {
+					t.Errorf("ascii=%v: Spark has %d levels, want 8", ascii, len(levels))
+				}
+				for _, l := range levels {
+					if lipgloss.Width(string(l)) != 1 {
+						t.Errorf("ascii=%v: Spark level %q is %d cells wide, want 1", ascii, l, lipgloss.Width(string(l)))
+					}
+				}
+				continue
+			}
 			// Columns line up only if every symbol is one cell wide.
 			if name != "Ellipsis" && lipgloss.Width(str) != 1 {
 				t.Errorf("ascii=%v: %s = %q is %d cells wide, want 1", ascii, name, str, lipgloss.Width(str))
-			}
-			if ascii && !isASCII(str) {
-				t.Errorf("ASCII symbols: %s = %q is not ASCII", name, str)
 			}
 		}
 		if ascii {

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
@@ -50,6 +51,8 @@ type Step struct {
 	// Text is e.g. "setWeight 20", "pause (until promoted)", "pause 30s".
 	Text  string
 	State StepState
+	// Weight is the canary weight a setWeight step asks for; nil for a pause.
+	Weight *int32 `json:",omitempty"`
 }
 
 // ReplicaSet is the stable or canary ReplicaSet of a rollout.
@@ -108,7 +111,10 @@ type Rollout struct {
 	ManuallyPaused     bool
 	PauseUntilPromoted bool
 	PauseRemaining     time.Duration
-	PromoteFull        bool
+	// PauseEnds is when a timed pause step ends, so that a reader can count
+	// down without re-deriving the snapshot.
+	PauseEnds   time.Time `json:",omitzero"`
+	PromoteFull bool
 	// Stable and Canary are nil when not found; when the rollout is fully
 	// promoted there is only a Stable.
 	Stable, Canary *ReplicaSet
@@ -130,6 +136,10 @@ type Rollout struct {
 	// are shared with the informer cache: never modify them.
 	Annotations    map[string]string `json:"-"`
 	TemplateLabels map[string]string `json:"-"`
+	// MaxSurge and MaxUnavailable are the canary strategy's, for predicting
+	// how many pods a weight takes.
+	MaxSurge       *intstr.IntOrString `json:"-"`
+	MaxUnavailable *intstr.IntOrString `json:"-"`
 }
 
 // Snapshot derives what to show about ro from its ReplicaSets, pods and Events
@@ -151,6 +161,9 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod
 
 		Annotations:    ro.Annotations,
 		TemplateLabels: ro.Spec.Template.Labels,
+	}
+	if c := ro.Spec.Strategy.Canary; c != nil {
+		v.MaxSurge, v.MaxUnavailable = c.MaxSurge, c.MaxUnavailable
 	}
 	if !v.Created.IsZero() {
 		v.Age = now.Sub(v.Created)
@@ -184,7 +197,7 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod
 		case int32(i) == index:
 			state = StepCurrent
 		}
-		v.Steps = append(v.Steps, Step{Number: i + 1, Text: stepText(s), State: state})
+		v.Steps = append(v.Steps, Step{Number: i + 1, Text: stepText(s), State: state, Weight: s.SetWeight})
 	}
 	v.DesiredWeight = desiredWeight(ro, index)
 
@@ -196,8 +209,8 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod
 		case err != nil || !timed:
 			v.PauseUntilPromoted = true
 		default:
-			start := st.PauseConditions[0].StartTime.Time
-			v.PauseRemaining = max(start.Add(d).Sub(now), 0)
+			v.PauseEnds = st.PauseConditions[0].StartTime.Add(d)
+			v.PauseRemaining = max(v.PauseEnds.Sub(now), 0)
 		}
 	} else if len(st.PauseConditions) > 0 {
 		v.PauseUntilPromoted = true

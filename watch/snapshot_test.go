@@ -101,8 +101,8 @@ func TestSnapshot(t *testing.T) {
 				Namespace: "shop", Name: "checkout", Phase: v1alpha1.PhasePaused, Message: "CanaryPauseStep",
 				StepIndex: 1, StepsTotal: 4,
 				Steps: []Step{
-					{1, "setWeight 20", StepDone}, {2, "pause (until promoted)", StepCurrent},
-					{3, "setWeight 50", StepPending}, {4, "pause 30s", StepPending},
+					{1, "setWeight 20", StepDone, ptr(int32(20))}, {2, "pause (until promoted)", StepCurrent, nil},
+					{3, "setWeight 50", StepPending, ptr(int32(50))}, {4, "pause 30s", StepPending, nil},
 				},
 				DesiredWeight: 20, ActualWeight: 20, Paused: true, PauseUntilPromoted: true,
 				Stable:   &ReplicaSet{Name: "checkout-old", Revision: "1", Images: []string{"checkout:1"}, Desired: 8, Total: 8, Ready: 8, Available: 8, PodsByRole: map[string]int{"stable": 8}},

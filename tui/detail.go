@@ -1,0 +1,318 @@
+package tui
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/roost-dev/roost/watch"
+)
+
+// detailBlock is one part of the detail panel. Blocks are dropped, least
+// important first, when the panel is short; the rest keep their order.
+type detailBlock struct {
+	lines []string
+	// rank: lower is kept longer.
+	rank int
+	// grow is set for the one block that takes the height left (events).
+	grow bool
+}
+
+// detailPanel shows the rollout under the cursor.
+func (m Model) detailPanel(width, height int) []string {
+	t := m.th
+	r := m.current()
+	focused := m.screen == screenDetail || (m.split() && m.focus != panelList)
+	if r == nil {
+		return m.box(t.Title.Render("Detail"), focused, width, height, []string{t.Muted.Render("No rollout selected: pick one in the list with up/down (k/j).")})
+	}
+	inner := width - 4
+	style, sym := t.Phase(string(r.Phase))
+	title := style.Render(sym) + " " + t.Title.Render(r.Namespace+"/"+r.Name)
+	if r.StepsTotal > 0 {
+		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Text.Render(fmt.Sprintf("Step %d/%d", r.StepIndex, r.StepsTotal))
+	}
+
+	blocks := []detailBlock{
+		{rank: 0, lines: m.phaseLines(r, inner)},
+		{rank: 1, lines: m.problemLines(r, inner)},
+		{rank: 2, lines: m.stepLines(r, inner)},
+		{rank: 3, lines: m.pauseLines(r)},
+		{rank: 4, lines: []string{m.podsBar(r, inner)}},
+		{rank: 7, lines: []string{t.Muted.Render("Weight ") + t.Text.Render(fmt.Sprintf("desired %d%%, actual %d%% (canary's share of available pods)", r.DesiredWeight, r.ActualWeight))}},
+		{rank: 6, lines: m.replicaSetLines(r, inner)},
+		{rank: 5, lines: m.metricsSection(r, inner, 4)},
+		{rank: 8, lines: m.errorsSection(r, inner, 3)},
+		{rank: 9, lines: nil, grow: true},
+	}
+	room := height - 2
+	// Keep blocks by rank while they fit; events get what is left.
+	order := make([]int, len(blocks))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return blocks[a].rank - blocks[b].rank })
+	keep := make([]bool, len(blocks))
+	used := 0
+	for _, i := range order {
+		b := blocks[i]
+		if b.grow {
+			continue
+		}
+		if n := len(b.lines); used+n <= room {
+			keep[i] = true
+			used += n
+		}
+	}
+	var content []string
+	for i, b := range blocks {
+		switch {
+		case b.grow:
+			if left := room - used; left >= 2 {
+				content = append(content, m.eventsSection(r, inner, left)...)
+			}
+		case keep[i]:
+			content = append(content, b.lines...)
+		}
+	}
+	return m.box(title, focused, width, height, content)
+}
+
+func (m Model) phaseLines(r *watch.Rollout, width int) []string {
+	t := m.th
+	style, _ := t.Phase(string(r.Phase))
+	s := style.Render(string(r.Phase))
+	if r.Message != "" {
+		s += t.Muted.Render(": ") + t.Text.Render(r.Message)
+	}
+	if r.SteppedBy != "" {
+		s += t.Muted.Render(" "+t.Symbols.Dot+" stepped by "+steppedByName(r.SteppedBy))
+	}
+	return []string{s}
+}
+
+func steppedByName(component string) string {
+	if component == "rollouts-controller" {
+		return "Argo Rollouts"
+	}
+	return component
+}
+
+// problemLines say why a rollout stopped: the abort reason, the refused spec.
+func (m Model) problemLines(r *watch.Rollout, width int) []string {
+	t := m.th
+	var out []string
+	if r.Aborted {
+		reason := r.AbortReason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		by := ""
+		for _, e := range r.Events {
+			if e.Actor != "" && strings.HasPrefix(e.Reason, "RolloutAbort") {
+				by = " (by " + e.Actor + ")"
+				break
+			}
+		}
+		for _, l := range wrap(t.Symbols.Degraded+" Aborted: "+reason+by+". Retry with r, or push a fixed version.", width) {
+			out = append(out, t.Bad.Render(l))
+		}
+	}
+	if r.InvalidSpec != "" {
+		for _, l := range wrap(t.Symbols.Degraded+" Invalid spec, roost will not step it: "+r.InvalidSpec, width) {
+			out = append(out, t.Bad.Render(l))
+		}
+	}
+	return out
+}
+
+// stepLines are the steps as a timeline: done, current, to come.
+func (m Model) stepLines(r *watch.Rollout, width int) []string {
+	t := m.th
+	sym := t.Symbols
+	if len(r.Steps) == 0 {
+		return []string{t.Muted.Render("Steps  none: the canary goes straight to 100%")}
+	}
+	sep := " " + t.Muted.Render("-") + " "
+	label := t.Muted.Render("Steps  ")
+	var parts []string
+	for _, s := range r.Steps {
+		text := stepLabel(s)
+		switch s.State {
+		case watch.StepDone:
+			parts = append(parts, t.OK.Render(sym.StepDone+" "+text))
+		case watch.StepCurrent:
+			parts = append(parts, t.Title.Render(sym.StepCurrent+" "+text))
+		default:
+			parts = append(parts, t.Muted.Render(sym.StepPending+" "+text))
+		}
+	}
+	if int(r.StepIndex) >= len(r.Steps) {
+		parts = append(parts, t.OK.Render(sym.StepDone+" done"))
+	}
+	// Join into as few lines as the width allows.
+	var out []string
+	line := label
+	for i, p := range parts {
+		piece := p
+		if i > 0 {
+			piece = sep + p
+		}
+		if cells(line)+cells(piece) > width && cells(line) > cells(label) {
+			out = append(out, line)
+			line = strings.Repeat(" ", cells(label)) + p
+			continue
+		}
+		line += piece
+	}
+	return append(out, line)
+}
+
+// stepLabel is a step in a few cells: "20%", "pause", "pause 2m".
+func stepLabel(s watch.Step) string {
+	if s.Weight != nil {
+		return fmt.Sprintf("%d%%", *s.Weight)
+	}
+	text := strings.TrimSuffix(s.Text, " (until promoted)")
+	for _, suffix := range []string{"h0m0s", "m0s"} {
+		if strings.HasSuffix(text, suffix) {
+			text = strings.TrimSuffix(text, suffix) + suffix[:1]
+		}
+	}
+	return text
+}
+
+func (m Model) pauseLines(r *watch.Rollout) []string {
+	t := m.th
+	inStep := ""
+	if !r.StepSince.IsZero() {
+		inStep = t.Muted.Render(" "+t.Symbols.Dot+" " + age(m.now.Sub(r.StepSince)) + " in this step")
+	}
+	switch {
+	case r.PauseUntilPromoted:
+		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("waiting for a promote: press p") + inStep}
+	case r.ManuallyPaused:
+		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("paused by hand (spec.paused): p resumes it") + inStep}
+	case r.Paused && !r.PauseEnds.IsZero():
+		return []string{t.Muted.Render("Pause  ") + t.Paused.Render(countdown(r.PauseEnds.Sub(m.now))+" left") + t.Muted.Render(", then the next step starts by itself") + inStep}
+	case inStep != "":
+		return []string{t.Muted.Render("Since  ") + t.Text.Render(age(m.now.Sub(r.StepSince))+" in this step")}
+	}
+	return nil
+}
+
+// podsBar draws canary pods left and stable pods right, in different
+// textures: it reads without colour.
+func (m Model) podsBar(r *watch.Rollout, width int) string {
+	t := m.th
+	sym := t.Symbols
+	var cReady, cTotal, sReady, sTotal int
+	if r.Canary != nil {
+		cReady, cTotal = int(r.Canary.Ready), int(max(r.Canary.Total, r.Canary.Desired))
+	}
+	if r.Stable != nil {
+		sReady, sTotal = int(r.Stable.Ready), int(max(r.Stable.Total, r.Stable.Desired))
+	}
+	left := t.Muted.Render("Pods   ") + t.Canary.Render(fmt.Sprintf("%s canary %d/%d", sym.Canary, cReady, cTotal)) + " "
+	right := " " + t.Stable.Render(fmt.Sprintf("%d/%d stable %s", sReady, sTotal, sym.Stable))
+	barWidth := min(width-cells(left)-cells(right), 40)
+	total := cTotal + sTotal
+	if barWidth < 4 || total == 0 {
+		return left + t.Muted.Render("no pods") + right
+	}
+	// Every kind of pod present gets at least one cell.
+	share := func(n int) int {
+		if n == 0 {
+			return 0
+		}
+		return max(n*barWidth/total, 1)
+	}
+	cr, cn, sr := share(cReady), share(cTotal-cReady), share(sReady)
+	sn := max(barWidth-cr-cn-sr, 0)
+	if sTotal-sReady == 0 {
+		sr += sn
+		sn = 0
+	}
+	bar := t.Canary.Render(strings.Repeat(sym.BarCanary, cr)) + t.Muted.Render(strings.Repeat(sym.BarEmpty, cn)) +
+		t.Muted.Render(strings.Repeat(sym.BarEmpty, sn)) + t.Stable.Render(strings.Repeat(sym.BarStable, sr))
+	return left + bar + right
+}
+
+func (m Model) replicaSetLines(r *watch.Rollout, width int) []string {
+	t := m.th
+	var out []string
+	for _, x := range []struct {
+		rs     *watch.ReplicaSet
+		symbol string
+		role   string
+	}{{r.Stable, t.Symbols.Stable, "stable"}, {r.Canary, t.Symbols.Canary, "canary"}} {
+		if x.rs == nil {
+			continue
+		}
+		style := t.Stable
+		if x.role == "canary" {
+			style = t.Canary
+		}
+		roles := make([]string, 0, len(x.rs.PodsByRole))
+		for _, k := range slices.Sorted(maps.Keys(x.rs.PodsByRole)) {
+			name := k
+			if name == "" {
+				name = "(no role)"
+			}
+			roles = append(roles, fmt.Sprintf("role=%s:%d", name, x.rs.PodsByRole[k]))
+		}
+		images := make([]string, len(x.rs.Images))
+		for i, img := range x.rs.Images {
+			// The registry and path are the same on both sides; the name
+			// and tag tell them apart.
+			images[i] = img[strings.LastIndex(img, "/")+1:]
+		}
+		line := style.Render(fmt.Sprintf("%s %-6s", x.symbol, x.role)) + " " +
+			t.Text.Render(fmt.Sprintf("%s rev %s %s", x.rs.Name, x.rs.Revision, strings.Join(images, ","))) +
+			t.Muted.Render(fmt.Sprintf("  %d/%d ready  %s", x.rs.Ready, x.rs.Total, strings.Join(roles, " ")))
+		out = append(out, fit(line, width, t.Symbols.Ellipsis))
+	}
+	return out
+}
+
+// sectionTitle marks the section that has the keys.
+func (m Model) sectionTitle(p panel, text string) string {
+	t := m.th
+	if m.focus == p {
+		return t.Title.Render(t.Symbols.StepCurrent + " " + text)
+	}
+	return t.Muted.Render("  " + text)
+}
+
+// eventsSection is the newest Events, with who acted.
+func (m Model) eventsSection(r *watch.Rollout, width, height int) []string {
+	t := m.th
+	out := []string{m.sectionTitle(panelEvents, "Events, newest first")}
+	if len(r.Events) == 0 {
+		return append(out, t.Muted.Render("  none yet"))
+	}
+	var lines []string
+	for _, e := range r.Events {
+		msg := e.Message
+		if e.Actor != "" && !strings.Contains(msg, e.Actor) {
+			msg += " (by " + e.Actor + ")"
+		}
+		style := t.Text
+		if e.Type == "Warning" {
+			style = t.Warn
+		}
+		lines = append(lines, fit(t.Muted.Render(fitLeft(ageOr(e.Time, m.now), 4, ""))+" "+style.Render(e.Reason)+t.Muted.Render(" ")+t.Text.Render(oneLine(msg)), width, t.Symbols.Ellipsis))
+	}
+	return append(out, scrolled(lines, m.scroll[panelEvents], height-1)...)
+}
+
+// scrolled is the window of lines from offset (clamped) of height lines.
+func scrolled(lines []string, offset, height int) []string {
+	if height <= 0 {
+		return nil
+	}
+	offset = min(offset, max(len(lines)-height, 0))
+	end := min(offset+height, len(lines))
+	return lines[offset:end]
+}

@@ -1,0 +1,256 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/watch"
+)
+
+// fixtureNow is the clock of every golden screen.
+var fixtureNow = time.Date(2026, 12, 1, 14, 30, 0, 0, time.UTC)
+
+func i32(v int32) *int32 { return &v }
+
+func steps(index int32, texts ...string) []watch.Step {
+	out := make([]watch.Step, len(texts))
+	for i, t := range texts {
+		s := watch.Step{Number: i + 1, Text: t, State: watch.StepPending}
+		switch {
+		case int32(i) < index:
+			s.State = watch.StepDone
+		case int32(i) == index:
+			s.State = watch.StepCurrent
+		}
+		var w int32
+		if n, _ := fmt.Sscanf(t, "setWeight %d", &w); n == 1 {
+			s.Weight = i32(w)
+		}
+		out[i] = s
+	}
+	return out
+}
+
+func rs(name, rev, image string, desired, ready int32, role string) *watch.ReplicaSet {
+	return &watch.ReplicaSet{
+		Name: name, Revision: rev, Images: []string{image},
+		Desired: desired, Total: desired, Ready: ready, Available: ready,
+		PodsByRole: map[string]int{role: int(desired)}, Created: fixtureNow.Add(-20 * time.Minute),
+	}
+}
+
+// fixtureRollouts are six rollouts in every state an SRE meets.
+func fixtureRollouts() []*watch.Rollout {
+	four := []string{"setWeight 20", "pause (until promoted)", "setWeight 50", "pause 2m0s"}
+	checkout := &watch.Rollout{
+		Namespace: "shop", Name: "checkout", Phase: "Degraded",
+		Message: "RolloutAborted: Rollout aborted update to revision 7: p99 latency 3x stable",
+		Aborted: true, AbortReason: "p99 latency 3x stable",
+		StepIndex: 0, StepsTotal: 4, Steps: steps(0, four...),
+		Stable:   rs("checkout-6f7d8b9c4", "6", "registry/checkout:1.41", 10, 10, "stable"),
+		Replicas: 10, DesiredWeight: 0, ActualWeight: 0,
+		StepSince: fixtureNow.Add(-4 * time.Minute), SteppedBy: "roost",
+		Events: []watch.Event{
+			{Time: fixtureNow.Add(-4 * time.Minute), Type: "Warning", Reason: "RolloutAborted", Message: "Rollout aborted update to revision 7: p99 latency 3x stable", Source: "roost"},
+			{Time: fixtureNow.Add(-4 * time.Minute), Type: "Normal", Reason: "RolloutAbortRequested", Message: "aborted by alice@bastion: p99 latency 3x stable", Actor: "alice@bastion", Source: "roost"},
+			{Time: fixtureNow.Add(-9 * time.Minute), Type: "Normal", Reason: "RolloutStepCompleted", Message: "Step 1/4: set weight 20 completed", Source: "roost"},
+		},
+	}
+	cart := &watch.Rollout{
+		Namespace: "shop", Name: "cart", Phase: "Paused", Message: "CanaryPauseStep",
+		StepIndex: 1, StepsTotal: 4, Steps: steps(1, four...),
+		DesiredWeight: 20, ActualWeight: 20, Paused: true, PauseUntilPromoted: true,
+		Stable:   rs("cart-5d4c8f7b6", "11", "registry/cart:2.3.0", 8, 8, "stable"),
+		Canary:   rs("cart-7b9f6c5d8", "12", "registry/cart:2.4.0", 2, 2, "canary"),
+		Replicas: 10, StepSince: fixtureNow.Add(-3*time.Minute - 20*time.Second), SteppedBy: "roost",
+		MaxSurge: &intstr.IntOrString{Type: intstr.String, StrVal: "25%"},
+		Events: []watch.Event{
+			{Time: fixtureNow.Add(-200 * time.Second), Type: "Normal", Reason: "RolloutPaused", Message: "Step 2/4: pause: waiting for a promote", Source: "roost"},
+			{Time: fixtureNow.Add(-260 * time.Second), Type: "Normal", Reason: "RolloutStepCompleted", Message: "Step 1/4: set weight 20 completed", Source: "roost"},
+			{Time: fixtureNow.Add(-290 * time.Second), Type: "Normal", Reason: "NewReplicaSetCreated", Message: "Created ReplicaSet cart-7b9f6c5d8 (revision 12) with 2 replicas", Source: "roost"},
+		},
+	}
+	search := &watch.Rollout{
+		Namespace: "web", Name: "search", Phase: "Paused", Message: "CanaryPauseStep",
+		StepIndex: 3, StepsTotal: 4, Steps: steps(3, four...),
+		DesiredWeight: 50, ActualWeight: 50, Paused: true,
+		PauseEnds: fixtureNow.Add(80 * time.Second), PauseRemaining: 80 * time.Second,
+		Stable:   rs("search-8c7d6b5f4", "3", "registry/search:9.1", 3, 3, "stable"),
+		Canary:   rs("search-6b5c4d3f2", "4", "registry/search:9.2", 3, 3, "canary"),
+		Replicas: 6, StepSince: fixtureNow.Add(-40 * time.Second), SteppedBy: "rollouts-controller",
+	}
+	front := &watch.Rollout{
+		Namespace: "web", Name: "front", Phase: "Progressing", Message: "more replicas need to be updated",
+		StepIndex: 2, StepsTotal: 4, Steps: steps(2, four...),
+		DesiredWeight: 50, ActualWeight: 40,
+		Stable:   rs("front-4f5d6c7b8", "20", "registry/front:5.0", 5, 5, "stable"),
+		Canary:   rs("front-9d8c7b6a5", "21", "registry/front:5.1", 5, 3, "canary"),
+		Replicas: 10, StepSince: fixtureNow.Add(-25 * time.Second), SteppedBy: "roost",
+	}
+	refunds := &watch.Rollout{
+		Namespace: "payments", Name: "refunds", Phase: "Healthy",
+		StepIndex: 4, StepsTotal: 4, Steps: steps(4, four...),
+		DesiredWeight: 100, ActualWeight: 100,
+		Stable:   rs("refunds-6c5b4a3d2", "8", "registry/refunds:3.2", 4, 4, "stable"),
+		Replicas: 4, StepSince: fixtureNow.Add(-26 * time.Hour), SteppedBy: "roost",
+	}
+	ledger := &watch.Rollout{
+		Namespace: "payments", Name: "ledger", Phase: "Degraded",
+		Message:     "InvalidSpec: spec.strategy.canary.trafficRouting: Forbidden: roost runs the basic canary only",
+		InvalidSpec: "spec.strategy.canary.trafficRouting: Forbidden: roost runs the basic canary only; remove it, or let Argo Rollouts step this rollout",
+		StepsTotal:  2, Steps: steps(0, "setWeight 10", "pause (until promoted)"),
+		Replicas: 3,
+	}
+	return []*watch.Rollout{checkout, ledger, cart, front, search, refunds}
+}
+
+func series(start time.Time, values ...float64) metrics.Series {
+	s := metrics.Series{Found: true}
+	for i, v := range values {
+		p := metrics.Point{Time: start.Add(time.Duration(i) * 30 * time.Second), Value: v}
+		if math.IsNaN(v) {
+			p = metrics.Point{Time: p.Time, Null: true}
+		}
+		s.Points = append(s.Points, p)
+	}
+	return s
+}
+
+// fixtureEvidence: cart's canary is as good as stable, front's is worse and
+// threw an error stable never had.
+func fixtureEvidence() map[watch.Key]metrics.Evidence {
+	t0 := fixtureNow.Add(-10 * time.Minute)
+	nan := math.NaN()
+	fresh := metrics.Freshness{FetchedAt: fixtureNow.Add(-12 * time.Second)}
+	return map[watch.Key]metrics.Evidence{
+		{Namespace: "shop", Name: "cart"}: {
+			Namespace: "shop", Name: "cart", Score: metrics.ScorePass,
+			Metrics: []metrics.Metric{
+				{ID: "requests", Name: "requests", Unit: "req/s", Verdict: metrics.VerdictPass,
+					Canary: series(t0, 41, 43, 40, 42, 44, 43), Stable: series(t0, 170, 168, 172, 171, 169, 170)},
+				{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Verdict: metrics.VerdictPass,
+					Canary: series(t0, 0.4, 0.5, nan, 0.4, 0.5, 0.45), Stable: series(t0, 0.5, 0.45, 0.5, 0.5, 0.48, 0.5)},
+				{ID: "latency_p95", Name: "p95 latency", Unit: "ms", HigherIsWorse: true, Verdict: metrics.VerdictPass,
+					Canary: series(t0, 180, 182, 179, 185, 181, 183), Stable: series(t0, 178, 180, 181, 179, 182, 180)},
+			},
+			MetricsState: fresh, ErrorsState: fresh,
+		},
+		{Namespace: "web", Name: "front"}: {
+			Namespace: "web", Name: "front", Score: metrics.ScoreFail,
+			Metrics: []metrics.Metric{
+				{ID: "requests", Name: "requests", Unit: "req/s", Verdict: metrics.VerdictPass,
+					Canary: series(t0, 80, 82, 84, 85, 84, 86), Stable: series(t0, 120, 121, 119, 118, 120, 119)},
+				{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Verdict: metrics.VerdictHigh,
+					Canary: series(t0, 0.9, 1.8, 2.9, 3.6, 4.0, 4.2), Stable: series(t0, 0.9, 1.0, 0.9, 0.8, 1.0, 0.9)},
+				{ID: "latency_p95", Name: "p95 latency", Unit: "ms", HigherIsWorse: true, Verdict: metrics.VerdictHigh,
+					Canary: series(t0, 210, 260, 340, 420, 480, 510), Stable: series(t0, 200, 205, 198, 202, 201, 199)},
+			},
+			Errors: []metrics.Error{
+				{ID: "6750d1a2b3c4d5e6f7a8b9c0", Class: "NoMethodError", Message: "undefined method 'price' for nil", Events: 42, Users: 17, FirstSeen: fixtureNow.Add(-6 * time.Minute), New: true},
+				{ID: "6750d1a2b3c4d5e6f7a8b9c1", Class: "Timeout::Error", Message: "execution expired calling inventory", Events: 5, Users: 4, FirstSeen: fixtureNow.Add(-30 * 24 * time.Hour)},
+			},
+			MetricsState: fresh, ErrorsState: fresh,
+		},
+		{Namespace: "web", Name: "search"}: {
+			Namespace: "web", Name: "search", Score: metrics.ScoreNoData,
+			MetricsState: metrics.Freshness{FetchedAt: fixtureNow.Add(-95 * time.Second), Stale: true, Reason: "Datadog rate limited (429)", RetryAt: fixtureNow.Add(40 * time.Second)},
+			Metrics: []metrics.Metric{
+				{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Verdict: metrics.VerdictPass,
+					Canary: series(t0, 0.2, 0.3), Stable: series(t0, 0.3, 0.3)},
+			},
+			ErrorsOff: "Bugsnag is not configured: set BUGSNAG_AUTH_TOKEN, or bugsnag.secret in ~/.config/roost/config.yaml",
+		},
+	}
+}
+
+// staticRollouts serves a fixed overview.
+type staticRollouts struct {
+	list   []*watch.Rollout
+	health watch.Health
+}
+
+func (s *staticRollouts) Wait(ctx context.Context, _ func() time.Time) (watch.Changes, error) {
+	<-ctx.Done()
+	return watch.Changes{}, ctx.Err()
+}
+func (s *staticRollouts) Overview() []*watch.Rollout { return s.list }
+func (s *staticRollouts) Health() watch.Health       { return s.health }
+
+type staticStepping struct{ s controller.Stepping }
+
+func (s staticStepping) Current() controller.Stepping { return s.s }
+func (s staticStepping) Wait(ctx context.Context, _ controller.Stepping) (controller.Stepping, error) {
+	<-ctx.Done()
+	return s.s, ctx.Err()
+}
+
+// staticEvidence holds fixed evidence.
+type staticEvidence struct {
+	items map[watch.Key]metrics.Evidence
+}
+
+func (staticEvidence) SetTargets([]metrics.Target) {}
+func (staticEvidence) Refresh(string, string)      {}
+func (s staticEvidence) Evidence(ns, name string) (metrics.Evidence, bool) {
+	e, ok := s.items[watch.Key{Namespace: ns, Name: name}]
+	return e, ok
+}
+func (staticEvidence) WaitChanged(ctx context.Context) ([]metrics.Key, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// fixtureModel is the cockpit over the fixtures at width×height, loaded as
+// after the first delivery of the watch layer.
+func fixtureModel(ctx context.Context, theme themes.Theme, width, height int, mutate func(*Options)) Model {
+	o := Options{
+		Context: "prod-eu-1", Namespace: "",
+		Rollouts: &staticRollouts{list: fixtureRollouts()},
+		Actor:    noActor{},
+		Stepping: staticStepping{controller.Stepping{Kind: controller.SteppingByMe, Who: "alice@bastion/4242"}},
+		Evidence: staticEvidence{}, Headline: "error_rate",
+		Theme: theme,
+		Now:   func() time.Time { return fixtureNow },
+	}
+	if mutate != nil {
+		mutate(&o)
+	}
+	m := New(ctx, o)
+	next, _ := m.Update(tea.WindowSizeMsg{Width: width, Height: height})
+	m = next.(Model)
+	next, _ = m.Update(rolloutsMsg{})
+	m = next.(Model)
+	if o.Evidence != nil {
+		next, _ = m.Update(evidenceMsg{items: fixtureEvidence()})
+		m = next.(Model)
+	}
+	return m
+}
+
+// noActor refuses: golden screens never send.
+type noActor struct{}
+
+func (noActor) Promote(context.Context, string, string) (controller.Result, error) {
+	return controller.Result{}, errNoActor
+}
+func (noActor) PromoteFull(context.Context, string, string) (controller.Result, error) {
+	return controller.Result{}, errNoActor
+}
+func (noActor) Abort(context.Context, string, string, string) (controller.Result, error) {
+	return controller.Result{}, errNoActor
+}
+func (noActor) Retry(context.Context, string, string) (controller.Result, error) {
+	return controller.Result{}, errNoActor
+}
+
+var errNoActor = errors.New("golden screens send nothing")

@@ -1,0 +1,86 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+)
+
+// keyMap holds every key binding of the cockpit, each with its help text.
+// No action is bound to Esc alone: tmux delays Esc (escape-time), so every
+// Esc has a twin that arrives at once.
+type keyMap struct {
+	Up, Down, Top, Bottom key.Binding
+
+	Promote, PromoteFull, Abort, Retry key.Binding
+	Mark, MarkNone                     key.Binding
+
+	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
+	Help, Quit                                    key.Binding
+
+	// In a confirmation.
+	Yes, No, Reason key.Binding
+	// In a text field (filter, abort reason).
+	Accept, Cancel key.Binding
+}
+
+// newKeyMap builds the bindings; ascii names the arrow keys in words.
+func newKeyMap(ascii bool) keyMap {
+	up, down, back := "↑/k", "↓/j", "⌫/h"
+	if ascii {
+		up, down, back = "up/k", "down/j", "bksp/h"
+	}
+	return keyMap{
+		Up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp(up, "up")),
+		Down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp(down, "down")),
+		Top:    key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
+		Bottom: key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
+
+		Promote:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "promote")),
+		PromoteFull: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "promote fully")),
+		Abort:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "abort")),
+		Retry:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry")),
+		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
+		MarkNone:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unmark all")),
+
+		Detail:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
+		Back:    key.NewBinding(key.WithKeys("backspace", "left", "h", "esc"), key.WithHelp(back, "back")),
+		Focus:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "next panel")),
+		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Metrics: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metrics")),
+		Refresh: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh metrics")),
+		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+
+		Yes:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes, do it")),
+		No:     key.NewBinding(key.WithKeys("n", "N", "q", "esc", "ctrl+c"), key.WithHelp("n", "no, cancel")),
+		Reason: key.NewBinding(key.WithKeys("e", "tab"), key.WithHelp("e", "write a reason")),
+
+		Accept: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "done")),
+		Cancel: key.NewBinding(key.WithKeys("ctrl+c", "esc"), key.WithHelp("ctrl+c", "cancel")),
+	}
+}
+
+// actionKeys are the bindings that change a rollout: disabled, with a reason,
+// when the person may not act.
+func (k keyMap) actionKeys() []key.Binding {
+	return []key.Binding{k.Promote, k.PromoteFull, k.Abort, k.Retry}
+}
+
+// shortHelp is the footer: the keys an on-call engineer needs first.
+func (k keyMap) shortHelp(detail bool) []key.Binding {
+	out := []key.Binding{k.Promote, k.Abort}
+	if detail {
+		out = append(out, k.Back, k.Metrics, k.Focus)
+	} else {
+		out = append(out, k.Detail, k.Filter)
+	}
+	return append(out, k.PromoteFull, k.Retry, k.Mark)
+}
+
+// fullHelp is the `?` screen, in columns.
+func (k keyMap) fullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
+		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Mark, k.MarkNone},
+		{k.Filter, k.Metrics, k.Refresh, k.Help, k.Quit},
+	}
+}

@@ -1,0 +1,842 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/watch"
+)
+
+// Options wire the cockpit to the cluster and to the evidence.
+type Options struct {
+	// Context and Namespace are shown in the header: the kubeconfig context,
+	// and the namespace in scope ("" for every namespace).
+	Context   string
+	Namespace string
+	// Selector is the -l selector, shown in the header when set.
+	Selector string
+
+	Rollouts Rollouts
+	// Actor sends the actions; nil only with ReadOnly.
+	Actor Actor
+	// Access says what the person may do per namespace; nil assumes they may
+	// (the API server still refuses what they may not).
+	Access AccessFunc
+	// Stepping says who steps the canaries; nil shows nothing about it.
+	Stepping Stepping
+	// Evidence holds the metrics and errors; nil means neither is on, and
+	// EvidenceOff says why.
+	Evidence    Evidence
+	EvidenceOff string
+	// Headline is the metric whose canary/stable ratio the overview shows.
+	Headline string
+
+	Theme themes.Theme
+	// FollowBackground switches to the light theme when the terminal says
+	// its background is light: set it when no theme was asked for.
+	FollowBackground bool
+	// Notices are shown in the status line at start (how the theme was
+	// chosen, a configuration file's problems).
+	Notices []themes.Notice
+	// ReadOnly disables every action (--readonly).
+	ReadOnly bool
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Minimum and split sizes. Below minWidth×minHeight the cockpit only says the
+// terminal is too small; from splitWidth×splitHeight the overview and the
+// detail share the screen.
+const (
+	minWidth    = 40
+	minHeight   = 12
+	splitWidth  = 110
+	splitHeight = 34
+)
+
+type screen int
+
+const (
+	screenOverview screen = iota
+	screenDetail
+	screenMetrics
+	screenHelp
+)
+
+// panel is what up/down move or scroll.
+type panel int
+
+const (
+	panelList panel = iota
+	panelMetrics
+	panelErrors
+	panelEvents
+	panels
+)
+
+func (p panel) String() string {
+	return [...]string{"rollouts", "metrics", "errors", "events"}[p]
+}
+
+// level colours the status line.
+type level int
+
+const (
+	levelInfo level = iota
+	levelOK
+	levelWarn
+	levelBad
+)
+
+type status struct {
+	text  string
+	level level
+}
+
+// accessState is what is known of the person's rights in one namespace.
+type accessState struct {
+	checked bool
+	controller.Access
+	err error
+}
+
+// confirmState is an action waiting for y or n.
+type confirmState struct {
+	verb  verb
+	plans []plannedAction
+	// reason is the abort's reason; editing is set while it has the keys.
+	reason  textinput.Model
+	editing bool
+}
+
+// Model is the cockpit's one root model: it owns all state, and routes every
+// message. Components render from it; commands never touch it.
+type Model struct {
+	ctx  context.Context
+	opt  Options
+	keys keyMap
+	help help.Model
+	th   themes.Theme
+	now  time.Time
+
+	width, height int
+
+	// all is the overview in urgency order; rows is what the filter keeps.
+	all      []*watch.Rollout
+	rows     []*watch.Rollout
+	cursor   int
+	selected watch.Key
+	marked   map[watch.Key]bool
+	synced   bool
+	health   watch.Health
+	watchErr error
+
+	screen screen
+	// back is the screen help returns to.
+	back   screen
+	focus  panel
+	scroll [panels]int
+
+	filter    textinput.Model
+	filtering bool
+
+	confirm *confirmState
+	busy    string
+	status  status
+
+	access   map[string]accessState
+	stepping controller.Stepping
+	evidence map[watch.Key]metrics.Evidence
+	// targets is the last set given to the poller, to skip repeats.
+	targets string
+	// tickAt is when the armed tick fires; zero when none is armed.
+	tickAt time.Time
+}
+
+// New builds the cockpit; ctx bounds every command it runs.
+func New(ctx context.Context, opt Options) Model {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	m := Model{
+		ctx:      ctx,
+		opt:      opt,
+		help:     help.New(),
+		marked:   map[watch.Key]bool{},
+		access:   map[string]accessState{},
+		evidence: map[watch.Key]metrics.Evidence{},
+		width:    80,
+		height:   24,
+	}
+	m.now = opt.Now()
+	m.filter = textinput.New()
+	m.filter.Prompt = "/"
+	m.filter.Placeholder = "name or namespace"
+	m.filter.CharLimit = 64
+	m.setTheme(opt.Theme)
+	m.keys = newKeyMap(opt.Theme.Symbols.Times == "x")
+	if opt.Stepping != nil {
+		m.stepping = opt.Stepping.Current()
+	}
+	if opt.ReadOnly {
+		for _, b := range m.keys.actionKeys() {
+			b.SetEnabled(false)
+		}
+	}
+	for _, n := range opt.Notices {
+		lv := levelInfo
+		if n.Level == themes.Warning {
+			lv = levelWarn
+		}
+		m.status = status{text: n.Text, level: lv}
+	}
+	return m
+}
+
+// setTheme styles the bubbles from the theme: no colour of their own.
+func (m *Model) setTheme(t themes.Theme) {
+	m.th = t
+	m.help.Styles = help.Styles{
+		Ellipsis:       t.Muted,
+		ShortKey:       t.Key,
+		ShortDesc:      t.Muted,
+		ShortSeparator: t.Muted,
+		FullKey:        t.Key,
+		FullDesc:       t.Text,
+		FullSeparator:  t.Muted,
+	}
+	m.help.ShortSeparator = " "+m.th.Symbols.Dot+" "
+	m.help.Ellipsis = t.Symbols.Ellipsis
+	st := textinput.Styles{}
+	st.Focused.Prompt, st.Focused.Text, st.Focused.Placeholder = t.Key, t.Text, t.Muted
+	st.Blurred.Prompt, st.Blurred.Text, st.Blurred.Placeholder = t.Muted, t.Text, t.Muted
+	st.Cursor.Blink = false
+	m.filter.SetStyles(st)
+}
+
+// Messages. Each is the result of one command.
+type (
+	rolloutsMsg struct {
+		changes watch.Changes
+		err     error
+	}
+	tickMsg     time.Time
+	steppingMsg struct {
+		stepping controller.Stepping
+		err      error
+	}
+	accessMsg struct {
+		namespace string
+		access    controller.Access
+		err       error
+	}
+	evidenceMsg struct {
+		items map[watch.Key]metrics.Evidence
+		err   error
+	}
+	actionDoneMsg struct {
+		verb     verb
+		outcomes []controller.Outcome
+	}
+)
+
+// Init starts the background streams: rollouts, who steps, evidence.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.waitRollouts(), tea.RequestBackgroundColor}
+	if m.opt.Stepping != nil {
+		cmds = append(cmds, m.waitStepping(m.stepping))
+	}
+	if m.opt.Evidence != nil {
+		cmds = append(cmds, m.waitEvidence())
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m Model) waitRollouts() tea.Cmd {
+	ctx, src, now := m.ctx, m.opt.Rollouts, m.opt.Now
+	return func() tea.Msg {
+		c, err := src.Wait(ctx, now)
+		return rolloutsMsg{changes: c, err: err}
+	}
+}
+
+func (m Model) waitStepping(last controller.Stepping) tea.Cmd {
+	ctx, src := m.ctx, m.opt.Stepping
+	return func() tea.Msg {
+		s, err := src.Wait(ctx, last)
+		return steppingMsg{stepping: s, err: err}
+	}
+}
+
+func (m Model) waitEvidence() tea.Cmd {
+	ctx, src := m.ctx, m.opt.Evidence
+	return func() tea.Msg {
+		keys, err := src.WaitChanged(ctx)
+		if err != nil {
+			return evidenceMsg{err: err}
+		}
+		items := make(map[watch.Key]metrics.Evidence, len(keys))
+		for _, k := range keys {
+			if e, ok := src.Evidence(k.Namespace, k.Name); ok {
+				items[k] = e
+			}
+		}
+		return evidenceMsg{items: items}
+	}
+}
+
+func (m Model) checkAccess(namespace string) tea.Cmd {
+	ctx, f := m.ctx, m.opt.Access
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		a, err := f(ctx, namespace)
+		return accessMsg{namespace: namespace, access: a, err: err}
+	}
+}
+
+// setTargets hands the poller the rollouts to watch the evidence of: only the
+// ones progressing or paused are polled.
+func (m *Model) setTargets() tea.Cmd {
+	if m.opt.Evidence == nil {
+		return nil
+	}
+	targets := make([]metrics.Target, 0, len(m.all))
+	var sig strings.Builder
+	for _, r := range m.all {
+		t := metrics.Target{
+			Namespace: r.Namespace, Name: r.Name,
+			Annotations: r.Annotations, TemplateLabels: r.TemplateLabels,
+			Poll: polled(r),
+		}
+		if r.Canary != nil {
+			t.Since = r.Canary.Created
+		}
+		targets = append(targets, t)
+		fmt.Fprintf(&sig, "%s/%s %v %d", r.Namespace, r.Name, t.Poll, t.Since.Unix())
+		for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
+			if strings.HasPrefix(k, "metrics.roost.dev/") || strings.HasPrefix(k, "bugsnag.roost.dev/") {
+				fmt.Fprintf(&sig, " %s=%s", k, r.Annotations[k])
+			}
+		}
+		sig.WriteString(";")
+	}
+	if sig.String() == m.targets {
+		return nil
+	}
+	m.targets = sig.String()
+	ev := m.opt.Evidence
+	return func() tea.Msg {
+		ev.SetTargets(targets)
+		return nil
+	}
+}
+
+// polled says whether a rollout's evidence is worth calls: its canary is
+// under way (progressing or paused), not healthy, aborted or refused.
+func polled(r *watch.Rollout) bool {
+	if r.Canary == nil || r.Aborted || r.InvalidSpec != "" {
+		return false
+	}
+	return r.Phase == "Progressing" || r.Phase == "Paused"
+}
+
+// armTick schedules the next redraw for the clock: only when something on
+// screen counts, and only as often as its text changes.
+func (m *Model) armTick() tea.Cmd {
+	d, ok := m.nextClockChange()
+	if !ok {
+		return nil
+	}
+	at := m.now.Add(d)
+	if !m.tickAt.IsZero() && !m.tickAt.After(at) && m.tickAt.After(m.now) {
+		return nil
+	}
+	m.tickAt = at
+	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// nextClockChange is how long until a duration on screen changes its text.
+func (m *Model) nextClockChange() (time.Duration, bool) {
+	best, found := time.Duration(0), false
+	consider := func(d time.Duration) {
+		if t := nextTick(d); !found || t < best {
+			best, found = t, true
+		}
+	}
+	for _, r := range m.visibleRows() {
+		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
+			consider(r.PauseEnds.Sub(m.now))
+		}
+		if !r.StepSince.IsZero() {
+			consider(m.now.Sub(r.StepSince))
+		}
+	}
+	if r := m.current(); r != nil {
+		for _, e := range r.Events {
+			consider(m.now.Sub(e.Time))
+		}
+		if ev, ok := m.evidence[keyOf(r)]; ok && !ev.MetricsState.FetchedAt.IsZero() {
+			consider(m.now.Sub(ev.MetricsState.FetchedAt))
+		}
+	}
+	return best, found
+}
+
+func keyOf(r *watch.Rollout) watch.Key { return watch.Key{Namespace: r.Namespace, Name: r.Name} }
+
+// Update routes one message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		m.clampCursor()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		// A light terminal gets the light theme, unless a theme was chosen
+		// (or NO_COLOR chose mono): only the default follows the terminal.
+		if m.opt.FollowBackground && !msg.IsDark() && m.th.Name != "light" {
+			if t, ok := themes.Builtin("light"); ok {
+				m.setTheme(t.WithSymbols(m.th.Symbols))
+			}
+		}
+		return m, nil
+	case rolloutsMsg:
+		return m.onRollouts(msg)
+	case tickMsg:
+		m.now = m.opt.Now()
+		m.tickAt = time.Time{}
+		return m, m.armTick()
+	case steppingMsg:
+		if msg.err != nil {
+			return m, nil
+		}
+		m.stepping = msg.stepping
+		return m, m.waitStepping(msg.stepping)
+	case accessMsg:
+		m.access[msg.namespace] = accessState{checked: true, Access: msg.access, err: msg.err}
+		return m, nil
+	case evidenceMsg:
+		if msg.err != nil {
+			return m, nil
+		}
+		for k, e := range msg.items {
+			m.evidence[k] = e
+		}
+		m.now = m.opt.Now()
+		return m, tea.Batch(m.waitEvidence(), m.armTick())
+	case actionDoneMsg:
+		return m.onActionDone(msg), nil
+	case tea.KeyPressMsg:
+		return m.onKey(msg)
+	}
+	if m.filtering {
+		var cmd tea.Cmd
+		m.filter, cmd = m.filter.Update(msg)
+		return m, cmd
+	}
+	if m.confirm != nil && m.confirm.editing {
+		var cmd tea.Cmd
+		m.confirm.reason, cmd = m.confirm.reason.Update(msg)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil {
+		// The context ended: the program is quitting.
+		m.watchErr = msg.err
+		return m, nil
+	}
+	m.now = m.opt.Now()
+	m.synced = true
+	m.health = m.opt.Rollouts.Health()
+	m.all = m.opt.Rollouts.Overview()
+	m.applyFilter()
+	cmds := []tea.Cmd{m.waitRollouts(), m.armTick(), m.setTargets()}
+	if m.opt.Access != nil {
+		for _, ns := range m.namespaces() {
+			if _, ok := m.access[ns]; !ok {
+				m.access[ns] = accessState{}
+				cmds = append(cmds, m.checkAccess(ns))
+			}
+		}
+	}
+	// Marks of rollouts that went away go too.
+	for k := range m.marked {
+		if !slices.ContainsFunc(m.all, func(r *watch.Rollout) bool { return keyOf(r) == k }) {
+			delete(m.marked, k)
+		}
+	}
+	return m, tea.Batch(cmds...)
+}
+
+// namespaces lists the namespaces of the rollouts in scope.
+func (m *Model) namespaces() []string {
+	var out []string
+	for _, r := range m.all {
+		if !slices.Contains(out, r.Namespace) {
+			out = append(out, r.Namespace)
+		}
+	}
+	return out
+}
+
+// applyFilter recomputes rows and keeps the cursor on the selected rollout.
+func (m *Model) applyFilter() {
+	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	rows := m.all
+	if q != "" {
+		rows = make([]*watch.Rollout, 0, len(m.all))
+		for _, r := range m.all {
+			if strings.Contains(strings.ToLower(r.Namespace+"/"+r.Name), q) || strings.EqualFold(string(r.Phase), q) {
+				rows = append(rows, r)
+			}
+		}
+	}
+	m.rows = rows
+	if i := slices.IndexFunc(rows, func(r *watch.Rollout) bool { return keyOf(r) == m.selected }); i >= 0 {
+		m.cursor = i
+	}
+	m.clampCursor()
+}
+
+func (m *Model) clampCursor() {
+	m.cursor = min(max(m.cursor, 0), max(len(m.rows)-1, 0))
+	if len(m.rows) > 0 {
+		m.selected = keyOf(m.rows[m.cursor])
+	}
+}
+
+// current is the rollout under the cursor, nil when there is none.
+func (m *Model) current() *watch.Rollout {
+	if len(m.rows) == 0 {
+		return nil
+	}
+	return m.rows[m.cursor]
+}
+
+func (m *Model) split() bool { return m.width >= splitWidth && m.height >= splitHeight }
+
+// panelsShown are the panels tab cycles through on the current screen.
+func (m *Model) panelsShown() []panel {
+	var out []panel
+	if m.screen == screenOverview || m.split() {
+		out = append(out, panelList)
+	}
+	if m.screen == screenDetail || m.screen == screenMetrics || m.split() {
+		out = append(out, panelMetrics, panelErrors)
+		if m.screen != screenMetrics {
+			out = append(out, panelEvents)
+		}
+	}
+	return out
+}
+
+func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case m.confirm != nil:
+		return m.onConfirmKey(msg)
+	case m.filtering:
+		return m.onFilterKey(msg)
+	case m.screen == screenHelp:
+		if key.Matches(msg, m.keys.Quit) && msg.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
+		m.screen = m.back
+		return m, nil
+	}
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, k.Help):
+		m.back, m.screen = m.screen, screenHelp
+	case key.Matches(msg, k.Up):
+		m.move(-1)
+	case key.Matches(msg, k.Down):
+		m.move(1)
+	case key.Matches(msg, k.Top):
+		m.move(-len(m.rows) - 1000)
+	case key.Matches(msg, k.Bottom):
+		m.move(len(m.rows) + 1000)
+	case key.Matches(msg, k.Detail):
+		if m.current() == nil {
+			break
+		}
+		if !m.split() {
+			m.screen = screenDetail
+		}
+		m.focus = panelEvents
+		m.scroll = [panels]int{}
+	case key.Matches(msg, k.Back):
+		m.screen, m.focus = screenOverview, panelList
+	case key.Matches(msg, k.Focus):
+		shown := m.panelsShown()
+		i := slices.Index(shown, m.focus)
+		step := 1
+		if msg.String() == "shift+tab" {
+			step = len(shown) - 1
+		}
+		m.focus = shown[(i+step)%len(shown)]
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.screen, m.focus = screenOverview, panelList
+		return m, m.filter.Focus()
+	case key.Matches(msg, k.Mark):
+		if r := m.current(); r != nil {
+			if m.marked[keyOf(r)] {
+				delete(m.marked, keyOf(r))
+			} else {
+				m.marked[keyOf(r)] = true
+			}
+			m.move(1)
+		}
+	case key.Matches(msg, k.MarkNone):
+		clear(m.marked)
+	case key.Matches(msg, k.Metrics):
+		if m.screen == screenMetrics {
+			m.screen, m.focus = screenDetail, panelMetrics
+			if m.split() {
+				m.screen = screenOverview
+			}
+		} else if m.current() != nil {
+			m.screen, m.focus = screenMetrics, panelMetrics
+		}
+	case key.Matches(msg, k.Refresh):
+		if r := m.current(); r != nil && m.opt.Evidence != nil {
+			ev := m.opt.Evidence
+			m.status = status{text: fmt.Sprintf("%s/%s: refreshing metrics and errors", r.Namespace, r.Name)}
+			return m, func() tea.Msg { ev.Refresh(r.Namespace, r.Name); return nil }
+		}
+	case key.Matches(msg, k.Promote):
+		return m.startAction(verbPromote)
+	case key.Matches(msg, k.PromoteFull):
+		return m.startAction(verbPromoteFull)
+	case key.Matches(msg, k.Abort):
+		return m.startAction(verbAbort)
+	case key.Matches(msg, k.Retry):
+		return m.startAction(verbRetry)
+	case m.opt.ReadOnly && slices.ContainsFunc(m.keys.actionKeys(), func(b key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }):
+		m.status = status{text: "read-only (--readonly): roost sends no actions; start it without --readonly to act", level: levelWarn}
+	}
+	return m, nil
+}
+
+// move moves the cursor, or scrolls the focused panel.
+func (m *Model) move(d int) {
+	if m.focus == panelList || (!m.split() && m.screen == screenOverview) {
+		m.cursor += d
+		m.clampCursor()
+		m.scroll = [panels]int{}
+		return
+	}
+	m.scroll[m.focus] = max(m.scroll[m.focus]+d, 0)
+}
+
+func (m Model) onFilterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(msg, m.keys.Accept):
+		m.filtering = false
+		m.filter.Blur()
+		return m, nil
+	case key.Matches(msg, m.keys.Cancel):
+		m.filtering = false
+		m.filter.Blur()
+		m.filter.SetValue("")
+		m.applyFilter()
+		return m, nil
+	}
+	var cmd tea.Cmd
+	m.filter, cmd = m.filter.Update(msg)
+	m.applyFilter()
+	return m, cmd
+}
+
+// targets are the rollouts an action applies to: the marked ones, else the
+// one under the cursor.
+func (m *Model) targetRollouts() []*watch.Rollout {
+	if len(m.marked) == 0 {
+		if r := m.current(); r != nil {
+			return []*watch.Rollout{r}
+		}
+		return nil
+	}
+	var out []*watch.Rollout
+	for _, r := range m.all {
+		if m.marked[keyOf(r)] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
+	if m.opt.ReadOnly || m.opt.Actor == nil {
+		m.status = status{text: "read-only (--readonly): roost sends no actions; start it without --readonly to act", level: levelWarn}
+		return m, nil
+	}
+	if m.busy != "" {
+		m.status = status{text: "still " + m.busy + "; wait for it to finish", level: levelWarn}
+		return m, nil
+	}
+	targets := m.targetRollouts()
+	if len(targets) == 0 {
+		m.status = status{text: "no rollout to " + v.String() + ": none is in view (clear the filter with / then ctrl+c)", level: levelWarn}
+		return m, nil
+	}
+	for _, r := range targets {
+		if a := m.access[r.Namespace]; a.checked && a.err == nil && !a.Allowed {
+			m.status = status{text: "cannot " + v.String() + " " + r.Namespace + "/" + r.Name + ": " + a.Reason, level: levelBad}
+			return m, nil
+		}
+	}
+	c := &confirmState{verb: v}
+	sendable := 0
+	for _, r := range targets {
+		p := planAction(v, r)
+		if p.skip == "" {
+			sendable++
+		}
+		c.plans = append(c.plans, p)
+	}
+	if sendable == 0 {
+		if len(c.plans) == 1 {
+			m.status = status{text: fmt.Sprintf("nothing to %s: %s: %s", v, c.plans[0].key, c.plans[0].skip), level: levelWarn}
+		} else {
+			m.status = status{text: fmt.Sprintf("nothing to %s: none of the %d marked rollouts can be (%s)", v, len(c.plans), c.plans[0].skip), level: levelWarn}
+		}
+		return m, nil
+	}
+	if v == verbAbort {
+		c.reason = textinput.New()
+		c.reason.Prompt = ""
+		c.reason.Placeholder = "what went wrong (everyone sees it)"
+		c.reason.CharLimit = 200
+		st := textinput.Styles{}
+		st.Focused.Text, st.Focused.Placeholder = m.th.Text, m.th.Muted
+		st.Blurred.Text, st.Blurred.Placeholder = m.th.Text, m.th.Muted
+		st.Cursor.Blink = false
+		c.reason.SetStyles(st)
+	}
+	m.confirm = c
+	return m, nil
+}
+
+func (m Model) onConfirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	c := m.confirm
+	k := m.keys
+	if c.editing {
+		switch {
+		case key.Matches(msg, k.Accept):
+			return m.send()
+		case key.Matches(msg, k.Cancel), msg.String() == "tab":
+			c.editing = false
+			c.reason.Blur()
+			return m, nil
+		}
+		var cmd tea.Cmd
+		c.reason, cmd = c.reason.Update(msg)
+		return m, cmd
+	}
+	switch {
+	case key.Matches(msg, k.Yes):
+		return m.send()
+	case key.Matches(msg, k.No):
+		m.status = status{text: c.verb.String() + " cancelled; nothing was sent"}
+		m.confirm = nil
+	case c.verb == verbAbort && key.Matches(msg, k.Reason):
+		c.editing = true
+		return m, c.reason.Focus()
+	}
+	return m, nil
+}
+
+// send runs the confirmed action on every rollout that is not skipped, one
+// after the other; one failure never stops the others.
+func (m Model) send() (tea.Model, tea.Cmd) {
+	c := m.confirm
+	m.confirm = nil
+	var targets []controller.Target
+	for _, p := range c.plans {
+		if p.skip == "" {
+			targets = append(targets, controller.Target{Namespace: p.key.Namespace, Name: p.key.Name})
+		}
+	}
+	if len(targets) == 1 {
+		m.busy = c.verb.gerund() + " " + targets[0].String()
+	} else {
+		m.busy = c.verb.gerund() + " " + plural(len(targets), "rollout", "rollouts")
+	}
+	m.status = status{text: m.busy + m.th.Symbols.Ellipsis}
+	ctx, actor, v := m.ctx, m.opt.Actor, c.verb
+	reason := strings.TrimSpace(c.reason.Value())
+	return m, func() tea.Msg {
+		out := make([]controller.Outcome, 0, len(targets))
+		for _, t := range targets {
+			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			var res controller.Result
+			var err error
+			switch v {
+			case verbPromote:
+				res, err = actor.Promote(actx, t.Namespace, t.Name)
+			case verbPromoteFull:
+				res, err = actor.PromoteFull(actx, t.Namespace, t.Name)
+			case verbAbort:
+				res, err = actor.Abort(actx, t.Namespace, t.Name, reason)
+			case verbRetry:
+				res, err = actor.Retry(actx, t.Namespace, t.Name)
+			}
+			cancel()
+			out = append(out, controller.Outcome{Target: t, Result: res, Err: err})
+		}
+		return actionDoneMsg{verb: v, outcomes: out}
+	}
+}
+
+func (m Model) onActionDone(msg actionDoneMsg) Model {
+	m.busy = ""
+	var failed []controller.Outcome
+	for _, o := range msg.outcomes {
+		k := watch.Key{Namespace: o.Namespace, Name: o.Name}
+		if o.Err != nil {
+			failed = append(failed, o)
+			continue
+		}
+		delete(m.marked, k)
+	}
+	switch {
+	case len(msg.outcomes) == 1 && len(failed) == 0:
+		o := msg.outcomes[0]
+		lv := levelOK
+		if o.Result.Skipped || o.Result.Warning != "" {
+			lv = levelWarn
+		}
+		m.status = status{text: o.Target.String() + ": " + o.Result.String(), level: lv}
+	case len(msg.outcomes) == 1:
+		m.status = status{text: "error: " + failed[0].Err.Error(), level: levelBad}
+	case len(failed) == 0:
+		m.status = status{text: fmt.Sprintf("%s: all %d rollouts done", msg.verb, len(msg.outcomes)), level: levelOK}
+	default:
+		m.status = status{text: fmt.Sprintf("%s: %d of %d failed (still marked): %s: %v", msg.verb, len(failed), len(msg.outcomes), failed[0].Target, failed[0].Err), level: levelBad}
+	}
+	return m
+}
+
+// visibleRows are the rows the overview can show (all of them; the list
+// scrolls), for the clock.
+func (m *Model) visibleRows() []*watch.Rollout { return m.rows }

@@ -1,0 +1,364 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/watch"
+)
+
+// column is one column of the overview. Columns with a drop rank give way,
+// highest rank first, when the terminal is too narrow for all of them.
+type column struct {
+	title string
+	// width is fixed; flex columns (width 0) share what is left, from min up
+	// to the longest cell.
+	width, min int
+	right      bool
+	drop       int
+	cell       func(m *Model, r *watch.Rollout) (string, lipgloss.Style)
+}
+
+// overviewColumns are the overview's columns for this model.
+func (m *Model) overviewColumns() []column {
+	t := m.th
+	plain := func(s string) (string, lipgloss.Style) { return s, t.Text }
+	nsDrop := 4
+	if m.opt.Namespace != "" {
+		// The header names the one namespace already.
+		nsDrop = 7
+	}
+	cols := []column{
+		{title: "NAME", min: 10, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return plain(r.Name) }},
+		{title: "NAMESPACE", min: 8, drop: nsDrop, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return r.Namespace, t.Muted }},
+		{title: "STATE", width: 11, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, lipgloss.Style) { return m.stateText(r) }},
+		{title: "STEP", width: 5, right: true, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return plain(stepText(r)) }},
+		{title: "WEIGHT", width: 7, right: true, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) {
+			return plain(fmt.Sprintf("%d/%d", r.DesiredWeight, r.ActualWeight))
+		}},
+		{title: "CANARY", width: 6, right: true, drop: 1, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return podsText(r.Canary), t.Canary }},
+		{title: "STABLE", width: 6, right: true, drop: 2, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return podsText(r.Stable), t.Stable }},
+		{title: "SINCE", width: 5, right: true, drop: 6, cell: func(m *Model, r *watch.Rollout) (string, lipgloss.Style) {
+			if r.StepSince.IsZero() {
+				return "-", t.Muted
+			}
+			return age(m.now.Sub(r.StepSince)), t.Muted
+		}},
+	}
+	if m.opt.Evidence != nil {
+		cols = append(cols, column{title: m.headlineTitle(), width: 5, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, lipgloss.Style) {
+			return m.headlineCell(r)
+		}})
+	}
+	return cols
+}
+
+// layoutColumns drops columns until the rest fit width, and sizes the flex
+// ones; it returns the kept columns, their widths and the gap between them.
+func layoutColumns(cols []column, rows []*watch.Rollout, width int) ([]column, []int, int) {
+	need := func(cs []column) int {
+		n := len(cs) - 1
+		for _, c := range cs {
+			n += max(c.width, c.min)
+		}
+		return n
+	}
+	for need(cols) > width {
+		worst := -1
+		for i, c := range cols {
+			if c.drop > 0 && (worst < 0 || c.drop > cols[worst].drop) {
+				worst = i
+			}
+		}
+		if worst < 0 {
+			break
+		}
+		cols = append(cols[:worst:worst], cols[worst+1:]...)
+	}
+	widths := make([]int, len(cols))
+	spare := width - need(cols)
+	for i, c := range cols {
+		widths[i] = max(c.width, c.min)
+	}
+	// Flex columns grow to their longest cell, the earlier ones first.
+	for i, c := range cols {
+		if c.width != 0 || spare <= 0 {
+			continue
+		}
+		longest := len(c.title)
+		for _, r := range rows {
+			if c.title == "NAME" {
+				longest = max(longest, cells(r.Name))
+			} else {
+				longest = max(longest, cells(r.Namespace))
+			}
+		}
+		grow := min(max(longest-widths[i], 0), spare)
+		widths[i] += grow
+		spare -= grow
+	}
+	// What is left widens the gaps a little; the rest stays at the end.
+	gap := 1
+	if len(cols) > 1 {
+		gap += min(spare/(len(cols)-1), 2)
+	}
+	return cols, widths, gap
+}
+
+func stepText(r *watch.Rollout) string {
+	if r.StepsTotal == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", r.StepIndex, r.StepsTotal)
+}
+
+func podsText(rs *watch.ReplicaSet) string {
+	if rs == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d", rs.Ready, rs.Total)
+}
+
+// stateText says in a word or two what the rollout waits for.
+func (m *Model) stateText(r *watch.Rollout) (string, lipgloss.Style) {
+	t := m.th
+	switch {
+	case r.InvalidSpec != "":
+		return "invalid spec", t.Degraded
+	case r.Aborted:
+		return "aborted", t.Degraded
+	case r.Phase == "Degraded":
+		return "degraded", t.Degraded
+	case r.PauseUntilPromoted:
+		return "promote?", t.Paused
+	case r.ManuallyPaused:
+		return "paused", t.Paused
+	case r.Paused && !r.PauseEnds.IsZero():
+		return "pause " + countdown(r.PauseEnds.Sub(m.now)), t.Paused
+	case r.Phase == "Progressing":
+		return "progressing", t.Progressing
+	case r.Phase == "Healthy":
+		return "healthy", t.Healthy
+	}
+	return strings.ToLower(string(r.Phase)), t.Muted
+}
+
+// headlineTitle is the overview's evidence column: ERR× for the error rate.
+func (m *Model) headlineTitle() string {
+	x := m.th.Symbols.Times
+	switch m.opt.Headline {
+	case "", "error_rate":
+		return "ERR" + x
+	case "latency_p95":
+		return "P95" + x
+	}
+	return strings.ToUpper(fit(m.opt.Headline, 4, "")) + x
+}
+
+// headlineCell is the canary's ratio to stable of the headline metric.
+func (m *Model) headlineCell(r *watch.Rollout) (string, lipgloss.Style) {
+	t := m.th
+	ev, ok := m.evidence[keyOf(r)]
+	if !ok || !polled(r) && ev.MetricsState.FetchedAt.IsZero() {
+		return "-", t.Muted
+	}
+	id := m.opt.Headline
+	if id == "" {
+		id = "error_rate"
+	}
+	mt, ok := ev.Headline(id)
+	if !ok {
+		return "-", t.Muted
+	}
+	ratio, ok := mt.Ratio()
+	if !ok {
+		return "n/a", t.Muted
+	}
+	s := ratioText(ratio, t.Symbols.Times)
+	switch {
+	case ev.MetricsState.Stale:
+		return s, t.Warn
+	case mt.Verdict == metrics.VerdictHigh && mt.HigherIsWorse, mt.Verdict == metrics.VerdictLow && !mt.HigherIsWorse:
+		return s, t.Bad
+	case mt.Verdict == metrics.VerdictPass:
+		return s, t.OK
+	}
+	return s, t.Text
+}
+
+func ratioText(r float64, x string) string {
+	switch {
+	case r >= 100:
+		return fmt.Sprintf("%.0f%s", r, x)
+	case r >= 10:
+		return fmt.Sprintf("%.0f%s", r, x)
+	}
+	return fmt.Sprintf("%.1f%s", r, x)
+}
+
+// urgencyTitle names a group of the overview.
+func urgencyTitle(u watch.Urgency) string {
+	switch u {
+	case watch.UrgencyDegraded:
+		return "NEEDS YOU: degraded or aborted"
+	case watch.UrgencyAwaitingPromotion:
+		return "NEEDS YOU: waiting for a promote"
+	case watch.UrgencyProgressing:
+		return "PROGRESSING"
+	}
+	return "HEALTHY"
+}
+
+// overviewPanel renders the list of rollouts in a panel of width×height.
+func (m Model) overviewPanel(width, height int) []string {
+	t := m.th
+	inner := width - 4
+	title := t.Title.Render("Rollouts") + t.Muted.Render(fmt.Sprintf(" %d", len(m.all)))
+	needYou := 0
+	for _, r := range m.all {
+		if watch.UrgencyOf(r) <= watch.UrgencyAwaitingPromotion {
+			needYou++
+		}
+	}
+	if needYou > 0 {
+		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Warn.Render(fmt.Sprintf("%d need you", needYou))
+	}
+	if n := len(m.marked); n > 0 {
+		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Marked.Render(fmt.Sprintf("%d marked", n))
+	}
+	if m.filtering || m.filter.Value() != "" {
+		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + m.filter.View()
+	}
+	body := height - 2
+	var content []string
+	switch {
+	case !m.synced:
+		content = []string{t.Muted.Render("Listing rollouts" + t.Symbols.Ellipsis)}
+	case len(m.all) == 0:
+		where := "any namespace"
+		if m.opt.Namespace != "" {
+			where = "namespace " + m.opt.Namespace
+		}
+		for _, l := range wrap(fmt.Sprintf("No rollouts in %s. roost shows Argo Rollouts Rollouts (argoproj.io/v1alpha1): create one, or look elsewhere with -n NAMESPACE or -A.", where), inner) {
+			content = append(content, t.Muted.Render(l))
+		}
+	case len(m.rows) == 0:
+		for _, l := range wrap(fmt.Sprintf("No rollout matches %q. Press / then ctrl+c to clear the filter.", m.filter.Value()), inner) {
+			content = append(content, t.Muted.Render(l))
+		}
+	default:
+		content = m.overviewRows(inner, body)
+	}
+	return m.box(title, m.focus == panelList && (m.split() || m.screen == screenOverview), width, height, content)
+}
+
+// overviewRows is the column header and as many rows as fit in height,
+// scrolled so that the cursor shows, with a title line per urgency group.
+func (m Model) overviewRows(width, height int) []string {
+	t := m.th
+	const prefix = 4 // cursor, mark, phase symbol, space
+	cols, widths, gap := layoutColumns(m.overviewColumns(), m.rows, width-prefix)
+	space := strings.Repeat(" ", gap)
+	cellText := func(c column, w int, s string) string {
+		if c.right {
+			return fitLeft(s, w, t.Symbols.Ellipsis)
+		}
+		return fit(s, w, t.Symbols.Ellipsis)
+	}
+	var head strings.Builder
+	head.WriteString(strings.Repeat(" ", prefix))
+	for i, c := range cols {
+		if i > 0 {
+			head.WriteString(space)
+		}
+		head.WriteString(cellText(c, widths[i], c.title))
+	}
+	lines := []string{t.Muted.Render(head.String())}
+
+	type line struct {
+		text   string
+		cursor bool
+	}
+	var all []line
+	cursorLine := 0
+	lastGroup := watch.Urgency(-1)
+	for i, r := range m.rows {
+		if g := watch.UrgencyOf(r); g != lastGroup {
+			lastGroup = g
+			all = append(all, line{text: t.Muted.Render(urgencyTitle(g))})
+		}
+		selected := i == m.cursor
+		if selected {
+			cursorLine = len(all)
+		}
+		all = append(all, line{text: m.overviewRow(r, cols, widths, space, selected, width), cursor: selected})
+	}
+	room := height - 1
+	offset := 0
+	if len(all) > room {
+		offset = min(max(cursorLine-room/2, 0), len(all)-room)
+	}
+	for i := offset; i < len(all) && i < offset+room; i++ {
+		lines = append(lines, all[i].text)
+	}
+	return lines
+}
+
+func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space string, selected bool, width int) string {
+	t := m.th
+	sym := t.Symbols
+	mark := " "
+	if m.marked[keyOf(r)] {
+		mark = sym.Marked
+	}
+	cursor := " "
+	if selected {
+		cursor = sym.Cursor
+	}
+	phaseStyle, phaseSym := t.Phase(string(r.Phase))
+	if selected {
+		// One style for the whole row: inner styles would cut the
+		// selection's background.
+		var b strings.Builder
+		b.WriteString(cursor + mark + phaseSym + " ")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(space)
+			}
+			s, _ := c.cell(&m, r)
+			if c.right {
+				b.WriteString(fitLeft(s, widths[i], sym.Ellipsis))
+			} else {
+				b.WriteString(fit(s, widths[i], sym.Ellipsis))
+			}
+		}
+		return t.Selected.Render(fit(b.String(), width, sym.Ellipsis))
+	}
+	var b strings.Builder
+	b.WriteString(cursor + t.Marked.Render(mark) + phaseStyle.Render(phaseSym) + " ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(space)
+		}
+		s, style := c.cell(&m, r)
+		if c.right {
+			s = fitLeft(s, widths[i], sym.Ellipsis)
+		} else {
+			s = fit(s, widths[i], sym.Ellipsis)
+		}
+		b.WriteString(style.Render(s))
+	}
+	return b.String()
+}
+
+// ageOr is the age of t at now, or "-" when t is zero.
+func ageOr(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return age(now.Sub(t))
+}

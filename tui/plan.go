@@ -1,0 +1,120 @@
+package tui
+
+import (
+	"fmt"
+
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/watch"
+)
+
+// verb is an action the cockpit sends.
+type verb int
+
+const (
+	verbPromote verb = iota
+	verbPromoteFull
+	verbAbort
+	verbRetry
+)
+
+func (v verb) String() string {
+	switch v {
+	case verbPromote:
+		return "promote"
+	case verbPromoteFull:
+		return "promote fully"
+	case verbAbort:
+		return "abort"
+	}
+	return "retry"
+}
+
+// gerund is the verb while it runs: "promoting".
+func (v verb) gerund() string {
+	switch v {
+	case verbPromote:
+		return "promoting"
+	case verbPromoteFull:
+		return "fully promoting"
+	case verbAbort:
+		return "aborting"
+	}
+	return "retrying"
+}
+
+// plannedAction is what an action will do to one rollout, said before it is
+// sent so that the person confirms knowing.
+type plannedAction struct {
+	key watch.Key
+	// effect is what will happen, e.g. "releases the pause at step 2/4;
+	// next: setWeight 50 (canary 5 of 10 pods)".
+	effect string
+	// skip, when set, is why nothing will be sent for this rollout.
+	skip string
+}
+
+// planAction predicts v on r from its snapshot. The prediction follows the
+// reconciler's rules; the action itself decides on the live object.
+func planAction(v verb, r *watch.Rollout) plannedAction {
+	p := plannedAction{key: watch.Key{Namespace: r.Namespace, Name: r.Name}}
+	// The snapshot has a Canary only while its template differs from the
+	// stable one.
+	canaryActive := r.Canary != nil
+	fullyPromoted := r.Canary == nil && r.Stable != nil
+	switch v {
+	case verbPromote:
+		switch {
+		case r.Aborted:
+			p.skip = "aborted: retry it first (r)"
+		case r.PauseUntilPromoted || (r.Paused && !r.ManuallyPaused && r.PauseRemaining > 0):
+			p.effect = fmt.Sprintf("releases the pause at step %d/%d%s", r.StepIndex+1, r.StepsTotal, nextStep(r, int(r.StepIndex)+1))
+		case r.ManuallyPaused:
+			p.effect = "lifts the manual pause (spec.paused); the canary goes on from step " + fmt.Sprintf("%d/%d", r.StepIndex+1, r.StepsTotal)
+		case fullyPromoted || r.StepsTotal == 0 || int(r.StepIndex) >= r.StepsTotal:
+			p.skip = "no step left to promote"
+		default:
+			p.effect = fmt.Sprintf("skips step %d/%d (%s)%s", r.StepIndex+1, r.StepsTotal, r.Steps[r.StepIndex].Text, nextStep(r, int(r.StepIndex)+1))
+		}
+	case verbPromoteFull:
+		switch {
+		case fullyPromoted:
+			p.skip = "already fully promoted"
+		case r.PromoteFull:
+			p.skip = "full promotion already requested"
+		default:
+			left := max(r.StepsTotal-int(r.StepIndex), 0)
+			p.effect = fmt.Sprintf("skips the %s left: the canary takes all %d pods and becomes stable", plural(left, "step", "steps"), r.Replicas)
+		}
+	case verbAbort:
+		switch {
+		case r.Aborted:
+			p.skip = "already aborted"
+		case !canaryActive:
+			p.skip = "no canary is running"
+		default:
+			p.effect = fmt.Sprintf("scales the canary to 0 (now %d pods) and stable back to %d; the rollout turns Degraded until retried or updated", r.Canary.Total, r.Replicas)
+		}
+	case verbRetry:
+		switch {
+		case !r.Aborted:
+			p.skip = "not aborted"
+		default:
+			p.effect = "restarts the canary from step 1" + nextStep(r, 0)
+		}
+	}
+	return p
+}
+
+// nextStep says what step i will do, e.g. "; next: setWeight 50 (canary 5
+// of 10 pods)", or that the canary will be done.
+func nextStep(r *watch.Rollout, i int) string {
+	if i >= len(r.Steps) {
+		return fmt.Sprintf("; then the canary takes all %d pods and becomes stable", r.Replicas)
+	}
+	s := r.Steps[i]
+	if s.Weight == nil {
+		return "; next: " + s.Text
+	}
+	canary, _ := controller.BasicCanaryReplicas(r.Replicas, *s.Weight, r.MaxSurge, r.MaxUnavailable)
+	return fmt.Sprintf("; next: %s (canary %d of %d pods)", s.Text, canary, r.Replicas)
+}

@@ -1,0 +1,88 @@
+// Package tui owns roost's cockpit: one Bubble Tea root model that owns all
+// state and routes every message, and components (overview, detail, metrics,
+// confirmation, help) that are plain structs rendering into a width. Update
+// does no I/O: reading the watch layer, sending an action, asking what the
+// person may do and reading the evidence are all tea.Cmds returning typed
+// messages. Colours and symbols come from themes only.
+package tui
+
+import (
+	"context"
+	"time"
+
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/watch"
+)
+
+// Rollouts is the read model the cockpit shows: the watch layer's Store over
+// its informers (see WatchRollouts).
+type Rollouts interface {
+	// Wait blocks until some rollouts changed (or the connection state did),
+	// brings the read model up to date at now, and says what changed. It
+	// returns ctx's error when ctx ends first.
+	Wait(ctx context.Context, now func() time.Time) (watch.Changes, error)
+	// Overview lists every rollout, those needing a human first.
+	Overview() []*watch.Rollout
+	// Health says whether the watches are connected.
+	Health() watch.Health
+}
+
+// WatchRollouts serves Rollouts from a Watcher and its Store.
+type WatchRollouts struct {
+	Watcher *watch.Watcher
+	Store   *watch.Store
+	// synced is set once the first complete list was derived.
+	synced bool
+}
+
+// Wait implements Rollouts: at most one delivery per frame, and the first
+// one only once every informer has listed, so the first frame is complete.
+func (w *WatchRollouts) Wait(ctx context.Context, now func() time.Time) (watch.Changes, error) {
+	if !w.synced {
+		if !w.Watcher.WaitForCacheSync(ctx) {
+			return watch.Changes{}, ctx.Err()
+		}
+		w.synced = true
+	}
+	c, err := w.Watcher.WaitDirty(ctx, watch.FrameInterval)
+	if err != nil {
+		return c, err
+	}
+	if len(c.Keys) > 0 {
+		w.Store.Update(c.Keys, now())
+	}
+	return c, nil
+}
+
+// Overview implements Rollouts.
+func (w *WatchRollouts) Overview() []*watch.Rollout { return w.Store.Overview() }
+
+// Health implements Rollouts.
+func (w *WatchRollouts) Health() watch.Health { return w.Watcher.Health() }
+
+// Actor sends the actions; *controller.Actions is one.
+type Actor interface {
+	Promote(ctx context.Context, ns, name string) (controller.Result, error)
+	PromoteFull(ctx context.Context, ns, name string) (controller.Result, error)
+	Abort(ctx context.Context, ns, name, reason string) (controller.Result, error)
+	Retry(ctx context.Context, ns, name string) (controller.Result, error)
+}
+
+// AccessFunc says whether the person may act on rollouts of a namespace
+// (controller.CheckAccess bound to a client).
+type AccessFunc func(ctx context.Context, namespace string) (controller.Access, error)
+
+// Stepping says who steps the canaries; *controller.SteppingWatch is one.
+type Stepping interface {
+	Current() controller.Stepping
+	Wait(ctx context.Context, last controller.Stepping) (controller.Stepping, error)
+}
+
+// Evidence is the metrics and errors of the canaries; *metrics.Poller is one.
+type Evidence interface {
+	SetTargets(targets []metrics.Target)
+	Refresh(namespace, name string)
+	Evidence(namespace, name string) (metrics.Evidence, bool)
+	WaitChanged(ctx context.Context) ([]metrics.Key, error)
+}

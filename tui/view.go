@@ -1,0 +1,363 @@
+package tui
+
+import (
+	"fmt"
+	"image/color"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/watch"
+)
+
+// View renders the whole screen: every line exactly the terminal's width.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.WindowTitle = "roost"
+	return v
+}
+
+// Render is the screen as a string, for the View and for golden tests.
+func (m Model) Render() string {
+	if m.width < minWidth || m.height < minHeight {
+		return strings.Join(m.tooSmall(), "\n")
+	}
+	header := m.header()
+	footer := m.footer()
+	h := m.height - len(header) - len(footer)
+	var body []string
+	switch {
+	case m.screen == screenHelp:
+		body = m.helpScreen(m.width, h)
+	case m.screen == screenMetrics:
+		body = m.metricsScreen(m.width, h)
+	case m.split():
+		top := max(h*2/5, 8)
+		body = append(m.overviewPanel(m.width, top), m.detailPanel(m.width, h-top)...)
+	case m.screen == screenDetail:
+		body = m.detailPanel(m.width, h)
+	default:
+		body = m.overviewPanel(m.width, h)
+	}
+	if m.confirm != nil {
+		body = overlay(body, m.confirmBox(min(m.width-2, 90)), m.width)
+	}
+	lines := append(append(header, body...), footer...)
+	return strings.Join(lines, "\n")
+}
+
+func (m Model) tooSmall() []string {
+	w, h := max(m.width, 1), max(m.height, 1)
+	x := m.th.Symbols.Times
+	msg := fmt.Sprintf("Terminal too small: %d%s%d. roost needs at least %d%s%d: enlarge the pane, or zoom it (tmux: prefix z).", m.width, x, m.height, minWidth, x, minHeight)
+	text := wrap(msg, w)
+	out := make([]string, h)
+	top := max((h-len(text))/2, 0)
+	for i := range out {
+		line := ""
+		if j := i - top; j >= 0 && j < len(text) {
+			line = m.th.Warn.Render(text[j])
+		}
+		out[i] = fit(line, w, "")
+	}
+	return out
+}
+
+// header is two lines: where roost looks and whether it is connected, then
+// who steps the canaries (or, while reconnecting, what fails).
+func (m Model) header() []string {
+	t := m.th
+	sep := t.Muted.Render(" "+m.th.Symbols.Dot+" ")
+	parts := []string{t.Title.Render("roost")}
+	if m.opt.Context != "" {
+		parts = append(parts, t.Muted.Render("context ")+t.Text.Render(m.opt.Context))
+	}
+	scope := "all namespaces"
+	if m.opt.Namespace != "" {
+		scope = "namespace " + m.opt.Namespace
+	}
+	if m.opt.Selector != "" {
+		scope += " -l " + m.opt.Selector
+	}
+	parts = append(parts, t.Text.Render(scope))
+	reconnecting := m.health.State == watch.Reconnecting
+	switch {
+	case reconnecting:
+		parts = append(parts, t.Bad.Render(t.Symbols.Progressing+" reconnecting"))
+	case !m.synced:
+		parts = append(parts, t.Muted.Render("listing rollouts"+t.Symbols.Ellipsis))
+	default:
+		parts = append(parts, t.OK.Render(t.Symbols.Healthy+" live"))
+	}
+	if m.opt.ReadOnly {
+		parts = append(parts, t.Warn.Render("read-only"))
+	}
+	line1 := strings.Join(parts, sep)
+
+	var line2 string
+	switch {
+	case reconnecting:
+		since := ""
+		if !m.health.Since.IsZero() {
+			since = " for " + age(m.now.Sub(m.health.Since))
+		}
+		err := "no answer"
+		if m.health.LastError != nil {
+			err = oneLine(m.health.LastError.Error())
+		}
+		line2 = t.Bad.Render(fmt.Sprintf("%s watch failing%s: %s; showing the last known state, retrying", m.health.Resource, since, err))
+	case m.opt.Stepping != nil:
+		line2 = m.steppingStyle().Render(m.stepping.String())
+	}
+	return []string{fit(line1, m.width, t.Symbols.Ellipsis), fit(line2, m.width, t.Symbols.Ellipsis)}
+}
+
+func (m Model) steppingStyle() lipgloss.Style {
+	switch m.stepping.Kind {
+	case controller.SteppingByMe:
+		if m.stepping.External != "" {
+			return m.th.Bad
+		}
+		return m.th.OK
+	case controller.SteppingByNobody:
+		return m.th.Bad
+	case controller.SteppingUnknown:
+		return m.th.Muted
+	}
+	if m.stepping.External != "" {
+		return m.th.Bad
+	}
+	return m.th.Text
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// footer is the status line and the keys.
+func (m Model) footer() []string {
+	t := m.th
+	st := m.status
+	if st.text == "" {
+		if reason := m.actionsOff(); reason != "" {
+			st = status{text: reason, level: levelWarn}
+		}
+	}
+	var style lipgloss.Style
+	switch st.level {
+	case levelOK:
+		style = t.OK
+	case levelWarn:
+		style = t.Warn
+	case levelBad:
+		style = t.Bad
+	default:
+		style = t.Text
+	}
+	statusLine := t.StatusBar.Render(fit(" "+style.Inherit(t.StatusBar).Render(oneLine(st.text)), m.width, t.Symbols.Ellipsis))
+
+	var keys string
+	switch {
+	case m.confirm != nil && m.confirm.editing:
+		keys = m.help.ShortHelpView([]key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", m.confirm.verb.String()+" with this reason")),
+			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/ctrl+c", "back to y/n")),
+		})
+	case m.confirm != nil:
+		b := []key.Binding{m.keys.Yes, m.keys.No}
+		if m.confirm.verb == verbAbort {
+			b = append(b, m.keys.Reason)
+		}
+		keys = m.help.ShortHelpView(b)
+	case m.filtering:
+		keys = m.help.ShortHelpView([]key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
+			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "clear filter")),
+		})
+	case m.screen == screenHelp:
+		keys = t.Muted.Render("any key: back")
+	default:
+		// Help and quit stay on the right, whatever the width.
+		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		left := m.keys.shortHelp(m.screen != screenOverview)
+		prefix := ""
+		if m.actionsOff() != "" {
+			left = slices.DeleteFunc(left, func(b key.Binding) bool {
+				return slices.ContainsFunc(m.keys.actionKeys(), func(a key.Binding) bool { return a.Help() == b.Help() })
+			})
+			prefix = t.Muted.Render("p P a r off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
+		}
+		m.help.SetWidth(m.width - cells(right) - cells(prefix))
+		keys = fit(prefix+m.help.ShortHelpView(left), m.width-cells(right), t.Symbols.Ellipsis) + right
+	}
+	return []string{statusLine, fit(keys, m.width, t.Symbols.Ellipsis)}
+}
+
+// actionsOff says why the action keys do nothing for the rollout in front of
+// the person, or "" when they work.
+func (m Model) actionsOff() string {
+	if m.opt.ReadOnly {
+		return "read-only (--readonly): actions are off"
+	}
+	if r := m.current(); r != nil {
+		if a := m.access[r.Namespace]; a.checked && a.err == nil && !a.Allowed {
+			return "actions off in " + r.Namespace + ": " + a.Reason
+		}
+	}
+	return ""
+}
+
+// borderStyle draws a panel's frame in the theme's border or accent colour.
+func (m Model) borderStyle(focused bool) lipgloss.Style {
+	if focused {
+		return colored(m.th.FocusedPanel.GetBorderTopForeground())
+	}
+	return colored(m.th.Panel.GetBorderTopForeground())
+}
+
+func colored(c color.Color) lipgloss.Style {
+	s := lipgloss.NewStyle()
+	if _, none := c.(lipgloss.NoColor); c == nil || none {
+		return s
+	}
+	return s.Foreground(c)
+}
+
+// box frames content in a panel of width×height with title in its top
+// border; the focused panel has a heavier frame, not only another colour.
+func (m Model) box(title string, focused bool, width, height int, content []string) []string {
+	if height < 2 || width < 4 {
+		return block("", width, height, "")
+	}
+	b := m.th.Symbols.Border
+	if focused {
+		b = m.th.Symbols.FocusBorder
+	}
+	bs := m.borderStyle(focused)
+	inner := width - 2
+	t := ""
+	if title != "" {
+		t = " " + fit(title, min(cells(title), inner-2), m.th.Symbols.Ellipsis) + " "
+	}
+	fill := max(inner-1-cells(t), 0)
+	out := make([]string, 0, height)
+	out = append(out, bs.Render(b.TopLeft+b.Top)+t+bs.Render(strings.Repeat(b.Top, fill)+b.TopRight))
+	for i := 0; i < height-2; i++ {
+		line := ""
+		if i < len(content) {
+			line = content[i]
+		}
+		out = append(out, bs.Render(b.Left)+" "+fit(line, inner-2, m.th.Symbols.Ellipsis)+" "+bs.Render(b.Right))
+	}
+	out = append(out, bs.Render(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
+	return out
+}
+
+// overlay puts box over the middle of body.
+func overlay(body, box []string, width int) []string {
+	out := append([]string(nil), body...)
+	top := max((len(body)-len(box))/2, 0)
+	left := max((width-cells(box[0]))/2, 0)
+	pad := strings.Repeat(" ", left)
+	for i, l := range box {
+		if top+i < len(out) {
+			out[top+i] = fit(pad+l, width, "")
+		}
+	}
+	return out
+}
+
+// confirmBox lists what the action will do to which rollouts.
+func (m Model) confirmBox(width int) []string {
+	c := m.confirm
+	t := m.th
+	inner := width - 4
+	sendable := 0
+	for _, p := range c.plans {
+		if p.skip == "" {
+			sendable++
+		}
+	}
+	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), plural(sendable, "rollout", "rollouts")))
+	var lines []string
+	shown := 0
+	for _, p := range c.plans {
+		if shown == 8 {
+			lines = append(lines, t.Muted.Render(fmt.Sprintf("%s and %d more", t.Symbols.Ellipsis, len(c.plans)-shown)))
+			break
+		}
+		shown++
+		if p.skip != "" {
+			for _, l := range wrap(p.key.String()+": skipped: "+p.skip, inner) {
+				lines = append(lines, t.Muted.Render(l))
+			}
+			continue
+		}
+		for i, l := range wrap(p.key.String()+": "+p.effect, inner) {
+			if i == 0 {
+				name := p.key.String()
+				if strings.HasPrefix(l, name) {
+					l = t.Title.Render(name) + t.Text.Render(l[len(name):])
+				}
+				lines = append(lines, l)
+				continue
+			}
+			lines = append(lines, t.Text.Render(l))
+		}
+	}
+	if c.verb == verbAbort {
+		lines = append(lines, "")
+		switch {
+		case c.editing:
+			c.reason.SetWidth(inner - 10)
+			lines = append(lines, t.Key.Render("Reason: ")+c.reason.View())
+		case strings.TrimSpace(c.reason.Value()) != "":
+			lines = append(lines, t.Key.Render("Reason: ")+t.Text.Render(c.reason.Value()))
+		default:
+			lines = append(lines, t.Muted.Render("Reason: none given; press e to write one everyone will see"))
+		}
+	}
+	lines = append(lines, "")
+	yes := t.Key.Render("y") + t.Text.Render(" yes, "+c.verb.String())
+	no := t.Key.Render("n") + t.Text.Render(" no, send nothing")
+	lines = append(lines, yes+t.Muted.Render("   ")+no)
+	return m.box(title, true, width, len(lines)+2, lines)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// helpScreen is `?`: every key, what the symbols mean, where the logs are.
+func (m Model) helpScreen(width, height int) []string {
+	t := m.th
+	s := t.Symbols
+	m.help.SetWidth(width - 4)
+	lines := strings.Split(m.help.FullHelpView(m.keys.fullHelp()), "\n")
+	lines = append(lines, "",
+		t.Text.Render("Every action asks to confirm with y or n, and lists what it will do to which rollouts."),
+		t.Text.Render("Mark rollouts with space to act on them together; the footer's keys then apply to all marked."),
+		t.Text.Render("Nothing needs Esc (tmux delays it): n cancels, backspace or h goes back."),
+		"",
+		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+
+			t.Healthy.Render(s.Healthy+" healthy")+"  "+t.Progressing.Render(s.Progressing+" progressing")+"  "+
+			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"),
+		t.Muted.Render("STEP is steps done/steps; WEIGHT is desired/actual canary weight (a pod ratio without a traffic router)."),
+	)
+	return m.box("Keys", true, width, height, lines)
+}
+
+// sinceText is "12s ago" for a time, "never" for zero.
+func (m Model) sinceText(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return age(m.now.Sub(t)) + " ago"
+}
