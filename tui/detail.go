@@ -87,7 +87,7 @@ func (m Model) phaseLines(r *watch.Rollout, width int) []string {
 		s += t.Muted.Render(": ") + t.Text.Render(r.Message)
 	}
 	if r.SteppedBy != "" {
-		s += t.Muted.Render(" "+t.Symbols.Dot+" stepped by "+steppedByName(r.SteppedBy))
+		s += t.Muted.Render(" " + t.Symbols.Dot + " stepped by " + steppedByName(r.SteppedBy))
 	}
 	return []string{s}
 }
@@ -187,7 +187,7 @@ func (m Model) pauseLines(r *watch.Rollout) []string {
 	t := m.th
 	inStep := ""
 	if !r.StepSince.IsZero() {
-		inStep = t.Muted.Render(" "+t.Symbols.Dot+" " + age(m.now.Sub(r.StepSince)) + " in this step")
+		inStep = t.Muted.Render(" " + t.Symbols.Dot + " " + age(m.now.Sub(r.StepSince)) + " in this step")
 	}
 	switch {
 	case r.PauseUntilPromoted:

@@ -250,7 +250,7 @@ func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
 		if newCount > 0 {
 			head += t.Muted.Render(", ") + t.Bad.Render(fmt.Sprintf("%d new in canary", newCount))
 		}
-		head += t.Muted.Render(" "+t.Symbols.Dot+" ")
+		head += t.Muted.Render(" " + t.Symbols.Dot + " ")
 	}
 	out := []string{fit(head+style.Render(fresh), width, t.Symbols.Ellipsis)}
 	var lines []string

@@ -217,7 +217,7 @@ func (m *Model) setTheme(t themes.Theme) {
 		FullDesc:       t.Text,
 		FullSeparator:  t.Muted,
 	}
-	m.help.ShortSeparator = " "+m.th.Symbols.Dot+" "
+	m.help.ShortSeparator = " " + m.th.Symbols.Dot + " "
 	m.help.Ellipsis = t.Symbols.Ellipsis
 	st := textinput.Styles{}
 	st.Focused.Prompt, st.Focused.Text, st.Focused.Placeholder = t.Key, t.Text, t.Muted

@@ -73,7 +73,7 @@ func (m Model) tooSmall() []string {
 // who steps the canaries (or, while reconnecting, what fails).
 func (m Model) header() []string {
 	t := m.th
-	sep := t.Muted.Render(" "+m.th.Symbols.Dot+" ")
+	sep := t.Muted.Render(" " + m.th.Symbols.Dot + " ")
 	parts := []string{t.Title.Render("roost")}
 	if m.opt.Context != "" {
 		parts = append(parts, t.Muted.Render("context ")+t.Text.Render(m.opt.Context))

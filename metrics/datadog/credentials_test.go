@@ -248,17 +248,17 @@ func TestCredentialsNeverShowKeys(t *testing.T) {
 
 func TestSiteAddress(t *testing.T) {
 	tests := map[string]string{
-		"datadoghq.com":               "https://api.datadoghq.com",
-		"us3.datadoghq.com":           "https://api.us3.datadoghq.com",
-		"US5.DATADOGHQ.COM":           "https://api.us5.datadoghq.com",
-		"datadoghq.eu":                "https://api.datadoghq.eu",
-		"app.datadoghq.eu":            "https://api.datadoghq.eu",
-		"api.ap1.datadoghq.com":       "https://api.ap1.datadoghq.com",
-		"https://app.datadoghq.com/":  "https://api.datadoghq.com",
-		"ddog-gov.com":                "https://api.ddog-gov.com",
-		"uk1.datadoghq.com":           "https://api.uk1.datadoghq.com",
-		"datadoghq.com.evil.example":  "",
-		"localhost:8080":              "",
+		"datadoghq.com":              "https://api.datadoghq.com",
+		"us3.datadoghq.com":          "https://api.us3.datadoghq.com",
+		"US5.DATADOGHQ.COM":          "https://api.us5.datadoghq.com",
+		"datadoghq.eu":               "https://api.datadoghq.eu",
+		"app.datadoghq.eu":           "https://api.datadoghq.eu",
+		"api.ap1.datadoghq.com":      "https://api.ap1.datadoghq.com",
+		"https://app.datadoghq.com/": "https://api.datadoghq.com",
+		"ddog-gov.com":               "https://api.ddog-gov.com",
+		"uk1.datadoghq.com":          "https://api.uk1.datadoghq.com",
+		"datadoghq.com.evil.example": "",
+		"localhost:8080":             "",
 	}
 	for site, want := range tests {
 		got, err := siteAddress(site, "DD_SITE")
