@@ -72,15 +72,15 @@ func (f tagFilter) String() string {
 	return f.tag
 }
 
-// ParseError is a query that does not parse. Its message has Datadog's form,
+// parseError is a query that does not parse. Its message has Datadog's form,
 // so a user reads the same words from roost's demo as from Datadog.
-type ParseError struct {
+type parseError struct {
 	Query  string
 	Column int // 1-based
 	Msg    string
 }
 
-func (e *ParseError) Error() string {
+func (e *parseError) Error() string {
 	rest := ""
 	if e.Column-1 < len(e.Query) {
 		rest = e.Query[e.Column-1:]
@@ -132,8 +132,8 @@ func (p *parser) skipSpace() {
 	}
 }
 
-func (p *parser) errorf(format string, args ...any) *ParseError {
-	return &ParseError{Query: p.src, Column: p.pos + 1, Msg: fmt.Sprintf(format, args...)}
+func (p *parser) errorf(format string, args ...any) *parseError {
+	return &parseError{Query: p.src, Column: p.pos + 1, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) expect(c byte) error {

@@ -99,9 +99,9 @@ func TestParseQueryErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
 			_, err := parseQuery(tt.query)
-			var pe *ParseError
+			var pe *parseError
 			if !errors.As(err, &pe) {
-				t.Fatalf("parseQuery(%q) = %v, want a *ParseError", tt.query, err)
+				t.Fatalf("parseQuery(%q) = %v, want a *parseError", tt.query, err)
 			}
 			if pe.Column != tt.column || !strings.Contains(pe.Msg, tt.msg) {
 				t.Errorf("error at column %d %q, want column %d containing %q", pe.Column, pe.Msg, tt.column, tt.msg)

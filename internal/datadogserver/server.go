@@ -130,7 +130,8 @@ func (s *Server) AddDistribution(metric string, tags []string, t time.Time, v fl
 	s.store.add(s.store.distributions, metric, tags, t, v, s.opts.Clock.Now())
 }
 
-// Requests returns the requests received so far, oldest first.
+// Requests returns the requests received so far (the last 10,000), oldest
+// first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,6 +159,10 @@ func (s *Server) Handler() http.Handler {
 
 // maxBody bounds a request body; Datadog's query bodies are a few kB.
 const maxBody = 1 << 20
+
+// maxLogged bounds the request log of a long-running demo: the oldest
+// requests are dropped past it.
+const maxLogged = 10_000
 
 // answer is a response before it is written.
 type answer struct {
@@ -204,6 +209,9 @@ func (s *Server) log(req Request, status int) {
 	req.Status = status
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.requests) >= maxLogged {
+		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxLogged+1)
+	}
 	s.requests = append(s.requests, req)
 }
 

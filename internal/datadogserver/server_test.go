@@ -635,3 +635,14 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRequestLogIsBounded(t *testing.T) {
+	s := New(Options{})
+	for i := range maxLogged + 5 {
+		s.log(Request{Path: strconv.Itoa(i)}, 200)
+	}
+	reqs := s.Requests()
+	if len(reqs) != maxLogged || reqs[0].Path != "5" || reqs[len(reqs)-1].Path != strconv.Itoa(maxLogged+4) {
+		t.Errorf("log of %d from %s to %s, want the last %d", len(reqs), reqs[0].Path, reqs[len(reqs)-1].Path, maxLogged)
+	}
+}
