@@ -78,6 +78,9 @@ type SecretRef struct {
 // IsZero reports whether no secret is named.
 func (s SecretRef) IsZero() bool { return s.Namespace == "" && s.Name == "" }
 
+// String is namespace/name, as kubectl names a Secret.
+func (s SecretRef) String() string { return s.Namespace + "/" + s.Name }
+
 // Bugsnag is the configuration of the errors side (yaml: bugsnag).
 type Bugsnag struct {
 	// Address is the Data Access API's base URL (default https://api.bugsnag.com).

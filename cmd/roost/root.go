@@ -51,6 +51,8 @@ type clients struct {
 	// User is the kubeconfig user name, used when the API server cannot say who
 	// we are.
 	User string
+	// Context is the kubeconfig context's name, for the dashboard's header.
+	Context string
 }
 
 // app holds what every subcommand shares: kubectl's flags, -A, the output
@@ -80,6 +82,7 @@ func newApp(out, errOut io.Writer) *app {
 
 // newRootCommand builds the whole command tree.
 func newRootCommand(a *app) *cobra.Command {
+	co := &cockpitOptions{}
 	root := &cobra.Command{
 		Use:   "roost",
 		Short: "A terminal cockpit for canary releases on Kubernetes (Argo Rollouts' Rollout API)",
@@ -87,9 +90,18 @@ func newRootCommand(a *app) *cobra.Command {
 basic canary) and lets an on-call engineer see and act on them from a terminal:
 promote, abort with a reason, retry, pause, resume, restart, undo, and wait in scripts.
 
+Without a command, roost opens the cockpit: every rollout in scope, those that
+need a human first, with their steps, pods, metrics and errors, and keys to
+promote (p), promote fully (P), abort (a) and retry (r), each confirmed with y/n.
+"?" lists every key.
+
 Actions send the same patches as "kubectl argo rollouts", so roost works on rollouts
 stepped by roost's own controller or by Argo Rollouts. Each action is recorded as a
 Kubernetes Event on the Rollout naming who acted.`,
+		Example: `  roost -n shop                 # the cockpit for one namespace
+  roost -A -l team=payments     # every payments rollout, everywhere
+  roost --readonly --theme colorblind
+  roost get -A                  # the same, as a table`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -103,11 +115,17 @@ Kubernetes Event on the Rollout naming who acted.`,
 			return errors.New(msg + "; run `roost --help` to list commands")
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(a.out, "The roost dashboard is not built yet; list rollouts with `roost get` (or `roost get -A`).")
-			fmt.Fprintln(a.out)
-			return cmd.Help()
+			if err := co.check(); err != nil {
+				return err
+			}
+			c, err := a.connect()
+			if err != nil {
+				return err
+			}
+			return a.runCockpit(cmd.Context(), c, co, c.Context)
 		},
 	}
+	co.addFlags(root)
 	root.SuggestionsMinimumDistance = 2
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
@@ -188,7 +206,7 @@ func (a *app) realClients() (*clients, error) {
 	if a.flags.AuthInfoName != nil && *a.flags.AuthInfoName != "" {
 		user = *a.flags.AuthInfoName
 	}
-	return &clients{Kube: kube, Dynamic: dyn, Config: cfg, Namespace: ns, User: user}, nil
+	return &clients{Kube: kube, Dynamic: dyn, Config: cfg, Namespace: ns, User: user, Context: ctxName}, nil
 }
 
 // kubeconfigFiles names the kubeconfig files roost read, the way kubectl

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/spf13/cobra"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
+
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/tui"
+	"github.com/roost-dev/roost/watch"
+)
+
+// cockpitOptions are the flags of `roost` without a subcommand.
+type cockpitOptions struct {
+	reconciler     string
+	readonly       bool
+	theme          string
+	ascii          bool
+	selector       string
+	config         string
+	leaseNamespace string
+	workers        int
+}
+
+func (o *cockpitOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.reconciler, "reconciler", "auto", "step canaries from this terminal: auto (unless Argo Rollouts or you lack the rights), on (always, leader-elected), off (only watch)")
+	f.BoolVar(&o.readonly, "readonly", false, "send no actions: watch only (also turns the reconciler off)")
+	f.StringVar(&o.theme, "theme", "", "colour theme: dark, light, high-contrast, colorblind, mono, or a file in $XDG_CONFIG_HOME/roost/themes (default: dark, light on a light terminal)")
+	f.BoolVar(&o.ascii, "ascii", false, "draw with ASCII only (the default when the locale is not UTF-8)")
+	f.StringVarP(&o.selector, "selector", "l", "", "only rollouts with these labels (e.g. team=payments)")
+	f.StringVar(&o.config, "config", "", "metrics configuration file (default $XDG_CONFIG_HOME/roost/config.yaml)")
+	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the reconciler's Lease (default: the namespace in scope; kube-system with -A)")
+	f.IntVar(&o.workers, "workers", 2, "rollouts reconciled in parallel when this roost steps the canaries")
+}
+
+func (o *cockpitOptions) check() error {
+	switch o.reconciler {
+	case "auto", "on", "off":
+	default:
+		return fmt.Errorf("--reconciler %q: use auto, on or off", o.reconciler)
+	}
+	if o.workers < 1 {
+		return fmt.Errorf("--workers %d: need at least 1", o.workers)
+	}
+	return selectorOK(o.selector)
+}
+
+// cockpit is everything the dashboard runs on, apart from the terminal.
+type cockpit struct {
+	opts     tui.Options
+	watcher  *watch.Watcher
+	leader   *controller.Leader
+	stepping *controller.SteppingWatch
+	// background are started with the cockpit and stopped after it.
+	background []func(ctx context.Context)
+	workers    int
+	newCtrl    func() (*controller.Controller, error)
+}
+
+// runCockpit opens the dashboard on c until the person quits.
+func (a *app) runCockpit(ctx context.Context, c *clients, o *cockpitOptions, contextName string) error {
+	if err := checkCRD(c); err != nil {
+		return err
+	}
+	ck, err := a.buildCockpit(ctx, c, o, contextName)
+	if err != nil {
+		return err
+	}
+	return ck.run(ctx)
+}
+
+// buildCockpit wires the watch layer, the actions, the reconciler (when this
+// roost is to step canaries) and the evidence into the dashboard's options.
+func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, contextName string) (*cockpit, error) {
+	ns := c.namespace(a.allNamespaces)
+	var notices []themes.Notice
+	note := func(level themes.Level, format string, args ...any) {
+		notices = append(notices, themes.Notice{Level: level, Text: fmt.Sprintf(format, args...)})
+	}
+
+	reconcile, why := a.decideReconciler(ctx, c, o, ns)
+	if why != "" {
+		note(themes.Info, "%s", why)
+	}
+	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile})
+	if err != nil {
+		return nil, err
+	}
+	ck := &cockpit{watcher: w, workers: o.workers}
+
+	theme, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
+	notices = append(themeNotices, notices...)
+
+	me := controller.DefaultIdentity()
+	leaseNS := o.leaseNamespace
+	if leaseNS == "" {
+		leaseNS = ns
+	}
+	if leaseNS == "" {
+		leaseNS = controller.DefaultLeaseNamespace
+	}
+	ck.stepping = controller.NewSteppingWatch(controller.SteppingOptions{
+		Kube: c.Kube, LeaseNamespace: leaseNS, LeaseName: controller.DefaultLeaseName, Me: me, Campaigning: reconcile,
+	})
+	if reconcile {
+		ck.leader, err = controller.NewLeader(controller.LeaderConfig{
+			Kube: c.Kube, Namespace: leaseNS, Identity: me, OnChange: ck.stepping.LeaderChanged,
+		})
+		if err != nil {
+			return nil, err
+		}
+		ck.newCtrl = func() (*controller.Controller, error) {
+			return controller.New(controller.Config{Kube: c.Kube, Dynamic: c.Dynamic, Watcher: w})
+		}
+	}
+
+	ck.opts = tui.Options{
+		Context:          contextName,
+		Namespace:        ns,
+		Selector:         o.selector,
+		Rollouts:         &tui.WatchRollouts{Watcher: w, Store: watch.NewStore(w)},
+		Access:           func(ctx context.Context, ns string) (controller.Access, error) { return controller.CheckAccess(ctx, c.Kube, ns) },
+		Stepping:         ck.stepping,
+		Theme:            theme,
+		FollowBackground: o.theme == "" && os.Getenv("NO_COLOR") == "",
+		ReadOnly:         o.readonly,
+		Now:              a.now,
+	}
+	if !o.readonly {
+		ck.opts.Actor = controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, c.User))
+	}
+	ev, err := a.buildEvidence(ctx, c, o)
+	if err != nil {
+		note(themes.Warning, "%v", err)
+	}
+	if ev.poller != nil {
+		ck.opts.Evidence = ev.poller
+		ck.background = append(ck.background, ev.poller.Run)
+	}
+	ck.opts.EvidenceOff = ev.off
+	ck.opts.Headline = ev.headline
+	notices = append(notices, ev.notices...)
+	ck.opts.Notices = notices
+	return ck, nil
+}
+
+// decideReconciler says whether this roost takes part in stepping the
+// canaries, and, when --reconciler=auto turned it off, why.
+func (a *app) decideReconciler(ctx context.Context, c *clients, o *cockpitOptions, ns string) (bool, string) {
+	switch {
+	case o.readonly || o.reconciler == "off":
+		return false, ""
+	case o.reconciler == "on":
+		return true, ""
+	}
+	if ext, err := controller.DetectExternal(ctx, c.Kube, time.Now()); err != nil {
+		klog.InfoS("could not look for Argo Rollouts; reconciling", "err", err)
+	} else if ext != "" {
+		return false, "Argo Rollouts is live (" + ext + "): roost only watches and acts; --reconciler=on would make two controllers fight"
+	}
+	// The reconciler writes ReplicaSets and pod labels, and campaigns for a
+	// Lease: without those rights it would only log failures.
+	for _, attrs := range []authorizationv1.ResourceAttributes{
+		{Verb: "create", Group: "apps", Resource: "replicasets", Namespace: ns},
+		{Verb: "patch", Group: "", Resource: "pods", Namespace: ns},
+		{Verb: "create", Group: "coordination.k8s.io", Resource: "leases", Namespace: leaseNamespace(o, ns)},
+	} {
+		if ok, err := allowed(ctx, c.Kube, attrs); err == nil && !ok {
+			return false, fmt.Sprintf("you may not %s %s in %s, so this roost only watches and acts; for it to step canaries too, ask for the roost-controller ClusterRole", attrs.Verb, attrs.Resource, nsText(attrs.Namespace))
+		}
+	}
+	return true, ""
+}
+
+func leaseNamespace(o *cockpitOptions, ns string) string {
+	switch {
+	case o.leaseNamespace != "":
+		return o.leaseNamespace
+	case ns != "":
+		return ns
+	}
+	return controller.DefaultLeaseNamespace
+}
+
+func nsText(ns string) string {
+	if ns == "" {
+		return "every namespace"
+	}
+	return "namespace " + ns
+}
+
+func allowed(ctx context.Context, kube kubernetes.Interface, attrs authorizationv1.ResourceAttributes) (bool, error) {
+	r, err := kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return false, err
+	}
+	return r.Status.Allowed, nil
+}
+
+// run starts the informers, the reconciler and the evidence, shows the
+// dashboard until the person quits, then stops everything, releasing the
+// Lease so that another roost takes over at once.
+func (ck *cockpit) run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ck.watcher.Start(ctx)
+	done := make(chan struct{})
+	running := 0
+	start := func(f func(ctx context.Context)) {
+		running++
+		go func() {
+			defer func() { done <- struct{}{} }()
+			f(ctx)
+		}()
+	}
+	start(ck.stepping.Run)
+	for _, f := range ck.background {
+		start(f)
+	}
+	if ck.leader != nil {
+		start(func(ctx context.Context) {
+			_ = ck.leader.Run(ctx, func(term context.Context) {
+				ctrl, err := ck.newCtrl()
+				if err != nil {
+					klog.ErrorS(err, "starting the reconciler")
+					return
+				}
+				if err := ctrl.Run(term, ck.workers); err != nil {
+					klog.ErrorS(err, "reconciler stopped")
+				}
+			})
+		})
+	}
+	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(30))
+	_, err := p.Run()
+	cancel()
+	stopped := time.After(10 * time.Second)
+	for running > 0 {
+		select {
+		case <-done:
+			running--
+		case <-stopped:
+			klog.InfoS("background work still stopping; leaving it", "left", running)
+			running = 0
+		}
+	}
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the dashboard stopped: %w", err)
+	}
+	return nil
+}

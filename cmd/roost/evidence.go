@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/bugsnag"
+	"github.com/roost-dev/roost/metrics/datadog"
+	"github.com/roost-dev/roost/metrics/judge"
+	"github.com/roost-dev/roost/themes"
+)
+
+// evidence is the poller of the metrics and errors, and what to say when
+// they are off.
+type evidence struct {
+	poller *metrics.Poller
+	// off says why there is no poller at all.
+	off      string
+	headline string
+	notices  []themes.Notice
+}
+
+// evidenceSources are the configuration and the environment the clients
+// are built from; the demo passes its own.
+type evidenceSources struct {
+	config metrics.Config
+	getenv func(string) string
+}
+
+// buildEvidence reads the metrics configuration and builds the Datadog and
+// Bugsnag clients it asks for. Nothing here fails the dashboard: a bad file
+// or missing credentials turn that side off and the error says how to fix
+// it.
+func (a *app) buildEvidence(ctx context.Context, c *clients, o *cockpitOptions) (evidence, error) {
+	cfg, err := metrics.Load(o.config, os.Getenv)
+	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv})
+	return ev, err
+}
+
+func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence {
+	cfg := src.config
+	ev := evidence{headline: cfg.Headline()}
+	opts := metrics.PollerOptions{Config: cfg, Judge: judge.Judge{}}
+
+	creds, err := datadog.ResolveCredentials(ctx, datadog.CredentialConfig{
+		Address: cfg.Datadog.Address, Site: cfg.Datadog.Site, Secret: cfg.Datadog.Secret, Kube: c.Kube, Getenv: src.getenv,
+	})
+	if err == nil {
+		var dd *datadog.Client
+		dd, err = datadog.New(datadog.Options{Credentials: creds, API: cfg.Datadog.API, Timeout: cfg.Datadog.Timeout, MaxCallsPerMinute: cfg.Datadog.MaxCallsPerMinute})
+		if err == nil {
+			opts.Metrics = dd
+		}
+	}
+	if err != nil {
+		opts.MetricsOff = offReason(err)
+	}
+
+	token, err := bugsnag.LoadToken(ctx, src.getenv, c.Kube, cfg.Bugsnag.Secret)
+	if err == nil {
+		var bs *bugsnag.Client
+		bs, err = bugsnag.New(bugsnag.Options{Token: token, Address: cfg.Bugsnag.Address, Timeout: cfg.Datadog.Timeout})
+		if err == nil {
+			opts.Errors = bs
+		}
+	}
+	if err != nil {
+		opts.ErrorsOff = offReason(err)
+	}
+
+	if opts.Metrics == nil && opts.Errors == nil {
+		ev.off = opts.MetricsOff + "; " + opts.ErrorsOff
+		return ev
+	}
+	p, err := metrics.NewPoller(opts)
+	if err != nil {
+		ev.off = "metrics are off: " + err.Error()
+		return ev
+	}
+	ev.poller = p
+	return ev
+}
+
+// offReason is the sentence shown where a side's data would be.
+func offReason(err error) string {
+	var ce *datadog.CredentialError
+	if errors.As(err, &ce) {
+		return "Datadog is not configured: " + ce.Msg
+	}
+	msg := err.Error()
+	if strings.HasPrefix(msg, "Bugsnag") || strings.HasPrefix(msg, "Datadog") {
+		return msg
+	}
+	if errors.Is(err, bugsnag.ErrNoToken) {
+		return "Bugsnag is not configured: " + msg
+	}
+	return msg
+}
