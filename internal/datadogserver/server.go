@@ -233,6 +233,8 @@ func (s *Server) respond(r *http.Request, ep Endpoint, body []byte, fault *Fault
 		return answer{status: fault.Status, header: h, body: b}
 	}
 	if a, denied := s.authenticate(r); denied {
+		// Headers as on every query answer; a refused call spends nothing.
+		a.header = s.rateLimitHeader()
 		return a
 	}
 	h, ok := s.takeCall()

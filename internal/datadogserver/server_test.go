@@ -393,6 +393,9 @@ func TestKeys(t *testing.T) {
 			if bytes.Contains(r.body, []byte(testAPIKey)) || bytes.Contains(r.body, []byte(testAppKey)) {
 				t.Errorf("the answer shows a key")
 			}
+			if r.header.Get("X-RateLimit-Limit") != "1600" || r.header.Get("X-RateLimit-Name") != "query" {
+				t.Errorf("rate-limit headers %v", r.header)
+			}
 		})
 	}
 	// Refused calls do not count against the rate limit.
