@@ -15,11 +15,7 @@ import (
 // nothing is.
 func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 	if m.opt.Evidence == nil {
-		off := m.opt.EvidenceOff
-		if off == "" {
-			off = "metrics and errors are off"
-		}
-		return metrics.Evidence{}, off
+		return metrics.Evidence{MetricsOff: orOff(m.opt.MetricsOff), ErrorsOff: orOff(m.opt.ErrorsOff)}, ""
 	}
 	ev, ok := m.evidence[keyOf(r)]
 	if !ok {
@@ -29,6 +25,13 @@ func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 		return metrics.Evidence{}, "not polled: the rollout has no canary under way"
 	}
 	return ev, ""
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
 }
 
 // freshness says how current one source's evidence is: never a stale value

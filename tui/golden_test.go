@@ -224,7 +224,8 @@ func TestGoldenHeaderStates(t *testing.T) {
 			o.Stepping = staticStepping{controller.Stepping{Kind: controller.SteppingExternal, Who: "lease argo-rollouts/argo-rollouts-controller-lock held by argo-rollouts-5c9f-x2"}}
 			o.ReadOnly = true
 			o.Evidence = nil
-			o.EvidenceOff = "Datadog is not configured: set DD_API_KEY and DD_APP_KEY, or datadog.secret in ~/.config/roost/config.yaml"
+			o.MetricsOff = "Datadog is not configured: set DD_API_KEY and DD_APP_KEY, or datadog.secret in ~/.config/roost/config.yaml"
+			o.ErrorsOff = "Bugsnag is not configured: set BUGSNAG_AUTH_TOKEN, or bugsnag.secret in ~/.config/roost/config.yaml"
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

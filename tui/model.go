@@ -37,9 +37,10 @@ type Options struct {
 	// Stepping says who steps the canaries; nil shows nothing about it.
 	Stepping Stepping
 	// Evidence holds the metrics and errors; nil means neither is on, and
-	// EvidenceOff says why.
-	Evidence    Evidence
-	EvidenceOff string
+	// MetricsOff and ErrorsOff say why.
+	Evidence   Evidence
+	MetricsOff string
+	ErrorsOff  string
 	// Headline is the metric whose canary/stable ratio the overview shows.
 	Headline string
 

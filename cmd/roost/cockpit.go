@@ -30,6 +30,10 @@ type cockpitOptions struct {
 	config         string
 	leaseNamespace string
 	workers        int
+	// evidence, when set, replaces the configuration file and the
+	// environment as the source of the metrics and errors (the demo's
+	// servers).
+	evidence *evidenceSources
 }
 
 func (o *cockpitOptions) addFlags(cmd *cobra.Command) {
@@ -140,15 +144,17 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if !o.readonly {
 		ck.opts.Actor = controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, c.User))
 	}
-	ev, err := a.buildEvidence(ctx, c, o)
-	if err != nil {
+	var ev evidence
+	if o.evidence != nil {
+		ev = newEvidence(ctx, c, *o.evidence)
+	} else if ev, err = a.buildEvidence(ctx, c, o); err != nil {
 		note(themes.Warning, "%v", err)
 	}
 	if ev.poller != nil {
 		ck.opts.Evidence = ev.poller
 		ck.background = append(ck.background, ev.poller.Run)
 	}
-	ck.opts.EvidenceOff = ev.off
+	ck.opts.MetricsOff, ck.opts.ErrorsOff = ev.metricsOff, ev.errorsOff
 	ck.opts.Headline = ev.headline
 	notices = append(notices, ev.notices...)
 	ck.opts.Notices = notices

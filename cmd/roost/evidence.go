@@ -17,9 +17,9 @@ import (
 // they are off.
 type evidence struct {
 	poller *metrics.Poller
-	// off says why there is no poller at all.
-	off      string
-	headline string
+	// metricsOff and errorsOff say why there is no poller at all.
+	metricsOff, errorsOff string
+	headline              string
 	notices  []themes.Notice
 }
 
@@ -71,13 +71,14 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 		opts.ErrorsOff = offReason(err)
 	}
 
+	ev.metricsOff, ev.errorsOff = opts.MetricsOff, opts.ErrorsOff
 	if opts.Metrics == nil && opts.Errors == nil {
-		ev.off = opts.MetricsOff + "; " + opts.ErrorsOff
 		return ev
 	}
 	p, err := metrics.NewPoller(opts)
 	if err != nil {
-		ev.off = "metrics are off: " + err.Error()
+		ev.metricsOff = "metrics are off: " + err.Error()
+		ev.errorsOff = ev.metricsOff
 		return ev
 	}
 	ev.poller = p
