@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -55,6 +56,10 @@ type Options struct {
 	ReadOnly bool
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// FirstFrame, when set, is called once, with the number of rollouts,
+	// when the first complete frame (every informer listed) is drawn: how
+	// start-up time is measured.
+	FirstFrame func(rollouts int)
 }
 
 // Minimum and split sizes. Below minWidth×minHeight the cockpit only says the
@@ -164,6 +169,9 @@ type Model struct {
 	targets string
 	// tickAt is when the armed tick fires; zero when none is armed.
 	tickAt time.Time
+	// firstFrame reports the first complete frame once; shared by the
+	// model's copies.
+	firstFrame *sync.Once
 }
 
 // New builds the cockpit; ctx bounds every command it runs.
@@ -180,6 +188,8 @@ func New(ctx context.Context, opt Options) Model {
 		evidence: map[watch.Key]metrics.Evidence{},
 		width:    80,
 		height:   24,
+
+		firstFrame: &sync.Once{},
 	}
 	m.now = opt.Now()
 	m.filter = textinput.New()

@@ -18,6 +18,9 @@ import (
 // View renders the whole screen: every line exactly the terminal's width.
 func (m Model) View() tea.View {
 	v := tea.NewView(m.Render())
+	if m.synced && m.opt.FirstFrame != nil {
+		m.firstFrame.Do(func() { m.opt.FirstFrame(len(m.all)) })
+	}
 	v.AltScreen = true
 	v.WindowTitle = "roost"
 	return v

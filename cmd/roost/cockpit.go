@@ -140,6 +140,9 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		FollowBackground: o.theme == "" && os.Getenv("NO_COLOR") == "",
 		ReadOnly:         o.readonly,
 		Now:              a.now,
+		FirstFrame: func(n int) {
+			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n)
+		},
 	}
 	if !o.readonly {
 		ck.opts.Actor = controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, c.User))

@@ -69,13 +69,15 @@ type app struct {
 	setLogFile func(path string) error
 	// now is the clock for ages and countdowns (tests fix it).
 	now func() time.Time
+	// started is when the process began, for start-up figures.
+	started time.Time
 }
 
 // errNeedsOneNamespace is what a command acting on one named rollout says to -A.
 var errNeedsOneNamespace = errors.New("a rollout NAME needs one namespace: drop -A and give -n NAMESPACE")
 
 func newApp(out, errOut io.Writer) *app {
-	a := &app{flags: genericclioptions.NewConfigFlags(true), out: out, errOut: errOut, now: time.Now}
+	a := &app{flags: genericclioptions.NewConfigFlags(true), out: out, errOut: errOut, now: time.Now, started: time.Now()}
 	a.connect = a.realClients
 	return a
 }
