@@ -327,14 +327,7 @@ func (m *Model) setTargets() tea.Cmd {
 	targets := make([]metrics.Target, 0, len(m.all))
 	var sig strings.Builder
 	for _, r := range m.all {
-		t := metrics.Target{
-			Namespace: r.Namespace, Name: r.Name,
-			Annotations: r.Annotations, TemplateLabels: r.TemplateLabels,
-			Poll: polled(r),
-		}
-		if r.Canary != nil {
-			t.Since = r.Canary.Created
-		}
+		t := TargetOf(r)
 		targets = append(targets, t)
 		fmt.Fprintf(&sig, "%s/%s %v %d", r.Namespace, r.Name, t.Poll, t.Since.Unix())
 		for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
@@ -353,6 +346,21 @@ func (m *Model) setTargets() tea.Cmd {
 		ev.SetTargets(targets)
 		return nil
 	}
+}
+
+// TargetOf is what the poller needs to know of a rollout: what to query
+// (annotations, pod template labels), since when (its canary's start), and
+// whether its canary is under way.
+func TargetOf(r *watch.Rollout) metrics.Target {
+	t := metrics.Target{
+		Namespace: r.Namespace, Name: r.Name,
+		Annotations: r.Annotations, TemplateLabels: r.TemplateLabels,
+		Poll: polled(r),
+	}
+	if r.Canary != nil {
+		t.Since = r.Canary.Created
+	}
+	return t
 }
 
 // polled says whether a rollout's evidence is worth calls: its canary is

@@ -130,11 +130,13 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	}
 
 	ck.opts = tui.Options{
-		Context:          contextName,
-		Namespace:        ns,
-		Selector:         o.selector,
-		Rollouts:         &tui.WatchRollouts{Watcher: w, Store: watch.NewStore(w)},
-		Access:           func(ctx context.Context, ns string) (controller.Access, error) { return controller.CheckAccess(ctx, c.Kube, ns) },
+		Context:   contextName,
+		Namespace: ns,
+		Selector:  o.selector,
+		Rollouts:  &tui.WatchRollouts{Watcher: w, Store: watch.NewStore(w)},
+		Access: func(ctx context.Context, ns string) (controller.Access, error) {
+			return controller.CheckAccess(ctx, c.Kube, ns)
+		},
 		Stepping:         ck.stepping,
 		Theme:            theme,
 		FollowBackground: o.theme == "" && os.Getenv("NO_COLOR") == "",

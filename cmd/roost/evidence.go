@@ -11,6 +11,8 @@ import (
 	"github.com/roost-dev/roost/metrics/datadog"
 	"github.com/roost-dev/roost/metrics/judge"
 	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/tui"
+	"github.com/roost-dev/roost/watch"
 )
 
 // evidence is the poller of the metrics and errors, and what to say when
@@ -20,7 +22,7 @@ type evidence struct {
 	// metricsOff and errorsOff say why there is no poller at all.
 	metricsOff, errorsOff string
 	headline              string
-	notices  []themes.Notice
+	notices               []themes.Notice
 }
 
 // evidenceSources are the configuration and the environment the clients
@@ -83,6 +85,17 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 	}
 	ev.poller = p
 	return ev
+}
+
+// fetchEvidence polls the evidence of one rollout once, for `roost get NAME`.
+// Its error is the configuration file's; the evidence says why a side is off.
+func (a *app) fetchEvidence(ctx context.Context, c *clients, configPath string, v *watch.Rollout) (metrics.Evidence, error) {
+	cfg, cfgErr := metrics.Load(configPath, os.Getenv)
+	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv})
+	if ev.poller == nil {
+		return metrics.Evidence{Namespace: v.Namespace, Name: v.Name, MetricsOff: ev.metricsOff, ErrorsOff: ev.errorsOff}, cfgErr
+	}
+	return ev.poller.FetchOnce(ctx, tui.TargetOf(v)), cfgErr
 }
 
 // offReason is the sentence shown where a side's data would be.

@@ -21,12 +21,14 @@ import (
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/watch"
 )
 
 type getOptions struct {
 	output   string
 	selector string
+	config   string
 	now      func() time.Time
 }
 
@@ -39,8 +41,10 @@ func newGetCommand(a *app) *cobra.Command {
 desired/actual canary weight, pause countdown, canary and stable pods ready/total.
 
 With NAME, show one rollout in detail: phase and message, why it was aborted, its
-steps, its stable and canary ReplicaSets with pods by role, and its latest Events
-with who acted.
+steps, its stable and canary ReplicaSets with pods by role, its latest Events
+with who acted, and its canary's evidence: the configured Datadog metrics of
+canary and stable side by side, and the Bugsnag errors of the canary release
+stage (see --config).
 
 Without a traffic router a canary's weight is a pod ratio: "actual" is the canary's
 available pods over all available pods.`,
@@ -78,6 +82,7 @@ available pods over all available pods.`,
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json or yaml")
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "only rollouts with these labels (e.g. team=payments)")
+	cmd.Flags().StringVar(&o.config, "config", "", "metrics configuration file, for the metrics and errors of one rollout (default $XDG_CONFIG_HOME/roost/config.yaml)")
 	return cmd
 }
 
@@ -172,12 +177,83 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 		return fmt.Errorf("rollout %s/%s: listing its events: %w", ns, name, err)
 	}
 	v := watch.Snapshot(ro, ptrs(rss.Items), ptrs(pods.Items), ptrs(events.Items), o.now())
+	ev, cfgErr := a.fetchEvidence(ctx, c, o.config, &v)
+	if cfgErr != nil {
+		fmt.Fprintln(a.errOut, "warning:", cfgErr)
+	}
 	switch o.output {
 	case "json", "yaml":
-		return printStructured(a.out, o.output, v)
+		return printStructured(a.out, o.output, struct {
+			watch.Rollout
+			Evidence metrics.Evidence `json:"evidence"`
+		}{v, ev})
 	}
 	printDetail(a.out, v, o.now())
+	printEvidence(a.out, ev, o.now())
 	return nil
+}
+
+// printEvidence is the text form of a rollout's metrics and errors.
+func printEvidence(w io.Writer, ev metrics.Evidence, now time.Time) {
+	fmt.Fprintln(w, "\nMetrics (Datadog, canary vs stable):")
+	switch {
+	case ev.MetricsOff != "" && len(ev.Metrics) == 0:
+		fmt.Fprintln(w, "  off:", ev.MetricsOff)
+	case ev.MetricsState.Stale:
+		fmt.Fprintln(w, "  stale:", ev.MetricsState.Reason)
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	if len(ev.Metrics) > 0 {
+		fmt.Fprintln(tw, "  METRIC\tCANARY\tSTABLE\tRATIO\tVERDICT")
+	}
+	for _, m := range ev.Metrics {
+		if m.Error != "" {
+			fmt.Fprintf(tw, "  %s\tquery failed: %s\t\t\t\n", m.Name, m.Error)
+			continue
+		}
+		ratio := "-"
+		if r, ok := m.Ratio(); ok {
+			ratio = fmt.Sprintf("%.2fx", r)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", m.Name, latestText(m.Canary, m.Unit), latestText(m.Stable, m.Unit), ratio, m.Verdict)
+	}
+	_ = tw.Flush()
+	if ev.Score != "" {
+		fmt.Fprintln(w, "  score:", ev.Score)
+	}
+	fmt.Fprintln(w, "\nErrors (Bugsnag, canary release stage):")
+	switch {
+	case ev.ErrorsOff != "" && len(ev.Errors) == 0:
+		fmt.Fprintln(w, "  off:", ev.ErrorsOff)
+		return
+	case ev.ErrorsState.Stale:
+		fmt.Fprintln(w, "  stale:", ev.ErrorsState.Reason)
+	case len(ev.Errors) == 0:
+		fmt.Fprintln(w, "  none since the canary began")
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NEW\tCLASS\tMESSAGE\tEVENTS\tUSERS\tFIRST SEEN")
+	for _, e := range ev.Errors {
+		mark := ""
+		if e.New {
+			mark = "new"
+		}
+		first := "-"
+		if !e.FirstSeen.IsZero() {
+			first = duration.HumanDuration(now.Sub(e.FirstSeen)) + " ago"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\n", mark, e.Class, e.Message, e.Events, e.Users, first)
+	}
+	_ = tw.Flush()
+}
+
+func latestText(s metrics.Series, unit string) string {
+	p, ok := s.Latest()
+	if !s.Found || !ok {
+		return "no data"
+	}
+	return fmt.Sprintf("%.4g%s", p.Value, unit)
 }
 
 func printStructured(w io.Writer, format string, v any) error {

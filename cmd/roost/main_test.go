@@ -340,9 +340,18 @@ func TestSingleActions(t *testing.T) {
 
 func TestBareRoostAndVersion(t *testing.T) {
 	c := newCluster(nil)
-	out, _, code := c.run(t)
-	if code != 0 || !strings.HasPrefix(out, "The roost dashboard is not built yet; list rollouts with `roost get`") || !strings.Contains(out, "Available Commands:") {
-		t.Errorf("bare roost: code %d\n%s", code, out)
+	// Bare roost opens the cockpit; a cluster without the Rollout CRD is
+	// told before the terminal is taken over.
+	_, errOut, code := c.run(t)
+	if code != 1 || !strings.Contains(errOut, "install the CRD with `roost install`") {
+		t.Errorf("bare roost without the CRD: code %d, %q", code, errOut)
+	}
+	out, _, _ := c.run(t, "--help")
+	if !strings.Contains(out, "Without a command, roost opens the cockpit") || !strings.Contains(out, "--reconciler string") || !strings.Contains(out, "Available Commands:") {
+		t.Errorf("roost --help:\n%s", out)
+	}
+	if _, errOut, code := c.run(t, "--reconciler", "maybe"); code != 1 || !strings.Contains(errOut, "--reconciler \"maybe\": use auto, on or off") {
+		t.Errorf("bad --reconciler: code %d, %q", code, errOut)
 	}
 	out, _, code = c.run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "roost version dev (commit ") || !strings.Contains(out, " go1.") {
