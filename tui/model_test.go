@@ -154,8 +154,10 @@ func startSimCockpit(t *testing.T, opt sim.Options, mutate func(*Options), rollo
 		Context:  "sim",
 		Rollouts: &WatchRollouts{Watcher: w, Store: watch.NewStore(w)},
 		Actor:    controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, "tester")),
-		Access:   func(ctx context.Context, ns string) (controller.Access, error) { return controller.CheckAccess(ctx, c.Kube, ns) },
-		Theme:    dark(t),
+		Access: func(ctx context.Context, ns string) (controller.Access, error) {
+			return controller.CheckAccess(ctx, c.Kube, ns)
+		},
+		Theme: dark(t),
 	}
 	if mutate != nil {
 		mutate(&o)
