@@ -135,7 +135,9 @@ type Model struct {
 	keys keyMap
 	help help.Model
 	th   themes.Theme
-	now  time.Time
+	// paint is th's cell styles, reduced for speed.
+	paint paints
+	now   time.Time
 
 	width, height int
 
@@ -219,6 +221,7 @@ func New(ctx context.Context, opt Options) Model {
 // setTheme styles the bubbles from the theme: no colour of their own.
 func (m *Model) setTheme(t themes.Theme) {
 	m.th = t
+	m.paint = paintsOf(t)
 	m.help.Styles = help.Styles{
 		Ellipsis:       t.Muted,
 		ShortKey:       t.Key,

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"charm.land/lipgloss/v2"
-
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/watch"
 )
@@ -20,37 +18,37 @@ type column struct {
 	width, min int
 	right      bool
 	drop       int
-	cell       func(m *Model, r *watch.Rollout) (string, lipgloss.Style)
+	cell       func(m *Model, r *watch.Rollout) (string, paint)
 }
 
 // overviewColumns are the overview's columns for this model.
 func (m *Model) overviewColumns() []column {
-	t := m.th
-	plain := func(s string) (string, lipgloss.Style) { return s, t.Text }
+	t := m.paint
+	plain := func(s string) (string, paint) { return s, t.text }
 	nsDrop := 4
 	if m.opt.Namespace != "" {
 		// The header names the one namespace already.
 		nsDrop = 7
 	}
 	cols := []column{
-		{title: "NAME", min: 10, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return plain(r.Name) }},
-		{title: "NAMESPACE", min: 8, drop: nsDrop, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return r.Namespace, t.Muted }},
-		{title: "STATE", width: 11, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, lipgloss.Style) { return m.stateText(r) }},
-		{title: "STEP", width: 5, right: true, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return plain(stepText(r)) }},
-		{title: "WEIGHT", width: 7, right: true, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) {
+		{title: "NAME", min: 10, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return plain(r.Name) }},
+		{title: "NAMESPACE", min: 8, drop: nsDrop, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return r.Namespace, t.muted }},
+		{title: "STATE", width: 11, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, paint) { return m.stateText(r) }},
+		{title: "STEP", width: 5, right: true, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return plain(stepText(r)) }},
+		{title: "WEIGHT", width: 7, right: true, cell: func(_ *Model, r *watch.Rollout) (string, paint) {
 			return plain(fmt.Sprintf("%d/%d", r.DesiredWeight, r.ActualWeight))
 		}},
-		{title: "CANARY", width: 6, right: true, drop: 1, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return podsText(r.Canary), t.Canary }},
-		{title: "STABLE", width: 6, right: true, drop: 2, cell: func(_ *Model, r *watch.Rollout) (string, lipgloss.Style) { return podsText(r.Stable), t.Stable }},
-		{title: "SINCE", width: 5, right: true, drop: 6, cell: func(m *Model, r *watch.Rollout) (string, lipgloss.Style) {
+		{title: "CANARY", width: 6, right: true, drop: 1, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return podsText(r.Canary), t.canary }},
+		{title: "STABLE", width: 6, right: true, drop: 2, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return podsText(r.Stable), t.stable }},
+		{title: "SINCE", width: 5, right: true, drop: 6, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			if r.StepSince.IsZero() {
-				return "-", t.Muted
+				return "-", t.muted
 			}
-			return age(m.now.Sub(r.StepSince)), t.Muted
+			return age(m.now.Sub(r.StepSince)), t.muted
 		}},
 	}
 	if m.opt.Evidence != nil {
-		cols = append(cols, column{title: m.headlineTitle(), width: 5, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, lipgloss.Style) {
+		cols = append(cols, column{title: m.headlineTitle(), width: 5, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			return m.headlineCell(r)
 		}})
 	}
@@ -89,12 +87,13 @@ func layoutColumns(cols []column, rows []*watch.Rollout, width int) ([]column, [
 		if c.width != 0 || spare <= 0 {
 			continue
 		}
+		// Kubernetes names are ASCII: their length is their width.
 		longest := len(c.title)
 		for _, r := range rows {
 			if c.title == "NAME" {
-				longest = max(longest, cells(r.Name))
+				longest = max(longest, len(r.Name))
 			} else {
-				longest = max(longest, cells(r.Namespace))
+				longest = max(longest, len(r.Namespace))
 			}
 		}
 		grow := min(max(longest-widths[i], 0), spare)
@@ -124,27 +123,27 @@ func podsText(rs *watch.ReplicaSet) string {
 }
 
 // stateText says in a word or two what the rollout waits for.
-func (m *Model) stateText(r *watch.Rollout) (string, lipgloss.Style) {
-	t := m.th
+func (m *Model) stateText(r *watch.Rollout) (string, paint) {
+	t := m.paint
 	switch {
 	case r.InvalidSpec != "":
-		return "invalid spec", t.Degraded
+		return "invalid spec", t.degraded
 	case r.Aborted:
-		return "aborted", t.Degraded
+		return "aborted", t.degraded
 	case r.Phase == "Degraded":
-		return "degraded", t.Degraded
+		return "degraded", t.degraded
 	case r.PauseUntilPromoted:
-		return "promote?", t.Paused
+		return "promote?", t.paused
 	case r.ManuallyPaused:
-		return "paused", t.Paused
+		return "paused", t.paused
 	case r.Paused && !r.PauseEnds.IsZero():
-		return "pause " + countdown(r.PauseEnds.Sub(m.now)), t.Paused
+		return "pause " + countdown(r.PauseEnds.Sub(m.now)), t.paused
 	case r.Phase == "Progressing":
-		return "progressing", t.Progressing
+		return "progressing", t.progressing
 	case r.Phase == "Healthy":
-		return "healthy", t.Healthy
+		return "healthy", t.healthy
 	}
-	return strings.ToLower(string(r.Phase)), t.Muted
+	return strings.ToLower(string(r.Phase)), t.muted
 }
 
 // headlineTitle is the overview's evidence column: ERR× for the error rate.
@@ -160,11 +159,11 @@ func (m *Model) headlineTitle() string {
 }
 
 // headlineCell is the canary's ratio to stable of the headline metric.
-func (m *Model) headlineCell(r *watch.Rollout) (string, lipgloss.Style) {
-	t := m.th
+func (m *Model) headlineCell(r *watch.Rollout) (string, paint) {
+	t := m.paint
 	ev, ok := m.evidence[keyOf(r)]
 	if !ok || !polled(r) && ev.MetricsState.FetchedAt.IsZero() {
-		return "-", t.Muted
+		return "-", t.muted
 	}
 	id := m.opt.Headline
 	if id == "" {
@@ -172,28 +171,26 @@ func (m *Model) headlineCell(r *watch.Rollout) (string, lipgloss.Style) {
 	}
 	mt, ok := ev.Headline(id)
 	if !ok {
-		return "-", t.Muted
+		return "-", t.muted
 	}
 	ratio, ok := mt.Ratio()
 	if !ok {
-		return "n/a", t.Muted
+		return "n/a", t.muted
 	}
-	s := ratioText(ratio, t.Symbols.Times)
+	s := ratioText(ratio, m.th.Symbols.Times)
 	switch {
 	case ev.MetricsState.Stale:
-		return s, t.Warn
+		return s, t.warn
 	case mt.Verdict == metrics.VerdictHigh && mt.HigherIsWorse, mt.Verdict == metrics.VerdictLow && !mt.HigherIsWorse:
-		return s, t.Bad
+		return s, t.bad
 	case mt.Verdict == metrics.VerdictPass:
-		return s, t.OK
+		return s, t.ok
 	}
-	return s, t.Text
+	return s, t.text
 }
 
 func ratioText(r float64, x string) string {
 	switch {
-	case r >= 100:
-		return fmt.Sprintf("%.0f%s", r, x)
 	case r >= 10:
 		return fmt.Sprintf("%.0f%s", r, x)
 	}
@@ -279,23 +276,24 @@ func (m Model) overviewRows(width, height int) []string {
 	}
 	lines := []string{t.Muted.Render(head.String())}
 
+	// Lay the lines out first, cheaply, and render only those in view:
+	// with hundreds of rollouts the frame costs what the screen shows.
 	type line struct {
-		text   string
-		cursor bool
+		group watch.Urgency
+		row   int // -1 for a group's title
 	}
-	var all []line
+	all := make([]line, 0, len(m.rows)+4)
 	cursorLine := 0
 	lastGroup := watch.Urgency(-1)
 	for i, r := range m.rows {
 		if g := watch.UrgencyOf(r); g != lastGroup {
 			lastGroup = g
-			all = append(all, line{text: t.Muted.Render(urgencyTitle(g))})
+			all = append(all, line{group: g, row: -1})
 		}
-		selected := i == m.cursor
-		if selected {
+		if i == m.cursor {
 			cursorLine = len(all)
 		}
-		all = append(all, line{text: m.overviewRow(r, cols, widths, space, selected, width), cursor: selected})
+		all = append(all, line{row: i})
 	}
 	room := height - 1
 	offset := 0
@@ -303,7 +301,12 @@ func (m Model) overviewRows(width, height int) []string {
 		offset = min(max(cursorLine-room/2, 0), len(all)-room)
 	}
 	for i := offset; i < len(all) && i < offset+room; i++ {
-		lines = append(lines, all[i].text)
+		l := all[i]
+		if l.row < 0 {
+			lines = append(lines, t.Muted.Render(urgencyTitle(l.group)))
+			continue
+		}
+		lines = append(lines, m.overviewRow(m.rows[l.row], cols, widths, space, l.row == m.cursor, width))
 	}
 	return lines
 }
@@ -319,7 +322,7 @@ func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space 
 	if selected {
 		cursor = sym.Cursor
 	}
-	phaseStyle, phaseSym := t.Phase(string(r.Phase))
+	phasePaint, phaseSym := m.paint.phase(t, string(r.Phase))
 	if selected {
 		// One style for the whole row: inner styles would cut the
 		// selection's background.
@@ -339,7 +342,7 @@ func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space 
 		return t.Selected.Render(fit(b.String(), width, sym.Ellipsis))
 	}
 	var b strings.Builder
-	b.WriteString(cursor + t.Marked.Render(mark) + phaseStyle.Render(phaseSym) + " ")
+	b.WriteString(cursor + m.paint.marked.on(mark) + phasePaint.on(phaseSym) + " ")
 	for i, c := range cols {
 		if i > 0 {
 			b.WriteString(space)
@@ -350,7 +353,7 @@ func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space 
 		} else {
 			s = fit(s, widths[i], sym.Ellipsis)
 		}
-		b.WriteString(style.Render(s))
+		b.WriteString(style.on(s))
 	}
 	return b.String()
 }
