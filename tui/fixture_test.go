@@ -165,8 +165,12 @@ func fixtureEvidence() map[watch.Key]metrics.Evidence {
 			Namespace: "web", Name: "search", Score: metrics.ScoreNoData,
 			MetricsState: metrics.Freshness{FetchedAt: fixtureNow.Add(-95 * time.Second), Stale: true, Reason: "Datadog rate limited (429)", RetryAt: fixtureNow.Add(40 * time.Second)},
 			Metrics: []metrics.Metric{
+				{ID: "requests", Name: "requests", Unit: "req/s", Verdict: metrics.VerdictNoData,
+					Canary: metrics.Series{Found: false}, Stable: series(t0, 50, 51)},
 				{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Verdict: metrics.VerdictPass,
 					Canary: series(t0, 0.2, 0.3), Stable: series(t0, 0.3, 0.3)},
+				{ID: "latency_p95", Name: "p95 latency", Unit: "ms", HigherIsWorse: true, Verdict: metrics.VerdictNoData,
+					Error: "forbidden (403): the application key lacks the timeseries_query scope"},
 			},
 			ErrorsOff: "Bugsnag is not configured: set BUGSNAG_AUTH_TOKEN, or bugsnag.secret in ~/.config/roost/config.yaml",
 		},
