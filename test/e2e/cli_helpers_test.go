@@ -35,7 +35,7 @@ var roostBuild struct {
 }
 
 // roostBinary builds ./cmd/roost from this checkout on first use.
-func roostBinary(t *testing.T) string {
+func roostBinary(t testing.TB) string {
 	t.Helper()
 	roostBuild.once.Do(func() {
 		_, file, _, ok := runtime.Caller(0)

@@ -1,0 +1,276 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// screenTimeout is how long a test waits for text on the screen: generous,
+// for a loaded 2-core machine running the whole suite.
+const screenTimeout = 60 * time.Second
+
+// tmuxSockets numbers the tmux servers of one test binary run.
+var tmuxSockets atomic.Int64
+
+// cockpitTerm is `roost` (the cockpit) running in a real terminal: a
+// detached tmux session on a tmux server of its own (its own socket, so that
+// tests never see each other's sessions or a person's tmux). Keys go in with
+// send-keys; the screen comes out with capture-pane.
+type cockpitTerm struct {
+	t       testing.TB
+	name    string
+	socket  string
+	logFile string
+
+	mu sync.Mutex
+	// last is the last screen captured, shown when the test fails.
+	last string
+}
+
+// startCockpit runs the built roost with no subcommand in namespace ns in a
+// 120x40 tmux pane, as an SRE would from a shell: TERM=tmux-256color,
+// LANG=C.UTF-8, KUBECONFIG of the test cluster, HOME in a temporary folder
+// (so no configuration of the machine's user is read) and nothing else from
+// the test's environment. environ adds or overrides variables
+// ("NO_COLOR=1", "LANG=C"); args are roost's flags after -n. The tmux server is killed when
+// the test ends, even when it fails; when it fails, the last screen and the
+// tail of roost's log are logged.
+func startCockpit(t testing.TB, ns, name string, environ []string, args ...string) *cockpitTerm {
+	t.Helper()
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Fatalf("the cockpit's terminal tests need tmux, and it is not on PATH (%v): install it (apt-get install tmux)", err)
+	}
+	bin := roostBinary(t)
+	dir := t.TempDir()
+	c := &cockpitTerm{
+		t:       t,
+		name:    name,
+		socket:  fmt.Sprintf("roost-e2e-%d-%d", os.Getpid(), tmuxSockets.Add(1)),
+		logFile: filepath.Join(dir, name+".log"),
+	}
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The pane stays after roost exits, so that an exit code and whatever
+	// roost printed on its way out can be read. tail --pid ends the tmux
+	// server should this test binary die before its cleanup runs (a go test
+	// timeout panics without running cleanups): roost never outlives it.
+	conf := filepath.Join(dir, "tmux.conf")
+	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
+		"run-shell -b \"tail --pid=%d -f /dev/null; %s -L %s kill-server\"\n", os.Getpid(), tmux, c.socket)
+	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{
+		"PATH":       os.Getenv("PATH"),
+		"HOME":       home,
+		"TERM":       "tmux-256color",
+		"LANG":       "C.UTF-8",
+		"KUBECONFIG": env.Kubeconfig,
+	}
+	order := []string{"PATH", "HOME", "TERM", "LANG", "KUBECONFIG"}
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := vars[k]; !ok {
+			order = append(order, k)
+		}
+		vars[k] = v
+	}
+	// Given as several arguments, the command is run without a shell:
+	// nothing needs quoting.
+	cmd := []string{"-f", conf, "new-session", "-d", "-s", "cockpit", "-x", "120", "-y", "40", "env", "-i"}
+	for _, k := range order {
+		cmd = append(cmd, k+"="+vars[k])
+	}
+	cmd = append(cmd, bin, "--log-file", c.logFile, "-n", ns)
+	cmd = append(cmd, args...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.report()
+		}
+		// "no server running" is fine: roost quit and tmux went with it.
+		_, _ = c.tmux("kill-server")
+	})
+	if _, err := c.tmux(cmd...); err != nil {
+		t.Fatalf("%s: start roost in tmux: %v", name, err)
+	}
+	return c
+}
+
+// tmux runs one tmux command on this cockpit's server.
+func (c *cockpitTerm) tmux(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "tmux", append([]string{"-L", c.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("tmux %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// keys sends tmux key names ("p", "Enter", "Space", "BSpace", "/").
+func (c *cockpitTerm) keys(keys ...string) {
+	c.t.Helper()
+	if _, err := c.tmux(append([]string{"send-keys", "-t", "cockpit"}, keys...)...); err != nil {
+		c.t.Fatalf("%s: %v", c.name, err)
+	}
+}
+
+// typeText types s as it is, character by character.
+func (c *cockpitTerm) typeText(s string) {
+	c.t.Helper()
+	if _, err := c.tmux("send-keys", "-t", "cockpit", "-l", s); err != nil {
+		c.t.Fatalf("%s: %v", c.name, err)
+	}
+}
+
+// capture reads the screen as text; with escapes, SGR sequences carry the
+// attributes and colours of each cell.
+func (c *cockpitTerm) capture(escapes bool) (string, error) {
+	args := []string{"capture-pane", "-p", "-t", "cockpit"}
+	if escapes {
+		args = append(args, "-e")
+	}
+	s, err := c.tmux(args...)
+	if err == nil && !escapes {
+		c.mu.Lock()
+		c.last = s
+		c.mu.Unlock()
+	}
+	return s, err
+}
+
+// awaitScreen polls the screen every 100 ms until ok holds for it, and
+// returns that screen. what names the expectation in the failure.
+func (c *cockpitTerm) awaitScreen(what string, ok func(screen string) bool) string {
+	c.t.Helper()
+	deadline := time.Now().Add(screenTimeout)
+	var lastErr error
+	for {
+		s, err := c.capture(false)
+		if err == nil && ok(s) {
+			return s
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			c.t.Fatalf("%s: timed out after %s waiting for the screen to show %s (last tmux error: %v); the last screen and roost's log follow", c.name, screenTimeout, what, lastErr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// awaitText waits until the screen shows every one of texts.
+func (c *cockpitTerm) awaitText(texts ...string) string {
+	c.t.Helper()
+	return c.awaitScreen(fmt.Sprintf("%q", texts), func(s string) bool { return containsAll(s, texts...) })
+}
+
+// awaitLine waits until one line of the screen shows every one of texts, and
+// returns that line.
+func (c *cockpitTerm) awaitLine(texts ...string) string {
+	c.t.Helper()
+	var line string
+	c.awaitScreen(fmt.Sprintf("one line with %q", texts), func(s string) bool {
+		line = lineWith(s, texts...)
+		return line != ""
+	})
+	return line
+}
+
+func containsAll(s string, texts ...string) bool {
+	for _, x := range texts {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// lineWith is the first line of screen holding every one of texts, or "".
+func lineWith(screen string, texts ...string) string {
+	for _, l := range strings.Split(screen, "\n") {
+		if containsAll(l, texts...) {
+			return l
+		}
+	}
+	return ""
+}
+
+// resize sets the window (and so roost's terminal) to width x height.
+func (c *cockpitTerm) resize(width, height int) {
+	c.t.Helper()
+	if _, err := c.tmux("resize-window", "-t", "cockpit", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height)); err != nil {
+		c.t.Fatalf("%s: %v", c.name, err)
+	}
+}
+
+// pane reads one of tmux's pane formats, e.g. "#{pane_pid}".
+func (c *cockpitTerm) pane(format string) (string, error) {
+	out, err := c.tmux("display-message", "-p", "-t", "cockpit", format)
+	return strings.TrimSpace(out), err
+}
+
+// pid is roost's process id (env execs it, so it is the pane's process).
+func (c *cockpitTerm) pid() int {
+	c.t.Helper()
+	out, err := c.pane("#{pane_pid}")
+	if err != nil {
+		c.t.Fatalf("%s: %v", c.name, err)
+	}
+	pid, err := strconv.Atoi(out)
+	if err != nil {
+		c.t.Fatalf("%s: pane pid %q: %v", c.name, out, err)
+	}
+	return pid
+}
+
+// awaitExit waits for roost to end and returns its exit status.
+func (c *cockpitTerm) awaitExit() int {
+	c.t.Helper()
+	var status string
+	c.awaitScreen("roost to exit (the pane dead)", func(string) bool {
+		out, err := c.pane("#{pane_dead} #{pane_dead_status}")
+		dead, st, _ := strings.Cut(out, " ")
+		status = st
+		return err == nil && dead == "1"
+	})
+	code, err := strconv.Atoi(status)
+	if err != nil {
+		c.t.Fatalf("%s: exit status %q: %v", c.name, status, err)
+	}
+	return code
+}
+
+// logTail is the end of roost's log file.
+func (c *cockpitTerm) logTail(lines int) string {
+	b, err := os.ReadFile(c.logFile)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(all[max(len(all)-lines, 0):], "\n")
+}
+
+// report logs the last screen captured and the tail of roost's log.
+func (c *cockpitTerm) report() {
+	c.mu.Lock()
+	last := c.last
+	c.mu.Unlock()
+	if s, err := c.capture(false); err == nil {
+		last = s
+	}
+	c.t.Logf("%s: last screen:\n%s\n%s: tail of roost's log %s:\n%s", c.name, last, c.name, c.logFile, c.logTail(40))
+}
