@@ -1,0 +1,325 @@
+// Package demo owns roost's self-contained demo: a scripted practice session
+// on a simulated cluster (internal/sim), with a Datadog API
+// (internal/datadogserver) fed by every pod's synthetic traffic and a
+// Bugsnag (internal/bugsnagserver) that the pods' workload reports its
+// errors to with bugsnag-go. roost's real reconciler, watches, metrics
+// clients and cockpit run on it unchanged: only the addresses and the keys
+// (made up at start) differ from production.
+//
+// A World opens two listeners, both on 127.0.0.1 at ports the system
+// picks, and nothing else: no file, no other network.
+package demo
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/bugsnagserver"
+	"github.com/roost-dev/roost/internal/datadogserver"
+	"github.com/roost-dev/roost/internal/sim"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/bugsnag"
+)
+
+// ContextName is what the cockpit's header calls the simulated cluster.
+const ContextName = "roost-demo (simulated, nothing is real)"
+
+// PollInterval is how often the cockpit asks the demo's Datadog and
+// Bugsnag about a canary: the shortest interval roost allows.
+const PollInterval = 5 * time.Second
+
+// The demo's Datadog: the call budget is generous (Datadog's own is 1,600
+// an hour, for a whole organisation) so that the busy scenario stays
+// fresh, and points are kept a little longer than the window roost reads.
+var (
+	datadogRateLimit = datadogserver.RateLimit{Limit: 100_000, Period: time.Hour, Name: "query"}
+	datadogRetention = metrics.DefaultWindow + 15*time.Minute
+)
+
+// Options shape a World.
+type Options struct {
+	// Scenario names the scenario (see ScenarioNames); "" is the default.
+	Scenario string
+	// Speed divides the scenario's durations; 0 is 1 (real time).
+	Speed float64
+	// Seed makes the cluster's names and delays and the traffic's jitter
+	// repeatable; 0 picks one.
+	Seed uint64
+}
+
+// World is a running demo: the cluster, the two services' servers on
+// loopback, the traffic and the script.
+type World struct {
+	// Cluster is the simulated cluster, for roost's clients.
+	Cluster *sim.Cluster
+	// Scenario is the scenario played, scaled to the speed.
+	Scenario Scenario
+
+	datadog        *datadogserver.Server
+	bugsnag        *bugsnagserver.Server
+	listeners      []net.Listener
+	datadogURL     string
+	bugsnagURL     string
+	credentials    map[string]string
+	services       map[string]*runningService
+	book           *versionBook
+	work           *workload
+	traffic        *traffic
+	script         *script
+	closeListeners sync.Once
+	running        sync.Mutex
+}
+
+// runningService is a scenario service with its Bugsnag project.
+type runningService struct {
+	Service
+	project bugsnagserver.Project
+}
+
+// New builds the world of a scenario: the cluster with the scenario's
+// rollouts at their stable versions, and the servers listening. Nothing
+// moves until Run; Close releases the listeners of a World never run.
+func New(o Options) (*World, error) {
+	name := o.Scenario
+	if name == "" {
+		name = DefaultScenario
+	}
+	sc, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	speed := o.Speed
+	if speed == 0 {
+		speed = 1
+	}
+	if err := CheckSpeed(speed); err != nil {
+		return nil, err
+	}
+	sc = sc.Scaled(speed)
+	seed := o.Seed
+	if seed == 0 {
+		seed = mrand.Uint64() | 1
+	}
+	cluster, err := sim.New(sim.Options{
+		PodStartMin: sc.PodStartMin, PodStartMax: sc.PodStartMax,
+		PodStopMin: sc.PodStopMin, PodStopMax: sc.PodStopMax,
+		Seed: seed,
+	})
+	if err != nil {
+		return nil, err
+	}
+	w := &World{
+		Cluster:  cluster,
+		Scenario: sc,
+		services: map[string]*runningService{},
+		book:     &versionBook{bad: map[string]bool{}},
+		credentials: map[string]string{
+			"DD_API_KEY":     madeUpKey(16),
+			"DD_APP_KEY":     madeUpKey(20),
+			bugsnag.TokenEnv: madeUpKey(20),
+		},
+	}
+	var projects []bugsnagserver.Project
+	for _, svc := range sc.Services {
+		p := bugsnagserver.Project{ID: projectID(svc.Key()), Name: svc.Key(), APIKey: madeUpKey(16)}
+		projects = append(projects, p)
+		w.services[svc.Key()] = &runningService{Service: svc, project: p}
+	}
+	w.datadog = datadogserver.New(datadogserver.Options{
+		APIKey: w.credentials["DD_API_KEY"], AppKey: w.credentials["DD_APP_KEY"],
+		RateLimit: datadogRateLimit, Retention: datadogRetention,
+	})
+	w.bugsnag = bugsnagserver.New(bugsnagserver.Options{
+		Projects: projects, Organization: bugsnagserver.Organization{Name: "roost-demo"},
+		AuthTokens: []string{w.credentials[bugsnag.TokenEnv]},
+	})
+	for _, url := range []*string{&w.datadogURL, &w.bugsnagURL} {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("demo: listening on a loopback port: %w", err)
+		}
+		w.listeners = append(w.listeners, l)
+		*url = "http://" + l.Addr().String()
+	}
+	ctx := context.Background()
+	for _, svc := range sc.Services {
+		r := w.services[svc.Key()]
+		if err := cluster.CreateRollout(ctx, r.rollout()); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	start := time.Now()
+	w.work = newWorkload(w.bugsnagURL)
+	w.traffic = &traffic{
+		cluster: cluster, datadog: w.datadog, work: w.work, scenario: sc, services: w.services, book: w.book,
+		rand: mrand.New(mrand.NewPCG(seed, seed>>1)), start: start,
+		hits: carry{}, errors: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
+	}
+	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}}
+	// Every rollout starts as if released a while ago, in the scenario's
+	// order, so that the first new versions go to them in turn.
+	for i, svc := range sc.Services {
+		w.script.released[svc.Key()] = start.Add(time.Duration(i-len(sc.Services)) * time.Second)
+	}
+	return w, nil
+}
+
+// Metrics is the metrics configuration that points roost's production
+// Datadog and Bugsnag clients at the demo's servers: the defaults, with
+// the demo's addresses and a short poll interval; each rollout names its
+// Bugsnag project in an annotation.
+func (w *World) Metrics() metrics.Config {
+	cfg := metrics.Defaults()
+	cfg.Datadog.Address = w.datadogURL
+	cfg.Datadog.Interval = PollInterval
+	cfg.Datadog.Timeout = PollInterval
+	cfg.Bugsnag.Address = w.bugsnagURL
+	return cfg
+}
+
+// Getenv is the environment roost's clients read their keys from: the
+// demo's made-up keys, and nothing of the real environment (a DD_SITE
+// there must not send the demo's queries elsewhere).
+func (w *World) Getenv(name string) string { return w.credentials[name] }
+
+// Run serves the servers, runs the cluster, the traffic, the workload and
+// the script until ctx is done, then stops them all and returns once
+// every goroutine it started is gone. It runs once.
+func (w *World) Run(ctx context.Context) error {
+	if !w.running.TryLock() {
+		return errors.New("demo: the world is already running or has run; build another with New")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs []error
+	fail := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+		cancel()
+	}
+	servers := []*http.Server{
+		{Handler: w.datadog.Handler(), ReadHeaderTimeout: 5 * time.Second},
+		{Handler: w.bugsnag.Handler(), ReadHeaderTimeout: 5 * time.Second},
+	}
+	for i, s := range servers {
+		l := w.listeners[i]
+		wg.Go(func() {
+			if err := s.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				fail(fmt.Errorf("demo: serving on %s: %w", l.Addr(), err))
+			}
+		})
+	}
+	wg.Go(func() {
+		if err := w.Cluster.Run(ctx); err != nil {
+			fail(err)
+		}
+	})
+	wg.Go(func() { w.work.run(ctx) })
+	wg.Go(func() { w.traffic.run(ctx) })
+	wg.Go(func() { w.script.run(ctx) })
+
+	<-ctx.Done()
+	for _, s := range servers {
+		sctx, done := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := s.Shutdown(sctx); err != nil {
+			_ = s.Close()
+		}
+		done()
+	}
+	wg.Wait()
+	klog.InfoS("demo stopped", "errorsReported", w.work.sent.Load(), "reportsFailed", w.work.failed.Load(), "reportsDropped", w.work.dropped.Load())
+	return errors.Join(errs...)
+}
+
+// Close releases the listeners. Run closes them itself when it ends.
+func (w *World) Close() {
+	w.closeListeners.Do(func() {
+		for _, l := range w.listeners {
+			_ = l.Close()
+		}
+	})
+}
+
+// rollout is the service's Rollout at its stable version: role labels for
+// canary and stable, unified service tags for Datadog, and the service's
+// own Bugsnag project.
+func (s *runningService) rollout() *v1alpha1.Rollout {
+	sel := map[string]string{"app": s.Name}
+	labels := map[string]string{
+		"app":                       s.Name,
+		metrics.LabelDatadogService: s.Name,
+		metrics.LabelDatadogEnv:     Env,
+		"app.kubernetes.io/part-of": s.Namespace,
+	}
+	var st []v1alpha1.CanaryStep
+	for _, step := range s.Steps {
+		switch {
+		case step.WaitForPromote:
+			st = append(st, v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}})
+		case step.Pause > 0:
+			d := intstr.FromString(step.Pause.String())
+			st = append(st, v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: &d}})
+		default:
+			st = append(st, v1alpha1.CanaryStep{SetWeight: ptr.To(step.Weight)})
+		}
+	}
+	return &v1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: s.Name, Namespace: s.Namespace,
+			Labels:      map[string]string{"team": s.Namespace},
+			Annotations: map[string]string{metrics.AnnotationBugsnagProject: s.project.ID},
+		},
+		Spec: v1alpha1.RolloutSpec{
+			Replicas: ptr.To(s.Replicas),
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: s.Name, Image: s.Image(s.Stable),
+					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+				}}},
+			},
+			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
+				Steps:          st,
+				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": canaryRole}},
+				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": stableRole}},
+			}},
+		},
+	}
+}
+
+// madeUpKey is n random bytes in hex: keys that exist for one run only.
+func madeUpKey(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// projectID is a Bugsnag project id (24 hex characters) for a rollout,
+// the same every run.
+func projectID(key string) string {
+	sum := sha256.Sum256([]byte("roost-demo project " + key))
+	return hex.EncodeToString(sum[:12])
+}

@@ -1,0 +1,207 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/bugsnag"
+	"github.com/roost-dev/roost/metrics/datadog"
+	"github.com/roost-dev/roost/metrics/judge"
+)
+
+// running is the world of a scenario, played with roost's real reconciler
+// (as the cockpit runs it) until the test ends.
+func running(t *testing.T, o Options) *World {
+	t.Helper()
+	w, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, err := controller.New(controller.Config{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	worldDone, ctrlDone := make(chan error, 1), make(chan error, 1)
+	go func() { worldDone <- w.Run(ctx) }()
+	go func() { ctrlDone <- ctrl.Run(ctx, 2) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-worldDone; err != nil {
+			t.Errorf("world: %v", err)
+		}
+		if err := <-ctrlDone; err != nil {
+			t.Errorf("reconciler: %v", err)
+		}
+	})
+	return w
+}
+
+// poller reads the world's evidence as the cockpit does: roost's
+// production Datadog and Bugsnag clients, configured with the world's
+// Metrics and Getenv only.
+func poller(t *testing.T, w *World) *metrics.Poller {
+	t.Helper()
+	ctx := context.Background()
+	cfg := w.Metrics()
+	creds, err := datadog.ResolveCredentials(ctx, datadog.CredentialConfig{Address: cfg.Datadog.Address, Getenv: w.Getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd, err := datadog.New(datadog.Options{Credentials: creds, API: cfg.Datadog.API, Timeout: cfg.Datadog.Timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := bugsnag.LoadToken(ctx, w.Getenv, nil, cfg.Bugsnag.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := bugsnag.New(bugsnag.Options{Token: token, Address: cfg.Bugsnag.Address})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := metrics.NewPoller(metrics.PollerOptions{Config: cfg, Metrics: dd, Errors: bs, Judge: judge.Judge{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// canary is a rollout with its canary's start, as the cockpit targets it.
+func canary(t *testing.T, w *World, ns, name string) (*v1alpha1.Rollout, metrics.Target, int32) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := w.Cluster.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, errs := v1alpha1.FromUnstructured(u)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	target := metrics.Target{Namespace: ns, Name: name, Annotations: r.Annotations, TemplateLabels: r.Spec.Template.Labels, Poll: true}
+	rss, err := w.Cluster.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ready int32
+	for _, rs := range rss.Items {
+		if rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] == r.Status.CurrentPodHash && r.Status.CurrentPodHash != r.Status.StableRS {
+			target.Since = rs.CreationTimestamp.Time
+			ready = rs.Status.ReadyReplicas
+		}
+	}
+	return r, target, ready
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s; last: %s", what, timeout, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func describe(ev metrics.Evidence) string {
+	var b strings.Builder
+	for _, m := range ev.Metrics {
+		c, _ := m.Canary.Latest()
+		s, _ := m.Stable.Latest()
+		fmt.Fprintf(&b, "%s canary %.4g stable %.4g %s %s; ", m.ID, c.Value, s.Value, m.Verdict, m.Error)
+	}
+	for _, e := range ev.Errors {
+		fmt.Fprintf(&b, "error %s new=%v events=%d; ", e.Class, e.New, e.Events)
+	}
+	fmt.Fprintf(&b, "metrics %+v errors %+v off %q %q", ev.MetricsState, ev.ErrorsState, ev.MetricsOff, ev.ErrorsOff)
+	return b.String()
+}
+
+func metric(ev metrics.Evidence, id string) (metrics.Metric, bool) {
+	for _, m := range ev.Metrics {
+		if m.ID == id {
+			return m, true
+		}
+	}
+	return metrics.Metric{}, false
+}
+
+// The default scenario, ten times faster, read through roost's own
+// clients and judge: the good canary waits at 20% and looks like stable;
+// the bad one climbs, fails the judge and throws an error stable never
+// threw; the healthy one is left alone.
+func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
+	w := running(t, Options{Speed: 10, Seed: 11})
+	p := poller(t, w)
+	ctx := context.Background()
+
+	var checkout metrics.Target
+	eventually(t, 20*time.Second, "checkout paused at 20% with 2 Ready canary pods", func() (bool, string) {
+		r, target, ready := canary(t, w, "shop", "checkout")
+		checkout = target
+		idx := ptr.Deref(r.Status.CurrentStepIndex, -1)
+		return idx == 1 && r.Status.Phase == v1alpha1.PhasePaused && len(r.Status.PauseConditions) == 1 && ready == 2 && !target.Since.IsZero(),
+			fmt.Sprintf("step %d phase %s pauses %d ready canary pods %d", idx, r.Status.Phase, len(r.Status.PauseConditions), ready)
+	})
+
+	var ledger metrics.Target
+	eventually(t, 40*time.Second, "ledger's canary fails the judge with a new error", func() (bool, string) {
+		_, ledger, _ = canary(t, w, "payments", "ledger")
+		if ledger.Since.IsZero() {
+			return false, "no canary yet"
+		}
+		ev := p.FetchOnce(ctx, ledger)
+		rate, _ := metric(ev, "error_rate")
+		newError := false
+		for _, e := range ev.Errors {
+			newError = newError || e.New && e.Class == "ledger.UnbalancedEntryError"
+		}
+		return rate.Verdict == metrics.VerdictHigh && ev.Score == metrics.ScoreFail && newError, describe(ev)
+	})
+
+	// The good canary reads like stable once there are points enough to
+	// judge: error rate and latency pass, requests are only lower (2 pods
+	// against 8), and nothing is new.
+	eventually(t, 60*time.Second, "checkout's good canary passes", func() (bool, string) {
+		ev := p.FetchOnce(ctx, checkout)
+		if ev.MetricsState.Stale || ev.ErrorsState.Stale || len(ev.Metrics) != 3 || ev.Score == metrics.ScoreFail {
+			return false, describe(ev)
+		}
+		for _, e := range ev.Errors {
+			if e.New {
+				t.Fatalf("checkout's good canary threw a new error: %s", describe(ev))
+			}
+		}
+		for _, m := range ev.Metrics {
+			if m.Verdict == metrics.VerdictHigh {
+				t.Fatalf("checkout's good canary is high on %s: %s", m.ID, describe(ev))
+			}
+		}
+		rate, _ := metric(ev, "error_rate")
+		latency, _ := metric(ev, "latency_p95")
+		requests, _ := metric(ev, "requests")
+		share, ok := requests.Ratio()
+		return rate.Verdict == metrics.VerdictPass && latency.Verdict == metrics.VerdictPass && ok && share > 0.2 && share < 0.3, describe(ev)
+	})
+
+	// The healthy rollouts took no canary.
+	r, target, _ := canary(t, w, "shop", "cart")
+	if r.Status.Phase != v1alpha1.PhaseHealthy || !target.Since.IsZero() {
+		t.Errorf("shop/cart is %s with a canary since %s; want Healthy without one", r.Status.Phase, target.Since)
+	}
+}

@@ -1,0 +1,348 @@
+package demo
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+
+	"github.com/roost-dev/roost/internal/datadogserver"
+	"github.com/roost-dev/roost/internal/sim"
+	"github.com/roost-dev/roost/metrics"
+)
+
+// The APM metrics the pods report, as the Datadog agent names a traced
+// service's requests: the ones roost's default queries read.
+var (
+	hitsMetric     = "trace." + metrics.DefaultOperation + ".hits"
+	errorsMetric   = "trace." + metrics.DefaultOperation + ".errors"
+	durationMetric = "trace." + metrics.DefaultOperation
+)
+
+// Env is the env tag of every series, as the pods' unified service tags
+// (tags.datadoghq.com/env) set it.
+const Env = "demo"
+
+// Profile is how each pod of one version of a service serves at one
+// moment.
+type Profile struct {
+	// RequestsPerPod is per second.
+	RequestsPerPod float64
+	ErrorRate      float64
+	// LatencyMedian is in seconds, as Datadog's trace durations are.
+	LatencyMedian float64
+	LatencySpread float64
+	// Failing is how far a bad version's regression has gone: 0, not
+	// started, to 1, fully bad.
+	Failing float64
+}
+
+// ProfileOf is how the pods of a version of quality q serve once the
+// version has served for serving. The pods' role plays no part: a bad
+// version misbehaves as a canary and, promoted, as stable alike.
+func ProfileOf(b Baseline, q Quality, r Regression, serving time.Duration) Profile {
+	p := Profile{
+		RequestsPerPod: b.RequestsPerPod, ErrorRate: b.ErrorRate,
+		LatencyMedian: b.LatencyMedian.Seconds(), LatencySpread: b.LatencySpread,
+	}
+	if q != Bad {
+		return p
+	}
+	switch {
+	case serving <= r.Onset:
+		return p
+	case r.Ramp <= 0 || serving >= r.Onset+r.Ramp:
+		p.Failing = 1
+	default:
+		p.Failing = float64(serving-r.Onset) / float64(r.Ramp)
+	}
+	p.ErrorRate += (max(r.ErrorRate, b.ErrorRate) - b.ErrorRate) * p.Failing
+	p.LatencyMedian *= 1 + (max(r.LatencyFactor, 1)-1)*p.Failing
+	return p
+}
+
+// swell is the slow rise and fall of a service's traffic, t into a wave of
+// period, that canary and stable share: 1 ± amplitude.
+func swell(t, period time.Duration, amplitude float64) float64 {
+	if period <= 0 {
+		return 1
+	}
+	return 1 + amplitude*math.Sin(2*math.Pi*float64(t)/float64(period))
+}
+
+// latencies are k request durations of a log-normal with this median and
+// spread, one from each k-th of the distribution (stratified rather than
+// drawn at random), scaled by jitter: a few samples a pod then give a
+// steady p95, so a good canary's latency reads like stable's.
+func latencies(median, spread float64, k int, jitter float64) []float64 {
+	out := make([]float64, k)
+	for i := range out {
+		q := (float64(i) + 0.5) / float64(k)
+		z := math.Sqrt2 * math.Erfinv(2*q-1)
+		out[i] = median * math.Exp(spread*z) * jitter
+	}
+	return out
+}
+
+// splitErrors shares total errors among pods in proportion to their
+// requests, by largest remainder; no pod gets more errors than requests.
+func splitErrors(total int, hits []int) []int {
+	out := make([]int, len(hits))
+	sum := 0
+	for _, h := range hits {
+		sum += h
+	}
+	if sum == 0 || total <= 0 {
+		return out
+	}
+	total = min(total, sum)
+	type rest struct {
+		i    int
+		frac float64
+	}
+	rests := make([]rest, len(hits))
+	given := 0
+	for i, h := range hits {
+		exact := float64(total) * float64(h) / float64(sum)
+		out[i] = int(exact)
+		given += out[i]
+		rests[i] = rest{i, exact - float64(out[i])}
+	}
+	slices.SortStableFunc(rests, func(a, b rest) int {
+		switch {
+		case a.frac > b.frac:
+			return -1
+		case a.frac < b.frac:
+			return 1
+		}
+		return 0
+	})
+	for _, r := range rests {
+		if given == total {
+			break
+		}
+		if out[r.i] < hits[r.i] {
+			out[r.i]++
+			given++
+		}
+	}
+	return out
+}
+
+// carry turns expected counts into whole ones without losing the
+// fractions: what a key does not count now it counts later.
+type carry map[string]float64
+
+func (c carry) take(key string, expected float64) int {
+	v := c[key] + max(expected, 0)
+	// The epsilon keeps 0.3+0.7 from counting as 0.99999.
+	n := math.Floor(v + 1e-9)
+	c[key] = max(v-n, 0)
+	return int(n)
+}
+
+// keep forgets every key but those in live.
+func (c carry) keep(live map[string]bool) {
+	for k := range c {
+		if !live[k] {
+			delete(c, k)
+		}
+	}
+}
+
+// seriesTags are the tags the Datadog agent puts on a pod's trace metrics:
+// unified service tags, the pod's role label as kube_role (podLabelsAsTags)
+// and its namespace. A pod without a role gets no kube_role.
+func seriesTags(namespace, service, role, version string) []string {
+	tags := []string{"service:" + service, "env:" + Env, "kube_namespace:" + namespace, "version:" + version}
+	if role != "" {
+		tags = append(tags, metrics.DefaultTagKey+":"+role)
+	}
+	return tags
+}
+
+// imageTag is the version an image runs: shop/cart:1.8.3 → 1.8.3.
+func imageTag(image string) string {
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[i+1:]
+	}
+	return "latest"
+}
+
+// How the pods report.
+const (
+	// latencySamples is how many request durations each pod reports a tick.
+	latencySamples = 8
+	// requestJitter and latencyJitter are how far one pod's tick strays
+	// from its profile, either way.
+	requestJitter = 0.04
+	latencyJitter = 0.03
+	// trafficSwell and latencySwell are the amplitudes of the shared wave.
+	trafficSwell = 0.2
+	latencySwell = 0.06
+	// backgroundEvery is how often, on average, a pod throws one of its
+	// service's everyday errors; regressionEvery how often a fully bad one
+	// throws its regression.
+	backgroundEvery = 45 * time.Second
+	regressionEvery = 3 * time.Second
+)
+
+// traffic is every Ready pod's requests, sent to the Datadog server as the
+// agent would, and the errors its workload throws, sent to Bugsnag.
+type traffic struct {
+	cluster  *sim.Cluster
+	datadog  *datadogserver.Server
+	work     *workload
+	scenario Scenario
+	services map[string]*runningService
+	book     *versionBook
+	rand     *rand.Rand
+	start    time.Time
+
+	hits, errors carry
+	// serving is when each version of each service first served.
+	serving map[string]time.Time
+	// everyday marks the services whose stable pods have thrown their
+	// everyday errors once: a service in production has thrown them long
+	// before any canary.
+	everyday map[string]bool
+}
+
+// pod is what the traffic needs of a Ready pod.
+type pod struct {
+	name, role, image string
+}
+
+func (t *traffic) run(ctx context.Context) {
+	tick := time.NewTicker(t.scenario.TrafficPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if err := t.tick(now); err != nil {
+				klog.ErrorS(err, "demo traffic")
+			}
+		}
+	}
+}
+
+// tick reports one period of every Ready pod's traffic.
+func (t *traffic) tick(now time.Time) error {
+	all, err := t.cluster.Pods("", "")
+	if err != nil {
+		return err
+	}
+	type group struct {
+		svc                 *runningService
+		role, image, series string
+	}
+	byGroup := map[group][]pod{}
+	live := map[string]bool{}
+	for i := range all {
+		p := &all[i]
+		svc := t.services[p.Namespace+"/"+p.Labels["app"]]
+		if svc == nil || !ready(p) || len(p.Spec.Containers) == 0 {
+			continue
+		}
+		g := group{svc: svc, role: p.Labels["role"], image: p.Spec.Containers[0].Image}
+		g.series = svc.Key() + "|" + g.role + "|" + g.image
+		byGroup[g] = append(byGroup[g], pod{name: p.Name, role: g.role, image: g.image})
+		live[p.Namespace+"/"+p.Name] = true
+		live[g.series] = true
+	}
+	groups := make([]group, 0, len(byGroup))
+	for g := range byGroup {
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, func(a, b group) int { return strings.Compare(a.series, b.series) })
+
+	period := t.scenario.TrafficPeriod.Seconds()
+	wave := t.scenario.Wave
+	elapsed := now.Sub(t.start)
+	for _, g := range groups {
+		pods := byGroup[g]
+		svc := g.svc
+		version := imageTag(g.image)
+		first, ok := t.serving[svc.Key()+"@"+version]
+		if !ok {
+			first = now
+			t.serving[svc.Key()+"@"+version] = now
+		}
+		prof := ProfileOf(svc.Baseline, t.book.quality(g.image), t.scenario.Regression, now.Sub(first))
+		rate := prof.RequestsPerPod * period * swell(elapsed, wave, trafficSwell)
+		median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
+		hits := make([]int, len(pods))
+		total := 0
+		for i, p := range pods {
+			hits[i] = t.hits.take(svc.Namespace+"/"+p.name, rate*t.jitter(requestJitter))
+			total += hits[i]
+		}
+		errs := splitErrors(t.errors.take(g.series, float64(total)*prof.ErrorRate), hits)
+		tags := seriesTags(svc.Namespace, svc.Name, g.role, version)
+		for i, p := range pods {
+			t.datadog.Add(hitsMetric, tags, now, float64(hits[i]))
+			t.datadog.Add(errorsMetric, tags, now, float64(errs[i]))
+			for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {
+				t.datadog.AddDistribution(durationMetric, tags, now, d)
+			}
+			t.throwErrors(svc, p, version, prof)
+		}
+	}
+	t.hits.keep(live)
+	t.errors.keep(live)
+	return nil
+}
+
+// jitter is a factor within 1 ± spread.
+func (t *traffic) jitter(spread float64) float64 {
+	return 1 + spread*(2*t.rand.Float64()-1)
+}
+
+// throwErrors is what one pod's workload throws in a tick: its everyday
+// errors now and then, and, on a regressing version, the regression.
+func (t *traffic) throwErrors(svc *runningService, p pod, version string, prof Profile) {
+	if p.role == "" {
+		return
+	}
+	throw := func(e AppError) {
+		t.work.throw(report{
+			apiKey: svc.project.APIKey, stage: p.role, version: version, pod: p.name,
+			err: e, user: "user-" + strconv.Itoa(1+t.rand.IntN(400)),
+		})
+	}
+	everyday := svc.Errors.Background
+	if p.role == stableRole && !t.everyday[svc.Key()] {
+		t.everyday[svc.Key()] = true
+		for _, e := range everyday {
+			throw(e)
+		}
+	}
+	period := t.scenario.TrafficPeriod
+	if len(everyday) > 0 && t.rand.Float64() < float64(period)/float64(backgroundEvery) {
+		throw(everyday[t.rand.IntN(len(everyday))])
+	}
+	if prof.Failing > 0 && t.rand.Float64() < prof.Failing*float64(period)/float64(regressionEvery) {
+		throw(svc.Errors.Regression)
+	}
+}
+
+// ready reports whether a pod serves: Running, Ready, not terminating.
+func ready(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
