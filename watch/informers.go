@@ -59,10 +59,11 @@ type Options struct {
 	LabelSelector string
 	// Clock paces WaitDirty and stamps Health; nil is the real clock.
 	Clock clock.Clock
-	// FullObjects keeps everything but managedFields and the last-applied
-	// annotation in the caches. Set it when the reconciler shares these
-	// informers: it writes ReplicaSets back with Update (a trimmed template would
-	// be written too) and reads pod annotations. The dashboard alone leaves it
+	// FullObjects keeps everything of Rollouts, ReplicaSets and Events but
+	// managedFields and the last-applied annotation in the caches, and pods'
+	// annotations. Set it when the reconciler shares these informers: it
+	// writes ReplicaSets back with Update (a trimmed template would be
+	// written too) and reads pod annotations. The dashboard alone leaves it
 	// false and caches only what it shows.
 	FullObjects bool
 	// Resync re-delivers every cached object at this period; 0 (the

@@ -1,6 +1,8 @@
 package watch
 
 import (
+	"maps"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,11 +24,13 @@ type transformSet struct {
 // transforms returns the informers' transforms. Trimmed (full false), the
 // caches hold only what Snapshot, the key mapping and the indexes read, which
 // is what keeps a dashboard over thousands of pods small. Full, only
-// managedFields and last-applied go, so that a reconciler that writes objects
-// back from the cache loses nothing.
+// managedFields and last-applied go from Rollouts, ReplicaSets and Events,
+// so that a reconciler that writes them back from the cache loses nothing;
+// pods, which it only reads the metadata of (and patches), keep their
+// annotations on top of what the dashboard reads.
 func transforms(full bool) transformSet {
 	if full {
-		return transformSet{rollout: TrimRollout, replicaSet: stripMeta, pod: stripMeta, event: stripMeta}
+		return transformSet{rollout: TrimRollout, replicaSet: stripMeta, pod: trimPodKeepAnnotations, event: stripMeta}
 	}
 	return transformSet{rollout: TrimRollout, replicaSet: TrimReplicaSet, pod: TrimPod, event: TrimEvent}
 }
@@ -144,6 +148,26 @@ func TrimPod(obj any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// trimPodKeepAnnotations is TrimPod with the pod's annotations, which the
+// reconciler's ephemeral metadata reads.
+func trimPodKeepAnnotations(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	out, err := TrimPod(p)
+	if err != nil {
+		return out, err
+	}
+	trimmed := out.(*corev1.Pod)
+	trimmed.Annotations = p.Annotations
+	if _, ok := trimmed.Annotations[lastAppliedAnnotation]; ok {
+		trimmed.Annotations = maps.Clone(trimmed.Annotations)
+		delete(trimmed.Annotations, lastAppliedAnnotation)
+	}
+	return trimmed, nil
 }
 
 // TrimEvent keeps what the dashboard shows of an Event: what it is about,
