@@ -10,7 +10,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -189,9 +188,6 @@ func canaryRollout(name string, replicas int32, steps ...v1alpha1.CanaryStep) *v
 
 func weight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
 func untilPromoted() v1alpha1.CanaryStep { return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}} }
-func pauseFor(d string) v1alpha1.CanaryStep {
-	return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString(d))}}
-}
 
 // rollout reads a Rollout back from the simulated API server.
 func (s *simCockpit) rollout(name string) *v1alpha1.Rollout {

@@ -437,10 +437,12 @@ func (a *apiServer) delete(gvr schema.GroupVersionResource, ns, name string, opt
 	if p := opts.Preconditions; p != nil {
 		if p.UID != nil && *p.UID != m.GetUID() {
 			a.mu.Unlock()
+			//lint:ignore ST1005 the API server's own words, which clients match
 			return apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", *p.UID, m.GetUID()))
 		}
 		if p.ResourceVersion != nil && *p.ResourceVersion != m.GetResourceVersion() {
 			a.mu.Unlock()
+			//lint:ignore ST1005 the API server's own words, which clients match
 			return apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: ResourceVersion in precondition: %s, ResourceVersion in object meta: %s", *p.ResourceVersion, m.GetResourceVersion()))
 		}
 	}

@@ -127,6 +127,7 @@ func nextState(gr schema.GroupResource, name string, cur, in map[string]any, sub
 		return nil, apierrors.NewConflict(gr, name, fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 	}
 	if uid := str(inMD, "uid"); uid != "" && uid != str(curMD, "uid") {
+		//lint:ignore ST1005 the API server's own words, which clients match
 		return nil, apierrors.NewConflict(gr, name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, str(curMD, "uid")))
 	}
 	var next map[string]any

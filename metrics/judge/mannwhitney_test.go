@@ -162,11 +162,12 @@ func TestTieSum(t *testing.T) {
 
 // kthDifference and uStatistic against the n·m differences, sorted.
 func TestKthDifference(t *testing.T) {
+	negZero := math.Copysign(0, -1)
 	samples := [][2][]float64{
 		{{1, 2, 3, 4, 5}, {6, 7, 8, 9, 10}},
 		{{-3.5, -1, 0, 0, 2.25, 7}, {-2, 0, 0.5, 0.5, 9}},
 		{{1e-300, 2e-300}, {-1e300, 1e300}},
-		{{-0.0, 0}, {0, -0.0, 1}},
+		{{negZero, 0}, {0, negZero, 1}},
 		{{4}, {4}},
 	}
 	for _, s := range samples {
