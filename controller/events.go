@@ -32,9 +32,42 @@ const (
 	EventReasonRestarted            = "RolloutRestarted"
 )
 
-// event records an Event on the Rollout being synced.
+// statusReasons are the Events that describe the status a sync computes
+// (steps, pauses, aborts): they wait for the status write.
+var statusReasons = map[string]bool{
+	EventReasonStepReached:      true,
+	EventReasonStepCompleted:    true,
+	EventReasonPaused:           true,
+	EventReasonResumed:          true,
+	EventReasonPromotingFull:    true,
+	EventReasonAborted:          true,
+	EventReasonRetrying:         true,
+	EventReasonRollbackToStable: true,
+	EventReasonCompleted:        true,
+	EventReasonProgressDeadline: true,
+	EventReasonRestarted:        true,
+}
+
+type pendingEvent struct {
+	eventType, reason, message string
+}
+
+// event records an Event on the Rollout being synced: at once for what a
+// write did (a ReplicaSet created or scaled), after the status write for
+// what the status says.
 func (s *syncContext) event(eventType, reason, format string, args ...any) {
+	if statusReasons[reason] {
+		s.pending = append(s.pending, pendingEvent{eventType, reason, fmt.Sprintf(format, args...)})
+		return
+	}
 	s.c.recorder.Eventf(s.r, eventType, reason, format, args...)
+}
+
+func (s *syncContext) flushEvents() {
+	for _, e := range s.pending {
+		s.c.recorder.Event(s.r, e.eventType, e.reason, e.message)
+	}
+	s.pending = nil
 }
 
 func (s *syncContext) normal(reason, format string, args ...any) {

@@ -1,37 +1,55 @@
 package controller
 
 import (
+	"errors"
+	"strings"
 	"testing"
-	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
 
-func TestDescribeStep(t *testing.T) {
-	steps := []v1alpha1.CanaryStep{setWeight(20), pause(), pauseFor("30s"), pauseFor("1h")}
-	for i, want := range []string{"Step 1/4: set weight 20", "Step 2/4: pause", "Step 3/4: pause 30s", "Step 4/4: pause 1h"} {
-		if got := describeStep(steps, int32(i)); got != want {
-			t.Errorf("describeStep(%d) = %q, want %q", i, got, want)
-		}
-	}
-	if got := describeStep(steps, 4); got != "Step 5/4" {
-		t.Errorf("past the end: %q", got)
-	}
-}
+// A sync whose status write conflicts is retried; the Events about the
+// status it computed are recorded once, by the attempt that wrote it.
+func TestStatusEventsOnceAcrossConflicts(t *testing.T) {
+	h := newHarness(t)
+	h.create(newRollout("checkout", 10, setWeight(20), pause()))
+	h.settle("checkout")
+	h.edit("checkout", func(r *v1alpha1.Rollout) { r.Spec.Template.Spec.Containers[0].Image = "shop:v2" })
 
-func TestShortDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		30 * time.Second:            "30s",
-		10 * time.Minute:            "10m",
-		time.Hour:                   "1h",
-		90 * time.Minute:            "1h30m",
-		90 * time.Second:            "1m30s",
-		time.Hour + 30*time.Second:  "1h0m30s",
-		1500 * time.Millisecond:     "1.5s",
-		2*time.Hour + 5*time.Minute: "2h5m",
-	} {
-		if got := shortDuration(d); got != want {
-			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+	conflicts := 2
+	h.dyn.PrependReactor("patch", "rollouts", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() != "status" || conflicts == 0 {
+			return false, nil, nil
 		}
+		conflicts--
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Group: v1alpha1.Group, Resource: "rollouts"}, "checkout", errors.New("the object has been modified"))
+	})
+	h.events = nil
+	for range 2 {
+		h.refresh()
+		if err := h.c.SyncOnce(h.ctx, testNS, "checkout"); !apierrors.IsConflict(errors.Unwrap(err)) && !strings.Contains(err.Error(), "modified") {
+			t.Fatalf("sync with a conflicting status write: %v", err)
+		}
+	}
+	h.drainEvents()
+	for _, e := range h.events {
+		if strings.Contains(e, EventReasonStepReached) {
+			t.Fatalf("a sync that failed to write its status recorded %q", e)
+		}
+	}
+	h.settle("checkout")
+	n := 0
+	for _, e := range h.events {
+		if strings.Contains(e, EventReasonStepReached) && strings.Contains(e, "Step 1/2") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("step 1 reached recorded %d times, want once: %q", n, h.events)
 	}
 }

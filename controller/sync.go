@@ -119,6 +119,10 @@ type syncContext struct {
 	// requeueAfter is the earliest instant, as a delay, this Rollout must be
 	// looked at again even if nothing changes (timed pause, deadline); 0 = none.
 	requeueAfter time.Duration
+	// pending are Events about the status this sync computed: recorded once
+	// the status is written, so that a sync that fails (a conflict) and is
+	// retried records them once, not at every attempt.
+	pending []pendingEvent
 }
 
 // sync reconciles one Rollout.
@@ -404,11 +408,14 @@ func (s *syncContext) patchStatus() error {
 		return fmt.Errorf("rollout %s: build status patch: %w", s.key, err)
 	}
 	if patch == nil {
+		s.flushEvents()
 		return nil
 	}
 	_, err = s.c.rollouts.Namespace(s.key.Namespace).Patch(s.ctx, s.key.Name, types.MergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil {
+		s.pending = nil
 		return fmt.Errorf("rollout %s: patch status: %w", s.key, err)
 	}
+	s.flushEvents()
 	return nil
 }
