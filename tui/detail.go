@@ -218,8 +218,11 @@ func (m Model) podsBar(r *watch.Rollout, width int) string {
 	right := " " + t.Stable.Render(fmt.Sprintf("%d/%d stable %s", sReady, sTotal, sym.Stable))
 	barWidth := min(width-cells(left)-cells(right), 40)
 	total := cTotal + sTotal
-	if barWidth < 4 || total == 0 {
+	switch {
+	case total == 0:
 		return left + t.Muted.Render("no pods") + right
+	case barWidth < 4:
+		return left + right
 	}
 	// Every kind of pod present gets at least one cell.
 	share := func(n int) int {

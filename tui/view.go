@@ -344,16 +344,20 @@ func (m Model) helpScreen(width, height int) []string {
 	s := t.Symbols
 	m.help.SetWidth(width - 4)
 	lines := strings.Split(m.help.FullHelpView(m.keys.fullHelp()), "\n")
+	prose := func(style lipgloss.Style, text string) {
+		for _, l := range wrap(text, width-4) {
+			lines = append(lines, style.Render(l))
+		}
+	}
+	lines = append(lines, "")
+	prose(t.Text, "Every action asks to confirm with y or n, and lists what it will do to which rollouts.")
+	prose(t.Text, "Mark rollouts with space to act on them together: p P a r then act on all the marked ones.")
+	prose(t.Text, "Nothing needs Esc (tmux delays it): n cancels, backspace or h goes back.")
 	lines = append(lines, "",
-		t.Text.Render("Every action asks to confirm with y or n, and lists what it will do to which rollouts."),
-		t.Text.Render("Mark rollouts with space to act on them together; the footer's keys then apply to all marked."),
-		t.Text.Render("Nothing needs Esc (tmux delays it): n cancels, backspace or h goes back."),
-		"",
 		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+
 			t.Healthy.Render(s.Healthy+" healthy")+"  "+t.Progressing.Render(s.Progressing+" progressing")+"  "+
-			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"),
-		t.Muted.Render("STEP is steps done/steps; WEIGHT is desired/actual canary weight (a pod ratio without a traffic router)."),
-	)
+			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"))
+	prose(t.Muted, "STEP is steps done/steps; WEIGHT is desired/actual canary weight (a pod ratio without a traffic router).")
 	return m.box("Keys", true, width, height, lines)
 }
 
