@@ -237,21 +237,60 @@ func (c *cockpitTerm) pid() int {
 	return pid
 }
 
-// awaitExit waits for roost to end and returns its exit status.
+// awaitExit waits for roost to end and returns its exit status: tmux's
+// record of it, or, while tmux has not reaped the process yet (tmux 3.3 at
+// times leaves it a zombie for a minute and more), the status the kernel
+// keeps for the zombie.
 func (c *cockpitTerm) awaitExit() int {
 	c.t.Helper()
-	var status string
-	c.awaitScreen("roost to exit (the pane dead)", func(string) bool {
-		out, err := c.pane("#{pane_dead} #{pane_dead_status}")
-		dead, st, _ := strings.Cut(out, " ")
-		status = st
-		return err == nil && dead == "1"
+	pid := c.pid()
+	var status, signal string
+	c.awaitScreen("roost to exit", func(string) bool {
+		out, err := c.pane("#{pane_dead_status}:#{pane_dead_signal}")
+		if err != nil {
+			return false
+		}
+		status, signal, _ = strings.Cut(out, ":")
+		if status != "" || signal != "" {
+			return true
+		}
+		code, sig, zombie := zombieExit(pid)
+		if zombie {
+			status, signal = strconv.Itoa(code), ""
+			if sig != 0 {
+				status, signal = "", strconv.Itoa(sig)
+			}
+		}
+		return zombie
 	})
+	if signal != "" {
+		c.t.Fatalf("%s: roost was killed by signal %s", c.name, signal)
+	}
 	code, err := strconv.Atoi(status)
 	if err != nil {
 		c.t.Fatalf("%s: exit status %q: %v", c.name, status, err)
 	}
 	return code
+}
+
+// zombieExit reads the exit code, or the signal that ended it, of process
+// pid if it has exited and not been reaped: field 52 of /proc/<pid>/stat
+// holds the status as waitpid reports it.
+func zombieExit(pid int) (code, signal int, ok bool) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, false
+	}
+	s := string(raw)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 50 || fields[0] != "Z" {
+		return 0, 0, false
+	}
+	w, err := strconv.Atoi(fields[49])
+	if err != nil {
+		return 0, 0, false
+	}
+	return (w >> 8) & 0xff, w & 0x7f, true
 }
 
 // logTail is the end of roost's log file.
