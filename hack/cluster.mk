@@ -4,7 +4,7 @@
 GO          ?= go
 E2E_TIMEOUT ?= 30m
 
-.PHONY: cluster cluster-down e2e
+.PHONY: cluster cluster-down e2e e2e-scale
 
 # Start a local cluster in the background (first run builds it from the Go
 # module proxy, several minutes; cached afterwards). Prints the KUBECONFIG line.
@@ -20,3 +20,9 @@ cluster-down:
 e2e:
 	@$(GO) run ./internal/cluster/cmd/roost-cluster build >/dev/null
 	$(GO) test -tags e2e -race -count=1 -timeout $(E2E_TIMEOUT) -v ./test/e2e/
+
+# The cockpit's figures at scale (200 Rollouts x 50 pods, 2,000 ConfigMaps in
+# one namespace): a benchmark run once, minutes long; not part of `make test`.
+e2e-scale:
+	@$(GO) run ./internal/cluster/cmd/roost-cluster build >/dev/null
+	$(GO) test -tags e2e -run '^$$' -bench CockpitAtScale -benchtime 1x -timeout 30m ./test/e2e/

@@ -1,0 +1,449 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/internal/cluster"
+)
+
+// The namespace the cockpit is sized for: 200 Rollouts of 50 pods (10,000
+// Ready pods) and, as a real namespace has, other objects roost must not
+// list.
+const (
+	scaleRollouts   = 200
+	scaleReplicas   = 50
+	scaleConfigMaps = 2000
+	// idleWindow is how long CPU is counted with nothing changing, and how
+	// long after start the steady RSS is read.
+	idleWindow = 30 * time.Second
+	// settle lets a fresh cockpit finish its start-up (access reviews, the
+	// election, the reconciler's first pass) before the idle window.
+	settle = 10 * time.Second
+	// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat:
+	// 100 on every Linux ABI.
+	clockTicks = 100
+)
+
+// cockpitFigures are one cockpit run's measurements.
+type cockpitFigures struct {
+	firstFrame time.Duration
+	// peakRSS is VmHWM, steadyRSS VmRSS, in bytes.
+	peakRSS, steadyRSS int64
+	// idleCPU is the percentage of one core used over idleWindow.
+	idleCPU float64
+}
+
+func (f cockpitFigures) String() string {
+	return fmt.Sprintf("first complete frame %s after start, peak RSS %d MB, steady RSS %d MB, idle CPU %.2f%% of a core",
+		f.firstFrame.Round(time.Millisecond), f.peakRSS>>20, f.steadyRSS>>20, f.idleCPU)
+}
+
+// BenchmarkCockpitAtScale measures the cockpit against the local control
+// plane holding 200 Rollouts x 50 Ready pods and 2,000 ConfigMaps in one
+// namespace: the first complete frame, peak and steady RSS and idle CPU,
+// with --reconciler=off and with --reconciler=on (this roost reconciling all
+// 200); the time from a pod's label write to the screen showing it; and, with
+// the reconciler on, the time and CPU to step all 200 to their pause after a
+// new image. It is a benchmark run once (`make e2e-scale`), not a test: it
+// reports figures and asserts only that every step happened.
+func BenchmarkCockpitAtScale(b *testing.B) {
+	if cluster.FakeNodePods < scaleRollouts*scaleReplicas {
+		b.Fatalf("the kwok node holds %d pods; the benchmark needs %d", cluster.FakeNodePods, scaleRollouts*scaleReplicas)
+	}
+	ns := env.NewNamespace(b)
+	dyn, err := dynamic.NewForConfig(env.RESTConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	populated := populateScale(b, ns, dyn)
+	b.ReportMetric(populated.Seconds(), "pods-ready-s")
+	for i := 0; i < b.N; i++ {
+		off, frame, capture := measureOff(b, ns)
+		b.ReportMetric(off.firstFrame.Seconds(), "off-first-frame-s")
+		b.ReportMetric(float64(off.peakRSS>>20), "off-peak-RSS-MB")
+		b.ReportMetric(float64(off.steadyRSS>>20), "off-steady-RSS-MB")
+		b.ReportMetric(off.idleCPU, "off-idle-CPU-%")
+		b.ReportMetric(float64(frame.percentile(50).Microseconds())/1000, "event-to-frame-p50-ms")
+		b.ReportMetric(float64(frame.percentile(99).Microseconds())/1000, "event-to-frame-p99-ms")
+		b.ReportMetric(float64(capture.Microseconds())/1000, "capture-pane-ms")
+
+		on, wave := measureOn(b, ns, dyn)
+		b.ReportMetric(on.firstFrame.Seconds(), "on-first-frame-s")
+		b.ReportMetric(float64(on.peakRSS>>20), "on-peak-RSS-MB")
+		b.ReportMetric(float64(on.steadyRSS>>20), "on-steady-RSS-MB")
+		b.ReportMetric(on.idleCPU, "on-idle-CPU-%")
+		b.ReportMetric(wave.took.Seconds(), "step-200-s")
+		b.ReportMetric(wave.cpu.Seconds(), "step-200-CPU-s")
+		b.ReportMetric(float64(wave.peakRSS>>20), "step-200-peak-RSS-MB")
+	}
+}
+
+// progress prints a line while the benchmark runs (b.Log shows only at the
+// end, and populating takes minutes).
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "scale: "+format+"\n", args...)
+}
+
+// parallel runs f(0..n-1) on workers goroutines and returns the first error.
+func parallel(n, workers int, f func(i int) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		next  = make(chan int)
+	)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := f(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return first
+}
+
+func scaleName(i int) string { return fmt.Sprintf("svc-%03d", i) }
+
+// populateScale creates the ConfigMaps and the Rollouts, runs the reconciler
+// in this process until all 200 are Healthy with their 10,000 pods Ready,
+// then stops it, and returns how long that took.
+func populateScale(b *testing.B, ns string, dyn dynamic.Interface) time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	kube := env.Client()
+	began := time.Now()
+	blob := strings.Repeat("x", 512)
+	if err := parallel(scaleConfigMaps, 8, func(i int) error {
+		_, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("config-%04d", i), Labels: map[string]string{"app": "settings"}},
+			Data:       map[string]string{"settings.yaml": blob},
+		}, metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		b.Fatalf("create %d ConfigMaps in %s: %v", scaleConfigMaps, ns, err)
+	}
+	progress("%d ConfigMaps created in %s", scaleConfigMaps, time.Since(began).Round(time.Second))
+
+	ctrl, err := controller.New(controller.Config{Kube: kube, Dynamic: dyn, Namespace: ns})
+	if err != nil {
+		b.Fatalf("build reconciler: %v", err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ctrl.Run(rctx, 4) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			b.Errorf("reconciler: %v", err)
+		}
+	}()
+
+	if err := parallel(scaleRollouts, 8, func(i int) error {
+		u, err := v1alpha1.ToUnstructured(roleCanary(ns, scaleName(i), scaleReplicas, weightStep(20), pauseStep()))
+		if err != nil {
+			return err
+		}
+		_, err = dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		b.Fatalf("create %d Rollouts in %s: %v", scaleRollouts, ns, err)
+	}
+	progress("%d Rollouts created; waiting for %d pods to be Ready", scaleRollouts, scaleRollouts*scaleReplicas)
+	awaitScale(b, ns, dyn, 15*time.Minute, "every rollout Healthy with its pods Ready", healthy, 0)
+
+	// The ReplicaSets say Ready; the pods themselves confirm it.
+	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n := readyPods(pods.Items); n != scaleRollouts*scaleReplicas {
+		b.Fatalf("%d Ready pods of rollouts in %s, want %d", n, ns, scaleRollouts*scaleReplicas)
+	}
+	took := time.Since(began)
+	progress("%d Rollouts Healthy, %d pods Ready, %d ConfigMaps, after %s", scaleRollouts, len(pods.Items), scaleConfigMaps, took.Round(time.Second))
+	return took
+}
+
+// awaitScale waits until cond holds for all the benchmark's rollouts and
+// their ReplicaSets' Ready replicas add up to the pods wanted; canary is the
+// number of those on the rollouts' canary ReplicaSets.
+func awaitScale(b *testing.B, ns string, dyn dynamic.Interface, timeout time.Duration, what string, cond func(*v1alpha1.Rollout) bool, canary int32) {
+	b.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	lastReport := time.Now()
+	for {
+		list, err := dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ok := 0
+		canaryHash := map[string]string{}
+		var lagging string
+		for i := range list.Items {
+			r, errs := v1alpha1.FromUnstructured(&list.Items[i])
+			if len(errs) > 0 {
+				b.Fatal(errs.ToAggregate())
+			}
+			if cond(r) {
+				ok++
+			} else if lagging == "" {
+				lagging = r.Name + ": " + rolloutSummary(r)
+			}
+			if r.Status.CurrentPodHash != r.Status.StableRS {
+				canaryHash[r.Name+"-"+r.Status.CurrentPodHash] = r.Name
+			}
+		}
+		sets, err := env.Client().AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var ready, canaryReady int32
+		for _, rs := range sets.Items {
+			ready += rs.Status.ReadyReplicas
+			if _, ok := canaryHash[rs.Name]; ok {
+				canaryReady += rs.Status.ReadyReplicas
+			}
+		}
+		wantCanary := canary * scaleRollouts
+		if ok == scaleRollouts && len(list.Items) == scaleRollouts && ready == scaleRollouts*scaleReplicas && canaryReady == wantCanary {
+			return
+		}
+		state := fmt.Sprintf("%d/%d rollouts ok, %d/%d pods Ready (%d/%d on canaries); e.g. %s",
+			ok, scaleRollouts, ready, scaleRollouts*scaleReplicas, canaryReady, wantCanary, lagging)
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out after %s waiting for %s: %s", timeout, what, state)
+		}
+		if time.Since(lastReport) > 15*time.Second {
+			progress("%s", state)
+			lastReport = time.Now()
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// firstFrameLine is what roost logs once the first complete frame is drawn.
+var firstFrameLine = regexp.MustCompile(`"first complete frame" after="([^"]+)" rollouts=(\d+)`)
+
+// startMeasured starts a cockpit with args and waits for its first complete
+// frame: the time it logged, after it saw all the rollouts.
+func startMeasured(b *testing.B, ns, name string, args ...string) (*cockpitTerm, int, time.Duration) {
+	b.Helper()
+	c := startCockpit(b, ns, name, nil, args...)
+	pid := c.pid()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		log, _ := os.ReadFile(c.logFile)
+		if m := firstFrameLine.FindSubmatch(log); m != nil {
+			after, err := time.ParseDuration(string(m[1]))
+			if err != nil {
+				b.Fatalf("%s: first frame after %q: %v", name, m[1], err)
+			}
+			if n, _ := strconv.Atoi(string(m[2])); n != scaleRollouts {
+				b.Fatalf("%s: the first complete frame had %d rollouts, want %d", name, n, scaleRollouts)
+			}
+			c.awaitText(fmt.Sprintf("Rollouts %d", scaleRollouts))
+			return c, pid, after
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s: no first complete frame logged within 2m", name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// measureIdle waits for the cockpit to settle, then counts its CPU over
+// idleWindow and reads its memory.
+func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
+	b.Helper()
+	time.Sleep(settle)
+	before := cpuTime(b, pid)
+	time.Sleep(idleWindow)
+	f.idleCPU = 100 * (cpuTime(b, pid) - before).Seconds() / idleWindow.Seconds()
+	f.peakRSS, f.steadyRSS = memory(b, pid)
+}
+
+// measureOff runs the cockpit with --reconciler=off: its start, idle figures,
+// and the time from 50 writes of a pod's role label to the screen showing
+// each. It returns those latencies and the mean time of one capture-pane,
+// the granularity of the measure.
+func measureOff(b *testing.B, ns string) (cockpitFigures, latencies, time.Duration) {
+	b.Helper()
+	c, pid, after := startMeasured(b, ns, "scale-off", "--reconciler=off")
+	f := cockpitFigures{firstFrame: after}
+	measureIdle(b, pid, &f)
+	progress("--reconciler=off: %s", f)
+
+	frame, capture := eventToFrame(b, c, ns)
+	progress("--reconciler=off: pod label write to screen: %s; one capture-pane takes %s", frame, capture.Round(10*time.Microsecond))
+	c.keys("q")
+	if code := c.awaitExit(); code != 0 {
+		b.Fatalf("scale-off: exit status %d after q", code)
+	}
+	return f, frame, capture
+}
+
+// eventToFrame relabels one pod of the first rollout in the list (whose
+// detail is on screen) 50 times, between role=probe and role=stable, and
+// times each write to the first capture of the screen that shows it.
+// Captures run back to back, so the figure is high by up to one capture.
+func eventToFrame(b *testing.B, c *cockpitTerm, ns string) (latencies, time.Duration) {
+	b.Helper()
+	ctx := context.Background()
+	kube := env.Client()
+	first := scaleName(0)
+	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + first})
+	if err != nil || len(pods.Items) == 0 {
+		b.Fatalf("pods of %s: %d, %v", first, len(pods.Items), err)
+	}
+	pod := pods.Items[0].Name
+	c.awaitLine(first, "role=stable:50")
+	var frame latencies
+	var captures time.Duration
+	var n int
+	for i := 0; i < 50; i++ {
+		role, shown := "probe", func(s string) bool { return lineWith(s, "role=probe:1", "role=stable:49") != "" }
+		if i%2 == 1 {
+			role = "stable"
+			shown = func(s string) bool { return lineWith(s, "role=stable:50") != "" && !strings.Contains(s, "role=probe") }
+		}
+		patch := fmt.Sprintf(`{"metadata":{"labels":{"role":%q}}}`, role)
+		began := time.Now()
+		if _, err := kube.CoreV1().Pods(ns).Patch(ctx, pod, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			b.Fatalf("label pod %s/%s role=%s: %v", ns, pod, role, err)
+		}
+		for {
+			from := time.Now()
+			s, err := c.capture(false)
+			now := time.Now()
+			captures += now.Sub(from)
+			n++
+			if err == nil && shown(s) {
+				frame = append(frame, now.Sub(began))
+				break
+			}
+			if now.Sub(began) > 10*time.Second {
+				b.Fatalf("the screen did not show pod %s relabelled role=%s within 10s", pod, role)
+			}
+		}
+	}
+	return frame, captures / time.Duration(n)
+}
+
+// stepWave is what stepping all 200 canaries took.
+type stepWave struct {
+	took, cpu time.Duration
+	peakRSS   int64
+}
+
+// measureOn runs the cockpit with --reconciler=on: its start and idle
+// figures once it leads, then a new image on every rollout, timed until all
+// 200 canaries wait at their pause with their pods Ready.
+func measureOn(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, stepWave) {
+	b.Helper()
+	c, pid, after := startMeasured(b, ns, "scale-on", "--reconciler=on")
+	c.awaitText("you step the canaries (this roost leads as ")
+	f := cockpitFigures{firstFrame: after}
+	measureIdle(b, pid, &f)
+	progress("--reconciler=on: %s", f)
+
+	ctx := context.Background()
+	began := time.Now()
+	cpuBefore := cpuTime(b, pid)
+	patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/svc:v2"}]}}}}`)
+	if err := parallel(scaleRollouts, 8, func(i int) error {
+		_, err := dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).Patch(ctx, scaleName(i), types.MergePatchType, patch, metav1.PatchOptions{})
+		return err
+	}); err != nil {
+		b.Fatalf("set a new image on the rollouts: %v", err)
+	}
+	awaitScale(b, ns, dyn, 10*time.Minute, "every canary at its pause with its pods Ready", atPause(1), scaleReplicas*20/100)
+	wave := stepWave{took: time.Since(began), cpu: cpuTime(b, pid) - cpuBefore}
+	c.awaitText(fmt.Sprintf("%d need you", scaleRollouts))
+	wave.peakRSS, _ = memory(b, pid)
+	progress("--reconciler=on: stepped %d canaries to their pause in %s using %s of CPU; peak RSS %d MB",
+		scaleRollouts, wave.took.Round(100*time.Millisecond), wave.cpu.Round(10*time.Millisecond), wave.peakRSS>>20)
+	c.keys("q")
+	if code := c.awaitExit(); code != 0 {
+		b.Fatalf("scale-on: exit status %d after q", code)
+	}
+	return f, wave
+}
+
+// cpuTime is the user and system CPU time process pid has used.
+func cpuTime(b testing.TB, pid int) time.Duration {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The command name, in parentheses, may hold spaces: fields start
+	// after its closing parenthesis, with the state (field 3).
+	s := string(raw)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		b.Fatalf("/proc/%d/stat: %q", pid, s)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] { // utime, stime
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			b.Fatalf("/proc/%d/stat: %v", pid, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// memory reads VmHWM (peak) and VmRSS (now) of process pid, in bytes.
+func memory(b testing.TB, pid int) (peak, now int64) {
+	b.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	read := func(key string) int64 {
+		for _, l := range strings.Split(string(raw), "\n") {
+			if rest, ok := strings.CutPrefix(l, key+":"); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				if err != nil {
+					b.Fatalf("/proc/%d/status %s: %v", pid, key, err)
+				}
+				return kb << 10
+			}
+		}
+		b.Fatalf("/proc/%d/status has no %s", pid, key)
+		return 0
+	}
+	return read("VmHWM"), read("VmRSS")
+}
