@@ -40,9 +40,9 @@ import (
 // ContextName is what the cockpit's header calls the simulated cluster.
 const ContextName = "roost-demo (simulated, nothing is real)"
 
-// PollInterval is how often the cockpit asks the demo's Datadog and
+// pollInterval is how often the cockpit asks the demo's Datadog and
 // Bugsnag about a canary: the shortest interval roost allows.
-const PollInterval = 5 * time.Second
+const pollInterval = 5 * time.Second
 
 // The demo's Datadog: the call budget is generous (Datadog's own is 1,600
 // an hour, for a whole organisation) so that the busy scenario stays
@@ -68,8 +68,6 @@ type Options struct {
 type World struct {
 	// Cluster is the simulated cluster, for roost's clients.
 	Cluster *sim.Cluster
-	// Scenario is the scenario played, scaled to the speed.
-	Scenario Scenario
 
 	datadog        *datadogserver.Server
 	bugsnag        *bugsnagserver.Server
@@ -126,7 +124,6 @@ func New(o Options) (*World, error) {
 	}
 	w := &World{
 		Cluster:  cluster,
-		Scenario: sc,
 		services: map[string]*runningService{},
 		book:     &versionBook{bad: map[string]bool{}},
 		credentials: map[string]string{
@@ -171,7 +168,7 @@ func New(o Options) (*World, error) {
 	w.traffic = &traffic{
 		cluster: cluster, datadog: w.datadog, work: w.work, scenario: sc, services: w.services, book: w.book,
 		rand: mrand.New(mrand.NewPCG(seed, seed>>1)), start: start,
-		hits: carry{}, errors: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
+		hits: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
 	}
 	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}}
 	// Every rollout starts as if released a while ago, in the scenario's
@@ -189,8 +186,8 @@ func New(o Options) (*World, error) {
 func (w *World) Metrics() metrics.Config {
 	cfg := metrics.Defaults()
 	cfg.Datadog.Address = w.datadogURL
-	cfg.Datadog.Interval = PollInterval
-	cfg.Datadog.Timeout = PollInterval
+	cfg.Datadog.Interval = pollInterval
+	cfg.Datadog.Timeout = pollInterval
 	cfg.Bugsnag.Address = w.bugsnagURL
 	return cfg
 }
@@ -270,7 +267,7 @@ func (s *runningService) rollout() *v1alpha1.Rollout {
 	labels := map[string]string{
 		"app":                       s.Name,
 		metrics.LabelDatadogService: s.Name,
-		metrics.LabelDatadogEnv:     Env,
+		metrics.LabelDatadogEnv:     envTag,
 		"app.kubernetes.io/part-of": s.Namespace,
 	}
 	var st []v1alpha1.CanaryStep

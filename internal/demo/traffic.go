@@ -25,13 +25,13 @@ var (
 	durationMetric = "trace." + metrics.DefaultOperation
 )
 
-// Env is the env tag of every series, as the pods' unified service tags
-// (tags.datadoghq.com/env) set it.
-const Env = "demo"
+// envTag is the env tag of every series, as the pods' unified service
+// tags (tags.datadoghq.com/env) set it.
+const envTag = "demo"
 
-// Profile is how each pod of one version of a service serves at one
+// profile is how each pod of one version of a service serves at one
 // moment.
-type Profile struct {
+type profile struct {
 	// RequestsPerPod is per second.
 	RequestsPerPod float64
 	ErrorRate      float64
@@ -43,11 +43,11 @@ type Profile struct {
 	Failing float64
 }
 
-// ProfileOf is how the pods of a version of quality q serve once the
+// profileOf is how the pods of a version of quality q serve once the
 // version has served for serving. The pods' role plays no part: a bad
 // version misbehaves as a canary and, promoted, as stable alike.
-func ProfileOf(b Baseline, q Quality, r Regression, serving time.Duration) Profile {
-	p := Profile{
+func profileOf(b Baseline, q Quality, r Regression, serving time.Duration) profile {
+	p := profile{
 		RequestsPerPod: b.RequestsPerPod, ErrorRate: b.ErrorRate,
 		LatencyMedian: b.LatencyMedian.Seconds(), LatencySpread: b.LatencySpread,
 	}
@@ -90,51 +90,6 @@ func latencies(median, spread float64, k int, jitter float64) []float64 {
 	return out
 }
 
-// splitErrors shares total errors among pods in proportion to their
-// requests, by largest remainder; no pod gets more errors than requests.
-func splitErrors(total int, hits []int) []int {
-	out := make([]int, len(hits))
-	sum := 0
-	for _, h := range hits {
-		sum += h
-	}
-	if sum == 0 || total <= 0 {
-		return out
-	}
-	total = min(total, sum)
-	type rest struct {
-		i    int
-		frac float64
-	}
-	rests := make([]rest, len(hits))
-	given := 0
-	for i, h := range hits {
-		exact := float64(total) * float64(h) / float64(sum)
-		out[i] = int(exact)
-		given += out[i]
-		rests[i] = rest{i, exact - float64(out[i])}
-	}
-	slices.SortStableFunc(rests, func(a, b rest) int {
-		switch {
-		case a.frac > b.frac:
-			return -1
-		case a.frac < b.frac:
-			return 1
-		}
-		return 0
-	})
-	for _, r := range rests {
-		if given == total {
-			break
-		}
-		if out[r.i] < hits[r.i] {
-			out[r.i]++
-			given++
-		}
-	}
-	return out
-}
-
 // carry turns expected counts into whole ones without losing the
 // fractions: what a key does not count now it counts later.
 type carry map[string]float64
@@ -160,7 +115,7 @@ func (c carry) keep(live map[string]bool) {
 // unified service tags, the pod's role label as kube_role (podLabelsAsTags)
 // and its namespace. A pod without a role gets no kube_role.
 func seriesTags(namespace, service, role, version string) []string {
-	tags := []string{"service:" + service, "env:" + Env, "kube_namespace:" + namespace, "version:" + version}
+	tags := []string{"service:" + service, "env:" + envTag, "kube_namespace:" + namespace, "version:" + version}
 	if role != "" {
 		tags = append(tags, metrics.DefaultTagKey+":"+role)
 	}
@@ -179,9 +134,10 @@ func imageTag(image string) string {
 const (
 	// latencySamples is how many request durations each pod reports a tick.
 	latencySamples = 8
-	// requestJitter and latencyJitter are how far one pod's tick strays
-	// from its profile, either way.
+	// requestJitter, errorJitter and latencyJitter are how far one pod's
+	// tick strays from its profile, either way.
 	requestJitter = 0.04
+	errorJitter   = 0.06
 	latencyJitter = 0.03
 	// trafficSwell and latencySwell are the amplitudes of the shared wave.
 	trafficSwell = 0.2
@@ -205,7 +161,11 @@ type traffic struct {
 	rand     *rand.Rand
 	start    time.Time
 
-	hits, errors carry
+	// hits turns each pod's expected requests into whole ones. Errors are
+	// not drawn but the expected share of the requests: a few requests
+	// into a 10-second bucket, a draw would make a good canary's error
+	// rate leap from none to twice stable's and the judge cry wolf.
+	hits carry
 	// serving is when each version of each service first served.
 	serving map[string]time.Time
 	// everyday marks the services whose stable pods have thrown their
@@ -216,7 +176,7 @@ type traffic struct {
 
 // pod is what the traffic needs of a Ready pod.
 type pod struct {
-	name, role, image string
+	name, role string
 }
 
 func (t *traffic) run(ctx context.Context) {
@@ -241,8 +201,8 @@ func (t *traffic) tick(now time.Time) error {
 		return err
 	}
 	type group struct {
-		svc                 *runningService
-		role, image, series string
+		svc              *runningService
+		role, image, key string
 	}
 	byGroup := map[group][]pod{}
 	live := map[string]bool{}
@@ -253,16 +213,15 @@ func (t *traffic) tick(now time.Time) error {
 			continue
 		}
 		g := group{svc: svc, role: p.Labels["role"], image: p.Spec.Containers[0].Image}
-		g.series = svc.Key() + "|" + g.role + "|" + g.image
-		byGroup[g] = append(byGroup[g], pod{name: p.Name, role: g.role, image: g.image})
+		g.key = svc.Key() + "|" + g.role + "|" + g.image
+		byGroup[g] = append(byGroup[g], pod{name: p.Name, role: g.role})
 		live[p.Namespace+"/"+p.Name] = true
-		live[g.series] = true
 	}
 	groups := make([]group, 0, len(byGroup))
 	for g := range byGroup {
 		groups = append(groups, g)
 	}
-	slices.SortFunc(groups, func(a, b group) int { return strings.Compare(a.series, b.series) })
+	slices.SortFunc(groups, func(a, b group) int { return strings.Compare(a.key, b.key) })
 
 	period := t.scenario.TrafficPeriod.Seconds()
 	wave := t.scenario.Wave
@@ -276,20 +235,14 @@ func (t *traffic) tick(now time.Time) error {
 			first = now
 			t.serving[svc.Key()+"@"+version] = now
 		}
-		prof := ProfileOf(svc.Baseline, t.book.quality(g.image), t.scenario.Regression, now.Sub(first))
+		prof := profileOf(svc.Baseline, t.book.quality(g.image), t.scenario.Regression, now.Sub(first))
 		rate := prof.RequestsPerPod * period * swell(elapsed, wave, trafficSwell)
 		median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
-		hits := make([]int, len(pods))
-		total := 0
-		for i, p := range pods {
-			hits[i] = t.hits.take(svc.Namespace+"/"+p.name, rate*t.jitter(requestJitter))
-			total += hits[i]
-		}
-		errs := splitErrors(t.errors.take(g.series, float64(total)*prof.ErrorRate), hits)
 		tags := seriesTags(svc.Namespace, svc.Name, g.role, version)
-		for i, p := range pods {
-			t.datadog.Add(hitsMetric, tags, now, float64(hits[i]))
-			t.datadog.Add(errorsMetric, tags, now, float64(errs[i]))
+		for _, p := range pods {
+			hits := float64(t.hits.take(svc.Namespace+"/"+p.name, rate*t.jitter(requestJitter)))
+			t.datadog.Add(hitsMetric, tags, now, hits)
+			t.datadog.Add(errorsMetric, tags, now, hits*prof.ErrorRate*t.jitter(errorJitter))
 			for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {
 				t.datadog.AddDistribution(durationMetric, tags, now, d)
 			}
@@ -297,7 +250,6 @@ func (t *traffic) tick(now time.Time) error {
 		}
 	}
 	t.hits.keep(live)
-	t.errors.keep(live)
 	return nil
 }
 
@@ -308,7 +260,7 @@ func (t *traffic) jitter(spread float64) float64 {
 
 // throwErrors is what one pod's workload throws in a tick: its everyday
 // errors now and then, and, on a regressing version, the regression.
-func (t *traffic) throwErrors(svc *runningService, p pod, version string, prof Profile) {
+func (t *traffic) throwErrors(svc *runningService, p pod, version string, prof profile) {
 	if p.role == "" {
 		return
 	}

@@ -35,9 +35,9 @@ func TestProfileByRoleAndVersion(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := ProfileOf(testBaseline, tt.quality, r, tt.serving)
+			p := profileOf(testBaseline, tt.quality, r, tt.serving)
 			if !near(p.ErrorRate, tt.errorRate) || !near(p.LatencyMedian*1000, tt.medianMs) || !near(p.Failing, tt.failing) {
-				t.Errorf("ProfileOf = error rate %.4f, median %.1fms, failing %.2f; want %.4f, %.1fms, %.2f",
+				t.Errorf("profileOf = error rate %.4f, median %.1fms, failing %.2f; want %.4f, %.1fms, %.2f",
 					p.ErrorRate, p.LatencyMedian*1000, p.Failing, tt.errorRate, tt.medianMs, tt.failing)
 			}
 			if p.RequestsPerPod != 50 || p.LatencySpread != 0.4 {
@@ -69,7 +69,7 @@ func TestProfileOddRegressions(t *testing.T) {
 		{"lower error rate than the baseline", Regression{Ramp: time.Second, ErrorRate: 0.001, LatencyFactor: 0.5}, time.Minute, 0.01, 40},
 	}
 	for _, tt := range tests {
-		p := ProfileOf(testBaseline, Bad, tt.r, tt.serving)
+		p := profileOf(testBaseline, Bad, tt.r, tt.serving)
 		if !near(p.ErrorRate, tt.errorRate) || !near(p.LatencyMedian*1000, tt.medianMs) {
 			t.Errorf("%s: error rate %.4f, median %.1fms; want %.4f, %.1fms", tt.name, p.ErrorRate, p.LatencyMedian*1000, tt.errorRate, tt.medianMs)
 		}
@@ -109,28 +109,6 @@ func TestSwell(t *testing.T) {
 	for _, tt := range tests {
 		if got := swell(tt.t, tt.period, 0.2); !near(got, tt.want) {
 			t.Errorf("swell(%s, %s) = %.4f, want %.4f", tt.t, tt.period, got, tt.want)
-		}
-	}
-}
-
-func TestSplitErrors(t *testing.T) {
-	tests := []struct {
-		name  string
-		total int
-		hits  []int
-		want  []int
-	}{
-		{"in proportion", 10, []int{100, 100, 300}, []int{2, 2, 6}},
-		{"largest remainder", 3, []int{100, 100}, []int{2, 1}},
-		{"never more than the requests", 10, []int{2, 1}, []int{2, 1}},
-		{"none", 0, []int{5, 5}, []int{0, 0}},
-		{"no requests", 4, []int{0, 0}, []int{0, 0}},
-		{"no pods", 4, nil, []int{}},
-	}
-	for _, tt := range tests {
-		got := splitErrors(tt.total, tt.hits)
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("%s: splitErrors(%d, %v) = %v, want %v", tt.name, tt.total, tt.hits, got, tt.want)
 		}
 	}
 }
