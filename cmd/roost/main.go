@@ -5,10 +5,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	"k8s.io/klog/v2"
@@ -32,11 +32,15 @@ var klogFlags = flag.NewFlagSet("klog", flag.ContinueOnError)
 
 // logSink is where klog (client-go's logs) goes: a file, never the terminal,
 // where it would tear the dashboard or a script's output apart. By default the
-// file is $XDG_STATE_HOME/roost/roost.log (~/.local/state/roost/roost.log);
-// when it cannot be opened the logs are dropped rather than shown.
+// file is $XDG_STATE_HOME/roost/roost.log (~/.local/state/roost/roost.log),
+// created when the first line is logged, so that a command that logs nothing
+// or drops its logs (roost demo) leaves no file; when it cannot be opened the
+// logs are dropped rather than shown.
 type logSink struct {
 	f    *os.File
 	path string
+	// lazy is the default file until --log-file replaces it.
+	lazy *fileOnFirstWrite
 }
 
 func (s *logSink) init() {
@@ -51,10 +55,9 @@ func (s *logSink) init() {
 			panic(fmt.Sprintf("klog flag %s: %v", name, err))
 		}
 	}
-	if err := s.open(defaultLogPath()); err != nil {
-		s.path = ""
-		klog.SetOutput(io.Discard)
-	}
+	s.path = defaultLogPath()
+	s.lazy = &fileOnFirstWrite{path: s.path}
+	klog.SetOutput(s.lazy)
 }
 
 // open sends the logs to path; "-" is stderr, for `roost controller` in a pod,
@@ -66,10 +69,7 @@ func (s *logSink) open(path string) error {
 		klog.SetOutput(os.Stderr)
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := openLog(path)
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,49 @@ func (s *logSink) close() {
 	if s.f != nil {
 		_ = s.f.Close()
 		s.f = nil
+	}
+	if s.lazy != nil {
+		s.lazy.close()
+		s.lazy = nil
+	}
+}
+
+func openLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+// fileOnFirstWrite is a log file opened by its first line; when it cannot
+// be opened, what is written is dropped.
+type fileOnFirstWrite struct {
+	path string
+
+	mu     sync.Mutex
+	f      *os.File
+	opened bool
+}
+
+func (w *fileOnFirstWrite) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.opened {
+		w.opened = true
+		w.f, _ = openLog(w.path)
+	}
+	if w.f == nil {
+		return len(p), nil
+	}
+	return w.f.Write(p)
+}
+
+func (w *fileOnFirstWrite) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f != nil {
+		_ = w.f.Close()
+		w.f = nil
 	}
 }
 

@@ -38,6 +38,7 @@ var appCommands = []func(*app) *cobra.Command{
 	newWaitCommand,
 	newControllerCommand,
 	newVersionCommand,
+	newDemoCommand,
 }
 
 // clients are what a command talks to the cluster with.

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"github.com/roost-dev/roost/internal/demo"
+	"github.com/roost-dev/roost/internal/sim"
+)
+
+// demoOptions are the flags of `roost demo`.
+type demoOptions struct {
+	scenario string
+	speed    float64
+	theme    string
+	ascii    bool
+}
+
+func newDemoCommand(a *app) *cobra.Command {
+	o := &demoOptions{}
+	var scenarios strings.Builder
+	for _, name := range demo.ScenarioNames() {
+		s, _ := demo.Lookup(name)
+		fmt.Fprintf(&scenarios, "\n  %-8s %s", s.Name, s.Summary)
+	}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Practise canary releases in the cockpit on a simulated cluster: no cluster, no account",
+		Long: `roost demo opens the cockpit on a cluster simulated inside roost, where a scripted
+release window plays: rollouts to promote, a canary that turns bad to abort, pauses
+counting down, and new versions every few minutes. roost's own reconciler, watches,
+Datadog and Bugsnag clients and cockpit run on it unchanged; only the cluster, the
+traffic and the two services are simulated, and nothing you do leaves the process.
+
+The pods' requests go to a Datadog API and their errors, sent with bugsnag-go, to
+a Bugsnag, both served by roost itself. They are the only ports the demo opens: two,
+on 127.0.0.1, chosen by the system. It needs no network beyond loopback, makes its
+keys up at start, and leaves no files: its logs are dropped unless --log-file is given.
+
+Scenarios:` + scenarios.String() + `
+
+Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n confirm,
+/ filter, enter detail, backspace or h back, ? every key, q quit.`,
+		Example: `  roost demo                     # the default scenario, in real time
+  roost demo --speed 3           # pauses, pod starts and new versions three times as fast
+  roost demo --scenario busy     # 24 rollouts, for the overview`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := demo.Lookup(o.scenario); err != nil {
+				return err
+			}
+			if err := demo.CheckSpeed(o.speed); err != nil {
+				return err
+			}
+			if a.logFlag == "" {
+				klog.SetOutput(io.Discard)
+				a.logFile = ""
+			}
+			return a.runDemo(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.scenario, "scenario", demo.DefaultScenario, "what plays: "+strings.Join(demo.ScenarioNames(), ", "))
+	f.Float64Var(&o.speed, "speed", 1, fmt.Sprintf("how fast the scenario plays, %g to %g: pauses, pod starts, traffic and new versions (the clock is never changed)", demo.MinSpeed, demo.MaxSpeed))
+	f.StringVar(&o.theme, "theme", "", "colour theme, as for the cockpit: dark, light, high-contrast, colorblind, mono, or one of yours")
+	f.BoolVar(&o.ascii, "ascii", false, "draw with ASCII only (the default when the locale is not UTF-8)")
+	return cmd
+}
+
+// runDemo builds the scenario's world, runs it under the cockpit until the
+// person quits, then stops it.
+func (a *app) runDemo(ctx context.Context, o *demoOptions) error {
+	w, err := demo.New(demo.Options{Scenario: o.scenario, Speed: o.speed})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	worldDone := make(chan error, 1)
+	go func() { worldDone <- w.Run(ctx) }()
+	c, co := a.demoCockpit(w, o)
+	err = a.runCockpit(ctx, c, co, demo.ContextName)
+	cancel()
+	if werr := <-worldDone; err == nil && werr != nil {
+		err = fmt.Errorf("the demo stopped: %w", werr)
+	}
+	return err
+}
+
+// demoCockpit is what the cockpit runs on in the demo: the simulated
+// cluster's clients, every namespace (or -n's), this roost stepping the
+// canaries, and the demo's metrics configuration and keys instead of the
+// file and the environment.
+func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOptions) {
+	c := &clients{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic, User: sim.DefaultUser, Context: demo.ContextName}
+	if a.flags.Namespace != nil && *a.flags.Namespace != "" && !a.allNamespaces {
+		c.Namespace = *a.flags.Namespace
+	} else {
+		a.allNamespaces = true
+	}
+	co := &cockpitOptions{
+		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii,
+		evidence: &evidenceSources{config: w.Metrics(), getenv: w.Getenv},
+	}
+	return c, co
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/demo"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/bugsnag"
+	"github.com/roost-dev/roost/themes"
+)
+
+func runRoost(args ...string) (stdout, stderr string, code int) {
+	var out, errOut bytes.Buffer
+	a := newApp(&out, &errOut)
+	code = execute(context.Background(), a, args)
+	return out.String(), errOut.String(), code
+}
+
+// Bad flags are refused before anything is built, naming the choices.
+func TestDemoRefusesBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"demo", "--scenario", "bsy"}, []string{`--scenario "bsy": no such scenario; choose default (`, "calm (", "busy ("}},
+		{[]string{"demo", "--speed", "0"}, []string{"--speed 0: give a factor between 0.25 and 10"}},
+		{[]string{"demo", "--speed", "50"}, []string{"--speed 50: give a factor between 0.25 and 10"}},
+		{[]string{"demo", "--speed", "fast"}, []string{`invalid argument "fast" for "--speed"`, "see `roost demo --help`"}},
+		{[]string{"demo", "shop"}, []string{`unknown command "shop" for "roost demo"`}},
+	}
+	for _, tt := range tests {
+		_, errOut, code := runRoost(tt.args...)
+		if code != 1 {
+			t.Errorf("roost %s: exit %d, want 1", strings.Join(tt.args, " "), code)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("roost %s: stderr %q lacks %q", strings.Join(tt.args, " "), errOut, w)
+			}
+		}
+	}
+}
+
+func TestDemoHelpSaysWhatItOpens(t *testing.T) {
+	out, _, code := runRoost("demo", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"only ports the demo opens: two,\non 127.0.0.1, chosen by the system",
+		"leaves no files",
+		"--log-file",
+		"default  five rollouts",
+		"busy     24 rollouts",
+		"--speed float",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("roost demo --help lacks %q:\n%s", want, out)
+		}
+	}
+	if root, _, _ := runRoost("--help"); !strings.Contains(root, "demo ") {
+		t.Errorf("roost --help does not list demo:\n%s", root)
+	}
+}
+
+// The demo's cockpit is the real one: every namespace, this roost
+// stepping the canaries, the actions on, and the evidence from the demo's
+// servers with its made-up keys, which no message shows.
+func TestDemoCockpitWiring(t *testing.T) {
+	// The real environment must not redirect the demo's clients.
+	t.Setenv("DD_SITE", "datadoghq.eu")
+	t.Setenv("DD_API_KEY", "0123456789abcdef0123456789abcdef")
+	w, err := demo.New(demo.Options{Speed: 10, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	worldDone := make(chan error, 1)
+	go func() { worldDone <- w.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-worldDone; err != nil {
+			t.Errorf("world: %v", err)
+		}
+	}()
+
+	a := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	c, co := a.demoCockpit(w, &demoOptions{theme: "mono"})
+	if err := checkCRD(c); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := a.buildCockpit(ctx, c, co, demo.ContextName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := ck.opts
+	switch {
+	case o.Context != "roost-demo (simulated, nothing is real)" || o.Namespace != "" || !a.allNamespaces:
+		t.Errorf("header: context %q, namespace %q (all %v); want the demo's, every namespace", o.Context, o.Namespace, a.allNamespaces)
+	case ck.leader == nil || ck.newCtrl == nil:
+		t.Error("this roost does not step the canaries")
+	case o.Actor == nil || o.ReadOnly:
+		t.Error("the actions are off")
+	case o.Evidence == nil || o.MetricsOff != "" || o.ErrorsOff != "" || o.Headline != "error_rate":
+		t.Errorf("evidence %v, metrics off %q, errors off %q, headline %q", o.Evidence != nil, o.MetricsOff, o.ErrorsOff, o.Headline)
+	case o.Theme.Name != "mono":
+		t.Errorf("theme %q, want mono", o.Theme.Name)
+	}
+	for _, n := range o.Notices {
+		if n.Level == themes.Warning {
+			t.Errorf("warning at start: %s", n.Text)
+		}
+	}
+
+	// The cockpit's own poller reads the demo's Datadog and Bugsnag with
+	// the made-up keys: answers, not refusals.
+	u, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace("shop").Get(ctx, "checkout", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := v1alpha1.FromUnstructured(u)
+	poller, ok := o.Evidence.(*metrics.Poller)
+	if !ok {
+		t.Fatalf("the evidence is a %T", o.Evidence)
+	}
+	fctx, done := context.WithTimeout(ctx, 20*time.Second)
+	defer done()
+	ev := poller.FetchOnce(fctx, metrics.Target{Namespace: "shop", Name: "checkout", Annotations: r.Annotations, TemplateLabels: r.Spec.Template.Labels, Poll: true})
+	if ev.MetricsState.Stale || ev.ErrorsState.Stale || ev.MetricsOff != "" || ev.ErrorsOff != "" || len(ev.Metrics) != 3 {
+		t.Errorf("checkout's evidence: metrics %+v (off %q), errors %+v (off %q)", ev.MetricsState, ev.MetricsOff, ev.ErrorsState, ev.ErrorsOff)
+	}
+	for _, m := range ev.Metrics {
+		if m.Error != "" {
+			t.Errorf("%s: %s", m.ID, m.Error)
+		}
+	}
+
+	shown := fmt.Sprintf("%+v %+v %v", o, ev, o.Notices)
+	for _, k := range []string{"DD_API_KEY", "DD_APP_KEY", bugsnag.TokenEnv} {
+		if key := w.Getenv(k); key == "" || strings.Contains(shown, key) {
+			t.Errorf("%s is %q, or shows in the cockpit's options or evidence", k, key)
+		}
+	}
+	if w.Getenv("DD_SITE") != "" || !strings.HasPrefix(w.Metrics().Datadog.Address, "http://127.0.0.1:") {
+		t.Errorf("the demo's Datadog is %q (DD_SITE %q); want its loopback server", w.Metrics().Datadog.Address, w.Getenv("DD_SITE"))
+	}
+}
+
+// The default log file exists only once something is logged: a demo that
+// drops its logs leaves no file.
+func TestDefaultLogFileOpensAtTheFirstLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "roost", "roost.log")
+	w := &fileOnFirstWrite{path: path}
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Fatalf("the log's folder exists before anything was logged: %v", err)
+	}
+	if n, err := w.Write([]byte("first\n")); n != 6 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	_, _ = w.Write([]byte("second\n"))
+	w.close()
+	if b, err := os.ReadFile(path); err != nil || string(b) != "first\nsecond\n" {
+		t.Errorf("log file %q, %v", b, err)
+	}
+	// A file that cannot be made drops the lines rather than failing.
+	blocked := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dropped := &fileOnFirstWrite{path: filepath.Join(blocked, "roost.log")}
+	if n, err := dropped.Write([]byte("lost\n")); n != 5 || err != nil {
+		t.Errorf("Write to an impossible file = %d, %v; want the line dropped quietly", n, err)
+	}
+}
