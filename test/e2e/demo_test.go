@@ -1,0 +1,197 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startDemo runs `roost demo` with args in a 100x32 tmux pane on a tmux
+// server of its own, as a new on-call engineer would from a shell: TERM,
+// LANG and PATH only, HOME and the working folder empty temporary folders
+// (returned, to check that the demo leaves nothing in them), no kubeconfig
+// and no --log-file. It needs no cluster.
+func startDemo(t *testing.T, args ...string) (d *cockpitTerm, home, cwd string, started time.Time) {
+	t.Helper()
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Fatalf("the demo's terminal test needs tmux, and it is not on PATH (%v): install it (apt-get install tmux)", err)
+	}
+	bin := roostBinary(t)
+	dir := t.TempDir()
+	d = &cockpitTerm{
+		t:      t,
+		name:   "demo",
+		socket: fmt.Sprintf("roost-e2e-%d-%d", os.Getpid(), tmuxSockets.Add(1)),
+		// There is none: the demo drops its logs without --log-file.
+		logFile: filepath.Join(dir, "no-log-without-log-file"),
+	}
+	home, cwd = filepath.Join(dir, "home"), filepath.Join(dir, "cwd")
+	for _, p := range []string{home, cwd} {
+		if err := os.Mkdir(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As startCockpit's: the pane stays after roost exits, and the tmux
+	// server dies with this test binary.
+	conf := filepath.Join(dir, "tmux.conf")
+	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
+		"run-shell -b \"tail --pid=%d -f /dev/null; %s -L %s kill-server\"\n", os.Getpid(), tmux, d.socket)
+	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := []string{"-f", conf, "new-session", "-d", "-s", "cockpit", "-x", "100", "-y", "32", "-c", cwd,
+		"env", "-i", "PATH=" + os.Getenv("PATH"), "HOME=" + home, "TERM=tmux-256color", "LANG=C.UTF-8", bin, "demo"}
+	t.Cleanup(func() {
+		if t.Failed() {
+			d.report()
+		}
+		_, _ = d.tmux("kill-server")
+	})
+	started = time.Now()
+	if _, err := d.tmux(append(cmd, args...)...); err != nil {
+		t.Fatalf("start roost demo in tmux: %v", err)
+	}
+	return d, home, cwd, started
+}
+
+// awaitEnd waits for process pid, the pane's, to end and returns its exit
+// code. It reads the kernel's record of the process while it is a zombie,
+// for tmux 3.3 can miss the SIGCHLD of a pane's process and leave it so,
+// the pane dead without a status; once tmux has reaped it, tmux's status.
+func awaitEnd(t *testing.T, d *cockpitTerm, pid int) int {
+	t.Helper()
+	deadline := time.Now().Add(screenTimeout)
+	for {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			// Reaped: tmux has its status.
+			out, err := d.pane("#{pane_dead_status}")
+			code, convErr := strconv.Atoi(out)
+			if err != nil || convErr != nil {
+				t.Fatalf("roost (pid %d) is gone but tmux has no exit status: %q %v", pid, out, err)
+			}
+			return code
+		}
+		// The fields after "(comm)": state is the 3rd of the line, the
+		// exit code (as waitpid reports it) the 52nd.
+		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(f) > 49 && f[0] == "Z" {
+			status, err := strconv.Atoi(f[49])
+			if err != nil {
+				t.Fatalf("exit code of pid %d in %q: %v", pid, stat, err)
+			}
+			if sig := status & 0x7f; sig != 0 {
+				t.Fatalf("roost was killed by signal %d", sig)
+			}
+			return status >> 8
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roost (pid %d) still runs %s after q: %s", pid, screenTimeout, stat)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestDemoInATerminal plays the default scenario in a real terminal at
+// 100x32 and practises what it is for: the header says nothing is real, the
+// overview shows every rollout with its pods, the paused canary is
+// promoted one step, the canary that turns bad shows its metrics failing
+// and an error stable never threw, and is aborted, its canary scaled to 0.
+// Quitting ends the process, which leaves no file behind. It reports the
+// start-up figures.
+func TestDemoInATerminal(t *testing.T) {
+	t.Parallel()
+	d, home, cwd, started := startDemo(t)
+
+	// The first frame with the rollouts and their pods.
+	d.awaitScreen("the rollouts with their pods", func(s string) bool {
+		return lineWith(s, "checkout", "shop") != "" && regexp.MustCompile(`ledger +payments .* \d+/10 `).MatchString(s)
+	})
+	firstPods := time.Since(started)
+	d.awaitText("roost · context roost-demo (simulated, nothing is real) · all namespaces", "you step the canaries")
+	d.awaitLine("checkout", "promote?", "1/6", "20/20", "2/2", "8/8")
+	d.awaitLine("frontend", "web", "pause ", "1/6", "2/2", "6/6")
+	d.awaitLine("cart", "healthy", "6/6")
+	canaryPods := time.Since(started)
+
+	// The paused rollout: its detail, a promote, the next step.
+	d.keys("/")
+	d.typeText("checkout")
+	d.keys("Enter")
+	d.awaitScreen("only checkout in the list", func(s string) bool {
+		return lineWith(s, "checkout", "promote?") != "" && !regexp.MustCompile(`ledger +payments`).MatchString(s)
+	})
+	d.keys("Enter")
+	d.awaitLine("shop/checkout", "Step 1/6")
+	d.awaitText("waiting for a promote: press p")
+	d.awaitLine("Pods", "canary 2/2", "8/8 stable")
+	d.awaitScreen("checkout's metrics and errors", func(s string) bool {
+		return lineWith(s, "Metrics, Datadog", "updated") != "" && lineWith(s, "error rate", "%") != "" &&
+			lineWith(s, "Errors, Bugsnag canary stage", "updated") != ""
+	})
+	evidence := time.Since(started)
+	d.keys("p")
+	d.awaitText("Promote 1 rollout?", "releases the pause at step 2/6")
+	d.keys("y")
+	d.awaitText("shop/checkout: promoted: pause at step 2/6 released")
+	d.awaitScreen("checkout past step 1", func(s string) bool {
+		return regexp.MustCompile(`shop/checkout · Step [2-6]/6`).MatchString(s)
+	})
+	d.awaitLine("Pods", "canary 5/5", "5/5 stable")
+	d.keys("h")
+
+	// The canary that turns bad: the judge fails it, Bugsnag has an error
+	// only the canary threw; then the abort.
+	d.keys("/", "C-c", "/")
+	d.typeText("ledger")
+	d.keys("Enter")
+	d.awaitScreen("only ledger in the list", func(s string) bool {
+		return regexp.MustCompile(`ledger +payments`).MatchString(s) && !regexp.MustCompile(`checkout +shop`).MatchString(s)
+	})
+	d.keys("Enter")
+	d.awaitLine("payments/ledger", "Step ")
+	d.awaitLine("error rate", "HIGH")
+	d.awaitText("score Fail", "1 new in canary", "ledger.UnbalancedEntryError")
+	d.keys("a")
+	d.awaitText("Abort 1 rollout?", "scales the canary to 0")
+	d.keys("y")
+	d.awaitText("payments/ledger: aborted: canary scaling to 0")
+	d.awaitText("Aborted: no reason given (by you@roost-demo)")
+	d.awaitLine("Pods", "canary 0/0", "10/10 stable")
+	d.awaitText("RolloutAborted Rollout aborted update to revision 2")
+
+	pid := d.pid()
+	d.keys("q")
+	if code := awaitEnd(t, d, pid); code != 0 {
+		t.Errorf("roost demo exited with %d after q, want 0", code)
+	}
+	for _, dir := range []string{home, cwd} {
+		var left []string
+		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error {
+			if p != dir {
+				left = append(left, p)
+			}
+			return nil
+		})
+		if len(left) > 0 {
+			t.Errorf("roost demo left files behind: %v", left)
+		}
+	}
+	t.Logf("roost demo: rollouts with pods on screen %s after exec, the canaries' pods %s, checkout's metrics and errors %s",
+		firstPods.Round(time.Millisecond), canaryPods.Round(time.Millisecond), evidence.Round(time.Millisecond))
+	// Figures on a loaded CI machine vary; these bounds catch a demo that
+	// stopped starting fast, not a slow moment.
+	if firstPods > 10*time.Second || evidence > 20*time.Second {
+		t.Errorf("the demo is slow to start: pods %s, evidence %s (about 1 s and 5 s are usual)", firstPods, evidence)
+	}
+}
