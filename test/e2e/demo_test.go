@@ -3,14 +3,11 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -62,44 +59,6 @@ func startDemo(t *testing.T, args ...string) (d *cockpitTerm, home, cwd string, 
 		t.Fatalf("start roost demo in tmux: %v", err)
 	}
 	return d, home, cwd, started
-}
-
-// awaitEnd waits for process pid, the pane's, to end and returns its exit
-// code. It reads the kernel's record of the process while it is a zombie,
-// for tmux 3.3 can miss the SIGCHLD of a pane's process and leave it so,
-// the pane dead without a status; once tmux has reaped it, tmux's status.
-func awaitEnd(t *testing.T, d *cockpitTerm, pid int) int {
-	t.Helper()
-	deadline := time.Now().Add(screenTimeout)
-	for {
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			// Reaped: tmux has its status.
-			out, err := d.pane("#{pane_dead_status}")
-			code, convErr := strconv.Atoi(out)
-			if err != nil || convErr != nil {
-				t.Fatalf("roost (pid %d) is gone but tmux has no exit status: %q %v", pid, out, err)
-			}
-			return code
-		}
-		// The fields after "(comm)": state is the 3rd of the line, the
-		// exit code (as waitpid reports it) the 52nd.
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) > 49 && f[0] == "Z" {
-			status, err := strconv.Atoi(f[49])
-			if err != nil {
-				t.Fatalf("exit code of pid %d in %q: %v", pid, stat, err)
-			}
-			if sig := status & 0x7f; sig != 0 {
-				t.Fatalf("roost was killed by signal %d", sig)
-			}
-			return status >> 8
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("roost (pid %d) still runs %s after q: %s", pid, screenTimeout, stat)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // TestDemoInATerminal plays the default scenario in a real terminal at
@@ -170,9 +129,8 @@ func TestDemoInATerminal(t *testing.T) {
 	d.awaitLine("Pods", "canary 0/0", "10/10 stable")
 	d.awaitText("RolloutAborted Rollout aborted update to revision 2")
 
-	pid := d.pid()
 	d.keys("q")
-	if code := awaitEnd(t, d, pid); code != 0 {
+	if code := d.awaitExit(); code != 0 {
 		t.Errorf("roost demo exited with %d after q, want 0", code)
 	}
 	for _, dir := range []string{home, cwd} {
