@@ -178,6 +178,10 @@ func (m Model) verdictText(mt metrics.Metric, stale bool) (string, lipgloss.Styl
 		}
 		return "lower", t.Text
 	}
+	if _, ok := mt.Ratio(); ok {
+		// Both sides have values, too few yet to judge.
+		return "too few", t.Muted
+	}
 	return "no data", t.Muted
 }
 

@@ -146,6 +146,9 @@ type Model struct {
 	rows     []*watch.Rollout
 	cursor   int
 	selected watch.Key
+	// picked is set once the person moved the cursor or filtered: until
+	// then it stays on the top row, the rollout that needs a human most.
+	picked   bool
 	marked   map[watch.Key]bool
 	synced   bool
 	health   watch.Health
@@ -531,7 +534,9 @@ func (m *Model) applyFilter() {
 		}
 	}
 	m.rows = rows
-	if i := slices.IndexFunc(rows, func(r *watch.Rollout) bool { return keyOf(r) == m.selected }); i >= 0 {
+	if !m.picked {
+		m.cursor = 0
+	} else if i := slices.IndexFunc(rows, func(r *watch.Rollout) bool { return keyOf(r) == m.selected }); i >= 0 {
 		m.cursor = i
 	}
 	m.clampCursor()
@@ -600,6 +605,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.current() == nil {
 			break
 		}
+		m.picked = true
 		if !m.split() {
 			m.screen = screenDetail
 		}
@@ -662,6 +668,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 // move moves the cursor, or scrolls the focused panel.
 func (m *Model) move(d int) {
 	if m.focus == panelList || (!m.split() && m.screen == screenOverview) {
+		m.picked = true
 		m.cursor += d
 		m.clampCursor()
 		m.scroll = [panels]int{}
@@ -685,6 +692,7 @@ func (m Model) onFilterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	m.filter, cmd = m.filter.Update(msg)
+	m.picked = true
 	m.applyFilter()
 	return m, cmd
 }
