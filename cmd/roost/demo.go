@@ -41,6 +41,7 @@ The pods' requests go to a Datadog API and their errors, sent with bugsnag-go, t
 a Bugsnag, both served by roost itself. They are the only ports the demo opens: two,
 on 127.0.0.1, chosen by the system. It needs no network beyond loopback, makes its
 keys up at start, and leaves no files: its logs are dropped unless --log-file is given.
+It reads no kubeconfig: the connection flags do not apply to it.
 
 Scenarios:` + scenarios.String() + `
 
@@ -56,6 +57,11 @@ Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n co
 			}
 			if err := demo.CheckSpeed(o.speed); err != nil {
 				return err
+			}
+			if ns := a.flags.Namespace; ns != nil && *ns != "" {
+				// The cockpit would step only that namespace's canaries,
+				// and the others' releases would never start.
+				return fmt.Errorf("-n %s: roost demo shows every namespace of its simulated cluster; drop -n, and filter in the cockpit with / instead", *ns)
 			}
 			if a.logFlag == "" {
 				klog.SetOutput(io.Discard)
@@ -94,16 +100,12 @@ func (a *app) runDemo(ctx context.Context, o *demoOptions) error {
 }
 
 // demoCockpit is what the cockpit runs on in the demo: the simulated
-// cluster's clients, every namespace (or -n's), this roost stepping the
-// canaries, and the demo's metrics configuration and keys instead of the
-// file and the environment.
+// cluster's clients, every namespace, this roost stepping the canaries,
+// and the demo's metrics configuration and keys instead of the file and
+// the environment.
 func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOptions) {
 	c := &clients{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic, User: sim.DefaultUser, Context: demo.ContextName}
-	if a.flags.Namespace != nil && *a.flags.Namespace != "" && !a.allNamespaces {
-		c.Namespace = *a.flags.Namespace
-	} else {
-		a.allNamespaces = true
-	}
+	a.allNamespaces = true
 	co := &cockpitOptions{
 		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii,
 		evidence: &evidenceSources{config: w.Metrics(), getenv: w.Getenv},

@@ -37,6 +37,7 @@ func TestDemoRefusesBadFlags(t *testing.T) {
 		{[]string{"demo", "--speed", "50"}, []string{"--speed 50: give a factor between 0.25 and 10"}},
 		{[]string{"demo", "--speed", "fast"}, []string{`invalid argument "fast" for "--speed"`, "see `roost demo --help`"}},
 		{[]string{"demo", "shop"}, []string{`unknown command "shop" for "roost demo"`}},
+		{[]string{"demo", "-n", "shop"}, []string{"-n shop: roost demo shows every namespace", "filter in the cockpit with /"}},
 	}
 	for _, tt := range tests {
 		_, errOut, code := runRoost(tt.args...)

@@ -131,8 +131,13 @@ type script struct {
 }
 
 // startPoll is how often the script looks for stable versions that are up
-// while it waits to start the first canaries.
-const startPoll = 50 * time.Millisecond
+// while it waits to start the first canaries; after startPatience, should
+// one be slow, only slowPoll.
+const (
+	startPoll     = 50 * time.Millisecond
+	startPatience = 10 * time.Second
+	slowPoll      = time.Second
+)
 
 func (s *script) run(ctx context.Context) {
 	s.startCanaries(ctx)
@@ -162,11 +167,15 @@ func (s *script) startCanaries(ctx context.Context) {
 	}
 	tick := time.NewTicker(startPoll)
 	defer tick.Stop()
+	slowAfter := time.Now().Add(startPatience)
 	for len(waiting) > 0 {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
+			if now.After(slowAfter) {
+				tick.Reset(slowPoll)
+			}
 			states, err := s.states(ctx)
 			if err != nil {
 				klog.ErrorS(err, "demo: reading the rollouts")
