@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -65,12 +67,15 @@ func startCockpit(t testing.TB, ns, name string, environ []string, args ...strin
 		t.Fatal(err)
 	}
 	// The pane stays after roost exits, so that an exit code and whatever
-	// roost printed on its way out can be read. tail --pid ends the tmux
-	// server should this test binary die before its cleanup runs (a go test
-	// timeout panics without running cleanups): roost never outlives it.
+	// roost printed on its way out can be read. The watchdog (tail --pid)
+	// ends the tmux server should this test binary die before its cleanup
+	// runs (a go test timeout panics without running cleanups): roost never
+	// outlives it. The cleanup ends the watchdog by its pid.
 	conf := filepath.Join(dir, "tmux.conf")
+	watchdog := filepath.Join(dir, "watchdog.pid")
 	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
-		"run-shell -b \"tail --pid=%d -f /dev/null; %s -L %s kill-server\"\n", os.Getpid(), tmux, c.socket)
+		"run-shell -b 'tail --pid=%d -f /dev/null & echo $! > %s; wait $!; %s -L %s kill-server'\n",
+		os.Getpid(), watchdog, tmux, c.socket)
 	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +108,11 @@ func startCockpit(t testing.TB, ns, name string, environ []string, args ...strin
 		}
 		// "no server running" is fine: roost quit and tmux went with it.
 		_, _ = c.tmux("kill-server")
+		if b, err := os.ReadFile(watchdog); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
 	})
 	if _, err := c.tmux(cmd...); err != nil {
 		t.Fatalf("%s: start roost in tmux: %v", name, err)
@@ -313,3 +323,74 @@ func (c *cockpitTerm) report() {
 	}
 	c.t.Logf("%s: last screen:\n%s\n%s: tail of roost's log %s:\n%s", c.name, last, c.name, c.logFile, c.logTail(40))
 }
+
+// outputChunk is what roost wrote to its terminal, as tmux read it.
+type outputChunk struct {
+	at   time.Time
+	data []byte
+}
+
+// streamOutput copies everything roost writes to its terminal from now on,
+// stamped with the time it arrives: tmux's pipe-pane writes the pane's output
+// into a FIFO the test reads. It stops when the test ends.
+func (c *cockpitTerm) streamOutput() <-chan outputChunk {
+	c.t.Helper()
+	fifo := filepath.Join(c.t.TempDir(), "output")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		c.t.Fatalf("%s: mkfifo %s: %v", c.name, fifo, err)
+	}
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	// Opening a FIFO to read waits for its writer, tmux's cat.
+	open := make(chan opened, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
+		open <- opened{f, err}
+	}()
+	if _, err := c.tmux("pipe-pane", "-O", "-t", "cockpit", "exec cat > "+fifo); err != nil {
+		c.t.Fatalf("%s: %v", c.name, err)
+	}
+	var f *os.File
+	select {
+	case o := <-open:
+		if o.err != nil {
+			c.t.Fatalf("%s: open %s: %v", c.name, fifo, o.err)
+		}
+		f = o.f
+	case <-time.After(15 * time.Second):
+		c.t.Fatalf("%s: tmux's pipe-pane never opened %s", c.name, fifo)
+	}
+	out := make(chan outputChunk, 4096)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			if n > 0 {
+				out <- outputChunk{at: time.Now(), data: append([]byte(nil), buf[:n]...)}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	c.t.Cleanup(func() {
+		// pipe-pane without a command stops the copy; cat then ends.
+		_, _ = c.tmux("pipe-pane", "-t", "cockpit")
+		_ = f.Close()
+		for range out {
+		}
+		<-done
+	})
+	return out
+}
+
+// escapes matches terminal control sequences: CSI, OSC and two-byte escapes.
+var escapes = regexp.MustCompile("\x1b(\\[[0-?]*[ -/]*[@-~]|\\][^\x07\x1b]*(\x07|\x1b\\\\)|[ -/]*[0-~])")
+
+// printed is the text of terminal output without its control sequences.
+func printed(b []byte) string { return escapes.ReplaceAllString(string(b), "") }
