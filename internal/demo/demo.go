@@ -192,6 +192,15 @@ func (w *World) Metrics() metrics.Config {
 	return cfg
 }
 
+// String says where the demo's services listen, never their keys.
+func (w *World) String() string {
+	return fmt.Sprintf("roost demo: Datadog at %s, Bugsnag at %s (made-up keys, not shown)", w.datadogURL, w.bugsnagURL)
+}
+
+// Format prints String for every verb, %+v and %#v included, so that no
+// verb prints the keys.
+func (w *World) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, w.String()) }
+
 // Getenv is the environment roost's clients read their keys from: the
 // demo's made-up keys, and nothing of the real environment (a DD_SITE
 // there must not send the demo's queries elsewhere).

@@ -199,6 +199,17 @@ func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
 		return rate.Verdict == metrics.VerdictPass && latency.Verdict == metrics.VerdictPass && ok && share > 0.2 && share < 0.3, describe(ev)
 	})
 
+	// Printing the world shows where it listens, never a key.
+	shown := fmt.Sprintf("%v %+v %#v %s", w, w, w, w)
+	for _, k := range []string{"DD_API_KEY", "DD_APP_KEY", "BUGSNAG_AUTH_TOKEN"} {
+		if key := w.Getenv(k); key == "" || strings.Contains(shown, key) {
+			t.Errorf("%s %q is empty or printed: %s", k, key, shown)
+		}
+	}
+	if !strings.Contains(shown, "Datadog at http://127.0.0.1:") {
+		t.Errorf("the world prints as %q", shown)
+	}
+
 	// The healthy rollouts took no canary.
 	r, target, _ := canary(t, w, "shop", "cart")
 	if r.Status.Phase != v1alpha1.PhaseHealthy || !target.Since.IsZero() {
