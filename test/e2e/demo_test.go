@@ -8,6 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -38,11 +41,14 @@ func startDemo(t *testing.T, args ...string) (d *cockpitTerm, home, cwd string, 
 			t.Fatal(err)
 		}
 	}
-	// As startCockpit's: the pane stays after roost exits, and the tmux
-	// server dies with this test binary.
+	// As startCockpit's: the pane stays after roost exits, and a watchdog
+	// ends the tmux server should this test binary die first; the cleanup
+	// ends the watchdog.
 	conf := filepath.Join(dir, "tmux.conf")
+	watchdog := filepath.Join(dir, "watchdog.pid")
 	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
-		"run-shell -b \"tail --pid=%d -f /dev/null; %s -L %s kill-server\"\n", os.Getpid(), tmux, d.socket)
+		"run-shell -b 'tail --pid=%d -f /dev/null & echo $! > %s; wait $!; %s -L %s kill-server'\n",
+		os.Getpid(), watchdog, tmux, d.socket)
 	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +59,11 @@ func startDemo(t *testing.T, args ...string) (d *cockpitTerm, home, cwd string, 
 			d.report()
 		}
 		_, _ = d.tmux("kill-server")
+		if b, err := os.ReadFile(watchdog); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
 	})
 	started = time.Now()
 	if _, err := d.tmux(append(cmd, args...)...); err != nil {
