@@ -679,3 +679,43 @@ func TestNew(t *testing.T) {
 		t.Errorf("the HTTP client's timeout is %v, want %v", got, DefaultTimeout)
 	}
 }
+
+// A bucket still filling when the window ends is not the latest value: its
+// rate would read low.
+func TestQueryMetricDropsTheBucketStillFilling(t *testing.T) {
+	w := newWorld(t, datadogserver.RateLimit{})
+	c := w.client(t, APIv2, Options{})
+	q := w.requests()
+	q.To = w.to.Add(-5 * time.Second)
+	m, err := c.QueryMetric(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for side, s := range map[string]metrics.Series{"canary": m.Canary, "stable": m.Stable} {
+		last, ok := s.Latest()
+		if want := t0.Add((buckets - 2) * 10 * time.Second); !ok || !last.Time.Equal(want) {
+			t.Errorf("%s: latest point at %s, want the last whole bucket at %s", side, last.Time, want)
+		}
+	}
+}
+
+func TestCompleteBuckets(t *testing.T) {
+	at := func(s int) metrics.Point { return metrics.Point{Time: t0.Add(time.Duration(s) * time.Second), Value: float64(s)} }
+	for _, tt := range []struct {
+		name   string
+		points []metrics.Point
+		to     int
+		want   int
+	}{
+		{"none", nil, 30, 0},
+		{"one point is kept", []metrics.Point{at(20)}, 25, 1},
+		{"the last bucket ends at to", []metrics.Point{at(0), at(10), at(20)}, 30, 3},
+		{"the last bucket is still filling", []metrics.Point{at(0), at(10), at(20)}, 25, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := completeBuckets(tt.points, t0.Add(time.Duration(tt.to)*time.Second)); len(got) != tt.want {
+				t.Errorf("%d points kept, want %d", len(got), tt.want)
+			}
+		})
+	}
+}

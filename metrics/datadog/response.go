@@ -140,9 +140,25 @@ func split(groups []group, q metrics.MetricQuery) (canary, stable metrics.Series
 				q.ID, tag, strings.Join(g.tags, ","), q.TagKey)
 		}
 		side.Found = true
-		side.Points = scaled(g.points, q.Scale)
+		side.Points = scaled(completeBuckets(g.points, q.To), q.Scale)
 	}
 	return canary, stable, nil
+}
+
+// completeBuckets drops a last point whose bucket is still filling at to:
+// a rate or a count over part of an interval reads low, and the latest
+// value is what the cockpit shows and the judge compares. The interval is
+// the spacing of the points; one point alone is kept.
+func completeBuckets(points []metrics.Point, to time.Time) []metrics.Point {
+	n := len(points)
+	if n < 2 || to.IsZero() {
+		return points
+	}
+	interval := points[n-1].Time.Sub(points[n-2].Time)
+	if interval > 0 && points[n-1].Time.Add(interval).After(to) {
+		return points[:n-1]
+	}
+	return points
 }
 
 // hasTag compares as Datadog does: tags are lower-cased on intake.
