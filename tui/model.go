@@ -420,6 +420,17 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 	return best, found
 }
 
+// cmpBool orders true before false.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return -1
+	}
+	return 1
+}
+
 func keyOf(r *watch.Rollout) watch.Key { return watch.Key{Namespace: r.Namespace, Name: r.Name} }
 
 // Update routes one message.
@@ -462,6 +473,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.evidence[k] = e
 		}
 		m.now = m.opt.Now()
+		m.applyFilter()
 		return m, tea.Batch(m.waitEvidence(), m.armTick())
 	case actionDoneMsg:
 		return m.onActionDone(msg), nil
@@ -532,6 +544,14 @@ func (m *Model) applyFilter() {
 				rows = append(rows, r)
 			}
 		}
+	}
+	// The watch layer orders by urgency; a canary failing on evidence goes
+	// first. A stable sort keeps the rest as they were.
+	if slices.ContainsFunc(rows, func(r *watch.Rollout) bool { return m.urgencyOf(r) == urgencyFailing }) {
+		rows = slices.Clone(rows)
+		slices.SortStableFunc(rows, func(a, b *watch.Rollout) int {
+			return cmpBool(m.urgencyOf(a) == urgencyFailing, m.urgencyOf(b) == urgencyFailing)
+		})
 	}
 	m.rows = rows
 	if !m.picked {

@@ -197,9 +197,26 @@ func ratioText(r float64, x string) string {
 	return fmt.Sprintf("%.1f%s", r, x)
 }
 
+// urgencyFailing ranks, above every other, a live canary whose metrics fail
+// the judge: it hurts users now.
+const urgencyFailing = watch.UrgencyDegraded - 1
+
+// urgencyOf is the watch layer's urgency of r, raised when its canary
+// fails on evidence that is fresh.
+func (m *Model) urgencyOf(r *watch.Rollout) watch.Urgency {
+	if polled(r) {
+		if ev, ok := m.evidence[keyOf(r)]; ok && ev.Score == metrics.ScoreFail && !ev.MetricsState.Stale {
+			return urgencyFailing
+		}
+	}
+	return watch.UrgencyOf(r)
+}
+
 // urgencyTitle names a group of the overview.
 func urgencyTitle(u watch.Urgency) string {
 	switch u {
+	case urgencyFailing:
+		return "NEEDS YOU: canary failing its metrics"
 	case watch.UrgencyDegraded:
 		return "NEEDS YOU: degraded or aborted"
 	case watch.UrgencyAwaitingPromotion:
@@ -217,7 +234,7 @@ func (m Model) overviewPanel(width, height int) []string {
 	title := t.Title.Render("Rollouts") + t.Muted.Render(fmt.Sprintf(" %d", len(m.all)))
 	needYou := 0
 	for _, r := range m.all {
-		if watch.UrgencyOf(r) <= watch.UrgencyAwaitingPromotion {
+		if m.urgencyOf(r) <= watch.UrgencyAwaitingPromotion {
 			needYou++
 		}
 	}
@@ -284,9 +301,9 @@ func (m Model) overviewRows(width, height int) []string {
 	}
 	all := make([]line, 0, len(m.rows)+4)
 	cursorLine := 0
-	lastGroup := watch.Urgency(-1)
+	lastGroup := watch.Urgency(-100)
 	for i, r := range m.rows {
-		if g := watch.UrgencyOf(r); g != lastGroup {
+		if g := m.urgencyOf(r); g != lastGroup {
 			lastGroup = g
 			all = append(all, line{group: g, row: -1})
 		}
