@@ -173,9 +173,8 @@ func (m Model) verdictText(mt metrics.Metric, stale bool) (string, lipgloss.Styl
 		}
 		return "higher", t.Text
 	case metrics.VerdictLow:
-		if !mt.HigherIsWorse {
-			return "LOW", t.Warn
-		}
+		// A request rate follows the canary's weight: lower is not bad by
+		// itself, and the score leaves it out.
 		return "lower", t.Text
 	}
 	if _, ok := mt.Ratio(); ok {

@@ -181,7 +181,7 @@ func (m *Model) headlineCell(r *watch.Rollout) (string, paint) {
 	switch {
 	case ev.MetricsState.Stale:
 		return s, t.warn
-	case mt.Verdict == metrics.VerdictHigh && mt.HigherIsWorse, mt.Verdict == metrics.VerdictLow && !mt.HigherIsWorse:
+	case mt.Verdict == metrics.VerdictHigh && mt.HigherIsWorse:
 		return s, t.bad
 	case mt.Verdict == metrics.VerdictPass:
 		return s, t.ok
