@@ -44,39 +44,14 @@ type cockpitTerm struct {
 // 120x40 tmux pane, as an SRE would from a shell: TERM=tmux-256color,
 // LANG=C.UTF-8, KUBECONFIG of the test cluster, HOME in a temporary folder
 // (so no configuration of the machine's user is read) and nothing else from
-// the test's environment. environ adds or overrides variables
-// ("NO_COLOR=1", "LANG=C"); args are roost's flags after -n. The tmux server is killed when
-// the test ends, even when it fails; when it fails, the last screen and the
-// tail of roost's log are logged.
+// the test's environment. environ adds or overrides variables ("NO_COLOR=1",
+// "LANG=C"); args are roost's flags after -n.
 func startCockpit(t testing.TB, ns, name string, environ []string, args ...string) *cockpitTerm {
 	t.Helper()
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Fatalf("the cockpit's terminal tests need tmux, and it is not on PATH (%v): install it (apt-get install tmux)", err)
-	}
 	bin := roostBinary(t)
 	dir := t.TempDir()
-	c := &cockpitTerm{
-		t:       t,
-		name:    name,
-		socket:  fmt.Sprintf("roost-e2e-%d-%d", os.Getpid(), tmuxSockets.Add(1)),
-		logFile: filepath.Join(dir, name+".log"),
-	}
 	home := filepath.Join(dir, "home")
 	if err := os.Mkdir(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// The pane stays after roost exits, so that an exit code and whatever
-	// roost printed on its way out can be read. The watchdog (tail --pid)
-	// ends the tmux server should this test binary die before its cleanup
-	// runs (a go test timeout panics without running cleanups): roost never
-	// outlives it. The cleanup ends the watchdog by its pid.
-	conf := filepath.Join(dir, "tmux.conf")
-	watchdog := filepath.Join(dir, "watchdog.pid")
-	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
-		"run-shell -b 'tail --pid=%d -f /dev/null & echo $! > %s; wait $!; %s -L %s kill-server'\n",
-		os.Getpid(), watchdog, tmux, c.socket)
-	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]string{
@@ -94,14 +69,50 @@ func startCockpit(t testing.TB, ns, name string, environ []string, args ...strin
 		}
 		vars[k] = v
 	}
-	// Given as several arguments, the command is run without a shell:
-	// nothing needs quoting.
-	cmd := []string{"-f", conf, "new-session", "-d", "-s", "cockpit", "-x", "120", "-y", "40", "env", "-i"}
+	cmd := []string{"env", "-i"}
 	for _, k := range order {
 		cmd = append(cmd, k+"="+vars[k])
 	}
-	cmd = append(cmd, bin, "--log-file", c.logFile, "-n", ns)
-	cmd = append(cmd, args...)
+	logFile := filepath.Join(dir, name+".log")
+	cmd = append(cmd, bin, "--log-file", logFile, "-n", ns)
+	return startInTmux(t, name, logFile, 120, 40, nil, append(cmd, args...))
+}
+
+// startInTmux runs command (its arguments given apart, so that tmux runs it
+// without a shell and nothing needs quoting) in a detached width x height
+// session named "cockpit" on a tmux server of its own; sessionFlags go to
+// new-session before the command (e.g. -c for the working folder). logFile is
+// the log shown when the test fails. The tmux server is killed when the test
+// ends, even when it fails; when it fails, the last screen and the tail of
+// the log are logged.
+func startInTmux(t testing.TB, name, logFile string, width, height int, sessionFlags, command []string) *cockpitTerm {
+	t.Helper()
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Fatalf("the terminal tests need tmux, and it is not on PATH (%v): install it (apt-get install tmux)", err)
+	}
+	dir := t.TempDir()
+	c := &cockpitTerm{
+		t:       t,
+		name:    name,
+		socket:  fmt.Sprintf("roost-e2e-%d-%d", os.Getpid(), tmuxSockets.Add(1)),
+		logFile: logFile,
+	}
+	// The pane stays after roost exits, so that an exit code and whatever
+	// roost printed on its way out can be read. The watchdog (tail --pid)
+	// ends the tmux server should this test binary die before its cleanup
+	// runs (a go test timeout panics without running cleanups): roost never
+	// outlives it. The cleanup ends the watchdog by its pid.
+	conf := filepath.Join(dir, "tmux.conf")
+	watchdog := filepath.Join(dir, "watchdog.pid")
+	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
+		"run-shell -b 'tail --pid=%d -f /dev/null & echo $! > %s; wait $!; %s -L %s kill-server'\n",
+		os.Getpid(), watchdog, tmux, c.socket)
+	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-f", conf, "new-session", "-d", "-s", "cockpit", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height)}
+	args = append(append(args, sessionFlags...), command...)
 	t.Cleanup(func() {
 		if t.Failed() {
 			c.report()
@@ -114,8 +125,8 @@ func startCockpit(t testing.TB, ns, name string, environ []string, args ...strin
 			}
 		}
 	})
-	if _, err := c.tmux(cmd...); err != nil {
-		t.Fatalf("%s: start roost in tmux: %v", name, err)
+	if _, err := c.tmux(args...); err != nil {
+		t.Fatalf("%s: start in tmux: %v", name, err)
 	}
 	return c
 }
