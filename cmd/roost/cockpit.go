@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -59,6 +60,12 @@ func (o *cockpitOptions) check() error {
 	}
 	return selectorOK(o.selector)
 }
+
+// frameRate caps the redraws a second. Bubble Tea's renderer wakes at this
+// rate even while nothing changes (it then writes nothing): on a 2-core VM
+// each wake-up costs about 0.015 % of a core, so 20 keeps an idle cockpit
+// under 0.5 % while a change still reaches the terminal within 50 ms.
+const frameRate = 20
 
 // cockpit is everything the dashboard runs on, apart from the terminal.
 type cockpit struct {
@@ -143,7 +150,10 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		ReadOnly:         o.readonly,
 		Now:              a.now,
 		FirstFrame: func(n int) {
-			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n,
+				"heapInUseMB", ms.HeapInuse>>20, "heapSysMB", ms.HeapSys>>20, "sysMB", ms.Sys>>20)
 		},
 	}
 	if !o.readonly {
@@ -255,7 +265,7 @@ func (ck *cockpit) run(ctx context.Context) error {
 			})
 		})
 	}
-	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(30))
+	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(frameRate))
 	_, err := p.Run()
 	cancel()
 	stopped := time.After(10 * time.Second)
