@@ -21,6 +21,12 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
 
+// The API request rate roost allows itself.
+const (
+	clientQPS   = 50
+	clientBurst = 100
+)
+
 // clusterCommands are subcommands that only need kubectl's connection flags.
 // A command file adds itself here with one line.
 var clusterCommands = []func(*genericclioptions.ConfigFlags) *cobra.Command{}
@@ -186,6 +192,12 @@ func (a *app) realClients() (*clients, error) {
 		return nil, a.noClusterError(err, rawErr)
 	}
 	cfg.WarningHandler = rest.NoWarnings{}
+	// client-go's default of 5 requests a second (burst 10) throttles a
+	// reconciler stepping hundreds of canaries; Argo Rollouts' controller
+	// allows 40/80.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = clientQPS, clientBurst
+	}
 	ns, _, err := loader.Namespace()
 	if err != nil {
 		return nil, fmt.Errorf("reading the namespace from kubeconfig %s: %w; give one with -n NAMESPACE", a.kubeconfigFiles(), err)
