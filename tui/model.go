@@ -148,11 +148,10 @@ type Model struct {
 	selected watch.Key
 	// picked is set once the person moved the cursor or filtered: until
 	// then it stays on the top row, the rollout that needs a human most.
-	picked   bool
-	marked   map[watch.Key]bool
-	synced   bool
-	health   watch.Health
-	watchErr error
+	picked bool
+	marked map[watch.Key]bool
+	synced bool
+	health watch.Health
 
 	screen screen
 	// back is the screen help returns to.
@@ -401,7 +400,7 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 			best, found = t, true
 		}
 	}
-	for _, r := range m.visibleRows() {
+	for _, r := range m.rows {
 		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
 			consider(r.PauseEnds.Sub(m.now))
 		}
@@ -496,7 +495,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
 	if msg.err != nil {
 		// The context ended: the program is quitting.
-		m.watchErr = msg.err
 		return m, nil
 	}
 	m.now = m.opt.Now()
@@ -886,7 +884,3 @@ func (m Model) onActionDone(msg actionDoneMsg) Model {
 	}
 	return m
 }
-
-// visibleRows are the rows the overview can show (all of them; the list
-// scrolls), for the clock.
-func (m *Model) visibleRows() []*watch.Rollout { return m.rows }
