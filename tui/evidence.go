@@ -56,17 +56,26 @@ func (m Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
 	return "updated " + m.sinceText(f.FetchedAt), t.Muted
 }
 
+// offLine is a section's one line when its source is off (why: off, else
+// sideOff) and there is nothing to show.
+func (m Model) offLine(p panel, title, off, sideOff string, empty bool, width int) (string, bool) {
+	if off == "" {
+		off = sideOff
+	}
+	if off == "" || !empty {
+		return "", false
+	}
+	return fit(m.sectionTitle(p, title)+m.th.Muted.Render(": "+oneLine(off)), width, m.th.Symbols.Ellipsis), true
+}
+
 // metricsSection is one line per metric, canary against stable, under a
 // title that says how fresh they are. At most height lines.
 func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	ev, off := m.evidenceOf(r)
 	title := "Metrics, Datadog"
-	if off == "" && ev.MetricsOff != "" {
-		off = ev.MetricsOff
-	}
-	if off != "" && len(ev.Metrics) == 0 {
-		return []string{fit(m.sectionTitle(panelMetrics, title)+t.Muted.Render(": "+oneLine(off)), width, t.Symbols.Ellipsis)}
+	if line, isOff := m.offLine(panelMetrics, title, off, ev.MetricsOff, len(ev.Metrics) == 0, width); isOff {
+		return []string{line}
 	}
 	fresh, style := m.freshness(ev.MetricsState)
 	head := m.sectionTitle(panelMetrics, title) + t.Muted.Render(" "+t.Symbols.Dot+" ") + style.Render(fresh)
@@ -234,11 +243,8 @@ func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	ev, off := m.evidenceOf(r)
 	title := "Errors, Bugsnag canary stage"
-	if off == "" && ev.ErrorsOff != "" {
-		off = ev.ErrorsOff
-	}
-	if off != "" && len(ev.Errors) == 0 {
-		return []string{fit(m.sectionTitle(panelErrors, title)+t.Muted.Render(": "+oneLine(off)), width, t.Symbols.Ellipsis)}
+	if line, isOff := m.offLine(panelErrors, title, off, ev.ErrorsOff, len(ev.Errors) == 0, width); isOff {
+		return []string{line}
 	}
 	fresh, style := m.freshness(ev.ErrorsState)
 	newCount := 0

@@ -36,13 +36,28 @@ func countdown(d time.Duration) string {
 	return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
-// nextTick is how long until the text of age(d) or countdown(d) changes:
-// a second while seconds show, else the next whole minute.
-func nextTick(d time.Duration) time.Duration {
-	if d < 2*time.Minute {
+// nextAgeChange is how long until age(d) reads differently: to the next
+// second, minute, hour or day, whichever unit it shows.
+func nextAgeChange(d time.Duration) time.Duration {
+	unit := 24 * time.Hour
+	switch {
+	case d < time.Minute:
+		unit = time.Second
+	case d < time.Hour:
+		unit = time.Minute
+	case d < 48*time.Hour:
+		unit = time.Hour
+	}
+	return unit - max(d, 0)%unit
+}
+
+// nextCountdownChange is how long until countdown(d), which rounds to the
+// second and shows seconds under an hour, reads differently.
+func nextCountdownChange(d time.Duration) time.Duration {
+	if d < time.Hour {
 		return time.Second
 	}
-	return time.Minute - d%time.Minute
+	return d%time.Minute + time.Second/2
 }
 
 // fit truncates s (which may hold ANSI styles) to width cells, ending with

@@ -395,28 +395,37 @@ func (m *Model) armTick() tea.Cmd {
 // nextClockChange is how long until a duration on screen changes its text.
 func (m *Model) nextClockChange() (time.Duration, bool) {
 	best, found := time.Duration(0), false
-	consider := func(d time.Duration) {
-		if t := nextTick(d); !found || t < best {
+	consider := func(t time.Duration) {
+		if !found || t < best {
 			best, found = t, true
 		}
 	}
+	since := func(t time.Time) { consider(nextAgeChange(m.now.Sub(t))) }
 	for _, r := range m.rows {
 		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
-			consider(r.PauseEnds.Sub(m.now))
+			consider(nextCountdownChange(r.PauseEnds.Sub(m.now)))
 		}
 		if !r.StepSince.IsZero() {
-			consider(m.now.Sub(r.StepSince))
+			since(r.StepSince)
 		}
 	}
 	if r := m.current(); r != nil {
 		for _, e := range r.Events {
-			consider(m.now.Sub(e.Time))
+			since(e.Time)
 		}
-		if ev, ok := m.evidence[keyOf(r)]; ok && !ev.MetricsState.FetchedAt.IsZero() {
-			consider(m.now.Sub(ev.MetricsState.FetchedAt))
+		if ev, ok := m.evidence[keyOf(r)]; ok {
+			for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {
+				if !f.FetchedAt.IsZero() {
+					since(f.FetchedAt)
+				}
+				if f.RetryAt.After(m.now) {
+					consider(nextCountdownChange(f.RetryAt.Sub(m.now)))
+				}
+			}
 		}
 	}
-	return best, found
+	// Land just past the change, not just before it.
+	return best + 10*time.Millisecond, found
 }
 
 // cmpBool orders true before false.

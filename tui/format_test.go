@@ -1,0 +1,31 @@
+package tui
+
+import (
+	"testing"
+	"time"
+)
+
+func TestNextChanges(t *testing.T) {
+	for _, tt := range []struct {
+		d         time.Duration
+		age, down time.Duration
+	}{
+		{0, time.Second, time.Second},
+		{1500 * time.Millisecond, 500 * time.Millisecond, time.Second},
+		{90 * time.Second, 30 * time.Second, time.Second},
+		{59*time.Minute + 59*time.Second, time.Second, time.Second},
+		{2*time.Hour + 10*time.Minute + 20*time.Second, 49*time.Minute + 40*time.Second, 20*time.Second + time.Second/2},
+		{3 * 24 * time.Hour, 24 * time.Hour, time.Second / 2},
+	} {
+		if got := nextAgeChange(tt.d); got != tt.age {
+			t.Errorf("nextAgeChange(%s) = %s, want %s", tt.d, got, tt.age)
+		}
+		if got := nextCountdownChange(tt.d); got != tt.down {
+			t.Errorf("nextCountdownChange(%s) = %s, want %s", tt.d, got, tt.down)
+		}
+		// The text must change exactly then, and not before.
+		if before, after := age(tt.d+nextAgeChange(tt.d)-time.Millisecond), age(tt.d+nextAgeChange(tt.d)); before == after {
+			t.Errorf("age(%s): %q stays %q at the next change", tt.d, before, after)
+		}
+	}
+}
