@@ -700,7 +700,9 @@ func TestQueryMetricDropsTheBucketStillFilling(t *testing.T) {
 }
 
 func TestCompleteBuckets(t *testing.T) {
-	at := func(s int) metrics.Point { return metrics.Point{Time: t0.Add(time.Duration(s) * time.Second), Value: float64(s)} }
+	at := func(s int) metrics.Point {
+		return metrics.Point{Time: t0.Add(time.Duration(s) * time.Second), Value: float64(s)}
+	}
 	for _, tt := range []struct {
 		name   string
 		points []metrics.Point
