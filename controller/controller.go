@@ -27,7 +27,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -84,7 +83,6 @@ type Controller struct {
 	rsInformer      cache.SharedIndexInformer
 	rsLister        appslisters.ReplicaSetLister
 	podInformer     cache.SharedIndexInformer
-	podLister       corelisters.PodLister
 	hasSynced       []cache.InformerSynced
 
 	// watcher holds the informers; ownWatcher is set when Run must start it.
@@ -151,7 +149,6 @@ func New(cfg Config) (*Controller, error) {
 	c.rsInformer = c.watcher.ReplicaSetInformer()
 	c.rsLister = c.watcher.ReplicaSetLister()
 	c.podInformer = c.watcher.PodInformer()
-	c.podLister = c.watcher.PodLister()
 	for _, inf := range []cache.SharedIndexInformer{c.rsInformer, c.podInformer} {
 		// A shared informer keeps the index from an earlier term.
 		if _, ok := inf.GetIndexer().GetIndexers()[byControllerUID]; ok {
@@ -451,14 +448,14 @@ func (c *Controller) replicaSetsOf(namespace string, uid string) (owned, orphans
 }
 
 // podsOf returns the cached pods controlled by a ReplicaSet.
-func (c *Controller) podsOf(rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
+func (c *Controller) podsOf(rs *appsv1.ReplicaSet) ([]*watch.Pod, error) {
 	objs, err := c.podInformer.GetIndexer().ByIndex(byControllerUID, string(rs.UID))
 	if err != nil {
 		return nil, err
 	}
-	pods := make([]*corev1.Pod, 0, len(objs))
+	pods := make([]*watch.Pod, 0, len(objs))
 	for _, o := range objs {
-		if p, ok := o.(*corev1.Pod); ok {
+		if p, ok := o.(*watch.Pod); ok {
 			pods = append(pods, p)
 		}
 	}

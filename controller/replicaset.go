@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/watch"
 )
 
 // loadReplicaSets reads the Rollout's ReplicaSets from the cache, adopts orphans
@@ -434,7 +435,7 @@ func (s *syncContext) reconcileRestart() error {
 		s.requeueIn(wait)
 		return nil
 	}
-	var stale []*corev1.Pod
+	var stale []*watch.Pod
 	var unavailable int32
 	for _, rs := range s.allReplicaSets() {
 		spec := replicasOf(rs)

@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/watch"
 )
 
 // The harness runs the reconciler without goroutines: it copies the fake
@@ -275,7 +276,8 @@ func (h *harness) refresh() {
 	}
 	objs = nil
 	for i := range pl.Items {
-		objs = append(objs, &pl.Items[i])
+		// The informer's cache holds what roost keeps of a pod.
+		objs = append(objs, watch.PodOf(&pl.Items[i], true))
 	}
 	if err := h.c.podInformer.GetIndexer().Replace(objs, ""); err != nil {
 		h.t.Fatal(err)

@@ -20,7 +20,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
@@ -89,7 +88,6 @@ type Watcher struct {
 	rsInformer      cache.SharedIndexInformer
 	rsLister        appslisters.ReplicaSetLister
 	podInformer     cache.SharedIndexInformer
-	podLister       corelisters.PodLister
 	eventInformer   cache.SharedIndexInformer
 
 	dirty  *dirtySet
@@ -201,7 +199,6 @@ func New(o Options) (*Watcher, error) {
 	}
 	w.rolloutLister = cache.NewGenericLister(w.rolloutInformer.GetIndexer(), v1alpha1.RolloutGVR.GroupResource())
 	w.rsLister = appslisters.NewReplicaSetLister(w.rsInformer.GetIndexer())
-	w.podLister = corelisters.NewPodLister(w.podInformer.GetIndexer())
 	return w, nil
 }
 
@@ -299,11 +296,9 @@ func (w *Watcher) ReplicaSetInformer() cache.SharedIndexInformer { return w.rsIn
 // ReplicaSetLister lists the cached ReplicaSets.
 func (w *Watcher) ReplicaSetLister() appslisters.ReplicaSetLister { return w.rsLister }
 
-// PodInformer is the informer of pods that carry the pod-template hash.
+// PodInformer is the informer of pods that carry the pod-template hash; its
+// cache holds *Pod, what roost keeps of each.
 func (w *Watcher) PodInformer() cache.SharedIndexInformer { return w.podInformer }
-
-// PodLister lists the cached pods.
-func (w *Watcher) PodLister() corelisters.PodLister { return w.podLister }
 
 // EventInformer is the informer of Events about Rollouts.
 func (w *Watcher) EventInformer() cache.SharedIndexInformer { return w.eventInformer }
@@ -527,12 +522,12 @@ func (w *Watcher) replicaSetsOf(k Key) []*appsv1.ReplicaSet {
 	return out
 }
 
-func (w *Watcher) podsOf(rss []*appsv1.ReplicaSet) []*corev1.Pod {
-	var out []*corev1.Pod
+func (w *Watcher) podsOf(rss []*appsv1.ReplicaSet) []*Pod {
+	var out []*Pod
 	for _, rs := range rss {
 		objs, _ := w.podInformer.GetIndexer().ByIndex(byReplicaSet, Key{Namespace: rs.Namespace, Name: rs.Name}.String())
 		for _, o := range objs {
-			if p, ok := o.(*corev1.Pod); ok {
+			if p, ok := o.(*Pod); ok {
 				out = append(out, p)
 			}
 		}

@@ -145,7 +145,7 @@ type Rollout struct {
 // Snapshot derives what to show about ro from its ReplicaSets, pods and Events
 // at now. Items of other rollouts in the slices are ignored, so callers may pass
 // whole namespaces.
-func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*corev1.Pod, events []*corev1.Event, now time.Time) Rollout {
+func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, events []*corev1.Event, now time.Time) Rollout {
 	st := &ro.Status
 	steps := ro.Steps()
 	v := Rollout{
@@ -349,7 +349,7 @@ func revision(rs *appsv1.ReplicaSet) int64 {
 	return n
 }
 
-func replicaSetView(rs *appsv1.ReplicaSet, pods []*corev1.Pod) *ReplicaSet {
+func replicaSetView(rs *appsv1.ReplicaSet, pods []*Pod) *ReplicaSet {
 	v := &ReplicaSet{
 		Name:       rs.Name,
 		Revision:   rs.Annotations[v1alpha1.RevisionAnnotation],
@@ -366,7 +366,7 @@ func replicaSetView(rs *appsv1.ReplicaSet, pods []*corev1.Pod) *ReplicaSet {
 		v.Images = append(v.Images, c.Image)
 	}
 	for _, p := range pods {
-		if p.Namespace != rs.Namespace || p.DeletionTimestamp != nil || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		if p.Namespace != rs.Namespace || p.DeletionTimestamp != nil || p.Phase == corev1.PodSucceeded || p.Phase == corev1.PodFailed {
 			continue
 		}
 		for _, r := range p.OwnerReferences {

@@ -56,10 +56,10 @@ func rs(name, hash, rev string, owner types.UID, replicas, ready, available int3
 	}
 }
 
-func pods(owner string, role string, n int) []*corev1.Pod {
-	var out []*corev1.Pod
+func pods(owner string, role string, n int) []*Pod {
+	var out []*Pod
 	for i := 0; i < n; i++ {
-		out = append(out, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
+		out = append(out, &Pod{ObjectMeta: metav1.ObjectMeta{
 			Name: fmt.Sprintf("%s-%d", owner, i), Namespace: "shop", Labels: map[string]string{RoleLabel: role},
 			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", UID: types.UID(owner), Controller: ptr(true)}},
 		}})

@@ -22,7 +22,7 @@ type Source interface {
 	// Rollout returns the rollout of k, or nil when it does not exist.
 	Rollout(k Key) (*v1alpha1.Rollout, error)
 	// Objects returns the ReplicaSets, pods and Events of the rollout of k.
-	Objects(k Key) ([]*appsv1.ReplicaSet, []*corev1.Pod, []*corev1.Event)
+	Objects(k Key) ([]*appsv1.ReplicaSet, []*Pod, []*corev1.Event)
 }
 
 // Store is the dashboard's read model: the snapshot of every rollout in scope,
@@ -210,7 +210,7 @@ func (w *Watcher) Rollout(k Key) (*v1alpha1.Rollout, error) {
 
 // Objects implements Source from the informers' indexes, without scanning the
 // namespace.
-func (w *Watcher) Objects(k Key) ([]*appsv1.ReplicaSet, []*corev1.Pod, []*corev1.Event) {
+func (w *Watcher) Objects(k Key) ([]*appsv1.ReplicaSet, []*Pod, []*corev1.Event) {
 	rss := w.replicaSetsOf(k)
 	return rss, w.podsOf(rss), w.eventsOf(k)
 }

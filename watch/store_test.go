@@ -24,7 +24,7 @@ func (m *mapSource) Rollout(k Key) (*v1alpha1.Rollout, error) {
 	return m.rollouts[k], nil
 }
 
-func (m *mapSource) Objects(Key) ([]*appsv1.ReplicaSet, []*corev1.Pod, []*corev1.Event) {
+func (m *mapSource) Objects(Key) ([]*appsv1.ReplicaSet, []*Pod, []*corev1.Event) {
 	return nil, nil, nil
 }
 
@@ -168,7 +168,7 @@ func TestStoreOnWatcher(t *testing.T) {
 	waitFor(t, func() bool {
 		_, ok, _ := c.w.eventInformer.GetStore().GetByKey("shop/checkout.promote")
 		obj, _, _ := c.w.podInformer.GetStore().GetByKey("shop/" + p.Name)
-		return ok && obj.(*corev1.Pod).Status.Phase == corev1.PodFailed
+		return ok && obj.(*Pod).Phase == corev1.PodFailed
 	})
 	c.collect(key("shop", "checkout"))
 	s.Update([]Key{key("shop", "checkout")}, now)

@@ -1,8 +1,6 @@
 package watch
 
 import (
-	"maps"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,33 +119,14 @@ func TrimReplicaSet(obj any) (any, error) {
 	return out, nil
 }
 
-// TrimPod keeps what the dashboard reads of a pod: identity, labels and
-// owner, the node, the phase, the Ready condition and per container its
-// readiness and restart count.
+// TrimPod keeps what the dashboard reads of a pod, as a Pod: identity,
+// labels and owner, the phase and whether it is Ready.
 func TrimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
 		return obj, nil
 	}
-	out := &corev1.Pod{
-		TypeMeta:   p.TypeMeta,
-		ObjectMeta: trimMeta(&p.ObjectMeta),
-		Spec:       corev1.PodSpec{NodeName: p.Spec.NodeName},
-		Status:     corev1.PodStatus{Phase: p.Status.Phase},
-	}
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			out.Status.Conditions = []corev1.PodCondition{{Type: c.Type, Status: c.Status, LastTransitionTime: c.LastTransitionTime}}
-			break
-		}
-	}
-	if cs := p.Status.ContainerStatuses; len(cs) > 0 {
-		out.Status.ContainerStatuses = make([]corev1.ContainerStatus, len(cs))
-		for i, c := range cs {
-			out.Status.ContainerStatuses[i] = corev1.ContainerStatus{Name: c.Name, Ready: c.Ready, RestartCount: c.RestartCount}
-		}
-	}
-	return out, nil
+	return PodOf(p, false), nil
 }
 
 // trimPodKeepAnnotations is TrimPod with the pod's annotations, which the
@@ -157,17 +136,7 @@ func trimPodKeepAnnotations(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
-	out, err := TrimPod(p)
-	if err != nil {
-		return out, err
-	}
-	trimmed := out.(*corev1.Pod)
-	trimmed.Annotations = p.Annotations
-	if _, ok := trimmed.Annotations[lastAppliedAnnotation]; ok {
-		trimmed.Annotations = maps.Clone(trimmed.Annotations)
-		delete(trimmed.Annotations, lastAppliedAnnotation)
-	}
-	return trimmed, nil
+	return PodOf(p, true), nil
 }
 
 // TrimEvent keeps what the dashboard shows of an Event: what it is about,

@@ -64,23 +64,31 @@ func TestTrimPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := out.(*corev1.Pod)
+	p := out.(*Pod)
 	// Kept: everything Snapshot, the key mapping and the indexes read.
 	if p.Name != in.Name || p.Namespace != in.Namespace || p.UID != in.UID || p.ResourceVersion != "42" ||
 		!reflect.DeepEqual(p.Labels, in.Labels) || !reflect.DeepEqual(p.OwnerReferences, in.OwnerReferences) ||
-		!p.DeletionTimestamp.Equal(in.DeletionTimestamp) || p.Spec.NodeName != "node-1" || p.Status.Phase != corev1.PodRunning {
-		t.Errorf("identity, labels, owner, node or phase lost: %+v", p)
-	}
-	if len(p.Status.Conditions) != 1 || p.Status.Conditions[0].Type != corev1.PodReady || p.Status.Conditions[0].Status != corev1.ConditionTrue {
-		t.Errorf("conditions %+v, want only Ready=True", p.Status.Conditions)
-	}
-	want := []corev1.ContainerStatus{{Name: "app", Ready: true, RestartCount: 3}}
-	if !reflect.DeepEqual(p.Status.ContainerStatuses, want) {
-		t.Errorf("container statuses %+v, want %+v", p.Status.ContainerStatuses, want)
+		!p.DeletionTimestamp.Equal(in.DeletionTimestamp) || p.Phase != corev1.PodRunning || !p.Ready {
+		t.Errorf("identity, labels, owner, phase or readiness lost: %+v", p)
 	}
 	// Dropped.
-	if p.ManagedFields != nil || p.Annotations != nil || p.Spec.Containers != nil || p.Spec.Volumes != nil || p.Status.PodIPs != nil {
+	if p.ManagedFields != nil || p.Annotations != nil {
 		t.Errorf("kept what roost does not read: %+v", p)
+	}
+	// A pod without a Ready=True condition is not ready.
+	in.Status.Conditions[1].Status = corev1.ConditionFalse
+	if out, _ := TrimPod(in); out.(*Pod).Ready {
+		t.Error("a pod with Ready=False is kept as ready")
+	}
+	in.Status.Conditions = nil
+	if out, _ := TrimPod(in); out.(*Pod).Ready {
+		t.Error("a pod without conditions is kept as ready")
+	}
+	// The cache's copies are deep.
+	cp := p.DeepCopyObject().(*Pod)
+	cp.Labels[RoleLabel] = "changed"
+	if p.Labels[RoleLabel] == "changed" {
+		t.Error("DeepCopyObject shares the labels")
 	}
 }
 
@@ -177,17 +185,23 @@ func TestTrimmedSnapshotIsTheSame(t *testing.T) {
 		o, _ := TrimReplicaSet(rs.DeepCopy())
 		trimmedRS[i] = o.(*appsv1.ReplicaSet)
 	}
-	trimmedPods := make([]*corev1.Pod, len(pods))
+	trimmedPods := make([]*Pod, len(pods))
 	for i, p := range pods {
 		o, _ := TrimPod(p.DeepCopy())
-		trimmedPods[i] = o.(*corev1.Pod)
+		trimmedPods[i] = o.(*Pod)
 	}
 	trimmedEvents := make([]*corev1.Event, len(events))
 	for i, e := range events {
 		o, _ := TrimEvent(e.DeepCopy())
 		trimmedEvents[i] = o.(*corev1.Event)
 	}
-	want := Snapshot(ro, rss, pods, events, now)
+	// Snapshot reads pods only as roost keeps them; what it reads of them
+	// is the same with the reconciler's annotations kept.
+	whole := make([]*Pod, len(pods))
+	for i, p := range pods {
+		whole[i] = PodOf(p, true)
+	}
+	want := Snapshot(ro, rss, whole, events, now)
 	got := Snapshot(ro, trimmedRS, trimmedPods, trimmedEvents, now)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("snapshot from trimmed objects:\n%+v\nwant\n%+v", got, want)
@@ -226,15 +240,15 @@ func TestFullObjectsKeepsWhatTheReconcilerWrites(t *testing.T) {
 	pout, _ := tr.pod(p.DeepCopy())
 	// The reconciler reads a pod's metadata (it relabels and evicts pods);
 	// nothing else of it needs caching.
-	got := pout.(*corev1.Pod)
+	got := pout.(*Pod)
 	if got.Annotations["kubectl.kubernetes.io/restartedAt"] != "now" || got.Annotations[lastAppliedAnnotation] != "" || got.ManagedFields != nil {
 		t.Errorf("full pod lost its annotations or kept managedFields: %+v", got)
 	}
 	if !reflect.DeepEqual(got.Labels, p.Labels) || !reflect.DeepEqual(got.OwnerReferences, p.OwnerReferences) || !got.CreationTimestamp.Equal(&p.CreationTimestamp) {
 		t.Errorf("full pod lost metadata the reconciler reads: %+v", got.ObjectMeta)
 	}
-	if len(got.Spec.Containers) != 0 {
-		t.Errorf("full pod keeps its containers, which nothing reads")
+	if got.Phase != corev1.PodRunning || !got.Ready {
+		t.Errorf("full pod lost its phase or readiness: %+v", got)
 	}
 	if p.Annotations[lastAppliedAnnotation] == "" {
 		t.Errorf("the transform changed the informer's input")

@@ -176,7 +176,7 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 	if err != nil {
 		return fmt.Errorf("rollout %s/%s: listing its events: %w", ns, name, err)
 	}
-	v := watch.Snapshot(ro, ptrs(rss.Items), ptrs(pods.Items), ptrs(events.Items), o.now())
+	v := watch.Snapshot(ro, ptrs(rss.Items), watch.PodsOf(pods.Items), ptrs(events.Items), o.now())
 	ev, cfgErr := a.fetchEvidence(ctx, c, o.config, &v)
 	if cfgErr != nil {
 		fmt.Fprintln(a.errOut, "warning:", cfgErr)
