@@ -35,8 +35,10 @@ build:
 # (see hack/cluster.mk): nothing has to be installed beforehand.
 test: unit e2e
 
+# third_party/bubbletea is a module of its own: ./... does not reach it.
 unit:
 	$(GO) test -race -count=1 ./...
+	cd third_party/bubbletea && $(GO) test -race -count=1 ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
@@ -53,6 +55,7 @@ lint: $(STATICCHECK)
 	$(GO) vet -tags e2e ./test/e2e/
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags e2e ./test/e2e/
+	cd third_party/bubbletea && $(GO) vet ./...
 
 # Runs each Fuzz target of each package on its own (go test -fuzz takes one).
 fuzz:
