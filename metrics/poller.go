@@ -122,6 +122,10 @@ type schedule struct {
 	running bool
 	// refresh asks for a poll now (Refresh).
 	refresh bool
+	// first marks the first round since polling started: it runs within
+	// firstSpread, so that a rollout's evidence is on screen as soon as it is
+	// in scope, and the next one an interval and the entry's phase later.
+	first bool
 }
 
 // NewPoller returns a poller; call Run to start it.
@@ -187,7 +191,8 @@ func phaseOf(k int, interval time.Duration) time.Duration {
 
 // SetTargets replaces the rollouts the poller knows. It never waits for a
 // poll and may be called from any goroutine. A new or newly progressing
-// rollout is first polled within an interval, at its phase; a rollout that
+// rollout is polled within firstSpread, then every interval at its phase
+// (the second time an interval and its phase after SetTargets); a rollout that
 // stopped progressing keeps its last evidence, marked as not polled; a
 // rollout whose canary started anew loses the previous canary's evidence.
 func (p *Poller) SetTargets(targets []Target) {
@@ -203,7 +208,7 @@ func (p *Poller) SetTargets(targets []Target) {
 			e = &entry{target: t, plan: p.cfg.Plan(t), phase: phaseOf(p.added, p.cfg.Datadog.Interval)}
 			p.added++
 			if t.Poll {
-				e.startPolling(now)
+				e.startPolling(now, p.cfg.Datadog.Interval)
 			}
 			p.entries[k] = e
 			p.markDirty(k)
@@ -221,7 +226,7 @@ func (p *Poller) SetTargets(targets []Target) {
 		}
 		if t.Poll != e.target.Poll {
 			if t.Poll {
-				e.startPolling(now)
+				e.startPolling(now, p.cfg.Datadog.Interval)
 			}
 			changed = true
 		}
@@ -240,9 +245,17 @@ func (p *Poller) SetTargets(targets []Target) {
 	signal(p.wake)
 }
 
-func (e *entry) startPolling(now time.Time) {
+// firstSpread is how long the first polls of rollouts that come into scope
+// together are spread over: on their phases, scaled down from the interval.
+const firstSpread = 2 * time.Second
+
+func (e *entry) startPolling(now time.Time, interval time.Duration) {
+	first := e.phase
+	if interval > firstSpread {
+		first = time.Duration(float64(e.phase) * float64(firstSpread) / float64(interval))
+	}
 	for s := range e.sched {
-		e.sched[s].next = now.Add(e.phase)
+		e.sched[s].next, e.sched[s].first = now.Add(first), true
 	}
 }
 
@@ -384,7 +397,11 @@ func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Dur
 				continue
 			}
 			sc.running = true
-			sc.next = nextAfter(due, now, interval)
+			if sc.first {
+				sc.next, sc.first = nextAfter(due.Add(e.phase), now, interval), false
+			} else {
+				sc.next = nextAfter(due, now, interval)
+			}
 			rounds.Add(1)
 			go p.round(ctx, rounds, k, e, s, e.plan, e.target.Since, e.metrics)
 		}

@@ -230,10 +230,15 @@ func TestPollerCallsOncePerInterval(t *testing.T) {
 				t.Errorf("%s %s: %d calls in %d intervals, want %d", name, id, len(calls), intervals, intervals)
 				continue
 			}
-			if first := calls[0].at.Sub(start); first < 0 || first >= interval {
-				t.Errorf("%s %s: first call %s after the start, want within the interval", name, id, first)
+			// The first within two seconds, the second an interval and
+			// the rollout's phase later, the others on that beat.
+			if first := calls[0].at.Sub(start); first < 0 || first >= 2*time.Second {
+				t.Errorf("%s %s: first call %s after the start, want within 2s", name, id, first)
 			}
-			for i := 1; i < len(calls); i++ {
+			if gap := calls[1].at.Sub(calls[0].at); gap < interval || gap >= 2*interval {
+				t.Errorf("%s %s: calls 0 and 1 are %s apart, want an interval and a phase", name, id, gap)
+			}
+			for i := 2; i < len(calls); i++ {
 				if gap := calls[i].at.Sub(calls[i-1].at); gap != interval {
 					t.Errorf("%s %s: calls %d and %d are %s apart, want %s", name, id, i-1, i, gap, interval)
 				}
@@ -282,8 +287,9 @@ func TestPollerQueryWindow(t *testing.T) {
 	}
 }
 
-// Fifty rollouts that start progressing together are polled spread over the
-// interval, never two in the same millisecond.
+// Fifty rollouts that start progressing together are first polled within
+// two seconds, never two in the same millisecond, then spread over the
+// interval.
 func TestPollerSpreadsRollouts(t *testing.T) {
 	h := newHarness(t, nil)
 	var targets []metrics.Target
@@ -291,22 +297,28 @@ func TestPollerSpreadsRollouts(t *testing.T) {
 		targets = append(targets, target(fmt.Sprintf("svc%02d", i), true))
 	}
 	h.p.SetTargets(targets)
-	h.runFor(metrics.DefaultInterval)
-	var firsts []time.Time
-	for _, tg := range targets {
-		calls := h.dd.callsOf(tg.Name, "error_rate")
-		if len(calls) != 1 {
-			t.Fatalf("%s: %d calls in the first interval", tg.Name, len(calls))
+	h.runFor(3 * metrics.DefaultInterval)
+	closest := func(nth int) (gap time.Duration, last time.Time) {
+		var at []time.Time
+		for _, tg := range targets {
+			calls := h.dd.callsOf(tg.Name, "error_rate")
+			if len(calls) < 2 {
+				t.Fatalf("%s: %d calls in three intervals", tg.Name, len(calls))
+			}
+			at = append(at, calls[nth].at)
 		}
-		firsts = append(firsts, calls[0].at)
+		sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+		gap = time.Duration(1<<63 - 1)
+		for i := 1; i < len(at); i++ {
+			gap = min(gap, at[i].Sub(at[i-1]))
+		}
+		return gap, at[len(at)-1]
 	}
-	sort.Slice(firsts, func(i, j int) bool { return firsts[i].Before(firsts[j]) })
-	minGap := time.Duration(1<<63 - 1)
-	for i := 1; i < len(firsts); i++ {
-		minGap = min(minGap, firsts[i].Sub(firsts[i-1]))
+	if gap, last := closest(0); gap < 5*time.Millisecond || last.Sub(start) >= 2*time.Second {
+		t.Errorf("first polls: the closest two %s apart, the last %s after the start; want them spread (≥ 5ms) within 2s", gap, last.Sub(start))
 	}
-	if minGap < 100*time.Millisecond {
-		t.Errorf("the closest two first polls are %s apart, want them spread (≥ 100ms)", minGap)
+	if gap, _ := closest(1); gap < 100*time.Millisecond {
+		t.Errorf("second polls: the closest two are %s apart, want them spread over the interval (≥ 100ms)", gap)
 	}
 }
 
@@ -371,10 +383,11 @@ func TestPollerFirstFailureHasNoData(t *testing.T) {
 	if !e.MetricsState.Stale || !e.MetricsState.FetchedAt.IsZero() || !e.ErrorsState.Stale || e.ErrorsState.Reason != "unauthorized (401): check the auth token" {
 		t.Errorf("states %+v %+v", e.MetricsState, e.ErrorsState)
 	}
-	// A permanent error keeps the normal interval.
+	// A permanent error keeps the normal beat: the second round an
+	// interval and the rollout's phase after the first.
 	calls := h.dd.callsOf("checkout", "requests")
-	if got := e.MetricsState.RetryAt.Sub(calls[0].at); got != metrics.DefaultInterval {
-		t.Errorf("retry after a permanent error in %s, want the interval", got)
+	if got := e.MetricsState.RetryAt.Sub(calls[0].at); got < metrics.DefaultInterval || got >= 2*metrics.DefaultInterval {
+		t.Errorf("retry after a permanent error in %s, want an interval and a phase", got)
 	}
 }
 
