@@ -126,6 +126,10 @@ type schedule struct {
 	// firstSpread, so that a rollout's evidence is on screen as soon as it is
 	// in scope, and the next one an interval and the entry's phase later.
 	first bool
+	// early marks the running round as the first: if it finds no canary
+	// data at all (its pods have only begun to serve), the next round comes
+	// within firstSpread rather than an interval later, once.
+	early bool
 }
 
 // NewPoller returns a poller; call Run to start it.
@@ -247,7 +251,7 @@ func (p *Poller) SetTargets(targets []Target) {
 
 // firstSpread is how long the first polls of rollouts that come into scope
 // together are spread over: on their phases, scaled down from the interval.
-const firstSpread = 2 * time.Second
+const firstSpread = time.Second
 
 func (e *entry) startPolling(now time.Time, interval time.Duration) {
 	first := e.phase
@@ -398,7 +402,7 @@ func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Dur
 			}
 			sc.running = true
 			if sc.first {
-				sc.next, sc.first = nextAfter(due.Add(e.phase), now, interval), false
+				sc.next, sc.first, sc.early = nextAfter(due.Add(e.phase), now, interval), false, true
 			} else {
 				sc.next = nextAfter(due, now, interval)
 			}
@@ -466,10 +470,24 @@ func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *en
 		if wait > 0 && now.Add(wait).After(p.holds[s].until) {
 			p.holds[s] = hold{until: now.Add(wait), reason: state.Reason}
 		}
+		if e.sched[s].early && s == sideMetrics && len(failures) == 0 && !anyCanaryData(ms) {
+			e.sched[s].next = now.Add(firstSpread)
+		}
 		p.markDirty(k)
 	}
+	e.sched[s].early = false
 	p.mu.Unlock()
 	signal(p.wake)
+}
+
+// anyCanaryData reports whether some metric has a canary value.
+func anyCanaryData(ms []Metric) bool {
+	for _, m := range ms {
+		if _, ok := m.Canary.Latest(); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // nextFreshness is a side's freshness after a round at now, when the next

@@ -39,6 +39,9 @@ type fakeDatadog struct {
 	fail  func(rollout, metric string) error
 	// bad rollouts' canaries are three times stable.
 	bad map[string]bool
+	// serving is when a rollout's canary began to serve: Datadog has no
+	// canary series of it before then.
+	serving map[string]time.Time
 }
 
 var serviceTag = regexp.MustCompile(`service:([^,}]+)`)
@@ -48,6 +51,7 @@ func (f *fakeDatadog) QueryMetric(ctx context.Context, q metrics.MetricQuery) (m
 	f.mu.Lock()
 	f.calls = append(f.calls, call{rollout: rollout, what: q.ID, at: f.clock.Now(), from: q.From, to: q.To})
 	fail, bad := f.fail, f.bad[rollout]
+	serving, late := f.serving[rollout]
 	f.mu.Unlock()
 	if fail != nil {
 		if err := fail(rollout, q.ID); err != nil {
@@ -68,6 +72,9 @@ func (f *fakeDatadog) QueryMetric(ctx context.Context, q metrics.MetricQuery) (m
 		}
 		m.Canary.Points = append(m.Canary.Points, metrics.Point{Time: at, Value: c})
 		m.Stable.Points = append(m.Stable.Points, metrics.Point{Time: at, Value: v})
+	}
+	if late && q.To.Before(serving) {
+		m.Canary = metrics.Series{}
 	}
 	return m, nil
 }
@@ -259,6 +266,36 @@ func TestPollerCallsOncePerInterval(t *testing.T) {
 		e := h.evidence(name)
 		if e.MetricsOff != "not polled: the rollout is neither progressing nor paused" || e.Metrics != nil || e.Score != metrics.ScoreNoData {
 			t.Errorf("healthy rollout %s: evidence %+v", name, e)
+		}
+	}
+}
+
+// A first round that finds no canary series (its pods have only begun to
+// serve) is followed by another a second later, once; then the beat.
+func TestPollerPollsAgainSoonWhenTheCanaryHasNoDataYet(t *testing.T) {
+	h := newHarness(t, nil)
+	h.dd.mu.Lock()
+	h.dd.serving = map[string]time.Time{"young": start.Add(1500 * time.Millisecond), "never": start.Add(time.Hour)}
+	h.dd.mu.Unlock()
+	h.p.SetTargets([]metrics.Target{target("young", true), target("never", true)})
+	interval := metrics.DefaultInterval
+	h.runFor(3 * interval)
+	for name, wantData := range map[string]bool{"young": true, "never": false} {
+		calls := h.dd.callsOf(name, "error_rate")
+		if len(calls) != 4 {
+			t.Fatalf("%s: %d calls in three intervals, want 4: %v", name, len(calls), calls)
+		}
+		if gap := calls[1].at.Sub(calls[0].at); gap != time.Second {
+			t.Errorf("%s: the round after one without canary data came %s later, want 1s", name, gap)
+		}
+		for i := 2; i < len(calls); i++ {
+			if gap := calls[i].at.Sub(calls[i-1].at); gap != interval {
+				t.Errorf("%s: calls %d and %d are %s apart, want %s", name, i-1, i, gap, interval)
+			}
+		}
+		e := h.evidence(name)
+		if _, ok := e.Metrics[1].Canary.Latest(); ok != wantData {
+			t.Errorf("%s: canary data %v, want %v", name, ok, wantData)
 		}
 	}
 }

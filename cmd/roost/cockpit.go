@@ -64,8 +64,10 @@ func (o *cockpitOptions) check() error {
 // frameRate caps the redraws a second. The renderer (third_party/bubbletea)
 // sleeps while nothing changes and draws the first change after a quiet
 // spell at once, so the cap only paces bursts: while 200 canaries step at
-// once the cockpit draws at most 30 frames a second.
-const frameRate = 30
+// once the cockpit draws at most 60 frames a second, as watch delivers
+// changes (watch.FrameInterval), and a change that comes within a frame of
+// the last waits at most 1/60 s.
+const frameRate = 60
 
 // cockpit is everything the dashboard runs on, apart from the terminal.
 type cockpit struct {

@@ -170,6 +170,7 @@ func New(o Options) (*World, error) {
 		rand: mrand.New(mrand.NewPCG(seed, seed>>1)), start: start,
 		hits: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
 	}
+	w.traffic.backfill()
 	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}}
 	// Every rollout starts as if released a while ago, in the scenario's
 	// order, so that the first new versions go to them in turn.

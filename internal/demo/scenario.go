@@ -200,7 +200,7 @@ var (
 	podTimings = Scenario{
 		PodStartMin: 200 * time.Millisecond, PodStartMax: 900 * time.Millisecond,
 		PodStopMin: 200 * time.Millisecond, PodStopMax: 600 * time.Millisecond,
-		TrafficPeriod: 2 * time.Second, Wave: 6 * time.Minute,
+		TrafficPeriod: time.Second, Wave: 6 * time.Minute,
 	}
 )
 

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -189,6 +190,41 @@ func (t *traffic) run(ctx context.Context) {
 		case now := <-tick.C:
 			if err := t.tick(now); err != nil {
 				klog.ErrorS(err, "demo traffic")
+			}
+		}
+	}
+}
+
+// history is how much of the stable versions' past traffic the demo starts
+// with: they have served in production long before the demo's first canary,
+// so their metrics have a line to compare with from the first poll on.
+const history = 10 * time.Minute
+
+// backfill reports the traffic of every service's stable version, on its
+// full replica count, for history before the start, as the agent would
+// have sent it.
+func (t *traffic) backfill() {
+	period := t.scenario.TrafficPeriod
+	if period <= 0 {
+		return
+	}
+	wave := t.scenario.Wave
+	for _, svc := range t.scenario.Services {
+		image := svc.Image(svc.Stable)
+		prof := profileOf(svc.Baseline, t.book.quality(image), t.scenario.Regression, history)
+		tags := seriesTags(svc.Namespace, svc.Name, "stable", svc.Stable)
+		for at := t.start.Add(-history); at.Before(t.start); at = at.Add(period) {
+			elapsed := at.Sub(t.start)
+			rate := prof.RequestsPerPod * period.Seconds() * swell(elapsed, wave, trafficSwell)
+			median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
+			for i := range svc.Replicas {
+				key := fmt.Sprintf("%s/history-%d", svc.Key(), i)
+				hits := float64(t.hits.take(key, rate*t.jitter(requestJitter)))
+				t.datadog.Add(hitsMetric, tags, at, hits)
+				t.datadog.Add(errorsMetric, tags, at, hits*prof.ErrorRate*t.jitter(errorJitter))
+				for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {
+					t.datadog.AddDistribution(durationMetric, tags, at, d)
+				}
 			}
 		}
 	}

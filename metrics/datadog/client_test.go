@@ -699,6 +699,33 @@ func TestQueryMetricDropsTheBucketStillFilling(t *testing.T) {
 	}
 }
 
+func TestAdditive(t *testing.T) {
+	q := func(formula string, queries ...string) metrics.MetricQuery {
+		m := metrics.MetricQuery{Formula: formula}
+		for i, s := range queries {
+			m.Queries = append(m.Queries, metrics.NamedQuery{Name: fmt.Sprintf("q%d", i), Query: s})
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		q    metrics.MetricQuery
+		want bool
+	}{
+		{"a rate of a sum", q("", "sum:trace.http.request.hits{service:web} by {kube_role}.as_rate()"), true},
+		{"a count", q("", "count:web.jobs{*} by {kube_role}"), true},
+		{"two sums added", q("a + b", "sum:a{*} by {kube_role}", "sum:b{*} by {kube_role}"), true},
+		{"a ratio of counts", q("errors / hits", "sum:e{*} by {kube_role}.as_count()", "sum:h{*} by {kube_role}.as_count()"), false},
+		{"a percentile", q("", "p95:trace.http.request{service:web} by {kube_role}"), false},
+		{"an average", q("", "avg:system.cpu.user{*} by {kube_role}"), false},
+		{"no query", q(""), false},
+	} {
+		if got := additive(tt.q); got != tt.want {
+			t.Errorf("%s: additive = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
 func TestCompleteBuckets(t *testing.T) {
 	at := func(s int) metrics.Point {
 		return metrics.Point{Time: t0.Add(time.Duration(s) * time.Second), Value: float64(s)}

@@ -140,9 +140,32 @@ func split(groups []group, q metrics.MetricQuery) (canary, stable metrics.Series
 				q.ID, tag, strings.Join(g.tags, ","), q.TagKey)
 		}
 		side.Found = true
-		side.Points = scaled(completeBuckets(g.points, q.To), q.Scale)
+		points := g.points
+		if additive(q) {
+			points = completeBuckets(points, q.To)
+		}
+		side.Points = scaled(points, q.Scale)
 	}
 	return canary, stable, nil
+}
+
+// additive reports whether q's values add up over a bucket, so that a
+// bucket still filling reads low: sums and counts (and rates of them),
+// alone or summed in a formula. A ratio of them (errors / hits), an average
+// or a percentile reads the same over part of a bucket as over all of it.
+func additive(q metrics.MetricQuery) bool {
+	if strings.ContainsAny(q.Formula, "/*") {
+		return false
+	}
+	for _, nq := range q.Queries {
+		agg, _, _ := strings.Cut(strings.TrimSpace(nq.Query), ":")
+		switch strings.ToLower(strings.TrimSpace(agg)) {
+		case "sum", "count":
+		default:
+			return false
+		}
+	}
+	return len(q.Queries) > 0
 }
 
 // completeBuckets drops a last point whose bucket is still filling at to:
