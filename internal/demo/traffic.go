@@ -219,12 +219,7 @@ func (t *traffic) backfill() {
 			median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
 			for i := range svc.Replicas {
 				key := fmt.Sprintf("%s/history-%d", svc.Key(), i)
-				hits := float64(t.hits.take(key, rate*t.jitter(requestJitter)))
-				t.datadog.Add(hitsMetric, tags, at, hits)
-				t.datadog.Add(errorsMetric, tags, at, hits*prof.ErrorRate*t.jitter(errorJitter))
-				for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {
-					t.datadog.AddDistribution(durationMetric, tags, at, d)
-				}
+				t.report(tags, at, float64(t.hits.take(key, rate*t.jitter(requestJitter))), prof, median)
 			}
 		}
 	}
@@ -276,17 +271,22 @@ func (t *traffic) tick(now time.Time) error {
 		median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
 		tags := seriesTags(svc.Namespace, svc.Name, g.role, version)
 		for _, p := range pods {
-			hits := float64(t.hits.take(svc.Namespace+"/"+p.name, rate*t.jitter(requestJitter)))
-			t.datadog.Add(hitsMetric, tags, now, hits)
-			t.datadog.Add(errorsMetric, tags, now, hits*prof.ErrorRate*t.jitter(errorJitter))
-			for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {
-				t.datadog.AddDistribution(durationMetric, tags, now, d)
-			}
+			t.report(tags, now, float64(t.hits.take(svc.Namespace+"/"+p.name, rate*t.jitter(requestJitter))), prof, median)
 			t.throwErrors(svc, p, version, prof)
 		}
 	}
 	t.hits.keep(live)
 	return nil
+}
+
+// report sends what one pod served in a period ending at: its requests,
+// its errors at prof's rate and its requests' durations around median.
+func (t *traffic) report(tags []string, at time.Time, hits float64, prof profile, median float64) {
+	t.datadog.Add(hitsMetric, tags, at, hits)
+	t.datadog.Add(errorsMetric, tags, at, hits*prof.ErrorRate*t.jitter(errorJitter))
+	for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {
+		t.datadog.AddDistribution(durationMetric, tags, at, d)
+	}
 }
 
 // jitter is a factor within 1 ± spread.
