@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -69,6 +70,10 @@ func (o *cockpitOptions) check() error {
 // the last waits at most 1/60 s.
 const frameRate = 60
 
+// reconcilerDelay is the longest the reconciler waits for the first
+// complete frame before it campaigns.
+const reconcilerDelay = 3 * time.Second
+
 // cockpit is everything the dashboard runs on, apart from the terminal.
 type cockpit struct {
 	opts     tui.Options
@@ -79,6 +84,9 @@ type cockpit struct {
 	background []func(ctx context.Context)
 	workers    int
 	newCtrl    func() (*controller.Controller, error)
+	// drawn is closed once the first complete frame is on screen.
+	drawn     chan struct{}
+	drawnOnce sync.Once
 }
 
 // runCockpit opens the dashboard on c until the person quits.
@@ -110,7 +118,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if err != nil {
 		return nil, err
 	}
-	ck := &cockpit{watcher: w, workers: o.workers}
+	ck := &cockpit{watcher: w, workers: o.workers, drawn: make(chan struct{})}
 
 	theme, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
 	notices = append(themeNotices, notices...)
@@ -152,6 +160,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		ReadOnly:         o.readonly,
 		Now:              a.now,
 		FirstFrame: func(n int) {
+			ck.drawnOnce.Do(func() { close(ck.drawn) })
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n,
@@ -255,6 +264,15 @@ func (ck *cockpit) run(ctx context.Context) error {
 	}
 	if ck.leader != nil {
 		start(func(ctx context.Context) {
+			// The first frame first: the reconciler's first pass over every
+			// rollout competes with it for the CPU, and a second's wait for
+			// the canaries to move is nothing at start.
+			select {
+			case <-ck.drawn:
+			case <-time.After(reconcilerDelay):
+			case <-ctx.Done():
+				return
+			}
 			_ = ck.leader.Run(ctx, func(term context.Context) {
 				ctrl, err := ck.newCtrl()
 				if err != nil {
