@@ -109,11 +109,8 @@ func (m Model) problemLines(r *watch.Rollout, width int) []string {
 			reason = "no reason given"
 		}
 		by := ""
-		for _, e := range r.Events {
-			if e.Actor != "" && strings.HasPrefix(e.Reason, "RolloutAbort") {
-				by = " (by " + e.Actor + ")"
-				break
-			}
+		if r.AbortedBy != "" {
+			by = " (by " + r.AbortedBy + ")"
 		}
 		for _, l := range wrap(t.Symbols.Degraded+" Aborted: "+reason+by+". Retry with r, or push a fixed version.", width) {
 			out = append(out, t.Bad.Render(l))

@@ -55,7 +55,7 @@ func fixtureRollouts() []*watch.Rollout {
 	checkout := &watch.Rollout{
 		Namespace: "shop", Name: "checkout", Phase: "Degraded",
 		Message: "RolloutAborted: Rollout aborted update to revision 7: p99 latency 3x stable",
-		Aborted: true, AbortReason: "p99 latency 3x stable",
+		Aborted: true, AbortReason: "p99 latency 3x stable", AbortedBy: "alice@bastion",
 		StepIndex: 0, StepsTotal: 4, Steps: steps(0, four...),
 		Stable:   rs("checkout-6f7d8b9c4", "6", "registry/checkout:1.41", 10, 10, "stable"),
 		Replicas: 10, DesiredWeight: 0, ActualWeight: 0,

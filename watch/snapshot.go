@@ -82,6 +82,9 @@ type Event struct {
 	// "rollouts-controller"...).
 	Source string
 	Count  int32
+	// created orders Events recorded within the same second: the
+	// nanoseconds in its name (see createdNanos).
+	created int64
 }
 
 // Rollout is everything roost shows about one rollout, derived by Snapshot.
@@ -92,6 +95,9 @@ type Rollout struct {
 	// Aborted and AbortReason: why a person (or the judge) stopped the canary.
 	Aborted     bool
 	AbortReason string
+	// AbortedBy is who asked for the abort, from the newest abort Event a
+	// roost action recorded (of all of them, not only the Events kept).
+	AbortedBy string
 	// InvalidSpec is the InvalidSpec condition's message, when the spec was refused.
 	InvalidSpec string
 	// StepIndex is status.currentStepIndex, the number of steps done, as Argo
@@ -242,7 +248,11 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 		}
 	}
 	var stepEvent time.Time
-	v.Events, stepEvent, v.SteppedBy = rolloutEvents(ro, events)
+	var abortedBy string
+	v.Events, stepEvent, v.SteppedBy, abortedBy = rolloutEvents(ro, events)
+	if v.Aborted {
+		v.AbortedBy = abortedBy
+	}
 	v.StepSince = stepSince(ro, stepEvent)
 	if !v.StepSince.IsZero() {
 		v.StepAge = max(now.Sub(v.StepSince), 0)
@@ -380,11 +390,12 @@ func replicaSetView(rs *appsv1.ReplicaSet, pods []*Pod) *ReplicaSet {
 }
 
 // rolloutEvents keeps ro's Events, newest first, at most MaxEvents. It also
-// returns, from all of them, the time of the newest step Event and the
+// returns, from all of them, the time of the newest step Event, the
 // component of the newest Event a controller (not a person's action)
-// recorded.
-func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, stepEvent time.Time, steppedBy string) {
+// recorded, and the actor of the newest abort a person asked for.
+func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, stepEvent time.Time, steppedBy, abortedBy string) {
 	var steppedAt time.Time
+	var abortAt Event
 	for _, e := range events {
 		io := e.InvolvedObject
 		if io.Kind != v1alpha1.Kind || io.Namespace != ro.Namespace || io.Name != ro.Name || (io.UID != "" && ro.UID != "" && io.UID != ro.UID) {
@@ -398,8 +409,12 @@ func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, s
 			Actor:   e.Annotations[ActorAnnotation],
 			Source:  eventSource(e),
 			Count:   e.Count,
+			created: createdNanos(e.Name),
 		}
 		out = append(out, ev)
+		if ev.Actor != "" && strings.HasPrefix(ev.Reason, "RolloutAbort") && (abortedBy == "" || newer(ev, abortAt)) {
+			abortAt, abortedBy = ev, ev.Actor
+		}
 		if stepEventReasons[ev.Reason] && ev.Time.After(stepEvent) {
 			stepEvent = ev.Time
 		}
@@ -407,11 +422,35 @@ func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, s
 			steppedAt, steppedBy = ev.Time, ev.Source
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	sort.SliceStable(out, func(i, j int) bool { return newer(out[i], out[j]) })
 	if len(out) > MaxEvents {
 		out = out[:MaxEvents]
 	}
-	return out, stepEvent, steppedBy
+	return out, stepEvent, steppedBy, abortedBy
+}
+
+// newer orders Events by time, then, within a second (the API's timestamps
+// have no finer grain), by when they were created.
+func newer(a, b Event) bool {
+	if !a.Time.Equal(b.Time) {
+		return a.Time.After(b.Time)
+	}
+	return a.created > b.created
+}
+
+// createdNanos reads the creation time, in nanoseconds, that client-go's
+// recorder and roost's actions put in an Event's name ("checkout.18a2…",
+// the hexadecimal Unix nanoseconds); 0 for other names.
+func createdNanos(name string) int64 {
+	i := strings.LastIndexByte(name, '.')
+	if i < 0 {
+		return 0
+	}
+	n, err := strconv.ParseInt(name[i+1:], 16, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // eventSource is the component that recorded e: core/v1's source, or the

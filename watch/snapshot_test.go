@@ -3,6 +3,7 @@ package watch
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -238,6 +239,46 @@ func TestSnapshotEvents(t *testing.T) {
 	}
 	if last := v.Events[MaxEvents-1]; last.Reason != "Step3" {
 		t.Errorf("oldest kept event = %+v, want Step3", last)
+	}
+}
+
+// Events of the same second (the API's timestamps have no finer grain) are
+// ordered by the creation time in their names; who aborted is found among
+// all the Events, not only those kept.
+func TestSnapshotSameSecondEventsAndAbortedBy(t *testing.T) {
+	named := func(e *corev1.Event, nanos int64) *corev1.Event {
+		e.Name = fmt.Sprintf("checkout.%x", nanos)
+		return e
+	}
+	base := now.UnixNano()
+	evs := []*corev1.Event{
+		named(event("RolloutAborted", "Rollout aborted update to revision 2", "", 0), base+3),
+		named(event("RolloutAbortRequested", "aborted by bob: too slow", "bob", 0), base+1),
+		named(event("ScalingReplicaSet", "Scaled down ReplicaSet checkout-new", "", 0), base+2),
+	}
+	for i := range MaxEvents {
+		// Newer than the abort request, and as many as are kept.
+		evs = append(evs, named(event(fmt.Sprintf("Later%d", i), "after", "", -time.Duration(i+1)*time.Second), base+int64(10+i)))
+	}
+	aborted := rollout(func(r *v1alpha1.Rollout) { r.Status.Abort = true })
+	// Whatever order the cache lists them in.
+	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 0, 2}} {
+		in := append([]*corev1.Event{evs[order[0]], evs[order[1]], evs[order[2]]}, evs[3:]...)
+		v := Snapshot(aborted, nil, nil, in, now)
+		if v.AbortedBy != "bob" {
+			t.Errorf("order %v: AbortedBy = %q, want bob (kept: %d events)", order, v.AbortedBy, len(v.Events))
+		}
+		v = Snapshot(aborted, nil, nil, in[:3], now)
+		var got []string
+		for _, e := range v.Events {
+			got = append(got, e.Reason)
+		}
+		if want := "RolloutAborted ScalingReplicaSet RolloutAbortRequested"; strings.Join(got, " ") != want {
+			t.Errorf("order %v: events %v, want %s", order, got, want)
+		}
+	}
+	if v := Snapshot(rollout(nil), nil, nil, evs, now); v.AbortedBy != "" {
+		t.Errorf("a rollout that is not aborted has AbortedBy %q", v.AbortedBy)
 	}
 }
 
