@@ -124,12 +124,10 @@ type schedule struct {
 	refresh bool
 	// first marks the first round since polling started: it runs within
 	// firstSpread, so that a rollout's evidence is on screen as soon as it is
-	// in scope, and the next one an interval and the entry's phase later.
+	// in scope, and the next one an interval and the entry's phase later
+	// (or, if it finds no canary data at all, its pods having only begun to
+	// serve, firstSpread later, once).
 	first bool
-	// early marks the running round as the first: if it finds no canary
-	// data at all (its pods have only begun to serve), the next round comes
-	// within firstSpread rather than an interval later, once.
-	early bool
 }
 
 // NewPoller returns a poller; call Run to start it.
@@ -401,13 +399,14 @@ func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Dur
 				continue
 			}
 			sc.running = true
-			if sc.first {
-				sc.next, sc.first, sc.early = nextAfter(due.Add(e.phase), now, interval), false, true
+			first := sc.first
+			if first {
+				sc.next, sc.first = nextAfter(due.Add(e.phase), now, interval), false
 			} else {
 				sc.next = nextAfter(due, now, interval)
 			}
 			rounds.Add(1)
-			go p.round(ctx, rounds, k, e, s, e.plan, e.target.Since, e.metrics)
+			go p.round(ctx, rounds, k, e, s, first, e.plan, e.target.Since, e.metrics)
 		}
 	}
 	if earliest.IsZero() {
@@ -434,9 +433,10 @@ func nextAfter(due, now time.Time, interval time.Duration) time.Time {
 	return due.Add((missed + 1) * interval)
 }
 
-// round polls one side of one rollout and stores what it learnt. plan,
-// since and prev are e's as of the dispatch: e itself is read only under p.mu.
-func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *entry, s side, plan Plan, since time.Time, prev []Metric) {
+// round polls one side of one rollout and stores what it learnt; first is
+// set for the first round since polling started. plan, since and prev are
+// e's as of the dispatch: e itself is read only under p.mu.
+func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *entry, s side, first bool, plan Plan, since time.Time, prev []Metric) {
 	defer rounds.Done()
 	var (
 		ms         []Metric
@@ -470,12 +470,11 @@ func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *en
 		if wait > 0 && now.Add(wait).After(p.holds[s].until) {
 			p.holds[s] = hold{until: now.Add(wait), reason: state.Reason}
 		}
-		if e.sched[s].early && s == sideMetrics && len(failures) == 0 && !anyCanaryData(ms) {
+		if first && s == sideMetrics && len(failures) == 0 && !anyCanaryData(ms) {
 			e.sched[s].next = now.Add(firstSpread)
 		}
 		p.markDirty(k)
 	}
-	e.sched[s].early = false
 	p.mu.Unlock()
 	signal(p.wake)
 }

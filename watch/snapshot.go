@@ -5,6 +5,7 @@ package watch
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -395,7 +396,6 @@ func replicaSetView(rs *appsv1.ReplicaSet, pods []*Pod) *ReplicaSet {
 // recorded, and the actor of the newest abort a person asked for.
 func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, stepEvent time.Time, steppedBy, abortedBy string) {
 	var steppedAt time.Time
-	var abortAt Event
 	for _, e := range events {
 		io := e.InvolvedObject
 		if io.Kind != v1alpha1.Kind || io.Namespace != ro.Namespace || io.Name != ro.Name || (io.UID != "" && ro.UID != "" && io.UID != ro.UID) {
@@ -412,9 +412,6 @@ func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, s
 			created: createdNanos(e.Name),
 		}
 		out = append(out, ev)
-		if ev.Actor != "" && strings.HasPrefix(ev.Reason, "RolloutAbort") && (abortedBy == "" || newer(ev, abortAt)) {
-			abortAt, abortedBy = ev, ev.Actor
-		}
 		if stepEventReasons[ev.Reason] && ev.Time.After(stepEvent) {
 			stepEvent = ev.Time
 		}
@@ -423,6 +420,9 @@ func rolloutEvents(ro *v1alpha1.Rollout, events []*corev1.Event) (out []Event, s
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return newer(out[i], out[j]) })
+	if i := slices.IndexFunc(out, func(e Event) bool { return e.Actor != "" && strings.HasPrefix(e.Reason, "RolloutAbort") }); i >= 0 {
+		abortedBy = out[i].Actor
+	}
 	if len(out) > MaxEvents {
 		out = out[:MaxEvents]
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -84,9 +83,9 @@ type cockpit struct {
 	background []func(ctx context.Context)
 	workers    int
 	newCtrl    func() (*controller.Controller, error)
-	// drawn is closed once the first complete frame is on screen.
-	drawn     chan struct{}
-	drawnOnce sync.Once
+	// drawn is closed when the first complete frame is on screen (the
+	// dashboard reports it once).
+	drawn chan struct{}
 }
 
 // runCockpit opens the dashboard on c until the person quits.
@@ -160,7 +159,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		ReadOnly:         o.readonly,
 		Now:              a.now,
 		FirstFrame: func(n int) {
-			ck.drawnOnce.Do(func() { close(ck.drawn) })
+			close(ck.drawn)
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n,

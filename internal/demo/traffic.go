@@ -208,18 +208,14 @@ func (t *traffic) backfill() {
 	if period <= 0 {
 		return
 	}
-	wave := t.scenario.Wave
 	for _, svc := range t.scenario.Services {
 		image := svc.Image(svc.Stable)
 		prof := profileOf(svc.Baseline, t.book.quality(image), t.scenario.Regression, history)
 		tags := seriesTags(svc.Namespace, svc.Name, "stable", svc.Stable)
 		for at := t.start.Add(-history); at.Before(t.start); at = at.Add(period) {
-			elapsed := at.Sub(t.start)
-			rate := prof.RequestsPerPod * period.Seconds() * swell(elapsed, wave, trafficSwell)
-			median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
+			requests, median := t.load(prof, at.Sub(t.start))
 			for i := range svc.Replicas {
-				key := fmt.Sprintf("%s/history-%d", svc.Key(), i)
-				t.report(tags, at, float64(t.hits.take(key, rate*t.jitter(requestJitter))), prof, median)
+				t.report(fmt.Sprintf("%s/history-%d", svc.Key(), i), tags, at, requests, prof, median)
 			}
 		}
 	}
@@ -254,8 +250,6 @@ func (t *traffic) tick(now time.Time) error {
 	}
 	slices.SortFunc(groups, func(a, b group) int { return strings.Compare(a.key, b.key) })
 
-	period := t.scenario.TrafficPeriod.Seconds()
-	wave := t.scenario.Wave
 	elapsed := now.Sub(t.start)
 	for _, g := range groups {
 		pods := byGroup[g]
@@ -267,11 +261,10 @@ func (t *traffic) tick(now time.Time) error {
 			t.serving[svc.Key()+"@"+version] = now
 		}
 		prof := profileOf(svc.Baseline, t.book.quality(g.image), t.scenario.Regression, now.Sub(first))
-		rate := prof.RequestsPerPod * period * swell(elapsed, wave, trafficSwell)
-		median := prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
+		requests, median := t.load(prof, elapsed)
 		tags := seriesTags(svc.Namespace, svc.Name, g.role, version)
 		for _, p := range pods {
-			t.report(tags, now, float64(t.hits.take(svc.Namespace+"/"+p.name, rate*t.jitter(requestJitter))), prof, median)
+			t.report(svc.Namespace+"/"+p.name, tags, now, requests, prof, median)
 			t.throwErrors(svc, p, version, prof)
 		}
 	}
@@ -279,9 +272,21 @@ func (t *traffic) tick(now time.Time) error {
 	return nil
 }
 
-// report sends what one pod served in a period ending at: its requests,
-// its errors at prof's rate and its requests' durations around median.
-func (t *traffic) report(tags []string, at time.Time, hits float64, prof profile, median float64) {
+// load is what each pod of prof serves in one period, elapsed into the
+// demo, on the wave its service's pods share: the requests expected and
+// the median of their durations.
+func (t *traffic) load(prof profile, elapsed time.Duration) (requests, median float64) {
+	wave := t.scenario.Wave
+	requests = prof.RequestsPerPod * t.scenario.TrafficPeriod.Seconds() * swell(elapsed, wave, trafficSwell)
+	median = prof.LatencyMedian * swell(elapsed+wave/3, wave*2/3, latencySwell)
+	return requests, median
+}
+
+// report sends what the pod of key served in a period ending at: about
+// requests requests (whole ones, carried by key), its errors at prof's rate
+// and its requests' durations around median.
+func (t *traffic) report(key string, tags []string, at time.Time, requests float64, prof profile, median float64) {
+	hits := float64(t.hits.take(key, requests*t.jitter(requestJitter)))
 	t.datadog.Add(hitsMetric, tags, at, hits)
 	t.datadog.Add(errorsMetric, tags, at, hits*prof.ErrorRate*t.jitter(errorJitter))
 	for _, d := range latencies(median, prof.LatencySpread, latencySamples, t.jitter(latencyJitter)) {

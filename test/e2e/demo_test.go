@@ -3,14 +3,9 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -22,53 +17,18 @@ import (
 // and no --log-file. It needs no cluster.
 func startDemo(t *testing.T, args ...string) (d *cockpitTerm, home, cwd string, started time.Time) {
 	t.Helper()
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Fatalf("the demo's terminal test needs tmux, and it is not on PATH (%v): install it (apt-get install tmux)", err)
-	}
 	bin := roostBinary(t)
 	dir := t.TempDir()
-	d = &cockpitTerm{
-		t:      t,
-		name:   "demo",
-		socket: fmt.Sprintf("roost-e2e-%d-%d", os.Getpid(), tmuxSockets.Add(1)),
-		// There is none: the demo drops its logs without --log-file.
-		logFile: filepath.Join(dir, "no-log-without-log-file"),
-	}
 	home, cwd = filepath.Join(dir, "home"), filepath.Join(dir, "cwd")
 	for _, p := range []string{home, cwd} {
 		if err := os.Mkdir(p, 0o700); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// As startCockpit's: the pane stays after roost exits, and a watchdog
-	// ends the tmux server should this test binary die first; the cleanup
-	// ends the watchdog.
-	conf := filepath.Join(dir, "tmux.conf")
-	watchdog := filepath.Join(dir, "watchdog.pid")
-	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
-		"run-shell -b 'tail --pid=%d -f /dev/null & echo $! > %s; wait $!; %s -L %s kill-server'\n",
-		os.Getpid(), watchdog, tmux, d.socket)
-	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := []string{"-f", conf, "new-session", "-d", "-s", "cockpit", "-x", "100", "-y", "32", "-c", cwd,
-		"env", "-i", "PATH=" + os.Getenv("PATH"), "HOME=" + home, "TERM=tmux-256color", "LANG=C.UTF-8", bin, "demo"}
-	t.Cleanup(func() {
-		if t.Failed() {
-			d.report()
-		}
-		_, _ = d.tmux("kill-server")
-		if b, err := os.ReadFile(watchdog); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
-				_ = syscall.Kill(pid, syscall.SIGTERM)
-			}
-		}
-	})
+	cmd := []string{"env", "-i", "PATH=" + os.Getenv("PATH"), "HOME=" + home, "TERM=tmux-256color", "LANG=C.UTF-8", bin, "demo"}
 	started = time.Now()
-	if _, err := d.tmux(append(cmd, args...)...); err != nil {
-		t.Fatalf("start roost demo in tmux: %v", err)
-	}
+	// There is no log to show: the demo drops its logs without --log-file.
+	d = startInTmux(t, "demo", filepath.Join(dir, "no-log-without-log-file"), 100, 32, []string{"-c", cwd}, append(cmd, args...))
 	return d, home, cwd, started
 }
 
