@@ -1,11 +1,13 @@
 package metrics
 
+// The Poller and its public API; schedule.go says when each rollout is
+// polled, fetch.go what one round asks and keeps.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"sort"
 	"sync"
 	"time"
@@ -49,12 +51,6 @@ type PollerOptions struct {
 // enough for 50 rollouts × 4 calls within an interval at a few hundred
 // milliseconds each, few enough not to look like a flood.
 const DefaultConcurrency = 4
-
-// Why a rollout has no fresh evidence although its sources are on.
-const (
-	notPolledOff   = "not polled: the rollout is neither progressing nor paused"
-	notPolledStale = "not polled since the rollout stopped progressing: this is its last evidence"
-)
 
 // Poller keeps the evidence of the rollouts it is given, polling Datadog and
 // Bugsnag for those that are progressing or paused: each at most once per
@@ -182,15 +178,6 @@ func (p *Poller) markDirty(k Key) {
 	signal(p.changed)
 }
 
-// phaseOf spreads the k-th target (from 0) over the interval by the golden
-// ratio: however many come and go, neighbours stay about interval/(2.6·n)
-// apart.
-func phaseOf(k int, interval time.Duration) time.Duration {
-	const phi = 0.6180339887498949
-	_, frac := math.Modf(float64(k+1) * phi)
-	return time.Duration(frac * float64(interval))
-}
-
 // SetTargets replaces the rollouts the poller knows. It never waits for a
 // poll and may be called from any goroutine. A new or newly progressing
 // rollout is polled within firstSpread, then every interval at its phase
@@ -245,20 +232,6 @@ func (p *Poller) SetTargets(targets []Target) {
 	}
 	p.mu.Unlock()
 	signal(p.wake)
-}
-
-// firstSpread is how long the first polls of rollouts that come into scope
-// together are spread over: on their phases, scaled down from the interval.
-const firstSpread = time.Second
-
-func (e *entry) startPolling(now time.Time, interval time.Duration) {
-	first := e.phase
-	if interval > firstSpread {
-		first = time.Duration(float64(e.phase) * float64(firstSpread) / float64(interval))
-	}
-	for s := range e.sched {
-		e.sched[s].next, e.sched[s].first = now.Add(first), true
-	}
 }
 
 // Refresh polls one progressing or paused rollout now (the dashboard's
@@ -347,350 +320,6 @@ func (p *Poller) Run(ctx context.Context) {
 			return
 		}
 	}
-}
-
-// on reports whether side s of e is asked at all.
-func (p *Poller) on(e *entry, s side) bool {
-	if s == sideMetrics {
-		return p.metrics != nil && e.plan.MetricsOff == ""
-	}
-	return p.errors != nil && e.plan.ErrorsOff == ""
-}
-
-// dispatch starts the rounds that are due and returns how long until the
-// next one is, if any is scheduled.
-func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Duration, bool) {
-	now := p.clock.Now()
-	interval := p.cfg.Datadog.Interval
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var earliest time.Time
-	later := func(t time.Time) {
-		if earliest.IsZero() || t.Before(earliest) {
-			earliest = t
-		}
-	}
-	for k, e := range p.entries {
-		if !e.target.Poll {
-			continue
-		}
-		for s := side(0); s < sides; s++ {
-			sc := &e.sched[s]
-			if sc.running || !p.on(e, s) {
-				continue
-			}
-			due := sc.next
-			if sc.refresh {
-				due = now
-			}
-			if due.After(now) {
-				later(due)
-				continue
-			}
-			sc.refresh = false
-			if h := p.holds[s]; now.Before(h.until) {
-				// Spread the held rollouts over an interval after the hold,
-				// so that they do not all return at once.
-				sc.next = h.until.Add(e.phase)
-				state := e.state(s)
-				state.Stale, state.Reason, state.RetryAt = true, h.reason, sc.next
-				p.markDirty(k)
-				later(sc.next)
-				continue
-			}
-			sc.running = true
-			first := sc.first
-			if first {
-				sc.next, sc.first = nextAfter(due.Add(e.phase), now, interval), false
-			} else {
-				sc.next = nextAfter(due, now, interval)
-			}
-			rounds.Add(1)
-			go p.round(ctx, rounds, k, e, s, first, e.plan, e.target.Since, e.metrics)
-		}
-	}
-	if earliest.IsZero() {
-		return 0, false
-	}
-	return earliest.Sub(now), true
-}
-
-func (e *entry) state(s side) *Freshness {
-	if s == sideMetrics {
-		return &e.metricsState
-	}
-	return &e.errorsState
-}
-
-// nextAfter is the first time after now on due's beat: a round that ran
-// late, or a poller that slept, does not make up for missed rounds.
-func nextAfter(due, now time.Time, interval time.Duration) time.Time {
-	next := due.Add(interval)
-	if next.After(now) {
-		return next
-	}
-	missed := now.Sub(due) / interval
-	return due.Add((missed + 1) * interval)
-}
-
-// round polls one side of one rollout and stores what it learnt; first is
-// set for the first round since polling started. plan, since and prev are
-// e's as of the dispatch: e itself is read only under p.mu.
-func (p *Poller) round(ctx context.Context, rounds *sync.WaitGroup, k Key, e *entry, s side, first bool, plan Plan, since time.Time, prev []Metric) {
-	defer rounds.Done()
-	var (
-		ms         []Metric
-		tolerances []Tolerance
-		errs       []Error
-		failures   []error
-	)
-	if s == sideMetrics {
-		ms, tolerances, failures = p.fetchMetrics(ctx, plan, since, prev)
-	} else {
-		var err error
-		errs, err = p.fetchErrors(ctx, plan, since)
-		if err != nil {
-			failures = []error{err}
-		}
-	}
-	now := p.clock.Now()
-	p.mu.Lock()
-	e.sched[s].running = false
-	// A poll cut short by Run's end, or of a rollout that went away or
-	// started a new canary meanwhile, tells nothing.
-	if ctx.Err() == nil && p.entries[k] == e && e.target.Since.Equal(since) {
-		if s == sideMetrics {
-			e.metrics, e.tolerances = ms, tolerances
-		} else if len(failures) == 0 {
-			e.errors = errs
-		}
-		state := e.state(s)
-		var wait time.Duration
-		*state, e.sched[s].next, wait = nextFreshness(*state, failures, now, e.sched[s].next)
-		if wait > 0 && now.Add(wait).After(p.holds[s].until) {
-			p.holds[s] = hold{until: now.Add(wait), reason: state.Reason}
-		}
-		if first && s == sideMetrics && len(failures) == 0 && !anyCanaryData(ms) {
-			e.sched[s].next = now.Add(firstSpread)
-		}
-		p.markDirty(k)
-	}
-	p.mu.Unlock()
-	signal(p.wake)
-}
-
-// anyCanaryData reports whether some metric has a canary value.
-func anyCanaryData(ms []Metric) bool {
-	for _, m := range ms {
-		if _, ok := m.Canary.Latest(); ok {
-			return true
-		}
-	}
-	return false
-}
-
-// nextFreshness is a side's freshness after a round at now, when the next
-// round is due, and how long the service asked every caller to wait.
-// Success: fresh as of now, next round as planned. Failure: the previous
-// data's time, stale, with the first failure's reason, and the next attempt
-// at the planned round or after the longest RetryAfter of a failure that is
-// not permanent, whichever is later.
-func nextFreshness(prev Freshness, failures []error, now, next time.Time) (Freshness, time.Time, time.Duration) {
-	if len(failures) == 0 {
-		return Freshness{FetchedAt: now}, next, 0
-	}
-	f := Freshness{FetchedAt: prev.FetchedAt, Stale: true, Reason: reasonOf(failures[0]), RetryAt: next}
-	var wait time.Duration
-	for _, err := range failures {
-		if se, ok := AsSourceError(err); ok && !se.Permanent && se.RetryAfter > wait {
-			wait = se.RetryAfter
-		}
-	}
-	if at := now.Add(wait); wait > 0 && at.After(f.RetryAt) {
-		f.RetryAt = at
-	}
-	return f, f.RetryAt, wait
-}
-
-func reasonOf(err error) string {
-	if se, ok := AsSourceError(err); ok {
-		return se.Reason
-	}
-	return err.Error()
-}
-
-// metricResult is one metric's call.
-type metricResult struct {
-	metric Metric
-	err    error
-}
-
-// fetchMetrics asks for every metric of plan, one call each, concurrently
-// within the bound, and merges the answers with prev.
-func (p *Poller) fetchMetrics(ctx context.Context, plan Plan, since time.Time, prev []Metric) ([]Metric, []Tolerance, []error) {
-	from, to := p.cfg.Window(since, p.clock.Now())
-	results := make([]metricResult, len(plan.Metrics))
-	var wg sync.WaitGroup
-	for i, pm := range plan.Metrics {
-		if pm.Err != "" {
-			continue
-		}
-		q := pm.Query
-		q.From, q.To = from, to
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := p.call(ctx, "Datadog", p.budget, func(ctx context.Context) error {
-				m, err := p.metrics.QueryMetric(ctx, q)
-				results[i] = metricResult{metric: m, err: err}
-				return err
-			})
-			results[i].err = err
-		}()
-	}
-	wg.Wait()
-	return mergeMetrics(prev, plan.Metrics, results, p.judge)
-}
-
-// fetchErrors asks for the errors of the canary since it started (or over
-// the window, when its start is unknown).
-func (p *Poller) fetchErrors(ctx context.Context, plan Plan, since time.Time) ([]Error, error) {
-	q := plan.Errors
-	q.Since = since
-	if q.Since.IsZero() {
-		q.Since, _ = p.cfg.Window(since, p.clock.Now())
-	}
-	var errs []Error
-	err := p.call(ctx, "Bugsnag", nil, func(ctx context.Context) error {
-		var err error
-		errs, err = p.errors.CanaryErrors(ctx, q)
-		return err
-	})
-	return errs, err
-}
-
-// call makes one call within the budget, the concurrency bound and the
-// timeout. A call that overruns its timeout is a SourceError saying so.
-func (p *Poller) call(ctx context.Context, source string, budget *callBudget, f func(context.Context) error) error {
-	if budget != nil {
-		if err := budget.wait(ctx, p.clock); err != nil {
-			return err
-		}
-	}
-	select {
-	case p.calls <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-p.calls }()
-	timeout := p.cfg.Datadog.Timeout
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	err := f(cctx)
-	if _, ok := AsSourceError(err); err != nil && !ok && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
-		return &SourceError{Source: source, Reason: fmt.Sprintf("timed out after %s", timeout), Err: err}
-	}
-	return err
-}
-
-// mergeMetrics builds a rollout's metrics from one round's results: an
-// answer replaces the metric and is judged; a failed call keeps the
-// metric's previous data (and verdict), or, when there is none, leaves the
-// metric empty with the error. A metric whose query could not be rendered
-// carries that error. It returns the failures, in metric order.
-func mergeMetrics(prev []Metric, plan []PlannedMetric, results []metricResult, j Judge) ([]Metric, []Tolerance, []error) {
-	out := make([]Metric, len(plan))
-	tolerances := make([]Tolerance, len(plan))
-	var failures []error
-	for i, pm := range plan {
-		q := pm.Query
-		tolerances[i] = pm.Tolerance
-		empty := Metric{ID: q.ID, Name: q.Name, Unit: q.Unit, HigherIsWorse: q.HigherIsWorse, Query: q.Expression(), Verdict: VerdictNoData}
-		if pm.Err != "" {
-			empty.Error = pm.Err
-			out[i] = empty
-			continue
-		}
-		r := results[i]
-		if r.err != nil {
-			failures = append(failures, r.err)
-			if old, ok := findMetric(prev, q.ID); ok && old.Error == "" {
-				out[i] = old
-				continue
-			}
-			empty.Error = reasonOf(r.err)
-			out[i] = empty
-			continue
-		}
-		m := r.metric
-		m.ID, m.Name, m.Unit, m.HigherIsWorse, m.Error = q.ID, q.Name, q.Unit, q.HigherIsWorse, ""
-		if m.Query == "" {
-			m.Query = empty.Query
-		}
-		m.Verdict = j.Verdict(m, pm.Tolerance)
-		out[i] = m
-	}
-	return out, tolerances, failures
-}
-
-func findMetric(ms []Metric, id string) (Metric, bool) {
-	for _, m := range ms {
-		if m.ID == id {
-			return m, true
-		}
-	}
-	return Metric{}, false
-}
-
-// present is the evidence of e as readers see it: a copy, with each side's
-// reason for being off, and the score of fresh metrics only. p.mu is held.
-func (p *Poller) present(e *entry) Evidence {
-	ev := Evidence{Namespace: e.target.Namespace, Name: e.target.Name, Score: ScoreNoData}
-	switch {
-	case p.metrics == nil:
-		ev.MetricsOff = p.metricsOff
-	case e.plan.MetricsOff != "":
-		ev.MetricsOff = e.plan.MetricsOff
-	case !e.target.Poll && e.metrics == nil && e.metricsState.FetchedAt.IsZero():
-		ev.MetricsOff = notPolledOff
-	default:
-		ev.Metrics = copyMetrics(e.metrics)
-		ev.MetricsState = e.metricsState
-		if !e.target.Poll && !e.sched[sideMetrics].running {
-			ev.MetricsState.Stale, ev.MetricsState.Reason, ev.MetricsState.RetryAt = true, notPolledStale, time.Time{}
-		}
-		if !ev.MetricsState.Stale && !ev.MetricsState.FetchedAt.IsZero() {
-			ev.Score = p.judge.Score(ev.Metrics, e.tolerances)
-		}
-	}
-	switch {
-	case p.errors == nil:
-		ev.ErrorsOff = p.errorsOff
-	case e.plan.ErrorsOff != "":
-		ev.ErrorsOff = e.plan.ErrorsOff
-	case !e.target.Poll && e.errors == nil && e.errorsState.FetchedAt.IsZero():
-		ev.ErrorsOff = notPolledOff
-	default:
-		ev.Errors = append([]Error(nil), e.errors...)
-		ev.ErrorsState = e.errorsState
-		if !e.target.Poll && !e.sched[sideErrors].running {
-			ev.ErrorsState.Stale, ev.ErrorsState.Reason, ev.ErrorsState.RetryAt = true, notPolledStale, time.Time{}
-		}
-	}
-	return ev
-}
-
-func copyMetrics(ms []Metric) []Metric {
-	if ms == nil {
-		return nil
-	}
-	out := make([]Metric, len(ms))
-	for i, m := range ms {
-		m.Canary.Points = append([]Point(nil), m.Canary.Points...)
-		m.Stable.Points = append([]Point(nil), m.Stable.Points...)
-		out[i] = m
-	}
-	return out
 }
 
 // FetchOnce polls one rollout now, whether or not it is progressing, and
