@@ -1,5 +1,7 @@
 package metrics
 
+// Decoding the configuration's YAML, each problem placed at its line and field.
+
 import (
 	"bytes"
 	"errors"

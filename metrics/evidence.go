@@ -1,13 +1,7 @@
-// Package metrics owns the evidence roost shows next to a canary: the
-// role-tagged Datadog metrics of canary and stable side by side
-// (metrics/datadog), the Bugsnag errors of the canary release stage
-// (metrics/bugsnag), the verdict on them (metrics/judge), the configuration
-// that says what to query, and the poller that refreshes the evidence of the
-// rollouts that are progressing or paused, within the APIs' rate budgets.
-//
-// The types in this file are what the dashboard and `roost get -o json` read.
-// They are plain values: a reader may keep them while the poller moves on.
 package metrics
+
+// The evidence of a rollout: what the dashboard and `roost get -o json` read.
+// These are plain values: a reader may keep them while the poller moves on.
 
 import (
 	"math"

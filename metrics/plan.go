@@ -1,5 +1,8 @@
 package metrics
 
+// What one rollout's polls ask: the configuration with the rollout's
+// annotations, rendered into queries.
+
 import (
 	"fmt"
 	"regexp"

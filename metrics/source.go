@@ -1,5 +1,7 @@
 package metrics
 
+// The two sources the poller is handed, what they are asked, and how they fail.
+
 import (
 	"context"
 	"errors"
