@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/utils/clock"
+	testingclock "k8s.io/utils/clock/testing"
+
 	"github.com/roost-dev/roost/internal/datadogserver"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/metrics/datadog"
@@ -15,7 +18,8 @@ import (
 )
 
 // wire is the poller on the real Datadog client against the in-repo Datadog
-// server, with traffic for services svc-00 to svc-NN.
+// server, with traffic for services svc-00 to svc-NN up to clk's time; the
+// poller and the server both keep clk's time.
 type wire struct {
 	dd     *datadogserver.Server
 	poller *metrics.Poller
@@ -23,12 +27,12 @@ type wire struct {
 	done   chan struct{}
 }
 
-func newWire(tb testing.TB, services int, interval time.Duration) *wire {
+func newWire(tb testing.TB, services int, interval time.Duration, clk clock.WithTicker) *wire {
 	tb.Helper()
-	dd := datadogserver.New(datadogserver.Options{APIKey: "api-key", AppKey: "app-key", RateLimit: datadogserver.RateLimit{Limit: 100000, Period: time.Hour}})
+	dd := datadogserver.New(datadogserver.Options{APIKey: "api-key", AppKey: "app-key", Clock: clk, RateLimit: datadogserver.RateLimit{Limit: 100000, Period: time.Hour}})
 	srv := httptest.NewServer(dd.Handler())
 	tb.Cleanup(srv.Close)
-	now := time.Now()
+	now := clk.Now()
 	for s := 0; s < services; s++ {
 		for i := 0; i < 30; i++ {
 			at := now.Add(-time.Duration(i) * 20 * time.Second)
@@ -46,7 +50,7 @@ func newWire(tb testing.TB, services int, interval time.Duration) *wire {
 	}
 	cfg := metrics.Defaults()
 	cfg.Datadog.Interval = interval
-	p, err := metrics.NewPoller(metrics.PollerOptions{Config: cfg, Metrics: client, ErrorsOff: "Bugsnag is off in this test", Judge: judge.Judge{}})
+	p, err := metrics.NewPoller(metrics.PollerOptions{Config: cfg, Metrics: client, ErrorsOff: "Bugsnag is off in this test", Judge: judge.Judge{}, Clock: clk})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -57,12 +61,12 @@ func newWire(tb testing.TB, services int, interval time.Duration) *wire {
 	return w
 }
 
-func wireTargets(progressing, healthy int) []metrics.Target {
+func wireTargets(progressing, healthy int, now time.Time) []metrics.Target {
 	var out []metrics.Target
 	for i := 0; i < progressing+healthy; i++ {
 		out = append(out, metrics.Target{
 			Namespace: "shop", Name: fmt.Sprintf("svc-%02d", i), Poll: i < progressing,
-			Since: time.Now().Add(-10 * time.Minute),
+			Since: now.Add(-10 * time.Minute),
 		})
 	}
 	return out
@@ -85,19 +89,23 @@ func (w *wire) requestsByService() map[string]int {
 }
 
 // Over HTTP, with the real client: one request per metric per polled
-// rollout per interval, none for healthy rollouts.
+// rollout per interval, none for healthy rollouts. The calls are real; the
+// time between them is the fake clock's.
 func TestPollerRequestsOverTheWire(t *testing.T) {
 	const progressing, healthy = 50, 10
 	interval := 5 * time.Second // the shortest the configuration allows
-	w := newWire(t, progressing+healthy, interval)
+	c := testingclock.NewFakeClock(time.Now())
+	w := newWire(t, progressing+healthy, interval, c)
 	w.dd.ResetRequests()
-	began := time.Now()
-	w.poller.SetTargets(wireTargets(progressing, healthy))
-	// Two intervals, then stop before a third round can start.
-	time.Sleep(2*interval - interval/4)
+	began := c.Now()
+	w.poller.SetTargets(wireTargets(progressing, healthy, began))
+	// Two intervals, then stop before a third round can start; the harness
+	// moves the clock from one due poll to the next.
+	h := &harness{t: t, clock: c, p: w.poller}
+	h.runFor(2*interval - interval/4)
 	w.cancel()
 	<-w.done
-	elapsed := time.Since(began)
+	elapsed := c.Since(began)
 	counts := w.requestsByService()
 	rounds := int(elapsed / interval)
 	// Each round of a rollout is its 3 metrics; rounds are spread over the
@@ -135,8 +143,8 @@ func TestPollerRequestsOverTheWire(t *testing.T) {
 // evidence being fresh.
 func BenchmarkRefresh50(b *testing.B) {
 	const n = 50
-	w := newWire(b, n, time.Hour)
-	w.poller.SetTargets(wireTargets(n, 0))
+	w := newWire(b, n, time.Hour, clock.RealClock{})
+	w.poller.SetTargets(wireTargets(n, 0, time.Now()))
 	fresh := func(since time.Time) bool {
 		for i := 0; i < n; i++ {
 			e, ok := w.poller.Evidence("shop", fmt.Sprintf("svc-%02d", i))
