@@ -9,12 +9,6 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
 
-// AbortReasonAnnotation is set on the Rollout (a merge patch on the main
-// resource) by whoever aborts it, next to the status patch {"status":{"abort":true}};
-// the abort's condition, phase message and Event quote it, so that everyone can
-// see why a canary was stopped (argo-rollouts #3957).
-const AbortReasonAnnotation = "rollouts.roost.dev/abort-reason"
-
 // defaultAbortReason is quoted when an abort came without a reason, e.g. from
 // `kubectl argo rollouts abort`, which knows nothing of the annotation.
 const defaultAbortReason = "aborted by a user, no reason given"
@@ -71,7 +65,7 @@ func (s *syncContext) startAbort(reason string) {
 
 // abortReason is the reason a client left on the Rollout, or the default.
 func (s *syncContext) abortReason() string {
-	if v := strings.TrimSpace(s.r.Annotations[AbortReasonAnnotation]); v != "" {
+	if v := strings.TrimSpace(s.r.Annotations[v1alpha1.AbortReasonAnnotation]); v != "" {
 		return v
 	}
 	return defaultAbortReason

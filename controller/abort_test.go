@@ -42,7 +42,7 @@ func TestAbortThenRetry(t *testing.T) {
 	wantStep(t, h, "cart", 3)
 	wantCounts(t, h, "cart", map[string]int32{v1: 5, v2: 5})
 
-	h.annotate("cart", AbortReasonAnnotation, "error rate 5% on canary")
+	h.annotate("cart", v1alpha1.AbortReasonAnnotation, "error rate 5% on canary")
 	h.patchStatus("cart", `{"status":{"abort":true}}`)
 	h.settle("cart")
 	r := wantStep(t, h, "cart", 0)

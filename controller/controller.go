@@ -1,9 +1,3 @@
-// Package controller owns roost's reconciler for Argo Rollouts' basic canary:
-// a sample-controller shaped loop (informers → typed rate-limited workqueue →
-// sync of one Rollout) that creates and scales the stable and canary
-// ReplicaSets, steps through setWeight and pause steps, obeys promote,
-// promote-full, abort and retry, and writes the Rollout's status as one merge
-// patch per sync. It also holds the actions clients send and leader election.
 package controller
 
 import (

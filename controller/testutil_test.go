@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -29,6 +28,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/rollouttest"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -144,36 +144,18 @@ func newHarness(t testing.TB) *harness {
 	return h
 }
 
-// rolloutSpec is a valid Rollout: 10 replicas, image v1, the steps given.
+// newRollout is a valid Rollout in testNS: replicas of shop:v1 in a container
+// "web", with a UID and generation as a real API server would give.
 func newRollout(name string, replicas int32, steps ...v1alpha1.CanaryStep) *v1alpha1.Rollout {
-	labels := map[string]string{"app": name}
-	return &v1alpha1.Rollout{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS, UID: types.UID("rollout-" + name), Generation: 1},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "shop:v1"}}},
-			},
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				Steps:          steps,
-				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
-				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}},
-			}},
-		},
-	}
+	return rollouttest.New(testNS, name).Replicas(replicas).Container("web", "shop:v1").
+		Identity(types.UID("rollout-"+name), 1).Steps(steps...).Rollout()
 }
 
-func setWeight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-
-func pause() v1alpha1.CanaryStep { return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}} }
-
-func pauseFor(d string) v1alpha1.CanaryStep {
-	v := intstr.FromString(d)
-	return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: &v}}
-}
+var (
+	setWeight = rollouttest.SetWeight
+	pause     = rollouttest.Pause
+	pauseFor  = rollouttest.PauseFor
+)
 
 func (h *harness) rollouts() interface {
 	Create(context.Context, *unstructured.Unstructured, metav1.CreateOptions, ...string) (*unstructured.Unstructured, error)

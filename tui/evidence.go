@@ -19,7 +19,7 @@ func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 	}
 	ev, ok := m.evidence[keyOf(r)]
 	if !ok {
-		if polled(r) {
+		if r.CanaryUnderWay() {
 			return metrics.Evidence{}, "waiting for the first answer" + m.th.Symbols.Ellipsis
 		}
 		return metrics.Evidence{}, "not polled: the rollout has no canary under way"

@@ -11,7 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/actions"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
@@ -190,10 +191,10 @@ func (s *staticRollouts) Wait(ctx context.Context, _ func() time.Time) (watch.Ch
 func (s *staticRollouts) Overview() []*watch.Rollout { return s.list }
 func (s *staticRollouts) Health() watch.Health       { return s.health }
 
-type staticStepping struct{ s controller.Stepping }
+type staticStepping struct{ s election.Stepping }
 
-func (s staticStepping) Current() controller.Stepping { return s.s }
-func (s staticStepping) Wait(ctx context.Context, _ controller.Stepping) (controller.Stepping, error) {
+func (s staticStepping) Current() election.Stepping { return s.s }
+func (s staticStepping) Wait(ctx context.Context, _ election.Stepping) (election.Stepping, error) {
 	<-ctx.Done()
 	return s.s, ctx.Err()
 }
@@ -221,7 +222,7 @@ func fixtureModel(ctx context.Context, theme themes.Theme, width, height int, mu
 		Context: "prod-eu-1", Namespace: "",
 		Rollouts: &staticRollouts{list: fixtureRollouts()},
 		Actor:    noActor{},
-		Stepping: staticStepping{controller.Stepping{Kind: controller.SteppingByMe, Who: "alice@bastion/4242"}},
+		Stepping: staticStepping{election.Stepping{Kind: election.SteppingByMe, Who: "alice@bastion/4242"}},
 		Evidence: staticEvidence{}, Headline: "error_rate",
 		Theme: theme,
 		Now:   func() time.Time { return fixtureNow },
@@ -244,17 +245,17 @@ func fixtureModel(ctx context.Context, theme themes.Theme, width, height int, mu
 // noActor refuses: golden screens never send.
 type noActor struct{}
 
-func (noActor) Promote(context.Context, string, string) (controller.Result, error) {
-	return controller.Result{}, errNoActor
+func (noActor) Promote(context.Context, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
 }
-func (noActor) PromoteFull(context.Context, string, string) (controller.Result, error) {
-	return controller.Result{}, errNoActor
+func (noActor) PromoteFull(context.Context, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
 }
-func (noActor) Abort(context.Context, string, string, string) (controller.Result, error) {
-	return controller.Result{}, errNoActor
+func (noActor) Abort(context.Context, string, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
 }
-func (noActor) Retry(context.Context, string, string) (controller.Result, error) {
-	return controller.Result{}, errNoActor
+func (noActor) Retry(context.Context, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
 }
 
 var errNoActor = errors.New("golden screens send nothing")

@@ -12,7 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
 )
@@ -217,11 +217,11 @@ func TestGoldenHeaderStates(t *testing.T) {
 			}}
 		}},
 		{"header-nobody-steps", func(o *Options) {
-			o.Stepping = staticStepping{controller.Stepping{Kind: controller.SteppingByNobody}}
+			o.Stepping = staticStepping{election.Stepping{Kind: election.SteppingByNobody}}
 			o.Namespace = "shop"
 		}},
 		{"header-argo-steps-readonly", func(o *Options) {
-			o.Stepping = staticStepping{controller.Stepping{Kind: controller.SteppingExternal, Who: "lease argo-rollouts/argo-rollouts-controller-lock held by argo-rollouts-5c9f-x2"}}
+			o.Stepping = staticStepping{election.Stepping{Kind: election.SteppingExternal, Who: "lease argo-rollouts/argo-rollouts-controller-lock held by argo-rollouts-5c9f-x2"}}
 			o.ReadOnly = true
 			o.Evidence = nil
 			o.MetricsOff = "Datadog is not configured: set DD_API_KEY and DD_APP_KEY, or datadog.secret in ~/.config/roost/config.yaml"

@@ -14,7 +14,8 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/actions"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
@@ -114,7 +115,7 @@ type status struct {
 // accessState is what is known of the person's rights in one namespace.
 type accessState struct {
 	checked bool
-	controller.Access
+	actions.Access
 	err error
 }
 
@@ -167,7 +168,7 @@ type Model struct {
 	status  status
 
 	access   map[string]accessState
-	stepping controller.Stepping
+	stepping election.Stepping
 	evidence map[watch.Key]metrics.Evidence
 	// targets is the last set given to the poller, to skip repeats.
 	targets string
@@ -250,12 +251,12 @@ type (
 	}
 	tickMsg     time.Time
 	steppingMsg struct {
-		stepping controller.Stepping
+		stepping election.Stepping
 		err      error
 	}
 	accessMsg struct {
 		namespace string
-		access    controller.Access
+		access    actions.Access
 		err       error
 	}
 	evidenceMsg struct {
@@ -264,7 +265,7 @@ type (
 	}
 	actionDoneMsg struct {
 		verb     verb
-		outcomes []controller.Outcome
+		outcomes []actions.Outcome
 	}
 )
 
@@ -288,7 +289,7 @@ func (m Model) waitRollouts() tea.Cmd {
 	}
 }
 
-func (m Model) waitStepping(last controller.Stepping) tea.Cmd {
+func (m Model) waitStepping(last election.Stepping) tea.Cmd {
 	ctx, src := m.ctx, m.opt.Stepping
 	return func() tea.Msg {
 		s, err := src.Wait(ctx, last)
@@ -332,7 +333,7 @@ func (m *Model) setTargets() tea.Cmd {
 	targets := make([]metrics.Target, 0, len(m.all))
 	var sig strings.Builder
 	for _, r := range m.all {
-		t := TargetOf(r)
+		t := metrics.TargetOf(r)
 		targets = append(targets, t)
 		fmt.Fprintf(&sig, "%s/%s %v %d", r.Namespace, r.Name, t.Poll, t.Since.Unix())
 		for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
@@ -351,30 +352,6 @@ func (m *Model) setTargets() tea.Cmd {
 		ev.SetTargets(targets)
 		return nil
 	}
-}
-
-// TargetOf is what the poller needs to know of a rollout: what to query
-// (annotations, pod template labels), since when (its canary's start), and
-// whether its canary is under way.
-func TargetOf(r *watch.Rollout) metrics.Target {
-	t := metrics.Target{
-		Namespace: r.Namespace, Name: r.Name,
-		Annotations: r.Annotations, TemplateLabels: r.TemplateLabels,
-		Poll: polled(r),
-	}
-	if r.Canary != nil {
-		t.Since = r.Canary.Created
-	}
-	return t
-}
-
-// polled says whether a rollout's evidence is worth calls: its canary is
-// under way (progressing or paused), not healthy, aborted or refused.
-func polled(r *watch.Rollout) bool {
-	if r.Canary == nil || r.Aborted || r.InvalidSpec != "" {
-		return false
-	}
-	return r.Phase == "Progressing" || r.Phase == "Paused"
 }
 
 // armTick schedules the next redraw for the clock: only when something on
@@ -828,10 +805,10 @@ func (m Model) onConfirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 func (m Model) send() (tea.Model, tea.Cmd) {
 	c := m.confirm
 	m.confirm = nil
-	var targets []controller.Target
+	var targets []actions.Target
 	for _, p := range c.plans {
 		if p.skip == "" {
-			targets = append(targets, controller.Target{Namespace: p.key.Namespace, Name: p.key.Name})
+			targets = append(targets, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
 		}
 	}
 	if len(targets) == 1 {
@@ -843,10 +820,10 @@ func (m Model) send() (tea.Model, tea.Cmd) {
 	ctx, actor, v := m.ctx, m.opt.Actor, c.verb
 	reason := strings.TrimSpace(c.reason.Value())
 	return m, func() tea.Msg {
-		out := make([]controller.Outcome, 0, len(targets))
+		out := make([]actions.Outcome, 0, len(targets))
 		for _, t := range targets {
 			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			var res controller.Result
+			var res actions.Result
 			var err error
 			switch v {
 			case verbPromote:
@@ -859,7 +836,7 @@ func (m Model) send() (tea.Model, tea.Cmd) {
 				res, err = actor.Retry(actx, t.Namespace, t.Name)
 			}
 			cancel()
-			out = append(out, controller.Outcome{Target: t, Result: res, Err: err})
+			out = append(out, actions.Outcome{Target: t, Result: res, Err: err})
 		}
 		return actionDoneMsg{verb: v, outcomes: out}
 	}
@@ -867,7 +844,7 @@ func (m Model) send() (tea.Model, tea.Cmd) {
 
 func (m Model) onActionDone(msg actionDoneMsg) Model {
 	m.busy = ""
-	var failed []controller.Outcome
+	var failed []actions.Outcome
 	for _, o := range msg.outcomes {
 		k := watch.Key{Namespace: o.Namespace, Name: o.Name}
 		if o.Err != nil {

@@ -8,12 +8,13 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/internal/rollouttest"
 	"github.com/roost-dev/roost/internal/sim"
 	"github.com/roost-dev/roost/watch"
 )
@@ -152,9 +153,9 @@ func startSimCockpit(t *testing.T, opt sim.Options, mutate func(*Options), rollo
 	o := Options{
 		Context:  "sim",
 		Rollouts: &WatchRollouts{Watcher: w, Store: watch.NewStore(w)},
-		Actor:    controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, "tester")),
-		Access: func(ctx context.Context, ns string) (controller.Access, error) {
-			return controller.CheckAccess(ctx, c.Kube, ns)
+		Actor:    actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, "tester")),
+		Access: func(ctx context.Context, ns string) (actions.Access, error) {
+			return actions.CheckAccess(ctx, c.Kube, ns)
 		},
 		Theme: dark(t),
 	}
@@ -167,27 +168,13 @@ func startSimCockpit(t *testing.T, opt sim.Options, mutate func(*Options), rollo
 const testNS = "shop"
 
 func canaryRollout(name string, replicas int32, steps ...v1alpha1.CanaryStep) *v1alpha1.Rollout {
-	labels := map[string]string{"app": name}
-	return &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: name + ":1"}}},
-			},
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				Steps:          steps,
-				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
-				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}},
-			}},
-		},
-	}
+	return rollouttest.New(testNS, name).Replicas(replicas).Image(name + ":1").Steps(steps...).Rollout()
 }
 
-func weight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-func untilPromoted() v1alpha1.CanaryStep { return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}} }
+var (
+	weight        = rollouttest.SetWeight
+	untilPromoted = rollouttest.Pause
+)
 
 // rollout reads a Rollout back from the simulated API server.
 func (s *simCockpit) rollout(name string) *v1alpha1.Rollout {
@@ -258,7 +245,7 @@ func TestKeysPromoteAndAbortOnTheCluster(t *testing.T) {
 	s.until(10*time.Second, "shop/cart: aborted")
 	s.until(30*time.Second, "Aborted: p99 3x stable", "10/10 stable")
 	r := s.rollout("cart")
-	if !r.Status.Abort || r.Annotations[controller.AbortReasonAnnotation] != "p99 3x stable" {
+	if !r.Status.Abort || r.Annotations[v1alpha1.AbortReasonAnnotation] != "p99 3x stable" {
 		t.Fatalf("abort not on the cluster: abort %v, annotations %v", r.Status.Abort, r.Annotations)
 	}
 

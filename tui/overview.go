@@ -162,7 +162,7 @@ func (m *Model) headlineTitle() string {
 func (m *Model) headlineCell(r *watch.Rollout) (string, paint) {
 	t := m.paint
 	ev, ok := m.evidence[keyOf(r)]
-	if !ok || !polled(r) && ev.MetricsState.FetchedAt.IsZero() {
+	if !ok || !r.CanaryUnderWay() && ev.MetricsState.FetchedAt.IsZero() {
 		return "-", t.muted
 	}
 	id := m.opt.Headline
@@ -204,7 +204,7 @@ const urgencyFailing = watch.UrgencyDegraded - 1
 // urgencyOf is the watch layer's urgency of r, raised when its canary
 // fails on evidence that is fresh.
 func (m *Model) urgencyOf(r *watch.Rollout) watch.Urgency {
-	if polled(r) {
+	if r.CanaryUnderWay() {
 		if ev, ok := m.evidence[keyOf(r)]; ok && ev.Score == metrics.ScoreFail && !ev.MetricsState.Stale {
 			return urgencyFailing
 		}

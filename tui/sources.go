@@ -1,16 +1,11 @@
-// Package tui owns roost's cockpit: one Bubble Tea root model that owns all
-// state and routes every message, and components (overview, detail, metrics,
-// confirmation, help) that are plain structs rendering into a width. Update
-// does no I/O: reading the watch layer, sending an action, asking what the
-// person may do and reading the evidence are all tea.Cmds returning typed
-// messages. Colours and symbols come from themes only.
 package tui
 
 import (
 	"context"
 	"time"
 
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/actions"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/watch"
 )
@@ -61,22 +56,22 @@ func (w *WatchRollouts) Overview() []*watch.Rollout { return w.Store.Overview() 
 // Health implements Rollouts.
 func (w *WatchRollouts) Health() watch.Health { return w.Watcher.Health() }
 
-// Actor sends the actions; *controller.Actions is one.
+// Actor sends the actions; *actions.Actions is one.
 type Actor interface {
-	Promote(ctx context.Context, ns, name string) (controller.Result, error)
-	PromoteFull(ctx context.Context, ns, name string) (controller.Result, error)
-	Abort(ctx context.Context, ns, name, reason string) (controller.Result, error)
-	Retry(ctx context.Context, ns, name string) (controller.Result, error)
+	Promote(ctx context.Context, ns, name string) (actions.Result, error)
+	PromoteFull(ctx context.Context, ns, name string) (actions.Result, error)
+	Abort(ctx context.Context, ns, name, reason string) (actions.Result, error)
+	Retry(ctx context.Context, ns, name string) (actions.Result, error)
 }
 
 // AccessFunc says whether the person may act on rollouts of a namespace
-// (controller.CheckAccess bound to a client).
-type AccessFunc func(ctx context.Context, namespace string) (controller.Access, error)
+// (actions.CheckAccess bound to a client).
+type AccessFunc func(ctx context.Context, namespace string) (actions.Access, error)
 
-// Stepping says who steps the canaries; *controller.SteppingWatch is one.
+// Stepping says who steps the canaries; *election.SteppingWatch is one.
 type Stepping interface {
-	Current() controller.Stepping
-	Wait(ctx context.Context, last controller.Stepping) (controller.Stepping, error)
+	Current() election.Stepping
+	Wait(ctx context.Context, last election.Stepping) (election.Stepping, error)
 }
 
 // Evidence is the metrics and errors of the canaries; *metrics.Poller is one.

@@ -11,7 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -123,14 +123,14 @@ func (m Model) header() []string {
 
 func (m Model) steppingStyle() lipgloss.Style {
 	switch m.stepping.Kind {
-	case controller.SteppingByMe:
+	case election.SteppingByMe:
 		if m.stepping.External != "" {
 			return m.th.Bad
 		}
 		return m.th.OK
-	case controller.SteppingByNobody:
+	case election.SteppingByNobody:
 		return m.th.Bad
-	case controller.SteppingUnknown:
+	case election.SteppingUnknown:
 		return m.th.Muted
 	}
 	if m.stepping.External != "" {

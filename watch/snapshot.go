@@ -1,6 +1,3 @@
-// Package watch owns roost's read model: the informers that watch Rollouts,
-// ReplicaSets, Pods and Events, and the per-rollout snapshots derived from them
-// that the CLI and the dashboard show.
 package watch
 
 import (
@@ -147,6 +144,16 @@ type Rollout struct {
 	// how many pods a weight takes.
 	MaxSurge       *intstr.IntOrString `json:"-"`
 	MaxUnavailable *intstr.IntOrString `json:"-"`
+}
+
+// CanaryUnderWay says whether the rollout's canary is progressing or paused:
+// not healthy, aborted or refused. Only such a canary's evidence is worth
+// calls to Datadog and Bugsnag.
+func (r *Rollout) CanaryUnderWay() bool {
+	if r.Canary == nil || r.Aborted || r.InvalidSpec != "" {
+		return false
+	}
+	return r.Phase == v1alpha1.PhaseProgressing || r.Phase == v1alpha1.PhasePaused
 }
 
 // Snapshot derives what to show about ro from its ReplicaSets, pods and Events

@@ -1,7 +1,3 @@
-// Package v1alpha1 holds roost's Go types for the subset of the Argo Rollouts
-// argoproj.io/v1alpha1 Rollout API that roost supports (basic canary, no
-// traffic router), with defaulting, validation and the hashes Argo Rollouts
-// computes, so that both controllers agree on ReplicaSet names and step state.
 package v1alpha1
 
 import (
@@ -44,6 +40,15 @@ const (
 	DesiredReplicasAnnotation = "rollout.argoproj.io/desired-replicas"
 )
 
+// AbortReasonAnnotation is roost's own: set on the Rollout (a merge patch on
+// the main resource) by whoever aborts it, next to the status patch
+// {"status":{"abort":true}}; the abort's condition, phase message and Event
+// quote it, so that everyone can see why a canary was stopped
+// (argo-rollouts #3957).
+const AbortReasonAnnotation = "rollouts.roost.dev/abort-reason"
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+
 // Rollout is a Deployment-like workload released by canary steps.
 type Rollout struct {
 	metav1.TypeMeta   `json:",inline"`
@@ -52,6 +57,8 @@ type Rollout struct {
 	Spec   RolloutSpec   `json:"spec"`
 	Status RolloutStatus `json:"status,omitempty"`
 }
+
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // RolloutList is a list of Rollouts.
 type RolloutList struct {

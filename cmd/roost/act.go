@@ -8,12 +8,12 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 )
 
-// actionFunc is one of controller.Actions' methods, bound to its options.
-type actionFunc func(act *controller.Actions) func(ctx context.Context, ns, name string) (controller.Result, error)
+// actionFunc is one of actions.Actions' methods, bound to its options.
+type actionFunc func(act *actions.Actions) func(ctx context.Context, ns, name string) (actions.Result, error)
 
 // batchOptions pick the rollouts an action applies to.
 type batchOptions struct {
@@ -57,7 +57,7 @@ Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`
 			fmt.Fprintf(a.errOut, "No rollouts matched; nothing to %s. See them with `roost get -A`.\n", cmd.Name())
 			return nil
 		}
-		act := controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, c.User))
+		act := actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
 		return a.report(act.ForEach(ctx, targets, fn(act)))
 	}
 	return cmd
@@ -87,14 +87,14 @@ func (o *batchOptions) check(a *app, verb string, args []string, batch bool) err
 	return selectorOK(o.selector)
 }
 
-func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []string) ([]controller.Target, error) {
+func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []string) ([]actions.Target, error) {
 	if len(args) > 0 {
 		seen := map[string]bool{}
-		var out []controller.Target
+		var out []actions.Target
 		for _, name := range args {
 			if !seen[name] {
 				seen[name] = true
-				out = append(out, controller.Target{Namespace: c.Namespace, Name: name})
+				out = append(out, actions.Target{Namespace: c.Namespace, Name: name})
 			}
 		}
 		return out, nil
@@ -104,16 +104,16 @@ func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []s
 	if err != nil {
 		return nil, listError(ns, err)
 	}
-	out := make([]controller.Target, 0, len(list.Items))
+	out := make([]actions.Target, 0, len(list.Items))
 	for _, u := range list.Items {
-		out = append(out, controller.Target{Namespace: u.GetNamespace(), Name: u.GetName()})
+		out = append(out, actions.Target{Namespace: u.GetNamespace(), Name: u.GetName()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out, nil
 }
 
 // report prints one line per rollout: results on stdout, failures on stderr.
-func (a *app) report(outcomes []controller.Outcome) error {
+func (a *app) report(outcomes []actions.Outcome) error {
 	failed := 0
 	for _, o := range outcomes {
 		if o.Err != nil {
@@ -146,7 +146,7 @@ The patches are those of "kubectl argo rollouts promote".`,
 		Example: `  roost promote checkout -n shop
   roost promote --full checkout
   roost promote -l app.kubernetes.io/part-of=payments -A`,
-	}, true, func(act *controller.Actions) func(context.Context, string, string) (controller.Result, error) {
+	}, true, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		if full {
 			return act.PromoteFull
 		}
@@ -166,8 +166,8 @@ turns Degraded until it is retried or given a new template. --reason is kept on 
 rollout and quoted in its status message and Events, so everyone sees why.`,
 		Example: `  roost abort checkout --reason "p99 latency 3x stable"
   roost abort --all -n shop --reason "payment provider incident"`,
-	}, true, func(act *controller.Actions) func(context.Context, string, string) (controller.Result, error) {
-		return func(ctx context.Context, ns, name string) (controller.Result, error) {
+	}, true, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+		return func(ctx context.Context, ns, name string) (actions.Result, error) {
 			return act.Abort(ctx, ns, name, reason)
 		}
 	})
@@ -181,7 +181,7 @@ func newRetryCommand(a *app) *cobra.Command {
 		Short:   "Restart an aborted rollout from its first step",
 		Long:    `Retry an aborted rollout: it starts again from its first step.`,
 		Example: `  roost retry checkout -n shop`,
-	}, true, func(act *controller.Actions) func(context.Context, string, string) (controller.Result, error) {
+	}, true, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Retry
 	})
 }
@@ -192,7 +192,7 @@ func newPauseCommand(a *app) *cobra.Command {
 		Short:   "Hold rollouts where they are until resumed",
 		Long:    `Pause rollouts by hand (spec.paused): they hold at their current step until resumed.`,
 		Example: `  roost pause checkout cart -n shop`,
-	}, false, func(act *controller.Actions) func(context.Context, string, string) (controller.Result, error) {
+	}, false, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Pause
 	})
 }
@@ -204,7 +204,7 @@ func newResumeCommand(a *app) *cobra.Command {
 		Long: `Resume rollouts paused by hand (spec.paused). A pause step of the canary is
 released with "roost promote" instead.`,
 		Example: `  roost resume checkout -n shop`,
-	}, false, func(act *controller.Actions) func(context.Context, string, string) (controller.Result, error) {
+	}, false, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Resume
 	})
 }
@@ -215,7 +215,7 @@ func newRestartCommand(a *app) *cobra.Command {
 		Short:   "Replace the pods of rollouts (spec.restartAt)",
 		Long:    `Restart rollouts: their controller replaces their pods, within maxUnavailable.`,
 		Example: `  roost restart checkout -n shop`,
-	}, false, func(act *controller.Actions) func(context.Context, string, string) (controller.Result, error) {
+	}, false, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Restart
 	})
 }
@@ -247,9 +247,9 @@ Exit code: 0 on success (or nothing to do), 1 on failure.`,
 				return err
 			}
 			ctx := cmd.Context()
-			act := controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, c.User))
-			return a.report(act.ForEach(ctx, []controller.Target{{Namespace: c.Namespace, Name: args[0]}},
-				func(ctx context.Context, ns, name string) (controller.Result, error) {
+			act := actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
+			return a.report(act.ForEach(ctx, []actions.Target{{Namespace: c.Namespace, Name: args[0]}},
+				func(ctx context.Context, ns, name string) (actions.Result, error) {
 					return act.Undo(ctx, ns, name, to)
 				}))
 		},

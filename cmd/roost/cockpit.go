@@ -15,7 +15,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/tui"
 	"github.com/roost-dev/roost/watch"
@@ -77,8 +79,8 @@ const reconcilerDelay = 3 * time.Second
 type cockpit struct {
 	opts     tui.Options
 	watcher  *watch.Watcher
-	leader   *controller.Leader
-	stepping *controller.SteppingWatch
+	leader   *election.Leader
+	stepping *election.SteppingWatch
 	// background are started with the cockpit and stopped after it.
 	background []func(ctx context.Context)
 	workers    int
@@ -122,19 +124,19 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	theme, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
 	notices = append(themeNotices, notices...)
 
-	me := controller.DefaultIdentity()
+	me := election.DefaultIdentity()
 	leaseNS := o.leaseNamespace
 	if leaseNS == "" {
 		leaseNS = ns
 	}
 	if leaseNS == "" {
-		leaseNS = controller.DefaultLeaseNamespace
+		leaseNS = election.DefaultLeaseNamespace
 	}
-	ck.stepping = controller.NewSteppingWatch(controller.SteppingOptions{
-		Kube: c.Kube, LeaseNamespace: leaseNS, LeaseName: controller.DefaultLeaseName, Me: me, Campaigning: reconcile,
+	ck.stepping = election.NewSteppingWatch(election.SteppingOptions{
+		Kube: c.Kube, LeaseNamespace: leaseNS, LeaseName: election.DefaultLeaseName, Me: me, Campaigning: reconcile,
 	})
 	if reconcile {
-		ck.leader, err = controller.NewLeader(controller.LeaderConfig{
+		ck.leader, err = election.NewLeader(election.LeaderConfig{
 			Kube: c.Kube, Namespace: leaseNS, Identity: me, OnChange: ck.stepping.LeaderChanged,
 		})
 		if err != nil {
@@ -150,8 +152,8 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		Namespace: ns,
 		Selector:  o.selector,
 		Rollouts:  &tui.WatchRollouts{Watcher: w, Store: watch.NewStore(w)},
-		Access: func(ctx context.Context, ns string) (controller.Access, error) {
-			return controller.CheckAccess(ctx, c.Kube, ns)
+		Access: func(ctx context.Context, ns string) (actions.Access, error) {
+			return actions.CheckAccess(ctx, c.Kube, ns)
 		},
 		Stepping:         ck.stepping,
 		Theme:            theme,
@@ -167,7 +169,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		},
 	}
 	if !o.readonly {
-		ck.opts.Actor = controller.NewActions(c.Dynamic, c.Kube, controller.WhoAmI(ctx, c.Kube, c.User))
+		ck.opts.Actor = actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
 	}
 	var ev evidence
 	if o.evidence != nil {
@@ -195,7 +197,7 @@ func (a *app) decideReconciler(ctx context.Context, c *clients, o *cockpitOption
 	case o.reconciler == "on":
 		return true, ""
 	}
-	if ext, err := controller.DetectExternal(ctx, c.Kube, time.Now()); err != nil {
+	if ext, err := election.DetectExternal(ctx, c.Kube, time.Now()); err != nil {
 		klog.InfoS("could not look for Argo Rollouts; reconciling", "err", err)
 	} else if ext != "" {
 		return false, "Argo Rollouts is live (" + ext + "): roost only watches and acts; --reconciler=on would make two controllers fight"
@@ -221,7 +223,7 @@ func leaseNamespace(o *cockpitOptions, ns string) string {
 	case ns != "":
 		return ns
 	}
-	return controller.DefaultLeaseNamespace
+	return election.DefaultLeaseNamespace
 }
 
 func nsText(ns string) string {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
 )
 
 type controllerOptions struct {
@@ -72,10 +73,10 @@ empty disables). SIGTERM or SIGINT stops it cleanly and releases the Lease.`,
 	f.StringVarP(&o.selector, "selector", "l", "", "only reconcile rollouts with these labels")
 	f.DurationVar(&o.resync, "resync", 10*time.Minute, "informer resync period (0 disables)")
 	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the Lease (default: the namespace roost is scoped to; kube-system with -A)")
-	f.StringVar(&o.leaseName, "lease-name", controller.DefaultLeaseName, "name of the Lease")
-	f.DurationVar(&o.leaseDuration, "lease-duration", controller.DefaultLeaseDuration, "how long followers wait before taking over from a silent leader")
-	f.DurationVar(&o.renewDeadline, "renew-deadline", controller.DefaultRenewDeadline, "how long the leader retries renewing before giving up leadership")
-	f.DurationVar(&o.retryPeriod, "retry-period", controller.DefaultRetryPeriod, "how often candidates try to acquire or renew the Lease")
+	f.StringVar(&o.leaseName, "lease-name", election.DefaultLeaseName, "name of the Lease")
+	f.DurationVar(&o.leaseDuration, "lease-duration", election.DefaultLeaseDuration, "how long followers wait before taking over from a silent leader")
+	f.DurationVar(&o.renewDeadline, "renew-deadline", election.DefaultRenewDeadline, "how long the leader retries renewing before giving up leadership")
+	f.DurationVar(&o.retryPeriod, "retry-period", election.DefaultRetryPeriod, "how often candidates try to acquire or renew the Lease")
 	return cmd
 }
 
@@ -116,10 +117,10 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 	var termMu sync.Mutex
 	term := prometheus.NewRegistry()
 
-	leader, err := controller.NewLeader(controller.LeaderConfig{
+	leader, err := election.NewLeader(election.LeaderConfig{
 		Kube: c.Kube, Namespace: leaseNS, Name: o.leaseName,
 		LeaseDuration: o.leaseDuration, RenewDeadline: o.renewDeadline, RetryPeriod: o.retryPeriod,
-		OnChange: func(i controller.LeaderInfo) {
+		OnChange: func(i election.LeaderInfo) {
 			fmt.Fprintf(a.errOut, "%s leader: %s\n", time.Now().Format(time.RFC3339), i)
 		},
 	})

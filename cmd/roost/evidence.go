@@ -11,7 +11,6 @@ import (
 	"github.com/roost-dev/roost/metrics/datadog"
 	"github.com/roost-dev/roost/metrics/judge"
 	"github.com/roost-dev/roost/themes"
-	"github.com/roost-dev/roost/tui"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -95,7 +94,7 @@ func (a *app) fetchEvidence(ctx context.Context, c *clients, configPath string, 
 	if ev.poller == nil {
 		return metrics.Evidence{Namespace: v.Namespace, Name: v.Name, MetricsOff: ev.metricsOff, ErrorsOff: ev.errorsOff}, cfgErr
 	}
-	return ev.poller.FetchOnce(ctx, tui.TargetOf(v)), cfgErr
+	return ev.poller.FetchOnce(ctx, metrics.TargetOf(v)), cfgErr
 }
 
 // offReason is the sentence shown where a side's data would be.

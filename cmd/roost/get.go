@@ -19,8 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/yaml"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/watch"
 )
@@ -151,7 +151,7 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 	ns := c.Namespace
 	u, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
-		return controller.RolloutError(ns, name, err)
+		return actions.RolloutError(ns, name, err)
 	}
 	ro := decodeRollout(u)
 	rss, err := c.Kube.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})

@@ -1,4 +1,3 @@
-// Command roost is a terminal cockpit for live canary releases on Kubernetes.
 package main
 
 import (

@@ -21,8 +21,8 @@ import (
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -184,7 +184,7 @@ func TestGetDetail(t *testing.T) {
 	_ = c.kube.Tracker().Add(&corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Name: "e1", Namespace: "shop", Annotations: map[string]string{watch.ActorAnnotation: "alice@example.com"}},
 		InvolvedObject: corev1.ObjectReference{Kind: "Rollout", Namespace: "shop", Name: "checkout", UID: "shop-checkout"},
-		Reason:         controller.EventPaused, Message: "paused by alice@example.com", Type: "Normal", LastTimestamp: metav1.NewTime(testNow.Add(-2 * time.Minute)),
+		Reason:         actions.EventPaused, Message: "paused by alice@example.com", Type: "Normal", LastTimestamp: metav1.NewTime(testNow.Add(-2 * time.Minute)),
 	})
 	out, errOut, code := c.run(t, "get", "checkout")
 	for _, want := range []string{

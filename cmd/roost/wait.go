@@ -12,8 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 	roostwatch "github.com/roost-dev/roost/watch"
 )
 
@@ -131,7 +131,7 @@ func waitFor(ctx context.Context, c *clients, ns, name, target string) (string, 
 			if ctx.Err() != nil {
 				return msg, ctx.Err()
 			}
-			return msg, controller.RolloutError(ns, name, err)
+			return msg, actions.RolloutError(ns, name, err)
 		}
 		reached, m, err := rolloutState(u, target)
 		msg = m
@@ -146,7 +146,7 @@ func waitFor(ctx context.Context, c *clients, ns, name, target string) (string, 
 			if ctx.Err() != nil {
 				return msg, ctx.Err()
 			}
-			return msg, controller.RolloutError(ns, name, err)
+			return msg, actions.RolloutError(ns, name, err)
 		}
 		reached, msg, err = watchUntil(ctx, w, name, target, msg)
 		w.Stop()

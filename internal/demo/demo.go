@@ -1,13 +1,3 @@
-// Package demo owns roost's self-contained demo: a scripted practice session
-// on a simulated cluster (internal/sim), with a Datadog API
-// (internal/datadogserver) fed by every pod's synthetic traffic and a
-// Bugsnag (internal/bugsnagserver) that the pods' workload reports its
-// errors to with bugsnag-go. roost's real reconciler, watches, metrics
-// clients and cockpit run on it unchanged: only the addresses and the keys
-// (made up at start) differ from production.
-//
-// A World opens two listeners, both on 127.0.0.1 at ports the system
-// picks, and nothing else: no file, no other network.
 package demo
 
 import (

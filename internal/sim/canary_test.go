@@ -9,8 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 )
 
 // The canary of the demo, stepped by roost's real reconciler: 20%, a pause
@@ -47,7 +47,7 @@ func TestCanaryPromotedThroughItsSteps(t *testing.T) {
 		t.Fatalf("the pause did not hold: %s", again)
 	}
 
-	acts := controller.NewActions(c.Dynamic, c.Kube, "tester")
+	acts := actions.NewActions(c.Dynamic, c.Kube, "tester")
 	res, err := acts.Promote(ctx, testNS, "checkout")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestAbortAndRetry(t *testing.T) {
 	}
 	atPause("paused at step 2")
 
-	acts := controller.NewActions(c.Dynamic, c.Kube, "tester")
+	acts := actions.NewActions(c.Dynamic, c.Kube, "tester")
 	if _, err := acts.Abort(ctx, testNS, "cart", "error rate 4x stable"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,3 @@
-// Package sim owns roost's simulated cluster for `roost demo`: client-go's
-// fake clientsets, given the semantics of a real API server that roost relies
-// on (resourceVersions and preconditions, status subresources, generation,
-// graceful pod deletion, resumable watches, access reviews, discovery), and
-// the parts of a cluster that act on their own: a ReplicaSet controller,
-// kubelets on simulated nodes and a garbage collector. roost's reconciler,
-// watches and dashboard run on it unchanged.
 package sim
 
 import (

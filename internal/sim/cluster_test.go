@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 )
 
 func TestScenarioHelpersRefuseBadInput(t *testing.T) {
@@ -86,7 +86,7 @@ func TestUndoReturnsToTheOldReplicaSet(t *testing.T) {
 		v := look(t, c, "web")
 		return v.r.Status.Phase == v1alpha1.PhaseHealthy && v.stable != nil && v.stable.Name != first.stable.Name && v.readyWithRole(v.stable, "stable") == 10, v.String()
 	})
-	if _, err := controller.NewActions(c.Dynamic, c.Kube, "tester").Undo(ctx, testNS, "web", 0); err != nil {
+	if _, err := actions.NewActions(c.Dynamic, c.Kube, "tester").Undo(ctx, testNS, "web", 0); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 20*time.Second, "back on the first ReplicaSet", func() (bool, string) {

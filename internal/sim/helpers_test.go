@@ -11,11 +11,11 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 const testNS = "shop"
@@ -67,33 +67,14 @@ func reconciling(t *testing.T, c *Cluster) {
 // canary is a Rollout of 10 replicas of shop:v1 with role=canary/role=stable
 // pod labels and the given steps.
 func canary(name string, steps ...v1alpha1.CanaryStep) *v1alpha1.Rollout {
-	sel := map[string]string{"app": name}
-	return &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: testNS},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To(int32(10)),
-			Selector: &metav1.LabelSelector{MatchLabels: sel},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: sel},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "shop:v1"}}},
-			},
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				Steps:          steps,
-				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
-				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}},
-			}},
-		},
-	}
+	return rollouttest.New(testNS, name).Container("web", "shop:v1").Steps(steps...).Rollout()
 }
 
-func setWeight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-
-func pause() v1alpha1.CanaryStep { return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}} }
-
-func pauseFor(d string) v1alpha1.CanaryStep {
-	v := intstr.FromString(d)
-	return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: &v}}
-}
+var (
+	setWeight = rollouttest.SetWeight
+	pause     = rollouttest.Pause
+	pauseFor  = rollouttest.PauseFor
+)
 
 // eventually polls cond until it holds; on timeout it fails with the last
 // description cond gave.

@@ -13,9 +13,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/deploy"
+	"github.com/roost-dev/roost/election"
 )
 
 func TestAccessReviews(t *testing.T) {
@@ -71,7 +72,7 @@ func TestAccessReviews(t *testing.T) {
 
 func TestWhoAmIAndDiscovery(t *testing.T) {
 	ctx := context.Background()
-	if got := controller.WhoAmI(ctx, idle(t).Kube, "fallback"); got != DefaultUser {
+	if got := actions.WhoAmI(ctx, idle(t).Kube, "fallback"); got != DefaultUser {
 		t.Errorf("WhoAmI = %q, want %q", got, DefaultUser)
 	}
 	c, err := New(Options{User: "ana@shop"})
@@ -114,7 +115,7 @@ func TestLeaderElection(t *testing.T) {
 	type term struct{ who string }
 	terms := make(chan term, 4)
 	run := func(ctx context.Context, id string) chan struct{} {
-		l, err := controller.NewLeader(controller.LeaderConfig{
+		l, err := election.NewLeader(election.LeaderConfig{
 			Kube: c.Kube, Namespace: testNS, Identity: id,
 			LeaseDuration: 2 * time.Second, RenewDeadline: 1500 * time.Millisecond, RetryPeriod: 200 * time.Millisecond,
 		})
@@ -155,7 +156,7 @@ func TestLeaderElection(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("b did not take over the lease")
 	}
-	info, err := controller.ReadLeader(context.Background(), c.Kube, testNS, controller.DefaultLeaseName, "b", time.Now())
+	info, err := election.ReadLeader(context.Background(), c.Kube, testNS, election.DefaultLeaseName, "b", time.Now())
 	if err != nil || !info.IsMe {
 		t.Errorf("ReadLeader: %v, %+v; want b", err, info)
 	}

@@ -11,6 +11,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/watch"
@@ -92,7 +93,7 @@ func TestDashboardReadModelFollowsTheCanary(t *testing.T) {
 			r.Canary != nil && r.Canary.PodsByRole["canary"] == 2 && r.Canary.Available == 2 &&
 			r.Stable != nil && r.Stable.PodsByRole["stable"] == 8
 	})
-	if _, err := controller.NewActions(c.Dynamic, c.Kube, "tester").Promote(ctx, testNS, "checkout"); err != nil {
+	if _, err := actions.NewActions(c.Dynamic, c.Kube, "tester").Promote(ctx, testNS, "checkout"); err != nil {
 		t.Fatal(err)
 	}
 	timed := d.until("checkout", "step 3/4 done, timed pause, 5 canary pods", func(r *watch.Rollout) bool {
@@ -104,12 +105,12 @@ func TestDashboardReadModelFollowsTheCanary(t *testing.T) {
 	if len(timed.Events) == 0 {
 		t.Error("the snapshot shows no Events of the rollout")
 	}
-	evs, err := c.Kube.CoreV1().Events(testNS).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Rollout,involvedObject.name=checkout,reason=" + controller.EventPromoted})
+	evs, err := c.Kube.CoreV1().Events(testNS).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Rollout,involvedObject.name=checkout,reason=" + actions.EventPromoted})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs.Items) != 1 || evs.Items[0].Annotations[controller.ActorAnnotation] != "tester" {
-		t.Errorf("%d %s Events, want one by tester: %+v", len(evs.Items), controller.EventPromoted, evs.Items)
+	if len(evs.Items) != 1 || evs.Items[0].Annotations[actions.ActorAnnotation] != "tester" {
+		t.Errorf("%d %s Events, want one by tester: %+v", len(evs.Items), actions.EventPromoted, evs.Items)
 	}
 	d.until("checkout", "healthy on the new revision, all pods stable", func(r *watch.Rollout) bool {
 		return r.Phase == v1alpha1.PhaseHealthy && r.StepIndex == 4 && r.Canary == nil && r.Stable != nil &&

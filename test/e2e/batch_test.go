@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // awaitAll waits until cond holds for every rollout matching selector
@@ -66,7 +67,7 @@ func TestCLIBatchBySelector(t *testing.T) {
 	runReconciler(t, ns)
 	const n = 20
 	const shop = "app-project=shop"
-	steps := []v1alpha1.CanaryStep{weightStep(50), pauseStep(), weightStep(75), pauseStep()}
+	steps := []v1alpha1.CanaryStep{rollouttest.SetWeight(50), rollouttest.Pause(), rollouttest.SetWeight(75), rollouttest.Pause()}
 	var names []string
 	for i := 0; i < n; i++ {
 		names = append(names, fmt.Sprintf("shop-%02d", i))

@@ -20,7 +20,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -118,30 +117,10 @@ func mustRoost(t *testing.T, ns string, want int, args ...string) cliResult {
 	return res
 }
 
-// Step builders keep the scenarios readable.
-func weightStep(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-func pauseStep() v1alpha1.CanaryStep         { return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}} }
-func timedPauseStep(d string) v1alpha1.CanaryStep {
-	return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString(d))}}
-}
-
 // roleCanary is a Rollout selecting app=name whose canary pods carry
-// role=canary and stable pods role=stable.
+// role=canary and stable pods role=stable, on the kwok node.
 func roleCanary(ns, name string, replicas int32, steps ...v1alpha1.CanaryStep) *v1alpha1.Rollout {
-	labels := map[string]string{"app": name}
-	return &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: podTemplate(labels, "registry.example/"+name+":v1"),
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
-				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}},
-				Steps:          steps,
-			}},
-		},
-	}
+	return kwokRollout(ns, name).Replicas(replicas).Image("registry.example/" + name + ":v1").Steps(steps...).Rollout()
 }
 
 // setImage changes the rollout's pod template, which starts a canary.

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // canarySteps are the steps of the CLI scenarios: 20%, a manual pause, 50%,
 // a 10 s pause, then 100%.
 func canarySteps() []v1alpha1.CanaryStep {
-	return []v1alpha1.CanaryStep{weightStep(20), pauseStep(), weightStep(50), timedPauseStep("10s")}
+	return []v1alpha1.CanaryStep{rollouttest.SetWeight(20), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.PauseFor("10s")}
 }
 
 // startCanary creates a 5-replica rollout, waits until its first revision
@@ -126,7 +127,7 @@ func TestCLIPromoteFull(t *testing.T) {
 	ns := env.NewNamespace(t)
 	runReconciler(t, ns)
 	const name = "cart"
-	steps := []v1alpha1.CanaryStep{weightStep(20), pauseStep(), weightStep(50), timedPauseStep("1h")}
+	steps := []v1alpha1.CanaryStep{rollouttest.SetWeight(20), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.PauseFor("1h")}
 	stable, canary, canaryPod := startCanary(t, ns, name, steps)
 
 	res := mustRoost(t, ns, 0, "promote", "--full", name)
@@ -228,7 +229,7 @@ func TestCLINewImageMidRolloutAndUndo(t *testing.T) {
 	ns := env.NewNamespace(t)
 	runReconciler(t, ns)
 	const name = "search"
-	steps := []v1alpha1.CanaryStep{weightStep(20), pauseStep(), weightStep(50), pauseStep()}
+	steps := []v1alpha1.CanaryStep{rollouttest.SetWeight(20), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.Pause()}
 	stable, v2, _ := startCanary(t, ns, name, steps)
 	mustRoost(t, ns, 0, "promote", name)
 	awaitRollout(t, ns, name, 60*time.Second, "at the second pause", atPause(3))

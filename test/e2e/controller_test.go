@@ -16,29 +16,31 @@ import (
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // inProcessController is `roost controller` as cmd/roost wires it (package
-// main, so not importable): controller.Leader campaigning for the Lease, and
+// main, so not importable): election.Leader campaigning for the Lease, and
 // each leadership term running a fresh reconciler with its own metrics
 // registry.
 type inProcessController struct {
-	leader *controller.Leader
+	leader *election.Leader
 	cancel context.CancelFunc
 	done   chan error
 
 	mu    sync.Mutex
 	terms []*prometheus.Registry
-	seen  []controller.LeaderInfo
+	seen  []election.LeaderInfo
 }
 
 func startInProcessController(t *testing.T, ns, identity string) *inProcessController {
 	t.Helper()
 	c := &inProcessController{done: make(chan error, 1)}
-	leader, err := controller.NewLeader(controller.LeaderConfig{
-		Kube: env.Client(), Namespace: ns, Name: controller.DefaultLeaseName, Identity: identity,
+	leader, err := election.NewLeader(election.LeaderConfig{
+		Kube: env.Client(), Namespace: ns, Name: election.DefaultLeaseName, Identity: identity,
 		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: time.Second,
-		OnChange: func(i controller.LeaderInfo) {
+		OnChange: func(i election.LeaderInfo) {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			c.seen = append(c.seen, i)
@@ -128,7 +130,7 @@ func TestInProcessControllerWithLeaderElection(t *testing.T) {
 
 	first := startInProcessController(t, ns, "e2e-first@"+ns)
 	waitHolder(t, 30*time.Second, ns, "")
-	if h, _, _ := leaseHolder(ctx, ns, controller.DefaultLeaseName); h != first.leader.Identity() {
+	if h, _, _ := leaseHolder(ctx, ns, election.DefaultLeaseName); h != first.leader.Identity() {
 		t.Fatalf("lease holder %q; want %q", h, first.leader.Identity())
 	}
 	eventually(t, 10*time.Second, "the leader to know it leads", func(context.Context) (bool, string, error) {
@@ -136,7 +138,7 @@ func TestInProcessControllerWithLeaderElection(t *testing.T) {
 		return cur.IsMe, cur.String(), nil
 	})
 
-	ro := leaderRollout(ns, app, 4, "registry.example/inproc:v1", leadWeight(50), leadPause("1s"))
+	ro := leaderRollout(ns, app, 4, "registry.example/inproc:v1", rollouttest.SetWeight(50), rollouttest.PauseFor("1s"))
 	createRollout(t, ro)
 	v1 := v1alpha1.PodTemplateHash(&ro.Spec.Template, nil)
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 1 Healthy", leadHealthyAt(v1))
@@ -151,14 +153,14 @@ func TestInProcessControllerWithLeaderElection(t *testing.T) {
 	}
 
 	first.stop(t)
-	lease, err := env.Client().CoordinationV1().Leases(ns).Get(ctx, controller.DefaultLeaseName, metav1.GetOptions{})
+	lease, err := env.Client().CoordinationV1().Leases(ns).Get(ctx, election.DefaultLeaseName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if h := ptr.Deref(lease.Spec.HolderIdentity, ""); h != "" {
 		t.Errorf("lease holder %q after a clean stop; want it released (empty)", h)
 	}
-	if info, err := controller.ReadLeader(ctx, env.Client(), ns, controller.DefaultLeaseName, "", time.Now()); err != nil || info.Identity != "" {
+	if info, err := election.ReadLeader(ctx, env.Client(), ns, election.DefaultLeaseName, "", time.Now()); err != nil || info.Identity != "" {
 		t.Errorf("ReadLeader after the release: %v, %v; want nobody", info, err)
 	}
 	if cur := first.leader.Current(); cur.IsMe {
@@ -188,7 +190,7 @@ func TestInProcessControllerWithLeaderElection(t *testing.T) {
 	second := startInProcessController(t, ns, "e2e-second@"+ns)
 	waitHolder(t, 30*time.Second, ns, "")
 	took := time.Since(began)
-	if h, transitions, _ := leaseHolder(ctx, ns, controller.DefaultLeaseName); h != second.leader.Identity() || transitions != 1 {
+	if h, transitions, _ := leaseHolder(ctx, ns, election.DefaultLeaseName); h != second.leader.Identity() || transitions != 1 {
 		t.Errorf("lease holder %q after %d transitions; want %q after 1", h, transitions, second.leader.Identity())
 	}
 	// A released Lease is free at once; one not released would take the

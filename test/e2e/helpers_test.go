@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/roost-dev/roost/internal/cluster"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // eventually polls cond every 100 ms until it holds or timeout passes; the
@@ -41,6 +42,11 @@ func podTemplate(labels map[string]string, image string) corev1.PodTemplateSpec 
 			Tolerations: []corev1.Toleration{cluster.KwokToleration()},
 		},
 	}
+}
+
+// kwokRollout starts a Rollout whose pods run on the kwok node.
+func kwokRollout(ns, name string) *rollouttest.Builder {
+	return rollouttest.New(ns, name).Tolerations(cluster.KwokToleration())
 }
 
 func dynamicClient(t *testing.T) dynamic.Interface {

@@ -20,6 +20,7 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // invalidSpecCondition reads the InvalidSpec condition from the raw object:
@@ -126,7 +127,7 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 	// raw builds a valid 2-replica rollout as an unstructured object, for
 	// each case to break in its own way.
 	raw := func(name string) *unstructured.Unstructured {
-		u, err := v1alpha1.ToUnstructured(roleCanary(ns, name, 2, weightStep(50), timedPauseStep("1s")))
+		u, err := v1alpha1.ToUnstructured(roleCanary(ns, name, 2, rollouttest.SetWeight(50), rollouttest.PauseFor("1s")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -173,8 +174,8 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 
 	// One rollout runs first, then gets a new image and a weight of 150 in
 	// one edit: the reconciler must neither start a canary nor scale.
-	createRollout(t, roleCanary(ns, "turned-invalid", 2, weightStep(50), timedPauseStep("1s")))
-	createRollout(t, roleCanary(ns, "valid", 2, weightStep(50), timedPauseStep("1s")))
+	createRollout(t, roleCanary(ns, "turned-invalid", 2, rollouttest.SetWeight(50), rollouttest.PauseFor("1s")))
+	createRollout(t, roleCanary(ns, "valid", 2, rollouttest.SetWeight(50), rollouttest.PauseFor("1s")))
 	before := awaitRollout(t, ns, "turned-invalid", 60*time.Second, "first revision Healthy", healthy)
 	awaitPods(t, ns, "turned-invalid", "2 stable pods", map[string]int{before.Status.StableRS + "/stable": 2}, map[string]int32{before.Status.StableRS: 2})
 	fingerprint, err := replicaSetFingerprint(ctx, ns, "turned-invalid")

@@ -20,8 +20,9 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // scaleSeen is one spec.replicas value of the canary ReplicaSet and when a
@@ -100,11 +101,11 @@ func (l latencies) String() string {
 // ReplicaSet's new spec.replicas.
 func measurePromotes(t *testing.T, ns, name string, n int32, promote func() error) latencies {
 	t.Helper()
-	steps := []v1alpha1.CanaryStep{pauseStep()}
+	steps := []v1alpha1.CanaryStep{rollouttest.Pause()}
 	for k := int32(1); k <= n; k++ {
-		steps = append(steps, weightStep(k*100/n))
+		steps = append(steps, rollouttest.SetWeight(k*100/n))
 		if k < n {
-			steps = append(steps, pauseStep())
+			steps = append(steps, rollouttest.Pause())
 		}
 	}
 	createRollout(t, roleCanary(ns, name, n, steps...))
@@ -181,20 +182,20 @@ func dynamicClientFor() dynamic.Interface {
 
 // TestPromoteLatency measures the time from a promote to the canary
 // ReplicaSet's new spec.replicas on the server: 50 promotes through
-// controller.Actions (the patch roost's keys send), and 10 through the roost
+// actions.Actions (the patch roost's keys send), and 10 through the roost
 // binary (process start, kubeconfig, patch). It asserts only generous
 // bounds; the figures are for the README and the closing note.
 func TestPromoteLatency(t *testing.T) {
 	ns := env.NewNamespace(t)
 	runReconciler(t, ns)
-	actions := controller.NewActions(dynamicClient(t), env.Client(), "e2e-latency")
+	actions := actions.NewActions(dynamicClient(t), env.Client(), "e2e-latency")
 	ctx := context.Background()
 
 	direct := measurePromotes(t, ns, "latency", 50, func() error {
 		_, err := actions.Promote(ctx, ns, "latency")
 		return err
 	})
-	t.Logf("promote→canary spec.replicas: %s [controller.Actions.Promote]", direct)
+	t.Logf("promote→canary spec.replicas: %s [actions.Actions.Promote]", direct)
 
 	roostBinary(t) // build it now, not inside the first timed promote
 	cli := measurePromotes(t, ns, "latency-cli", 10, func() error {

@@ -17,34 +17,17 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
-// leaderRollout is a canary Rollout of replicas kwok pods running image.
+// leaderRollout is a canary Rollout of replicas kwok pods running image, with
+// no role labels.
 func leaderRollout(ns, app string, replicas int32, image string, steps ...v1alpha1.CanaryStep) *v1alpha1.Rollout {
-	labels := map[string]string{"app": app}
-	return &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: ns},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To(replicas),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: podTemplate(labels, image),
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{Steps: steps}},
-		},
-	}
-}
-
-func leadWeight(w int32) v1alpha1.CanaryStep { return v1alpha1.CanaryStep{SetWeight: ptr.To(w)} }
-
-func leadPause(d string) v1alpha1.CanaryStep {
-	if d == "" {
-		return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}}
-	}
-	return v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString(d))}}
+	return kwokRollout(ns, app).Replicas(replicas).Image(image).NoRoleLabels().Steps(steps...).Rollout()
 }
 
 // setImage patches the Rollout's pod template to a new image and returns the
@@ -121,8 +104,8 @@ func procOf(t *testing.T, procs []*roostProc, identity string) *roostProc {
 func waitHolder(t *testing.T, timeout time.Duration, ns, not string) string {
 	t.Helper()
 	var holder string
-	eventually(t, timeout, "a holder of lease "+ns+"/"+controller.DefaultLeaseName+" other than "+strconv.Quote(not), func(ctx context.Context) (bool, string, error) {
-		h, _, err := leaseHolder(ctx, ns, controller.DefaultLeaseName)
+	eventually(t, timeout, "a holder of lease "+ns+"/"+election.DefaultLeaseName+" other than "+strconv.Quote(not), func(ctx context.Context) (bool, string, error) {
+		h, _, err := leaseHolder(ctx, ns, election.DefaultLeaseName)
 		holder = h
 		return h != "" && h != not, "holder " + strconv.Quote(h), err
 	})
@@ -199,9 +182,9 @@ func TestThreeReconcilersOneWriter(t *testing.T) {
 	procs := controllerProcs(t, ns, prefix, 3)
 	holder := waitHolder(t, 30*time.Second, ns, "")
 	leader := procOf(t, procs, holder)
-	t.Logf("lease %s/%s held by %s (%s)", ns, controller.DefaultLeaseName, holder, leader.name)
+	t.Logf("lease %s/%s held by %s (%s)", ns, election.DefaultLeaseName, holder, leader.name)
 
-	ro := leaderRollout(ns, app, 4, "registry.example/trio:v1", leadWeight(25), leadPause(""), leadWeight(50), leadPause("1s"))
+	ro := leaderRollout(ns, app, 4, "registry.example/trio:v1", rollouttest.SetWeight(25), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.PauseFor("1s"))
 	createRollout(t, ro)
 	v1 := v1alpha1.PodTemplateHash(&ro.Spec.Template, nil)
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 1 Healthy", leadHealthyAt(v1))
@@ -216,7 +199,7 @@ func TestThreeReconcilersOneWriter(t *testing.T) {
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 2 Healthy after the promote", leadHealthyAt(v2))
 	assertReplicas(t, ns, app, map[string]int32{v1: 0, v2: 4})
 
-	h, transitions, err := leaseHolder(context.Background(), ns, controller.DefaultLeaseName)
+	h, transitions, err := leaseHolder(context.Background(), ns, election.DefaultLeaseName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +267,7 @@ func leaderKill(t *testing.T, leaseFlags []string) {
 	first := procOf(t, procs, waitHolder(t, 30*time.Second, ns, ""))
 
 	const pause = 20 * time.Second
-	ro := leaderRollout(ns, app, 5, "registry.example/failover:v1", leadWeight(20), leadPause(pause.String()), leadWeight(60))
+	ro := leaderRollout(ns, app, 5, "registry.example/failover:v1", rollouttest.SetWeight(20), rollouttest.PauseFor(pause.String()), rollouttest.SetWeight(60))
 	createRollout(t, ro)
 	v1 := v1alpha1.PodTemplateHash(&ro.Spec.Template, nil)
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 1 Healthy", leadHealthyAt(v1))
@@ -296,7 +279,7 @@ func leaderKill(t *testing.T, leaseFlags []string) {
 	assertReplicas(t, ns, app, map[string]int32{v1: 4, v2: 1})
 
 	time.Sleep(time.Until(pauseStart.Add(3 * time.Second)))
-	oldHolder, _, err := leaseHolder(context.Background(), ns, controller.DefaultLeaseName)
+	oldHolder, _, err := leaseHolder(context.Background(), ns, election.DefaultLeaseName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +295,7 @@ func leaderKill(t *testing.T, leaseFlags []string) {
 		if time.Since(killed) > 30*time.Second {
 			t.Fatalf("lease still held by %q 30s after killing it", holder)
 		}
-		holder, _, err = leaseHolder(context.Background(), ns, controller.DefaultLeaseName)
+		holder, _, err = leaseHolder(context.Background(), ns, election.DefaultLeaseName)
 		if err != nil {
 			t.Logf("read lease: %v", err)
 		}

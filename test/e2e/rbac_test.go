@@ -22,9 +22,11 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/deploy"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // applyClusterRole creates (or replaces) the ClusterRole named name from the
@@ -108,20 +110,10 @@ func TestShippedRolesSuffice(t *testing.T) {
 	})
 
 	const app = "rbac"
-	labels := map[string]string{"app": app}
-	createRollout(t, &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: ns},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: podTemplate(labels, "registry.example/rbac:v1"),
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
-				MaxSurge:       ptr.To(intstr.FromInt32(1)),
-				Steps:          []v1alpha1.CanaryStep{{SetWeight: ptr.To[int32](50)}, {Pause: &v1alpha1.RolloutPause{}}},
-			}},
-		},
-	})
+	createRollout(t, kwokRollout(ns, app).Replicas(2).Image("registry.example/rbac:v1").Canary(func(c *v1alpha1.CanaryStrategy) {
+		c.StableMetadata = nil
+		c.MaxSurge = ptr.To(intstr.FromInt32(1))
+	}).Steps(rollouttest.SetWeight(50), rollouttest.Pause()).Rollout())
 	waitPhase := func(what string, phase v1alpha1.RolloutPhase, check func(r *v1alpha1.Rollout, pods map[string]int) bool) *v1alpha1.Rollout {
 		t.Helper()
 		var last *v1alpha1.Rollout
@@ -152,7 +144,7 @@ func TestShippedRolesSuffice(t *testing.T) {
 	})
 
 	dashKube, dashDyn := clientsAs(t, "e2e-dashboard")
-	if _, err := controller.NewActions(dashDyn, dashKube, "e2e-dashboard").Promote(ctx, ns, app); err != nil {
+	if _, err := actions.NewActions(dashDyn, dashKube, "e2e-dashboard").Promote(ctx, ns, app); err != nil {
 		t.Fatalf("promote with the dashboard role: %v", err)
 	}
 	waitPhase("promoted canary Healthy and stable", v1alpha1.PhaseHealthy, func(r *v1alpha1.Rollout, pods map[string]int) bool {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // TestCanarySurvivesAPIServerRestart restarts kube-apiserver while a canary
@@ -23,7 +24,7 @@ func TestCanarySurvivesAPIServerRestart(t *testing.T) {
 	ns := env.NewNamespace(t)
 	runReconciler(t, ns)
 	const app = "restart"
-	ro := leaderRollout(ns, app, 4, "registry.example/restart:v1", leadWeight(25), leadPause(""), leadWeight(50), leadPause("3s"))
+	ro := leaderRollout(ns, app, 4, "registry.example/restart:v1", rollouttest.SetWeight(25), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.PauseFor("3s"))
 	createRollout(t, ro)
 	v1 := v1alpha1.PodTemplateHash(&ro.Spec.Template, nil)
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 1 Healthy", leadHealthyAt(v1))

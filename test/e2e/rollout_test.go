@@ -14,11 +14,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // runReconciler runs roost's reconciler in-process for namespace ns until
@@ -112,25 +113,9 @@ func TestCanaryWithKwokPods(t *testing.T) {
 	ns := env.NewNamespace(t)
 	runReconciler(t, ns)
 	const app = "shop"
-	labels := map[string]string{"app": app}
-	ro := &v1alpha1.Rollout{
-		ObjectMeta: metav1.ObjectMeta{Name: app, Namespace: ns},
-		Spec: v1alpha1.RolloutSpec{
-			Replicas: ptr.To[int32](4),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: podTemplate(labels, "registry.example/shop:v1"),
-			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
-				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "canary"}},
-				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": "stable"}},
-				Steps: []v1alpha1.CanaryStep{
-					{SetWeight: ptr.To[int32](25)},
-					{Pause: &v1alpha1.RolloutPause{}},
-					{SetWeight: ptr.To[int32](50)},
-					{Pause: &v1alpha1.RolloutPause{Duration: ptr.To(intstr.FromString("2s"))}},
-				},
-			}},
-		},
-	}
+	ro := kwokRollout(ns, app).Replicas(4).Image("registry.example/shop:v1").Steps(
+		rollouttest.SetWeight(25), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.PauseFor("2s"),
+	).Rollout()
 	createRollout(t, ro)
 	ctx := context.Background()
 
@@ -179,7 +164,7 @@ func TestCanaryWithKwokPods(t *testing.T) {
 	}
 	assertReplicas(t, ns, app, map[string]int32{stableHash: 3, canaryHash: 1})
 
-	actions := controller.NewActions(dynamicClient(t), env.Client(), "e2e")
+	actions := actions.NewActions(dynamicClient(t), env.Client(), "e2e")
 	if _, err := actions.Promote(ctx, ns, app); err != nil {
 		t.Fatalf("promote: %v", err)
 	}

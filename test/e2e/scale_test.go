@@ -22,6 +22,7 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/internal/cluster"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // The namespace the cockpit is sized for: 200 Rollouts of 50 pods (10,000
@@ -177,7 +178,7 @@ func populateScale(b *testing.B, ns string, dyn dynamic.Interface) time.Duration
 	}()
 
 	if err := parallel(scaleRollouts, 8, func(i int) error {
-		u, err := v1alpha1.ToUnstructured(roleCanary(ns, scaleName(i), scaleReplicas, weightStep(20), pauseStep()))
+		u, err := v1alpha1.ToUnstructured(roleCanary(ns, scaleName(i), scaleReplicas, rollouttest.SetWeight(20), rollouttest.Pause()))
 		if err != nil {
 			return err
 		}

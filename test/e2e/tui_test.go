@@ -15,15 +15,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/api/v1alpha1"
-	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/internal/rollouttest"
 )
 
 // cockpitSteps are the steps of the cockpit scenarios: 20%, a pause until
 // promoted, 50%, another such pause. Neither pause ends by itself, so every
 // move of the canary is one the test made.
 func cockpitSteps() []v1alpha1.CanaryStep {
-	return []v1alpha1.CanaryStep{weightStep(20), pauseStep(), weightStep(50), pauseStep()}
+	return []v1alpha1.CanaryStep{rollouttest.SetWeight(20), rollouttest.Pause(), rollouttest.SetWeight(50), rollouttest.Pause()}
 }
 
 // whoAmI is the user the API server says the test's kubeconfig is: the name
@@ -61,8 +63,8 @@ func awaitActionEvent(t *testing.T, ns, name, reason, who string) corev1.Event {
 		got = evs[len(evs)-1]
 		return true, got.Message, nil
 	})
-	if a := got.Annotations[controller.ActorAnnotation]; a != who {
-		t.Errorf("Event %s on %s/%s: annotation %s=%q, want %q", reason, ns, name, controller.ActorAnnotation, a, who)
+	if a := got.Annotations[actions.ActorAnnotation]; a != who {
+		t.Errorf("Event %s on %s/%s: annotation %s=%q, want %q", reason, ns, name, actions.ActorAnnotation, a, who)
 	}
 	if !strings.Contains(got.Message, who) {
 		t.Errorf("Event %s on %s/%s: message %q does not name %q", reason, ns, name, got.Message, who)
@@ -175,7 +177,7 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 	if !released {
 		t.Errorf("the Rollout's watch never showed status.pauseConditions empty after the pause at step 1 (%d states recorded)", len(records))
 	}
-	awaitActionEvent(t, ns, name, controller.EventPromoted, who)
+	awaitActionEvent(t, ns, name, actions.EventPromoted, who)
 	ck.awaitLine(ns+"/"+name, "Step 3/4")
 	ck.awaitLine("Pods", "canary 3/3", "3/3 stable")
 
@@ -192,12 +194,12 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 	r := awaitRollout(t, ns, name, 60*time.Second, "aborted and Degraded", func(r *v1alpha1.Rollout) bool {
 		return r.Status.Abort && r.Status.Phase == v1alpha1.PhaseDegraded
 	})
-	if got := r.Annotations[controller.AbortReasonAnnotation]; got != reason {
-		t.Errorf("annotation %s = %q, want %q", controller.AbortReasonAnnotation, got, reason)
+	if got := r.Annotations[v1alpha1.AbortReasonAnnotation]; got != reason {
+		t.Errorf("annotation %s = %q, want %q", v1alpha1.AbortReasonAnnotation, got, reason)
 	}
 	awaitPods(t, ns, name, "canary scaled to 0, stable back to 5",
 		map[string]int{stable + "/stable": 5}, map[string]int32{stable: 5, canary: 0})
-	awaitActionEvent(t, ns, name, controller.EventAborted, who)
+	awaitActionEvent(t, ns, name, actions.EventAborted, who)
 	ck.awaitText("Aborted: " + reason + " (by " + who + ")")
 
 	// r y retries: back to step 1 and its pause.
@@ -208,16 +210,16 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 	r = awaitRollout(t, ns, name, 60*time.Second, "back at the first pause after the retry", func(r *v1alpha1.Rollout) bool {
 		return atPause(1)(r) && !r.Status.Abort
 	})
-	if got, ok := r.Annotations[controller.AbortReasonAnnotation]; ok {
-		t.Errorf("annotation %s = %q still there after the retry", controller.AbortReasonAnnotation, got)
+	if got, ok := r.Annotations[v1alpha1.AbortReasonAnnotation]; ok {
+		t.Errorf("annotation %s = %q still there after the retry", v1alpha1.AbortReasonAnnotation, got)
 	}
 	awaitPods(t, ns, name, "20% again: 1 canary + 4 stable pods",
 		map[string]int{stable + "/stable": 4, canary + "/canary": 1}, map[string]int32{stable: 4, canary: 1})
-	awaitActionEvent(t, ns, name, controller.EventRetried, who)
+	awaitActionEvent(t, ns, name, actions.EventRetried, who)
 	ck.awaitLine(name, "promote?", "1/4")
 
 	// The n at the start sent nothing: one promote in all.
-	countEvents(t, ns, name, controller.EventPromoted, 1)
+	countEvents(t, ns, name, actions.EventPromoted, 1)
 }
 
 // TestCockpitBatchPromoteFull marks two rollouts waiting for a promote with
@@ -271,7 +273,7 @@ func TestCockpitBatchPromoteFull(t *testing.T) {
 		}
 		awaitPods(t, ns, n, "4 v2 pods labelled stable, v1 drained",
 			map[string]int{canary[n] + "/stable": 4}, map[string]int32{stable[n]: 0, canary[n]: 4})
-		awaitActionEvent(t, ns, n, controller.EventPromotedFull, who)
+		awaitActionEvent(t, ns, n, actions.EventPromotedFull, who)
 	}
 	r, err := getRollout(context.Background(), t, ns, "other")
 	if err != nil {
@@ -280,7 +282,7 @@ func TestCockpitBatchPromoteFull(t *testing.T) {
 	if !healthy(r) || r.Status.StableRS != stable["other"] {
 		t.Errorf("rollout other, not marked, changed: %s", rolloutSummary(r))
 	}
-	countEvents(t, ns, "other", controller.EventPromotedFull, 0)
+	countEvents(t, ns, "other", actions.EventPromotedFull, 0)
 	ck.awaitScreen("the marks gone after the batch", func(s string) bool { return !strings.Contains(s, "marked") })
 }
 
@@ -404,7 +406,7 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 	})
 
 	unmoved(t, ns, name, 1, pauseBegan, canary, 1)
-	for _, reason := range []string{controller.EventPromoted, controller.EventPromotedFull, controller.EventAborted, controller.EventRetried} {
+	for _, reason := range []string{actions.EventPromoted, actions.EventPromotedFull, actions.EventAborted, actions.EventRetried} {
 		countEvents(t, ns, name, reason, 0)
 	}
 }
@@ -418,9 +420,9 @@ func TestCockpitLeaderHandOver(t *testing.T) {
 	const name = "relay"
 	first := startCockpit(t, ns, "first", nil, "--reconciler=on")
 	first.awaitText("you step the canaries (this roost leads as ")
-	holder, _, err := leaseHolder(context.Background(), ns, controller.DefaultLeaseName)
+	holder, _, err := leaseHolder(context.Background(), ns, election.DefaultLeaseName)
 	if err != nil {
-		t.Fatalf("lease %s/%s: %v", ns, controller.DefaultLeaseName, err)
+		t.Fatalf("lease %s/%s: %v", ns, election.DefaultLeaseName, err)
 	}
 	if want := "/" + strconv.Itoa(first.pid()); !strings.HasSuffix(holder, want) {
 		t.Fatalf("lease holder %q is not the first cockpit (pid %d)", holder, first.pid())

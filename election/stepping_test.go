@@ -1,4 +1,4 @@
-package controller
+package election
 
 import (
 	"context"
@@ -9,10 +9,10 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	kubefake "k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/roost-dev/roost/internal/kubetest"
 )
 
 func TestDecideStepping(t *testing.T) {
@@ -55,22 +55,13 @@ func lease(ns, name, holder string, renewed time.Time, seconds int32) *coordinat
 	}
 }
 
-// allowAll answers every SelfSubjectAccessReview, as a cluster-admin's server would.
-func allowAll(kube *kubefake.Clientset, allowed func(authorizationv1.ResourceAttributes) bool) {
-	kube.PrependReactor("create", "selfsubjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
-		r := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SelfSubjectAccessReview).DeepCopy()
-		r.Status.Allowed = allowed(*r.Spec.ResourceAttributes)
-		return true, r, nil
-	})
-}
-
 func TestSteppingWatch(t *testing.T) {
 	now := time.Now()
 	kube := kubefake.NewClientset(
 		lease("kube-system", DefaultLeaseName, "bob@laptop/7", now, 15),
 		lease("kube-system", "other-lease", "someone-else", now, 15),
 	)
-	allowAll(kube, func(authorizationv1.ResourceAttributes) bool { return true })
+	kubetest.AnswerAccessReviews(kube, func(authorizationv1.ResourceAttributes) bool { return true })
 	w := NewSteppingWatch(SteppingOptions{Kube: kube, Me: "alice@bastion/1"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -107,7 +98,7 @@ func TestSteppingWatch(t *testing.T) {
 
 func TestSteppingWatchCampaigning(t *testing.T) {
 	kube := kubefake.NewClientset()
-	allowAll(kube, func(a authorizationv1.ResourceAttributes) bool { return a.Namespace != "" })
+	kubetest.AnswerAccessReviews(kube, func(a authorizationv1.ResourceAttributes) bool { return a.Namespace != "" })
 	w := NewSteppingWatch(SteppingOptions{Kube: kube, Me: "alice@bastion/1", Campaigning: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -119,26 +110,6 @@ func TestSteppingWatchCampaigning(t *testing.T) {
 	got, err := w.Wait(ctx, Stepping{Kind: SteppingUnknown})
 	if err != nil || got.Kind != SteppingByMe {
 		t.Errorf("after winning: %+v, %v", got, err)
-	}
-}
-
-func TestCheckAccess(t *testing.T) {
-	kube := kubefake.NewClientset()
-	allowAll(kube, func(a authorizationv1.ResourceAttributes) bool {
-		return a.Namespace == "shop" || a.Subresource == ""
-	})
-	ctx := context.Background()
-	if a, err := CheckAccess(ctx, kube, "shop"); err != nil || !a.Allowed {
-		t.Errorf("shop: %+v, %v; want allowed", a, err)
-	}
-	a, err := CheckAccess(ctx, kube, "payments")
-	if err != nil || a.Allowed {
-		t.Fatalf("payments: %+v, %v; want denied", a, err)
-	}
-	for _, want := range []string{"patch rollouts/status", "namespace payments", "roost-dashboard"} {
-		if !strings.Contains(a.Reason, want) {
-			t.Errorf("reason %q does not say %q", a.Reason, want)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package controller
+package actions
 
 import (
 	"context"
@@ -227,14 +227,14 @@ func (a *Actions) Abort(ctx context.Context, ns, name, reason string) (Result, e
 		return skipped("already aborted"), nil
 	}
 	reason = strings.TrimSpace(reason)
-	_, hasReason := s.obj.GetAnnotations()[AbortReasonAnnotation]
+	_, hasReason := s.obj.GetAnnotations()[v1alpha1.AbortReasonAnnotation]
 	// The reason goes first, so the controller reads it when it handles the abort.
 	if reason != "" || hasReason {
 		var value any
 		if reason != "" {
 			value = reason
 		}
-		md := map[string]any{"metadata": map[string]any{"annotations": map[string]any{AbortReasonAnnotation: value}}}
+		md := map[string]any{"metadata": map[string]any{"annotations": map[string]any{v1alpha1.AbortReasonAnnotation: value}}}
 		if err := a.send(ctx, ns, name, types.MergePatchType, encodePatch(md), ""); err != nil {
 			return Result{}, err
 		}
@@ -264,8 +264,8 @@ func (a *Actions) Retry(ctx context.Context, ns, name string) (Result, error) {
 		return Result{}, err
 	}
 	// The old reason must not be shown for, or reused by, a later abort.
-	if _, ok := s.obj.GetAnnotations()[AbortReasonAnnotation]; ok {
-		md := map[string]any{"metadata": map[string]any{"annotations": map[string]any{AbortReasonAnnotation: nil}}}
+	if _, ok := s.obj.GetAnnotations()[v1alpha1.AbortReasonAnnotation]; ok {
+		md := map[string]any{"metadata": map[string]any{"annotations": map[string]any{v1alpha1.AbortReasonAnnotation: nil}}}
 		if err := a.send(ctx, ns, name, types.MergePatchType, encodePatch(md), ""); err != nil {
 			return Result{}, err
 		}

@@ -1,4 +1,4 @@
-package controller
+package actions
 
 import (
 	"context"
@@ -212,7 +212,7 @@ func TestActionPatches(t *testing.T) {
 	}, {
 		name: "abort without a reason removes an old reason",
 		mutate: func(o map[string]any) {
-			o["metadata"].(map[string]any)["annotations"] = map[string]any{AbortReasonAnnotation: "old"}
+			o["metadata"].(map[string]any)["annotations"] = map[string]any{v1alpha1.AbortReasonAnnotation: "old"}
 		},
 		do: func(a *Actions) (Result, error) { return a.Abort(context.Background(), "shop", "checkout", " ") },
 		want: []sentPatch{
@@ -237,7 +237,7 @@ func TestActionPatches(t *testing.T) {
 		name: "retry clears the abort reason",
 		mutate: func(o map[string]any) {
 			status(o)["abort"] = true
-			o["metadata"].(map[string]any)["annotations"] = map[string]any{AbortReasonAnnotation: "bad"}
+			o["metadata"].(map[string]any)["annotations"] = map[string]any{v1alpha1.AbortReasonAnnotation: "bad"}
 		},
 		do: func(a *Actions) (Result, error) { return a.Retry(context.Background(), "shop", "checkout") },
 		want: []sentPatch{

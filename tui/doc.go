@@ -1,0 +1,7 @@
+// Package tui owns roost's cockpit: one Bubble Tea root model that owns all
+// state and routes every message, and components (overview, detail, metrics,
+// confirmation, help) that are plain structs rendering into a width. Update
+// does no I/O: reading the watch layer, sending an action, asking what the
+// person may do and reading the evidence are all tea.Cmds returning typed
+// messages. Colours and symbols come from themes only.
+package tui
