@@ -102,7 +102,7 @@ func BenchmarkEventToFrame(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		next, _ := m.Update(rolloutsMsg{changes: ch})
+		next, _ := m.Update(deliveryOf(src, ch))
 		m = next.(Model)
 		_ = m.View()
 	}

@@ -57,7 +57,7 @@ func TestDetailShowsDatadogNumbers(t *testing.T) {
 		Theme: dark(t), Now: time.Now,
 	})
 	d := newDriver(t, m)
-	d.update(rolloutsMsg{changes: watch.Changes{}})
+	d.update(deliveryOf(m.opt.Rollouts, watch.Changes{}))
 	d.press("/", "f", "r", "o", "n", "t", "enter", "enter")
 	// The first poll of a rollout comes within the interval; R asks now.
 	d.until(5*time.Second, "waiting for the first answer")

@@ -233,7 +233,7 @@ func fixtureModel(ctx context.Context, theme themes.Theme, width, height int, mu
 	m := New(ctx, o)
 	next, _ := m.Update(tea.WindowSizeMsg{Width: width, Height: height})
 	m = next.(Model)
-	next, _ = m.Update(rolloutsMsg{})
+	next, _ = m.Update(deliveryOf(o.Rollouts, watch.Changes{}))
 	m = next.(Model)
 	if o.Evidence != nil {
 		next, _ = m.Update(evidenceMsg{items: fixtureEvidence()})

@@ -59,10 +59,11 @@ func newKeyMap(ascii bool) keyMap {
 	}
 }
 
-// actionKeys are the bindings that change a rollout: disabled, with a reason,
-// when the person may not act.
-func (k keyMap) actionKeys() []key.Binding {
-	return []key.Binding{k.Promote, k.PromoteFull, k.Abort, k.Retry}
+// actionKeys are the bindings that change a rollout, and the marks that pick
+// the rollouts to change: all of them off in a read-only cockpit. They point
+// into k, so that disabling one disables the binding itself.
+func (k *keyMap) actionKeys() []*key.Binding {
+	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Mark, &k.MarkNone}
 }
 
 // shortHelp is the footer: the keys an on-call engineer needs first.

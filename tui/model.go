@@ -31,7 +31,7 @@ type Options struct {
 	Selector string
 
 	Rollouts Rollouts
-	// Actor sends the actions; nil only with ReadOnly.
+	// Actor sends the actions; nil makes the cockpit read-only.
 	Actor Actor
 	// Access says what the person may do per namespace; nil assumes they may
 	// (the API server still refuses what they may not).
@@ -119,15 +119,6 @@ type accessState struct {
 	err error
 }
 
-// confirmState is an action waiting for y or n.
-type confirmState struct {
-	verb  verb
-	plans []plannedAction
-	// reason is the abort's reason; editing is set while it has the keys.
-	reason  textinput.Model
-	editing bool
-}
-
 // Model is the cockpit's one root model: it owns all state, and routes every
 // message. Components render from it; commands never touch it.
 type Model struct {
@@ -163,7 +154,7 @@ type Model struct {
 	filter    textinput.Model
 	filtering bool
 
-	confirm *confirmState
+	confirm *confirmDialog
 	busy    string
 	status  status
 
@@ -206,6 +197,10 @@ func New(ctx context.Context, opt Options) Model {
 	if opt.Stepping != nil {
 		m.stepping = opt.Stepping.Current()
 	}
+	if opt.Actor == nil {
+		opt.ReadOnly = true
+		m.opt.ReadOnly = true
+	}
 	if opt.ReadOnly {
 		for _, b := range m.keys.actionKeys() {
 			b.SetEnabled(false)
@@ -245,9 +240,14 @@ func (m *Model) setTheme(t themes.Theme) {
 
 // Messages. Each is the result of one command.
 type (
+	// rolloutsMsg is a delivery of the watch layer: the overview and the
+	// watches' health come inside it, read by the command, so that Update
+	// reads no shared state.
 	rolloutsMsg struct {
-		changes watch.Changes
-		err     error
+		changes  watch.Changes
+		overview []*watch.Rollout
+		health   watch.Health
+		err      error
 	}
 	tickMsg     time.Time
 	steppingMsg struct {
@@ -285,8 +285,16 @@ func (m Model) waitRollouts() tea.Cmd {
 	ctx, src, now := m.ctx, m.opt.Rollouts, m.opt.Now
 	return func() tea.Msg {
 		c, err := src.Wait(ctx, now)
-		return rolloutsMsg{changes: c, err: err}
+		if err != nil {
+			return rolloutsMsg{err: err}
+		}
+		return deliveryOf(src, c)
 	}
+}
+
+// deliveryOf reads what a delivery of src brought.
+func deliveryOf(src Rollouts, c watch.Changes) rolloutsMsg {
+	return rolloutsMsg{changes: c, overview: src.Overview(), health: src.Health()}
 }
 
 func (m Model) waitStepping(last election.Stepping) tea.Cmd {
@@ -470,10 +478,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.filter, cmd = m.filter.Update(msg)
 		return m, cmd
 	}
-	if m.confirm != nil && m.confirm.editing {
-		var cmd tea.Cmd
-		m.confirm.reason, cmd = m.confirm.reason.Update(msg)
-		return m, cmd
+	if m.confirm != nil {
+		return m, m.confirm.update(msg)
 	}
 	return m, nil
 }
@@ -485,8 +491,8 @@ func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
 	}
 	m.now = m.opt.Now()
 	m.synced = true
-	m.health = m.opt.Rollouts.Health()
-	m.all = m.opt.Rollouts.Overview()
+	m.health = msg.health
+	m.all = msg.overview
 	m.applyFilter()
 	cmds := []tea.Cmd{m.waitRollouts(), m.armTick(), m.setTargets()}
 	if m.opt.Access != nil {
@@ -663,7 +669,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.startAction(verbAbort)
 	case key.Matches(msg, k.Retry):
 		return m.startAction(verbRetry)
-	case m.opt.ReadOnly && slices.ContainsFunc(m.keys.actionKeys(), func(b key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }):
+	case m.opt.ReadOnly && slices.ContainsFunc(m.keys.actionKeys(), func(b *key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }):
+		// The action keys are disabled: say why they do nothing.
 		m.status = status{text: "read-only (--readonly): roost sends no actions; start it without --readonly to act", level: levelWarn}
 	}
 	return m, nil
@@ -720,10 +727,6 @@ func (m *Model) targetRollouts() []*watch.Rollout {
 }
 
 func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
-	if m.opt.ReadOnly || m.opt.Actor == nil {
-		m.status = status{text: "read-only (--readonly): roost sends no actions; start it without --readonly to act", level: levelWarn}
-		return m, nil
-	}
 	if m.busy != "" {
 		m.status = status{text: "still " + m.busy + "; wait for it to finish", level: levelWarn}
 		return m, nil
@@ -739,33 +742,10 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
-	c := &confirmState{verb: v}
-	sendable := 0
-	for _, r := range targets {
-		p := planAction(v, r)
-		if p.skip == "" {
-			sendable++
-		}
-		c.plans = append(c.plans, p)
-	}
-	if sendable == 0 {
-		if len(c.plans) == 1 {
-			m.status = status{text: fmt.Sprintf("nothing to %s: %s: %s", v, c.plans[0].key, c.plans[0].skip), level: levelWarn}
-		} else {
-			m.status = status{text: fmt.Sprintf("nothing to %s: none of the %d marked rollouts can be (%s)", v, len(c.plans), c.plans[0].skip), level: levelWarn}
-		}
+	c, nothing := newConfirmDialog(v, targets, m.th)
+	if c == nil {
+		m.status = status{text: nothing, level: levelWarn}
 		return m, nil
-	}
-	if v == verbAbort {
-		c.reason = textinput.New()
-		c.reason.Prompt = ""
-		c.reason.Placeholder = "what went wrong (everyone sees it)"
-		c.reason.CharLimit = 200
-		st := textinput.Styles{}
-		st.Focused.Text, st.Focused.Placeholder = m.th.Text, m.th.Muted
-		st.Blurred.Text, st.Blurred.Placeholder = m.th.Text, m.th.Muted
-		st.Cursor.Blink = false
-		c.reason.SetStyles(st)
 	}
 	m.confirm = c
 	return m, nil
@@ -773,100 +753,29 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 
 func (m Model) onConfirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	c := m.confirm
-	k := m.keys
-	if c.editing {
-		switch {
-		case key.Matches(msg, k.Accept):
-			return m.send()
-		case key.Matches(msg, k.Cancel), msg.String() == "tab":
-			c.editing = false
-			c.reason.Blur()
-			return m, nil
-		}
-		var cmd tea.Cmd
-		c.reason, cmd = c.reason.Update(msg)
-		return m, cmd
-	}
-	switch {
-	case key.Matches(msg, k.Yes):
-		return m.send()
-	case key.Matches(msg, k.No):
-		m.status = status{text: c.verb.String() + " cancelled; nothing was sent"}
+	answer, cmd := c.onKey(msg, m.keys)
+	switch answer {
+	case confirmYes:
 		m.confirm = nil
-	case c.verb == verbAbort && key.Matches(msg, k.Reason):
-		c.editing = true
-		return m, c.reason.Focus()
+		m.busy = c.busyText()
+		m.status = status{text: m.busy + m.th.Symbols.Ellipsis}
+		return m, c.send(m.ctx, m.opt.Actor)
+	case confirmNo:
+		m.confirm = nil
+		m.status = status{text: c.verb.String() + " cancelled; nothing was sent"}
 	}
-	return m, nil
+	return m, cmd
 }
 
-// send runs the confirmed action on every rollout that is not skipped, one
-// after the other; one failure never stops the others.
-func (m Model) send() (tea.Model, tea.Cmd) {
-	c := m.confirm
-	m.confirm = nil
-	var targets []actions.Target
-	for _, p := range c.plans {
-		if p.skip == "" {
-			targets = append(targets, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
-		}
-	}
-	if len(targets) == 1 {
-		m.busy = c.verb.gerund() + " " + targets[0].String()
-	} else {
-		m.busy = c.verb.gerund() + " " + plural(len(targets), "rollout", "rollouts")
-	}
-	m.status = status{text: m.busy + m.th.Symbols.Ellipsis}
-	ctx, actor, v := m.ctx, m.opt.Actor, c.verb
-	reason := strings.TrimSpace(c.reason.Value())
-	return m, func() tea.Msg {
-		out := make([]actions.Outcome, 0, len(targets))
-		for _, t := range targets {
-			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			var res actions.Result
-			var err error
-			switch v {
-			case verbPromote:
-				res, err = actor.Promote(actx, t.Namespace, t.Name)
-			case verbPromoteFull:
-				res, err = actor.PromoteFull(actx, t.Namespace, t.Name)
-			case verbAbort:
-				res, err = actor.Abort(actx, t.Namespace, t.Name, reason)
-			case verbRetry:
-				res, err = actor.Retry(actx, t.Namespace, t.Name)
-			}
-			cancel()
-			out = append(out, actions.Outcome{Target: t, Result: res, Err: err})
-		}
-		return actionDoneMsg{verb: v, outcomes: out}
-	}
-}
-
+// onActionDone shows an action's result; the rollouts it reached are
+// unmarked, the ones it failed on stay marked for another try.
 func (m Model) onActionDone(msg actionDoneMsg) Model {
 	m.busy = ""
-	var failed []actions.Outcome
 	for _, o := range msg.outcomes {
-		k := watch.Key{Namespace: o.Namespace, Name: o.Name}
-		if o.Err != nil {
-			failed = append(failed, o)
-			continue
+		if o.Err == nil {
+			delete(m.marked, watch.Key{Namespace: o.Namespace, Name: o.Name})
 		}
-		delete(m.marked, k)
 	}
-	switch {
-	case len(msg.outcomes) == 1 && len(failed) == 0:
-		o := msg.outcomes[0]
-		lv := levelOK
-		if o.Result.Skipped || o.Result.Warning != "" {
-			lv = levelWarn
-		}
-		m.status = status{text: o.Target.String() + ": " + o.Result.String(), level: lv}
-	case len(msg.outcomes) == 1:
-		m.status = status{text: "error: " + failed[0].Err.Error(), level: levelBad}
-	case len(failed) == 0:
-		m.status = status{text: fmt.Sprintf("%s: all %d rollouts done", msg.verb, len(msg.outcomes)), level: levelOK}
-	default:
-		m.status = status{text: fmt.Sprintf("%s: %d of %d failed (still marked): %s: %v", msg.verb, len(failed), len(msg.outcomes), failed[0].Target, failed[0].Err), level: levelBad}
-	}
+	m.status = resultStatus(msg)
 	return m
 }

@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -49,7 +50,7 @@ func (m Model) Render() string {
 		body = m.overviewPanel(m.width, h)
 	}
 	if m.confirm != nil {
-		body = overlay(body, m.confirmBox(min(m.width-2, 90)), m.width)
+		body = overlay(body, m.confirm.Render(m.th, min(m.width-2, 90)), m.width)
 	}
 	lines := append(append(header, body...), footer...)
 	return strings.Join(lines, "\n")
@@ -165,17 +166,8 @@ func (m Model) footer() []string {
 
 	var keys string
 	switch {
-	case m.confirm != nil && m.confirm.editing:
-		keys = m.help.ShortHelpView([]key.Binding{
-			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", m.confirm.verb.String()+" with this reason")),
-			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/ctrl+c", "back to y/n")),
-		})
 	case m.confirm != nil:
-		b := []key.Binding{m.keys.Yes, m.keys.No}
-		if m.confirm.verb == verbAbort {
-			b = append(b, m.keys.Reason)
-		}
-		keys = m.help.ShortHelpView(b)
+		keys = m.help.ShortHelpView(m.confirm.footerKeys(m.keys))
 	case m.filtering:
 		keys = m.help.ShortHelpView([]key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
@@ -188,9 +180,13 @@ func (m Model) footer() []string {
 		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		left := m.keys.shortHelp(m.screen != screenOverview)
 		prefix := ""
-		if m.actionsOff() != "" {
+		// Read-only, the action keys are disabled and help lists none of
+		// them. Denied in this namespace only, they stay bound (another
+		// namespace may allow them) and show as off.
+		if !m.opt.ReadOnly && m.actionsOff() != "" {
+			off := []key.Binding{m.keys.Promote, m.keys.PromoteFull, m.keys.Abort, m.keys.Retry}
 			left = slices.DeleteFunc(left, func(b key.Binding) bool {
-				return slices.ContainsFunc(m.keys.actionKeys(), func(a key.Binding) bool { return a.Help() == b.Help() })
+				return slices.ContainsFunc(off, func(a key.Binding) bool { return a.Help() == b.Help() })
 			})
 			prefix = t.Muted.Render("p P a r off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
 		}
@@ -215,11 +211,11 @@ func (m Model) actionsOff() string {
 }
 
 // borderStyle draws a panel's frame in the theme's border or accent colour.
-func (m Model) borderStyle(focused bool) lipgloss.Style {
+func borderStyle(th themes.Theme, focused bool) lipgloss.Style {
 	if focused {
-		return colored(m.th.FocusedPanel.GetBorderTopForeground())
+		return colored(th.FocusedPanel.GetBorderTopForeground())
 	}
-	return colored(m.th.Panel.GetBorderTopForeground())
+	return colored(th.Panel.GetBorderTopForeground())
 }
 
 func colored(c color.Color) lipgloss.Style {
@@ -230,21 +226,26 @@ func colored(c color.Color) lipgloss.Style {
 	return s.Foreground(c)
 }
 
-// box frames content in a panel of width×height with title in its top
-// border; the focused panel has a heavier frame, not only another colour.
+// box frames content in a panel of width×height in the cockpit's theme.
 func (m Model) box(title string, focused bool, width, height int, content []string) []string {
+	return frame(m.th, title, focused, width, height, content)
+}
+
+// frame frames content in a panel of width×height with title in its top
+// border; the focused panel has a heavier frame, not only another colour.
+func frame(th themes.Theme, title string, focused bool, width, height int, content []string) []string {
 	if height < 2 || width < 4 {
 		return block("", width, height, "")
 	}
-	b := m.th.Symbols.Border
+	b := th.Symbols.Border
 	if focused {
-		b = m.th.Symbols.FocusBorder
+		b = th.Symbols.FocusBorder
 	}
-	bs := m.borderStyle(focused)
+	bs := borderStyle(th, focused)
 	inner := width - 2
 	t := ""
 	if title != "" {
-		t = " " + fit(title, min(cells(title), inner-2), m.th.Symbols.Ellipsis) + " "
+		t = " " + fit(title, min(cells(title), inner-2), th.Symbols.Ellipsis) + " "
 	}
 	fill := max(inner-1-cells(t), 0)
 	out := make([]string, 0, height)
@@ -254,7 +255,7 @@ func (m Model) box(title string, focused bool, width, height int, content []stri
 		if i < len(content) {
 			line = content[i]
 		}
-		out = append(out, bs.Render(b.Left)+" "+fit(line, inner-2, m.th.Symbols.Ellipsis)+" "+bs.Render(b.Right))
+		out = append(out, bs.Render(b.Left)+" "+fit(line, inner-2, th.Symbols.Ellipsis)+" "+bs.Render(b.Right))
 	}
 	out = append(out, bs.Render(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
 	return out
@@ -272,63 +273,6 @@ func overlay(body, box []string, width int) []string {
 		}
 	}
 	return out
-}
-
-// confirmBox lists what the action will do to which rollouts.
-func (m Model) confirmBox(width int) []string {
-	c := m.confirm
-	t := m.th
-	inner := width - 4
-	sendable := 0
-	for _, p := range c.plans {
-		if p.skip == "" {
-			sendable++
-		}
-	}
-	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), plural(sendable, "rollout", "rollouts")))
-	var lines []string
-	shown := 0
-	for _, p := range c.plans {
-		if shown == 8 {
-			lines = append(lines, t.Muted.Render(fmt.Sprintf("%s and %d more", t.Symbols.Ellipsis, len(c.plans)-shown)))
-			break
-		}
-		shown++
-		if p.skip != "" {
-			for _, l := range wrap(p.key.String()+": skipped: "+p.skip, inner) {
-				lines = append(lines, t.Muted.Render(l))
-			}
-			continue
-		}
-		for i, l := range wrap(p.key.String()+": "+p.effect, inner) {
-			if i == 0 {
-				name := p.key.String()
-				if strings.HasPrefix(l, name) {
-					l = t.Title.Render(name) + t.Text.Render(l[len(name):])
-				}
-				lines = append(lines, l)
-				continue
-			}
-			lines = append(lines, t.Text.Render(l))
-		}
-	}
-	if c.verb == verbAbort {
-		lines = append(lines, "")
-		switch {
-		case c.editing:
-			c.reason.SetWidth(inner - 10)
-			lines = append(lines, t.Key.Render("Reason: ")+c.reason.View())
-		case strings.TrimSpace(c.reason.Value()) != "":
-			lines = append(lines, t.Key.Render("Reason: ")+t.Text.Render(c.reason.Value()))
-		default:
-			lines = append(lines, t.Muted.Render("Reason: none given; press e to write one everyone will see"))
-		}
-	}
-	lines = append(lines, "")
-	yes := t.Key.Render("y") + t.Text.Render(" yes, "+c.verb.String())
-	no := t.Key.Render("n") + t.Text.Render(" no, send nothing")
-	lines = append(lines, yes+t.Muted.Render("   ")+no)
-	return m.box(title, true, width, len(lines)+2, lines)
 }
 
 func capitalize(s string) string {
@@ -350,8 +294,12 @@ func (m Model) helpScreen(width, height int) []string {
 		}
 	}
 	lines = append(lines, "")
-	prose(t.Text, "Every action asks to confirm with y or n, and lists what it will do to which rollouts.")
-	prose(t.Text, "Mark rollouts with space to act on them together: p P a r then act on all the marked ones.")
+	if m.opt.ReadOnly {
+		prose(t.Text, "Read-only (--readonly): roost sends no actions; start it without --readonly to act.")
+	} else {
+		prose(t.Text, "Every action asks to confirm with y or n, and lists what it will do to which rollouts.")
+		prose(t.Text, "Mark rollouts with space to act on them together: p P a r then act on all the marked ones.")
+	}
 	prose(t.Text, "Nothing needs Esc (tmux delays it): n cancels, backspace or h goes back.")
 	lines = append(lines, "",
 		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+

@@ -1,0 +1,254 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/roost-dev/roost/actions"
+	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/watch"
+)
+
+// confirmDialog is an action waiting for y or n: what it will do to which
+// rollouts, and for an abort the reason everyone will read. It is a
+// component: the root model owns it, hands it its keys and draws it over the
+// screen; sending is a command, and its result comes back as actionDoneMsg.
+type confirmDialog struct {
+	verb  verb
+	plans []plannedAction
+	// reason is the abort's reason; editing is set while it has the keys.
+	reason  textinput.Model
+	editing bool
+}
+
+// confirmAnswer is what a key did to the dialog.
+type confirmAnswer int
+
+const (
+	// confirmOpen: the dialog stays open (a reason is being written, or the
+	// key meant nothing here).
+	confirmOpen confirmAnswer = iota
+	// confirmYes: send the action.
+	confirmYes
+	// confirmNo: close the dialog, send nothing.
+	confirmNo
+)
+
+// newConfirmDialog plans v on each target. It returns nil and why when
+// nothing would be sent to any of them.
+func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme) (*confirmDialog, string) {
+	c := &confirmDialog{verb: v}
+	for _, r := range targets {
+		c.plans = append(c.plans, planAction(v, r))
+	}
+	if c.sendable() == 0 {
+		if len(c.plans) == 1 {
+			return nil, fmt.Sprintf("nothing to %s: %s: %s", v, c.plans[0].key, c.plans[0].skip)
+		}
+		return nil, fmt.Sprintf("nothing to %s: none of the %d marked rollouts can be (%s)", v, len(c.plans), c.plans[0].skip)
+	}
+	if v == verbAbort {
+		c.reason = textinput.New()
+		c.reason.Prompt = ""
+		c.reason.Placeholder = "what went wrong (everyone sees it)"
+		c.reason.CharLimit = 200
+		st := textinput.Styles{}
+		st.Focused.Text, st.Focused.Placeholder = th.Text, th.Muted
+		st.Blurred.Text, st.Blurred.Placeholder = th.Text, th.Muted
+		st.Cursor.Blink = false
+		c.reason.SetStyles(st)
+	}
+	return c, ""
+}
+
+// sendable counts the rollouts the action will be sent to.
+func (c *confirmDialog) sendable() int {
+	n := 0
+	for _, p := range c.plans {
+		if p.skip == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// onKey answers one key press.
+func (c *confirmDialog) onKey(msg tea.KeyPressMsg, k keyMap) (confirmAnswer, tea.Cmd) {
+	if c.editing {
+		switch {
+		case key.Matches(msg, k.Accept):
+			return confirmYes, nil
+		case key.Matches(msg, k.Cancel), msg.String() == "tab":
+			c.editing = false
+			c.reason.Blur()
+			return confirmOpen, nil
+		}
+		var cmd tea.Cmd
+		c.reason, cmd = c.reason.Update(msg)
+		return confirmOpen, cmd
+	}
+	switch {
+	case key.Matches(msg, k.Yes):
+		return confirmYes, nil
+	case key.Matches(msg, k.No):
+		return confirmNo, nil
+	case c.verb == verbAbort && key.Matches(msg, k.Reason):
+		c.editing = true
+		return confirmOpen, c.reason.Focus()
+	}
+	return confirmOpen, nil
+}
+
+// update hands the reason field what is not a key (a paste, a blink).
+func (c *confirmDialog) update(msg tea.Msg) tea.Cmd {
+	if !c.editing {
+		return nil
+	}
+	var cmd tea.Cmd
+	c.reason, cmd = c.reason.Update(msg)
+	return cmd
+}
+
+// footerKeys are the keys the footer lists while the dialog is open.
+func (c *confirmDialog) footerKeys(k keyMap) []key.Binding {
+	if c.editing {
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", c.verb.String()+" with this reason")),
+			key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab/ctrl+c", "back to y/n")),
+		}
+	}
+	b := []key.Binding{k.Yes, k.No}
+	if c.verb == verbAbort {
+		b = append(b, k.Reason)
+	}
+	return b
+}
+
+// targets are the rollouts the action is sent to: the ones not skipped.
+func (c *confirmDialog) targets() []actions.Target {
+	var out []actions.Target
+	for _, p := range c.plans {
+		if p.skip == "" {
+			out = append(out, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
+		}
+	}
+	return out
+}
+
+// busyText is what the status line says while the action is sent.
+func (c *confirmDialog) busyText() string {
+	t := c.targets()
+	if len(t) == 1 {
+		return c.verb.gerund() + " " + t[0].String()
+	}
+	return c.verb.gerund() + " " + plural(len(t), "rollout", "rollouts")
+}
+
+// send is the command that sends the confirmed action to every rollout that
+// is not skipped, one after the other; one failure never stops the others.
+func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
+	targets, v := c.targets(), c.verb
+	reason := strings.TrimSpace(c.reason.Value())
+	return func() tea.Msg {
+		out := make([]actions.Outcome, 0, len(targets))
+		for _, t := range targets {
+			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			var res actions.Result
+			var err error
+			switch v {
+			case verbPromote:
+				res, err = actor.Promote(actx, t.Namespace, t.Name)
+			case verbPromoteFull:
+				res, err = actor.PromoteFull(actx, t.Namespace, t.Name)
+			case verbAbort:
+				res, err = actor.Abort(actx, t.Namespace, t.Name, reason)
+			case verbRetry:
+				res, err = actor.Retry(actx, t.Namespace, t.Name)
+			}
+			cancel()
+			out = append(out, actions.Outcome{Target: t, Result: res, Err: err})
+		}
+		return actionDoneMsg{verb: v, outcomes: out}
+	}
+}
+
+// Render lists what the action will do to which rollouts, in a frame width
+// cells wide.
+func (c *confirmDialog) Render(t themes.Theme, width int) []string {
+	inner := width - 4
+	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), plural(c.sendable(), "rollout", "rollouts")))
+	var lines []string
+	shown := 0
+	for _, p := range c.plans {
+		if shown == 8 {
+			lines = append(lines, t.Muted.Render(fmt.Sprintf("%s and %d more", t.Symbols.Ellipsis, len(c.plans)-shown)))
+			break
+		}
+		shown++
+		if p.skip != "" {
+			for _, l := range wrap(p.key.String()+": skipped: "+p.skip, inner) {
+				lines = append(lines, t.Muted.Render(l))
+			}
+			continue
+		}
+		for i, l := range wrap(p.key.String()+": "+p.effect, inner) {
+			if i == 0 {
+				name := p.key.String()
+				if strings.HasPrefix(l, name) {
+					l = t.Title.Render(name) + t.Text.Render(l[len(name):])
+				}
+				lines = append(lines, l)
+				continue
+			}
+			lines = append(lines, t.Text.Render(l))
+		}
+	}
+	if c.verb == verbAbort {
+		lines = append(lines, "")
+		switch {
+		case c.editing:
+			c.reason.SetWidth(inner - 10)
+			lines = append(lines, t.Key.Render("Reason: ")+c.reason.View())
+		case strings.TrimSpace(c.reason.Value()) != "":
+			lines = append(lines, t.Key.Render("Reason: ")+t.Text.Render(c.reason.Value()))
+		default:
+			lines = append(lines, t.Muted.Render("Reason: none given; press e to write one everyone will see"))
+		}
+	}
+	lines = append(lines, "")
+	yes := t.Key.Render("y") + t.Text.Render(" yes, "+c.verb.String())
+	no := t.Key.Render("n") + t.Text.Render(" no, send nothing")
+	lines = append(lines, yes+t.Muted.Render("   ")+no)
+	return frame(t, title, true, width, len(lines)+2, lines)
+}
+
+// resultStatus is what the status line says of a sent action: its result
+// for one rollout, a count for many, the first failure when any failed.
+func resultStatus(msg actionDoneMsg) status {
+	var failed []actions.Outcome
+	for _, o := range msg.outcomes {
+		if o.Err != nil {
+			failed = append(failed, o)
+		}
+	}
+	switch {
+	case len(msg.outcomes) == 1 && len(failed) == 0:
+		o := msg.outcomes[0]
+		lv := levelOK
+		if o.Result.Skipped || o.Result.Warning != "" {
+			lv = levelWarn
+		}
+		return status{text: o.Target.String() + ": " + o.Result.String(), level: lv}
+	case len(msg.outcomes) == 1:
+		return status{text: "error: " + failed[0].Err.Error(), level: levelBad}
+	case len(failed) == 0:
+		return status{text: fmt.Sprintf("%s: all %d rollouts done", msg.verb, len(msg.outcomes)), level: levelOK}
+	}
+	return status{text: fmt.Sprintf("%s: %d of %d failed (still marked): %s: %v", msg.verb, len(failed), len(msg.outcomes), failed[0].Target, failed[0].Err), level: levelBad}
+}
