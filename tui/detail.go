@@ -5,7 +5,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -17,6 +19,19 @@ type detailBlock struct {
 	rank int
 	// grow is set for the one block that takes the height left (events).
 	grow bool
+}
+
+// rolloutDetail renders the parts of the detail that depend on the rollout
+// alone (its phase, problems, steps, pause, pods and ReplicaSets), not on the
+// cockpit's focus, scroll or evidence.
+type rolloutDetail struct {
+	th  themes.Theme
+	now time.Time
+	r   *watch.Rollout
+}
+
+func (d rolloutDetail) weightLine() string {
+	return d.th.Muted.Render("Weight ") + d.th.Text.Render(fmt.Sprintf("desired %d%%, actual %d%% (canary's share of available pods)", d.r.DesiredWeight, d.r.ActualWeight))
 }
 
 // detailPanel shows the rollout under the cursor.
@@ -34,14 +49,15 @@ func (m Model) detailPanel(width, height int) []string {
 		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Text.Render(fmt.Sprintf("Step %d/%d", r.StepIndex, r.StepsTotal))
 	}
 
+	d := rolloutDetail{th: t, now: m.now, r: r}
 	blocks := []detailBlock{
-		{rank: 0, lines: m.phaseLines(r, inner)},
-		{rank: 1, lines: m.problemLines(r, inner)},
-		{rank: 2, lines: m.stepLines(r, inner)},
-		{rank: 3, lines: m.pauseLines(r)},
-		{rank: 4, lines: []string{m.podsBar(r, inner)}},
-		{rank: 7, lines: []string{t.Muted.Render("Weight ") + t.Text.Render(fmt.Sprintf("desired %d%%, actual %d%% (canary's share of available pods)", r.DesiredWeight, r.ActualWeight))}},
-		{rank: 6, lines: m.replicaSetLines(r, inner)},
+		{rank: 0, lines: d.phaseLines(inner)},
+		{rank: 1, lines: d.problemLines(inner)},
+		{rank: 2, lines: d.stepLines(inner)},
+		{rank: 3, lines: d.pauseLines()},
+		{rank: 4, lines: []string{d.podsBar(inner)}},
+		{rank: 7, lines: []string{d.weightLine()}},
+		{rank: 6, lines: d.replicaSetLines(inner)},
 		{rank: 5, lines: m.metricsSection(r, inner, 4)},
 		{rank: 8, lines: m.errorsSection(r, inner, 3)},
 		{rank: 9, lines: nil, grow: true},
@@ -79,8 +95,9 @@ func (m Model) detailPanel(width, height int) []string {
 	return m.box(title, focused, width, height, content)
 }
 
-func (m Model) phaseLines(r *watch.Rollout, width int) []string {
-	t := m.th
+func (d rolloutDetail) phaseLines(width int) []string {
+	r := d.r
+	t := d.th
 	style, _ := t.Phase(string(r.Phase))
 	s := style.Render(string(r.Phase))
 	if r.Message != "" {
@@ -100,8 +117,9 @@ func steppedByName(component string) string {
 }
 
 // problemLines say why a rollout stopped: the abort reason, the refused spec.
-func (m Model) problemLines(r *watch.Rollout, width int) []string {
-	t := m.th
+func (d rolloutDetail) problemLines(width int) []string {
+	r := d.r
+	t := d.th
 	var out []string
 	if r.Aborted {
 		reason := r.AbortReason
@@ -125,8 +143,9 @@ func (m Model) problemLines(r *watch.Rollout, width int) []string {
 }
 
 // stepLines are the steps as a timeline: done, current, to come.
-func (m Model) stepLines(r *watch.Rollout, width int) []string {
-	t := m.th
+func (d rolloutDetail) stepLines(width int) []string {
+	r := d.r
+	t := d.th
 	sym := t.Symbols
 	if len(r.Steps) == 0 {
 		return []string{t.Muted.Render("Steps  none: the canary goes straight to 100%")}
@@ -180,11 +199,12 @@ func stepLabel(s watch.Step) string {
 	return text
 }
 
-func (m Model) pauseLines(r *watch.Rollout) []string {
-	t := m.th
+func (d rolloutDetail) pauseLines() []string {
+	r := d.r
+	t := d.th
 	inStep := ""
 	if !r.StepSince.IsZero() {
-		inStep = t.Muted.Render(" " + t.Symbols.Dot + " " + age(m.now.Sub(r.StepSince)) + " in this step")
+		inStep = t.Muted.Render(" " + t.Symbols.Dot + " " + age(d.now.Sub(r.StepSince)) + " in this step")
 	}
 	switch {
 	case r.PauseUntilPromoted:
@@ -192,17 +212,18 @@ func (m Model) pauseLines(r *watch.Rollout) []string {
 	case r.ManuallyPaused:
 		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("paused by hand (spec.paused): p resumes it") + inStep}
 	case r.Paused && !r.PauseEnds.IsZero():
-		return []string{t.Muted.Render("Pause  ") + t.Paused.Render(countdown(r.PauseEnds.Sub(m.now))+" left") + t.Muted.Render(", then the next step starts by itself") + inStep}
+		return []string{t.Muted.Render("Pause  ") + t.Paused.Render(countdown(r.PauseEnds.Sub(d.now))+" left") + t.Muted.Render(", then the next step starts by itself") + inStep}
 	case inStep != "":
-		return []string{t.Muted.Render("Since  ") + t.Text.Render(age(m.now.Sub(r.StepSince))+" in this step")}
+		return []string{t.Muted.Render("Since  ") + t.Text.Render(age(d.now.Sub(r.StepSince))+" in this step")}
 	}
 	return nil
 }
 
 // podsBar draws canary pods left and stable pods right, in different
 // textures: it reads without colour.
-func (m Model) podsBar(r *watch.Rollout, width int) string {
-	t := m.th
+func (d rolloutDetail) podsBar(width int) string {
+	r := d.r
+	t := d.th
 	sym := t.Symbols
 	var cReady, cTotal, sReady, sTotal int
 	if r.Canary != nil {
@@ -239,8 +260,9 @@ func (m Model) podsBar(r *watch.Rollout, width int) string {
 	return left + bar + right
 }
 
-func (m Model) replicaSetLines(r *watch.Rollout, width int) []string {
-	t := m.th
+func (d rolloutDetail) replicaSetLines(width int) []string {
+	r := d.r
+	t := d.th
 	var out []string
 	for _, x := range []struct {
 		rs     *watch.ReplicaSet
