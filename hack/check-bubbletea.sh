@@ -14,9 +14,12 @@
 #   dropped-require MODULE    go.mod and go.sum are upstream's without the
 #                             lines of MODULE
 #
-# Run from the repository root (make lint does). Needs the module in the Go
-# module cache or the proxy: go mod download fetches it once, offline after.
+# Run from the repository root (make lint does); $GO names the go command.
+# Needs the module in the Go module cache or the proxy: go mod download
+# fetches it once, offline after.
 set -euo pipefail
+
+go=${GO:-go}
 
 copy=third_party/bubbletea
 readme=$copy/README.md
@@ -59,7 +62,7 @@ if [[ -z $module || -z $version ]]; then
 	exit 1
 fi
 
-if ! json=$(go mod download -json "$module@$version"); then
+if ! json=$("$go" mod download -json "$module@$version"); then
 	echo "check-bubbletea: cannot get $module@$version from the module cache or proxy (above); run it once with network access: go mod download $module@$version" >&2
 	exit 1
 fi
@@ -184,36 +187,36 @@ Fix: remove the line."
 	fi
 done
 
-# roost must build against the release the copy is of, and with the copy.
-required=$(go mod edit -print | awk -v m="$module" '
-	/^\)/ { block = ""; next }
-	/^(require|replace) \($/ { block = $1; next }
-	{
-		kind = block; i = 1
-		if ($1 == "require" || $1 == "replace") { kind = $1; i = 2 }
-	}
-	kind == "require" && $i == m { print $(i + 1) }
-')
-replaced=$(go mod edit -print | awk -v m="$module" '
-	/^\)/ { block = ""; next }
-	/^(require|replace) \($/ { block = $1; next }
-	{
-		kind = block; i = 1
-		if ($1 == "require" || $1 == "replace") { kind = $1; i = 2 }
-	}
-	kind == "replace" && $i == m { sub(/.*=>[[:space:]]*/, ""); print }
-')
+# gomod KIND: what follows the module's path on its go.mod lines of KIND
+# (require or replace), in a block or not.
+gomod() {
+	"$go" mod edit -print | awk -v kind="$1" -v m="$module" '
+		/^\)/ { block = ""; next }
+		/^(require|replace) \($/ { block = $1; next }
+		{
+			k = block; i = 1
+			if ($1 == "require" || $1 == "replace") { k = $1; i = 2 }
+		}
+		k == kind && $i == m { $1 = ""; if (i == 2) $2 = ""; sub(/^[[:space:]]+/, ""); print }
+	'
+}
+
+# roost must build against the release the copy is of, and with the copy: a
+# replace of another version would not apply.
+required=$(gomod require)
+required=${required%% *}
+replace=$(gomod replace)
 if [[ $required != "$version" ]]; then
 	fail "go.mod requires $module ${required:-(not at all)}, but $copy is $version.
 Fix: require $version (go mod edit -require=$module@$version), or make the copy the release go.mod requires and update \"upstream\" in $readme."
 fi
-if [[ $replaced != "./$copy" ]]; then
-	fail "go.mod replaces $module with ${replaced:-nothing}, not with the copy.
+if [[ ${replace##*=> } != "./$copy" || ($replace != "=> "* && $replace != "$version => "*) ]]; then
+	fail "go.mod does not replace $module $version with ./$copy (its replace: ${replace:-none}).
 Fix: go mod edit -replace=$module=./$copy"
 fi
 # A dependency requiring a later release would be built with this copy all
 # the same, silently older than it asked for.
-if ! selected=$(go list -m -f '{{.Version}}' "$module"); then
+if ! selected=$("$go" list -m -f '{{.Version}}' "$module"); then
 	fail "go list -m $module failed (above)."
 elif [[ $selected != "$version" && $selected != "$required" ]]; then
 	fail "the build selects $module $selected (a dependency requires it), but $copy is $version.
