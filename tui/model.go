@@ -175,6 +175,9 @@ func New(ctx context.Context, opt Options) Model {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.Actor == nil {
+		opt.ReadOnly = true
+	}
 	m := Model{
 		ctx:      ctx,
 		opt:      opt,
@@ -196,10 +199,6 @@ func New(ctx context.Context, opt Options) Model {
 	m.keys = newKeyMap(opt.Theme.Symbols.Times == "x")
 	if opt.Stepping != nil {
 		m.stepping = opt.Stepping.Current()
-	}
-	if opt.Actor == nil {
-		opt.ReadOnly = true
-		m.opt.ReadOnly = true
 	}
 	if opt.ReadOnly {
 		for _, b := range m.keys.actionKeys() {
