@@ -10,10 +10,12 @@ LDFLAGS     := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 TOOLS_BIN   := $(CURDIR)/.cache/bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(TOOLS_BIN)/staticcheck-$(STATICCHECK_VERSION)
+DEEPCOPY_GEN_VERSION := v0.37.2
+DEEPCOPY_GEN := $(TOOLS_BIN)/deepcopy-gen-$(DEEPCOPY_GEN_VERSION)
 
 FUZZTIME    ?= 1m
 
-.PHONY: all help build test unit bench lint fuzz demo clean
+.PHONY: all help build test unit bench lint generate fuzz demo clean
 
 all: build
 
@@ -21,7 +23,8 @@ help:
 	@echo "make build   build $(BIN) (version $(VERSION), commit $(COMMIT))"
 	@echo "make test    everything: unit tests, then end-to-end tests on a local control plane (race detector on)"
 	@echo "make unit    unit tests only (race detector on), seconds"
-	@echo "make lint    gofmt, go vet, staticcheck $(STATICCHECK_VERSION)"
+	@echo "make lint    gofmt, go vet, staticcheck $(STATICCHECK_VERSION), generated code current"
+	@echo "make generate   deep copies of api/v1alpha1 (deepcopy-gen $(DEEPCOPY_GEN_VERSION))"
 	@echo "make bench   benchmarks with allocations"
 	@echo "make fuzz    every fuzz target for $(FUZZTIME) each"
 	@echo "make demo    the self-contained demo"
@@ -48,9 +51,19 @@ $(STATICCHECK):
 	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	@mv $(TOOLS_BIN)/staticcheck $@
 
-lint: $(STATICCHECK)
+$(DEEPCOPY_GEN):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) $(GO) install k8s.io/code-generator/cmd/deepcopy-gen@$(DEEPCOPY_GEN_VERSION)
+	@mv $(TOOLS_BIN)/deepcopy-gen $@
+
+# A field added to an API type is copied only once the deep copies are regenerated.
+generate: $(DEEPCOPY_GEN)
+	hack/update-deepcopy.sh $(DEEPCOPY_GEN)
+
+lint: $(STATICCHECK) $(DEEPCOPY_GEN)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
+	hack/update-deepcopy.sh --check $(DEEPCOPY_GEN)
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/
 	$(STATICCHECK) ./...
