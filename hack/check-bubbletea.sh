@@ -9,8 +9,10 @@
 #   upstream MODULE VERSION   the release the copy is of
 #   changed PATH              differs from upstream (README.md too: replaced)
 #   added PATH                not in upstream
-#   left-out PATTERN          upstream files the copy does not carry (a glob,
-#                             * matches across /); each must match some
+#   left-out PATTERN [except NAME...]
+#                             upstream files the copy does not carry (a glob,
+#                             * matches across /), but for the NAMEs; each
+#                             pattern must match some
 #   dropped-require MODULE    go.mod and go.sum are upstream's without the
 #                             lines of MODULE
 #
@@ -81,13 +83,15 @@ listed() {
 	return 1
 }
 
-# leftout_pattern PATH: the left-out pattern PATH matches, if any.
+# leftout_pattern PATH: the left-out line whose pattern PATH matches and
+# whose exceptions it is not, if any.
 leftout_pattern() {
-	local p
-	for p in "${leftout[@]}"; do
-		# shellcheck disable=SC2053 # p is a glob
-		if [[ $1 == $p ]]; then
-			echo "$p"
+	local line words
+	for line in "${leftout[@]}"; do
+		read -r -a words <<<"$line"
+		# shellcheck disable=SC2053 # words[0] is a glob
+		if [[ $1 == ${words[0]} ]] && ! listed "$1" "${words[@]:2}"; then
+			echo "$line"
 			return 0
 		fi
 	done
@@ -97,7 +101,7 @@ leftout_pattern() {
 # without_dropped FILE: FILE without the lines of the dropped requirements.
 without_dropped() {
 	local args=() m
-	for m in "${dropped[@]}"; do args+=(-e "^[[:space:]]*$m "); done
+	for m in "${dropped[@]}"; do args+=(-e "^[[:space:]]*${m//./\\.} "); done
 	if ((${#args[@]})); then
 		grep -v "${args[@]}" "$1" || true
 	else
@@ -114,8 +118,8 @@ restore="cp \"$up/%s\" $copy/%s && chmod u+w $copy/%s"
 while read -r f; do
 	if pattern=$(leftout_pattern "$f"); then
 		if [[ -f $copy/$f ]]; then
-			fail "$copy/$f is in the copy, but $readme lists upstream's $pattern as left out.
-Fix: delete it, or narrow that left-out line (and list the file as carried)."
+			fail "$copy/$f is in the copy, but $readme lists it as left out (\"left-out $pattern\").
+Fix: delete it, or carry it unchanged: end that line with \"except $f\" (after any other exceptions)."
 		fi
 		continue
 	fi
@@ -172,7 +176,8 @@ Fix: list it as changed (or replaced) instead."
 Fix: remove the line."
 	fi
 done
-for p in "${leftout[@]}"; do
+for line in "${leftout[@]}"; do
+	read -r p _ <<<"$line"
 	matched=""
 	while read -r f; do
 		# shellcheck disable=SC2053 # p is a glob
