@@ -15,7 +15,7 @@ DEEPCOPY_GEN := $(TOOLS_BIN)/deepcopy-gen-$(DEEPCOPY_GEN_VERSION)
 
 FUZZTIME    ?= 1m
 
-.PHONY: all help build test unit bench lint generate fuzz demo clean
+.PHONY: all help build test unit bench lint generate fuzz demo release clean
 
 all: build
 
@@ -30,6 +30,7 @@ help:
 	@echo "make demo    the self-contained demo"
 	@echo "make cluster / cluster-down / e2e   local control plane (hack/cluster.mk)"
 	@echo "make e2e-scale   the cockpit over 200 rollouts and 10,000 pods: its figures (minutes)"
+	@echo "make release   static binaries for $(RELEASE_PLATFORMS) in $(DIST)/, with SHA256SUMS (minutes each)"
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/roost
@@ -69,6 +70,7 @@ lint: $(STATICCHECK) $(DEEPCOPY_GEN)
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags e2e ./test/e2e/
 	cd third_party/bubbletea && $(GO) vet ./...
+	GO=$(GO) hack/check-bubbletea.sh
 
 # Runs each Fuzz target of each package on its own (go test -fuzz takes one).
 fuzz:
@@ -85,7 +87,24 @@ fuzz:
 demo: build
 	$(BIN) demo $(DEMO_FLAGS)
 
+# Static binaries for each platform, roost-VERSION-OS-ARCH, and their
+# SHA256SUMS. One after the other whatever -j says: each is a cold build of
+# the Datadog client, minutes and several GB of memory.
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+DIST        := dist
+
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for platform in $(RELEASE_PLATFORMS); do \
+	  os=$${platform%/*}; arch=$${platform#*/}; \
+	  echo "build $(DIST)/roost-$(VERSION)-$$os-$$arch"; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" \
+	    -o $(DIST)/roost-$(VERSION)-$$os-$$arch ./cmd/roost; \
+	done
+	cd $(DIST) && if command -v sha256sum >/dev/null; then sha256sum roost-*; else shasum -a 256 roost-*; fi > SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
+
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)
 
 -include hack/cluster.mk
