@@ -15,7 +15,7 @@ DEEPCOPY_GEN := $(TOOLS_BIN)/deepcopy-gen-$(DEEPCOPY_GEN_VERSION)
 
 FUZZTIME    ?= 1m
 
-.PHONY: all help build test unit bench lint generate fuzz demo release clean
+.PHONY: all help build test unit bench lint generate golden fuzz demo release clean
 
 all: build
 
@@ -25,6 +25,7 @@ help:
 	@echo "make unit    unit tests only (race detector on), seconds"
 	@echo "make lint    gofmt, go vet, staticcheck $(STATICCHECK_VERSION), generated code current"
 	@echo "make generate   deep copies of api/v1alpha1 (deepcopy-gen $(DEEPCOPY_GEN_VERSION))"
+	@echo "make golden  rewrite every golden file (the cockpit's screens, the theme previews)"
 	@echo "make bench   benchmarks with allocations"
 	@echo "make fuzz    every fuzz target for $(FUZZTIME) each"
 	@echo "make demo    the self-contained demo"
@@ -61,12 +62,20 @@ $(DEEPCOPY_GEN):
 generate: $(DEEPCOPY_GEN)
 	hack/update-deepcopy.sh $(DEEPCOPY_GEN)
 
+# The packages whose tests compare golden files and take -update.
+GOLDEN_PKGS := ./tui/ ./themes/
+
+golden:
+	$(GO) test -count=1 $(GOLDEN_PKGS) -update
+	@git status --short -- '*.golden'
+
 lint: $(STATICCHECK) $(DEEPCOPY_GEN)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:"; echo "$$unformatted"; exit 1; fi
 	hack/update-deepcopy.sh --check $(DEEPCOPY_GEN)
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./test/e2e/
+	GO=$(GO) hack/check-datadog-confined.sh
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags e2e ./test/e2e/
 	cd third_party/bubbletea && $(GO) vet ./...
