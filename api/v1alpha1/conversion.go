@@ -39,34 +39,54 @@ const unsupportedFix = "; remove it, or let Argo Rollouts step this Rollout (roo
 // naming its path. A non-empty error list means the spec must not be acted on.
 func FromUnstructured(u *unstructured.Unstructured) (*Rollout, field.ErrorList) {
 	r := &Rollout{TypeMeta: metav1.TypeMeta{APIVersion: SchemeGroupVersion.String(), Kind: Kind}}
+	errs := decodeObject(u, &r.ObjectMeta, &r.Status,
+		"a Rollout needs a spec with selector, template and strategy.canary",
+		func(b []byte) field.ErrorList { return DecodeSpec(b, &r.Spec) })
+	return r, errs
+}
+
+// decodeObject decodes the metadata and status of an object of ours from the
+// dynamic client and hands its spec, as JSON, to decodeSpec. Status is written
+// by controllers, possibly newer ones, so it is decoded leniently; status may
+// be nil for kinds without one. noSpec says what to write when there is no spec.
+func decodeObject(u *unstructured.Unstructured, meta *metav1.ObjectMeta, status any, noSpec string, decodeSpec func([]byte) field.ErrorList) field.ErrorList {
 	var errs field.ErrorList
 	if md, ok := u.Object["metadata"].(map[string]interface{}); ok {
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, &r.ObjectMeta); err != nil {
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(md, meta); err != nil {
 			errs = append(errs, field.Invalid(field.NewPath("metadata"), "", err.Error()))
 		}
 	}
-	if st, ok := u.Object["status"]; ok && st != nil {
-		// Status is written by controllers, possibly newer ones: be lenient.
+	if st, ok := u.Object["status"]; ok && st != nil && status != nil {
 		if b, err := json.Marshal(st); err == nil {
-			_ = json.Unmarshal(b, &r.Status)
+			_ = json.Unmarshal(b, status)
 		}
 	}
 	spec, ok := u.Object["spec"]
 	if !ok || spec == nil {
-		return r, append(errs, field.Required(field.NewPath("spec"), "a Rollout needs a spec with selector, template and strategy.canary"))
+		return append(errs, field.Required(field.NewPath("spec"), noSpec))
 	}
 	b, err := json.Marshal(spec)
 	if err != nil {
-		return r, append(errs, field.Invalid(field.NewPath("spec"), "", err.Error()))
+		return append(errs, field.Invalid(field.NewPath("spec"), "", err.Error()))
 	}
-	return r, append(errs, DecodeSpec(b, &r.Spec)...)
+	return append(errs, decodeSpec(b)...)
 }
 
 // DecodeSpec decodes a spec strictly from JSON, reporting unknown fields and type
 // errors with their paths under "spec".
 func DecodeSpec(data []byte, spec *RolloutSpec) field.ErrorList {
+	return decodeStrict(data, spec, rolloutUnknownField)
+}
+
+// unknownFieldFunc explains why a field roost does not model is refused. path
+// is the field's path under "spec"; name is its last element.
+type unknownFieldFunc func(path, name string) *field.Error
+
+// decodeStrict decodes a spec strictly from JSON into v, reporting type errors
+// with their paths under "spec" and each unknown field as unknown explains it.
+func decodeStrict(data []byte, v any, unknown unknownFieldFunc) field.ErrorList {
 	var errs field.ErrorList
-	strict, err := kjson.UnmarshalStrict(data, spec)
+	strict, err := kjson.UnmarshalStrict(data, v)
 	if err != nil {
 		var te *json.UnmarshalTypeError
 		var se *json.SyntaxError
@@ -84,7 +104,8 @@ func DecodeSpec(data []byte, spec *RolloutSpec) field.ErrorList {
 		}
 	}
 	for _, se := range strict {
-		errs = append(errs, unknownFieldError(se.Error()))
+		path, name := strictErrorPath(se.Error())
+		errs = append(errs, unknown(path, name))
 	}
 	return errs
 }
@@ -105,37 +126,48 @@ func jsonTypeName(goType string) string {
 	return goType
 }
 
-func unknownFieldError(msg string) *field.Error {
-	// kjson reports `unknown field "strategy.canary.trafficRouting"`.
+// strictErrorPath reads the field's path under "spec", and its last element,
+// from kjson's `unknown field "strategy.canary.trafficRouting"`.
+func strictErrorPath(msg string) (path, name string) {
 	p := msg
 	if i := strings.Index(msg, "\""); i >= 0 {
 		if j := strings.LastIndex(msg, "\""); j > i {
 			p = msg[i+1 : j]
 		}
 	}
-	path := field.NewPath("spec." + p)
-	last := p
+	name = p
 	if i := strings.LastIndex(p, "."); i >= 0 {
-		last = p[i+1:]
+		name = p[i+1:]
 	}
-	if why, ok := unsupported[last]; ok {
+	return "spec." + p, name
+}
+
+func rolloutUnknownField(p, name string) *field.Error {
+	path := field.NewPath(p)
+	if why, ok := unsupported[name]; ok {
 		return field.Forbidden(path, why+unsupportedFix)
 	}
 	return field.Forbidden(path, "roost does not know this field"+unsupportedFix)
 }
 
-// ToUnstructured encodes a Rollout for the dynamic client. It goes through JSON so
-// that numbers come out as int64 and raw fields stay JSON, as the server sends them.
+// ToUnstructured encodes a Rollout for the dynamic client.
 func ToUnstructured(r *Rollout) (*unstructured.Unstructured, error) {
 	c := *r
 	c.TypeMeta = metav1.TypeMeta{APIVersion: SchemeGroupVersion.String(), Kind: Kind}
-	b, err := json.Marshal(&c)
+	return encodeUnstructured(&c, "rollout "+r.Namespace+"/"+r.Name)
+}
+
+// encodeUnstructured encodes v, one of our objects named by what, for the
+// dynamic client. It goes through JSON so that numbers come out as int64 and
+// raw fields stay JSON, as the server sends them.
+func encodeUnstructured(v any, what string) (*unstructured.Unstructured, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("encode rollout %s/%s: %w", r.Namespace, r.Name, err)
+		return nil, fmt.Errorf("encode %s: %w", what, err)
 	}
 	u := &unstructured.Unstructured{}
 	if err := u.UnmarshalJSON(b); err != nil {
-		return nil, fmt.Errorf("encode rollout %s/%s: %w", r.Namespace, r.Name, err)
+		return nil, fmt.Errorf("encode %s: %w", what, err)
 	}
 	return u, nil
 }

@@ -1,9 +1,12 @@
 package v1alpha1
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // FuzzDecodeValidate feeds arbitrary JSON through the path every Rollout from the
@@ -60,4 +63,80 @@ func FuzzDecodeValidate(f *testing.F) {
 			t.Fatalf("accepted Rollout does not encode: %v", err)
 		}
 	})
+}
+
+// FuzzDecodeAnalysisTemplate feeds arbitrary JSON through the path of every
+// AnalysisTemplate from the API server: decode, validate, and, when valid,
+// what the analysis derives from each metric. It must never panic; a refused
+// template must have a message; an accepted one must encode and decode again
+// to the same spec, and give counts, limits and durations without error.
+func FuzzDecodeAnalysisTemplate(f *testing.F) {
+	for _, doc := range []string{datadogTemplateYAML, webTemplateYAML} {
+		b, _ := decodeYAML(f, doc).MarshalJSON()
+		f.Add(b)
+	}
+	f.Add([]byte(`{"kind":"AnalysisTemplate","metadata":{"name":"x","namespace":"y"},"spec":{"metrics":[{"name":"a","interval":"5x","count":"3","failureLimit":-1,"provider":{"prometheus":{}}}]}}`))
+	f.Add([]byte(`{"kind":"AnalysisTemplate","metadata":{"name":"x"},"spec":{"metrics":[{"name":"a","count":2,"provider":{"datadog":{"apiVersion":"v2","queries":{"a":"q","b":"r"}},"web":{"url":"http://h","method":"GET","body":"b"}}}],"dryRun":[{"metricName":"("}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return
+		}
+		at, errs := AnalysisTemplateFromUnstructured(u)
+		if at == nil {
+			t.Fatal("AnalysisTemplateFromUnstructured returned no template")
+		}
+		if len(errs) == 0 {
+			errs = ValidateAnalysisTemplate(at)
+		}
+		if len(errs) > 0 {
+			err := AnalysisProblems(AnalysisTemplateKind, at, errs)
+			if err == nil || !strings.HasPrefix(err.Error(), "analysistemplate ") {
+				t.Fatalf("refused template without a message: %v", err)
+			}
+			return
+		}
+		for i := range at.Spec.Metrics {
+			m := &at.Spec.Metrics[i]
+			if (m.Provider.Datadog == nil) == (m.Provider.Web == nil) {
+				t.Fatalf("accepted metric %q without exactly one provider", m.Name)
+			}
+			if !hasArgs(m.Interval) {
+				if _, _, err := m.IntervalDuration(); err != nil {
+					t.Fatalf("accepted metric %q with a bad interval: %v", m.Name, err)
+				}
+			}
+			for _, v := range []*intstr.IntOrString{m.Count, m.FailureLimit, m.InconclusiveLimit, m.ConsecutiveErrorLimit, m.ConsecutiveSuccessLimit} {
+				if v != nil && v.Type == intstr.String && hasArgs(v.StrVal) {
+					continue
+				}
+				if _, _, err := parseIntOrArg(v); err != nil {
+					t.Fatalf("accepted metric %q with a bad count or limit: %v", m.Name, err)
+				}
+			}
+			if d := m.Provider.Datadog; d != nil && d.GetAPIVersion() == DatadogAPIv1 && d.Query == "" {
+				t.Fatalf("accepted v1 Datadog metric %q without a query", m.Name)
+			}
+		}
+		enc, err := encodeUnstructured(at, "template")
+		if err != nil {
+			t.Fatalf("accepted template does not encode: %v", err)
+		}
+		again, errs := AnalysisTemplateFromUnstructured(enc)
+		if len(errs) > 0 {
+			t.Fatalf("accepted template, encoded, decodes with errors: %v", errs)
+		}
+		if before, after := specJSON(t, at.Spec), specJSON(t, again.Spec); before != after {
+			t.Fatalf("spec changed in a round trip:\n%s\n%s", before, after)
+		}
+	})
+}
+
+func specJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
