@@ -51,32 +51,53 @@ func fakeCRDs(objs ...runtime.Object) (*dynamicfake.FakeDynamicClient, func() []
 	return client, client.Actions
 }
 
+// crdNames are the CRDs roost installs.
+var crdNames = []string{CRDName, "analysistemplates.argoproj.io", "clusteranalysistemplates.argoproj.io", "analysisruns.argoproj.io"}
+
 func TestInstall(t *testing.T) {
+	roosts := map[string]string{OwnerLabel: OwnerValue}
+	argos := map[string]string{"app.kubernetes.io/name": "argo-rollouts"}
+	all := func(labels map[string]string) []runtime.Object {
+		var objs []runtime.Object
+		for _, n := range crdNames {
+			objs = append(objs, crdObject(n, labels, "7"))
+		}
+		return objs
+	}
 	tests := []struct {
-		name        string
-		existing    []runtime.Object
-		wantOutput  string
-		wantWrite   string // verb of the single write, or "" for none
-		wantOurs    bool
-		wantVersion string
+		name       string
+		existing   []runtime.Object
+		wantOutput []string
+		wantWrites map[string]string // CRD name → verb of its single write; absent for none
 	}{
 		{
-			name:       "no CRD: creates roost's",
-			wantOutput: "created CustomResourceDefinition rollouts.argoproj.io",
-			wantWrite:  "create",
-			wantOurs:   true,
+			name: "no CRDs: creates roost's",
+			wantOutput: []string{
+				"created CustomResourceDefinition rollouts.argoproj.io",
+				"created CustomResourceDefinition analysisruns.argoproj.io",
+				"CustomResourceDefinition clusteranalysistemplates.argoproj.io is established",
+			},
+			wantWrites: map[string]string{CRDName: "create", crdNames[1]: "create", crdNames[2]: "create", crdNames[3]: "create"},
 		},
 		{
-			name:       "roost's CRD: updates it",
-			existing:   []runtime.Object{crdObject(CRDName, map[string]string{OwnerLabel: OwnerValue}, "7")},
-			wantOutput: "updated CustomResourceDefinition rollouts.argoproj.io",
-			wantWrite:  "update",
-			wantOurs:   true,
+			name:       "roost's CRDs: updates them",
+			existing:   all(roosts),
+			wantOutput: []string{"updated CustomResourceDefinition rollouts.argoproj.io", "updated CustomResourceDefinition analysistemplates.argoproj.io"},
+			wantWrites: map[string]string{CRDName: "update", crdNames[1]: "update", crdNames[2]: "update", crdNames[3]: "update"},
 		},
 		{
-			name:       "Argo Rollouts' CRD: left untouched",
-			existing:   []runtime.Object{crdObject(CRDName, map[string]string{"app.kubernetes.io/name": "argo-rollouts"}, "7")},
-			wantOutput: "was not installed by roost",
+			name:     "Argo Rollouts' CRDs: left untouched",
+			existing: all(argos),
+			wantOutput: []string{
+				"CustomResourceDefinition rollouts.argoproj.io already exists and was not installed by roost",
+				"CustomResourceDefinition analysisruns.argoproj.io already exists and was not installed by roost",
+			},
+		},
+		{
+			name:       "Argo Rollouts' Rollout CRD alone: adds the analysis CRDs beside it",
+			existing:   []runtime.Object{crdObject(CRDName, argos, "7")},
+			wantOutput: []string{"rollouts.argoproj.io already exists and was not installed by roost", "created CustomResourceDefinition analysistemplates.argoproj.io"},
+			wantWrites: map[string]string{crdNames[1]: "create", crdNames[2]: "create", crdNames[3]: "create"},
 		},
 	}
 	for _, tt := range tests {
@@ -86,31 +107,39 @@ func TestInstall(t *testing.T) {
 			if err := install(context.Background(), client.Resource(CRDGVR), &out, 5*time.Second); err != nil {
 				t.Fatalf("install: %v", err)
 			}
-			if !strings.Contains(out.String(), tt.wantOutput) {
-				t.Errorf("output %q does not say %q", out.String(), tt.wantOutput)
-			}
-			var writes []string
-			for _, a := range actions() {
-				if a.GetVerb() != "get" && a.GetVerb() != "list" && a.GetVerb() != "watch" {
-					writes = append(writes, a.GetVerb())
+			for _, w := range tt.wantOutput {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output %q does not say %q", out.String(), w)
 				}
 			}
-			if tt.wantWrite == "" && len(writes) != 0 {
-				t.Errorf("wrote %v to a CRD that is not roost's", writes)
+			writes := map[string][]string{}
+			for _, a := range actions() {
+				if a.GetVerb() == "create" || a.GetVerb() == "update" {
+					name := a.(interface{ GetObject() runtime.Object }).GetObject().(*unstructured.Unstructured).GetName()
+					writes[name] = append(writes[name], a.GetVerb())
+				} else if a.GetVerb() != "get" && a.GetVerb() != "list" && a.GetVerb() != "watch" {
+					t.Errorf("unexpected %s", a.GetVerb())
+				}
 			}
-			if tt.wantWrite != "" && (len(writes) != 1 || writes[0] != tt.wantWrite) {
-				t.Errorf("writes = %v, want one %s", writes, tt.wantWrite)
-			}
-			got, err := client.Resource(CRDGVR).Get(context.Background(), CRDName, metav1.GetOptions{})
-			if err != nil {
-				t.Fatalf("get CRD after install: %v", err)
-			}
-			if ours := got.GetLabels()[OwnerLabel] == OwnerValue; ours != tt.wantOurs {
-				t.Errorf("CRD labelled as roost's = %v, want %v", ours, tt.wantOurs)
-			}
-			if !tt.wantOurs {
-				if _, found, _ := unstructured.NestedMap(got.Object, "spec", "versions"); found {
-					t.Errorf("foreign CRD's spec was replaced")
+			for _, name := range crdNames {
+				want, got := tt.wantWrites[name], writes[name]
+				if want == "" && len(got) != 0 {
+					t.Errorf("wrote %v to %s, which is not roost's", got, name)
+				}
+				if want != "" && (len(got) != 1 || got[0] != want) {
+					t.Errorf("writes to %s = %v, want one %s", name, got, want)
+				}
+				crd, err := client.Resource(CRDGVR).Get(context.Background(), name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatalf("get CRD %s after install: %v", name, err)
+				}
+				if ours := crd.GetLabels()[OwnerLabel] == OwnerValue; ours != (want != "") {
+					t.Errorf("%s labelled as roost's = %v, want %v", name, ours, want != "")
+				}
+				if want == "" {
+					if _, found, _ := unstructured.NestedFieldNoCopy(crd.Object, "spec", "versions"); found {
+						t.Errorf("foreign CRD %s's spec was replaced", name)
+					}
 				}
 			}
 		})
