@@ -352,7 +352,13 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 		c.awaitText("another roost steps the canaries: " + stepper)
 	}
 	ro.awaitLine(name, "promote?", "1/4")
-	ro.awaitText("p P a r off")
+	// Read-only, the footer lists no action key at all, not even as off.
+	screen := ro.awaitText("read-only (--readonly): actions are off")
+	for _, k := range []string{"p promote", "a abort", "r retry", "space mark", "p P a r off"} {
+		if strings.Contains(screen, k) {
+			t.Errorf("the read-only cockpit lists %q:\n%s", k, screen)
+		}
+	}
 	ro.keys("p")
 	ro.awaitText("read-only (--readonly): roost sends no actions")
 	// Nor do the other action keys open a confirmation: one would swallow
