@@ -9,6 +9,7 @@ require (
 	github.com/DataDog/datadog-api-client-go/v2 v2.67.0
 	github.com/bugsnag/bugsnag-go/v2 v2.6.1
 	github.com/charmbracelet/x/ansi v0.11.9
+	github.com/expr-lang/expr v1.17.8
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/spf13/cobra v1.10.2
