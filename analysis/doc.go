@@ -7,5 +7,6 @@
 // {{args.NAME}} substituted (args.go); how a result is judged by the metric's
 // conditions (condition.go, in expr as Argo writes them); how a finished
 // measurement is counted, and what phase a metric and the whole run are in
-// (assess.go).
+// (assess.go); which metrics are dry runs and how many measurements each
+// keeps (retention.go).
 package analysis
