@@ -13,14 +13,12 @@ import (
 func DryRunMetrics(metrics []v1alpha1.Metric, rules []v1alpha1.DryRun) (map[string]bool, error) {
 	out := map[string]bool{}
 	for _, rule := range rules {
-		re, err := regexp.Compile(rule.MetricName)
+		names, err := matching(rule.MetricName, metrics)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range metrics {
-			if re.MatchString(m.Name) {
-				out[m.Name] = true
-			}
+		for _, n := range names {
+			out[n] = true
 		}
 	}
 	return out, nil
@@ -35,17 +33,33 @@ func RetentionLimits(metrics []v1alpha1.Metric, rules []v1alpha1.MeasurementRete
 		out[m.Name] = v1alpha1.DefaultMeasurementRetention
 	}
 	for _, rule := range rules {
-		re, err := regexp.Compile(rule.MetricName)
+		if rule.Limit <= 0 {
+			continue
+		}
+		names, err := matching(rule.MetricName, metrics)
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range metrics {
-			if rule.Limit > 0 && re.MatchString(m.Name) {
-				out[m.Name] = rule.Limit
-			}
+		for _, n := range names {
+			out[n] = rule.Limit
 		}
 	}
 	return out, nil
+}
+
+// matching names the metrics a rule's pattern matches, unanchored.
+func matching(pattern string, metrics []v1alpha1.Metric) ([]string, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, m := range metrics {
+		if re.MatchString(m.Name) {
+			names = append(names, m.Name)
+		}
+	}
+	return names, nil
 }
 
 // Trim keeps the newest limit measurements of r: the status stays small
