@@ -18,7 +18,6 @@ import (
 var unsupported = map[string]string{
 	"trafficRouting":       "traffic routers are not supported; roost runs the basic canary (pod-count weights)",
 	"experiment":           "experiment steps are not supported",
-	"analysis":             "analysis is not supported yet",
 	"setCanaryScale":       "setCanaryScale steps are not supported",
 	"setHeaderRoute":       "setHeaderRoute steps need a traffic router, which roost does not support",
 	"setMirrorRoute":       "setMirrorRoute steps need a traffic router, which roost does not support",

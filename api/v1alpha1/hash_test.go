@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"encoding/json"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -117,5 +118,25 @@ func TestLenientStatus(t *testing.T) {
 	}
 	if r.Status.StableRS != "abc" {
 		t.Fatal("status not decoded")
+	}
+}
+
+// An analysis step hashes over the JSON Argo Rollouts writes for it: its
+// fields in Argo's order, and analysisRunMetadata as {} even when empty
+// (Argo's field is a struct, which omitempty does not drop).
+func TestAnalysisStepJSONIsArgos(t *testing.T) {
+	hash := ValueFromPodTemplateHash("Latest")
+	steps := []CanaryStep{{Analysis: &RolloutAnalysis{
+		Templates: []AnalysisTemplateRef{{TemplateName: "error-rate"}, {TemplateName: "latency", ClusterScope: true}},
+		Args:      []AnalysisRunArgument{{Name: "hash", ValueFrom: &RolloutArgumentValueFrom{PodTemplateHashValue: &hash}}, {Name: "svc", Value: "checkout"}},
+	}}}
+	b, err := json.Marshal(steps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"analysis":{"templates":[{"templateName":"error-rate"},{"templateName":"latency","clusterScope":true}],` +
+		`"args":[{"name":"hash","valueFrom":{"podTemplateHashValue":"Latest"}},{"name":"svc","value":"checkout"}],"analysisRunMetadata":{}}}]`
+	if string(b) != want {
+		t.Fatalf("analysis step JSON\n got %s\nwant %s", b, want)
 	}
 }

@@ -80,6 +80,16 @@ type RolloutSpec struct {
 	ProgressDeadlineSeconds *int32                 `json:"progressDeadlineSeconds,omitempty"`
 	ProgressDeadlineAbort   bool                   `json:"progressDeadlineAbort,omitempty"`
 	RestartAt               *metav1.Time           `json:"restartAt,omitempty"`
+	// Analysis bounds how many finished AnalysisRuns of this Rollout are kept.
+	Analysis *AnalysisRunStrategy `json:"analysis,omitempty"`
+}
+
+// AnalysisRunStrategy bounds the AnalysisRuns a Rollout keeps once they are
+// no longer current: the newest successful and unsuccessful ones, 5 each by
+// default.
+type AnalysisRunStrategy struct {
+	SuccessfulRunHistoryLimit   *int32 `json:"successfulRunHistoryLimit,omitempty"`
+	UnsuccessfulRunHistoryLimit *int32 `json:"unsuccessfulRunHistoryLimit,omitempty"`
 }
 
 // RolloutStrategy holds the canary strategy; blue-green is not supported.
@@ -102,6 +112,59 @@ type CanaryStrategy struct {
 	// router in Argo Rollouts; roost accepts them and, like Argo, ignores them.
 	ScaleDownDelaySeconds      *int32 `json:"scaleDownDelaySeconds,omitempty"`
 	AbortScaleDownDelaySeconds *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
+	// Analysis runs in the background for the whole canary, from
+	// StartingStep on; when it fails, the canary is aborted.
+	Analysis *RolloutAnalysisBackground `json:"analysis,omitempty"`
+}
+
+// RolloutAnalysisBackground is the canary's background analysis.
+type RolloutAnalysisBackground struct {
+	RolloutAnalysis `json:",inline"`
+	// StartingStep is the step index from which the background run runs
+	// (0 when unset).
+	StartingStep *int32 `json:"startingStep,omitempty"`
+}
+
+// RolloutAnalysis says which templates an AnalysisRun is made of, with what
+// arguments. Its JSON form, like CanaryStep's, must stay Argo Rollouts'
+// (AnalysisRunMetadata is a struct, so an empty one is written as {}): the
+// step hash is computed over it.
+type RolloutAnalysis struct {
+	Templates            []AnalysisTemplateRef  `json:"templates,omitempty"`
+	Args                 []AnalysisRunArgument  `json:"args,omitempty"`
+	DryRun               []DryRun               `json:"dryRun,omitempty"`
+	MeasurementRetention []MeasurementRetention `json:"measurementRetention,omitempty"`
+	AnalysisRunMetadata  AnalysisRunMetadata    `json:"analysisRunMetadata,omitempty"`
+}
+
+// AnalysisRunArgument is a value the Rollout passes to its templates'
+// arguments: literal, or read from the Rollout when the run is created.
+type AnalysisRunArgument struct {
+	Name      string                    `json:"name"`
+	Value     string                    `json:"value,omitempty"`
+	ValueFrom *RolloutArgumentValueFrom `json:"valueFrom,omitempty"`
+}
+
+// RolloutArgumentValueFrom reads an argument from the Rollout: a
+// ReplicaSet's pod-template hash, or a field.
+type RolloutArgumentValueFrom struct {
+	PodTemplateHashValue *ValueFromPodTemplateHash `json:"podTemplateHashValue,omitempty"`
+	FieldRef             *FieldRef                 `json:"fieldRef,omitempty"`
+}
+
+// ValueFromPodTemplateHash says which ReplicaSet's hash an argument takes.
+type ValueFromPodTemplateHash string
+
+// The ReplicaSets an argument may take the hash of.
+const (
+	PodTemplateHashStable ValueFromPodTemplateHash = "Stable"
+	PodTemplateHashLatest ValueFromPodTemplateHash = "Latest"
+)
+
+// AnalysisRunMetadata is put on the AnalysisRuns a Rollout creates.
+type AnalysisRunMetadata struct {
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // CanaryStep sets exactly one of its fields. Its JSON form must stay identical to
@@ -109,6 +172,8 @@ type CanaryStrategy struct {
 type CanaryStep struct {
 	SetWeight *int32        `json:"setWeight,omitempty"`
 	Pause     *RolloutPause `json:"pause,omitempty"`
+	// Analysis runs an AnalysisRun; the step completes when it succeeds.
+	Analysis *RolloutAnalysis `json:"analysis,omitempty"`
 }
 
 // RolloutPause waits for a promote, or for Duration when set.
@@ -127,8 +192,14 @@ type PodTemplateMetadata struct {
 // PauseReason says why a rollout paused.
 type PauseReason string
 
-// PauseReasonCanaryPauseStep is the reason of a pause step's condition.
-const PauseReasonCanaryPauseStep PauseReason = "CanaryPauseStep"
+// Pause reasons of Argo Rollouts' basic canary.
+const (
+	// PauseReasonCanaryPauseStep is the reason of a pause step's condition.
+	PauseReasonCanaryPauseStep PauseReason = "CanaryPauseStep"
+	// PauseReasonInconclusiveAnalysis holds the canary after an
+	// Inconclusive AnalysisRun, until a person promotes or aborts it.
+	PauseReasonInconclusiveAnalysis PauseReason = "InconclusiveAnalysisRun"
+)
 
 // PauseCondition is one reason the controller holds the rollout.
 type PauseCondition struct {
@@ -188,10 +259,22 @@ type RolloutCondition struct {
 	Message            string                 `json:"message"`
 }
 
-// CanaryStatus mirrors Argo's status.canary; basic canary keeps it empty.
+// CanaryStatus mirrors Argo's status.canary.
 type CanaryStatus struct {
+	// CurrentStepAnalysisRunStatus is the AnalysisRun of the current
+	// analysis step; CurrentBackgroundAnalysisRunStatus the background one.
+	CurrentStepAnalysisRunStatus       *RolloutAnalysisRunStatus `json:"currentStepAnalysisRunStatus,omitempty"`
+	CurrentBackgroundAnalysisRunStatus *RolloutAnalysisRunStatus `json:"currentBackgroundAnalysisRunStatus,omitempty"`
 	// Weights is set by traffic routers only; kept so a round trip loses nothing.
 	Weights json.RawMessage `json:"weights,omitempty"`
+}
+
+// RolloutAnalysisRunStatus is a current AnalysisRun: its name, phase and
+// message. Argo's promote reads Status.
+type RolloutAnalysisRunStatus struct {
+	Name    string        `json:"name"`
+	Status  AnalysisPhase `json:"status"`
+	Message string        `json:"message,omitempty"`
 }
 
 // RolloutStatus is the whole progress of a canary: every client and controller

@@ -112,6 +112,66 @@ func validateCanary(c *CanaryStrategy, p *field.Path) field.ErrorList {
 	for i := range c.Steps {
 		errs = append(errs, validateStep(&c.Steps[i], p.Child("steps").Index(i))...)
 	}
+	if a := c.Analysis; a != nil {
+		ap := p.Child("analysis")
+		errs = append(errs, validateRolloutAnalysis(&a.RolloutAnalysis, ap)...)
+		if a.StartingStep != nil && (*a.StartingStep < 0 || int(*a.StartingStep) > len(c.Steps)) {
+			errs = append(errs, field.Invalid(ap.Child("startingStep"), *a.StartingStep,
+				fmt.Sprintf("must be a step index from 0 to %d (the number of steps)", len(c.Steps))))
+		}
+	}
+	return errs
+}
+
+// validateRolloutAnalysis checks what a Rollout says of an analysis on its
+// own; whether its templates exist and its arguments resolve is only known
+// when the run is created.
+func validateRolloutAnalysis(a *RolloutAnalysis, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(a.Templates) == 0 {
+		errs = append(errs, field.Required(p.Child("templates"), "name at least one AnalysisTemplate (templateName) or ClusterAnalysisTemplate (templateName with clusterScope: true)"))
+	}
+	for i, t := range a.Templates {
+		if strings.TrimSpace(t.TemplateName) == "" {
+			errs = append(errs, field.Required(p.Child("templates").Index(i).Child("templateName"), "name the AnalysisTemplate to run"))
+		}
+	}
+	seen := map[string]int{}
+	for i, arg := range a.Args {
+		ap := p.Child("args").Index(i)
+		switch first, dup := seen[arg.Name]; {
+		case arg.Name == "":
+			errs = append(errs, field.Required(ap.Child("name"), "name the template argument this value is for"))
+		case dup:
+			errs = append(errs, duplicate(ap.Child("name"), arg.Name, fmt.Sprintf("%q is the name of args[%d] too; pass each argument once", arg.Name, first)))
+		default:
+			seen[arg.Name] = i
+		}
+		vf := arg.ValueFrom
+		if vf == nil {
+			continue
+		}
+		vp := ap.Child("valueFrom")
+		if arg.Value != "" {
+			errs = append(errs, field.Invalid(vp, "value and valueFrom", "set value or valueFrom, not both"))
+		}
+		switch {
+		case vf.PodTemplateHashValue == nil && vf.FieldRef == nil:
+			errs = append(errs, field.Required(vp, "valueFrom needs podTemplateHashValue (Latest or Stable) or fieldRef"))
+		case vf.PodTemplateHashValue != nil && vf.FieldRef != nil:
+			errs = append(errs, field.Invalid(vp, "podTemplateHashValue and fieldRef", "set podTemplateHashValue or fieldRef, not both"))
+		}
+		if h := vf.PodTemplateHashValue; h != nil && *h != PodTemplateHashLatest && *h != PodTemplateHashStable {
+			errs = append(errs, field.NotSupported(vp.Child("podTemplateHashValue"), string(*h), []string{string(PodTemplateHashLatest), string(PodTemplateHashStable)}))
+		}
+		if f := vf.FieldRef; f != nil && strings.TrimSpace(f.FieldPath) == "" {
+			errs = append(errs, field.Required(vp.Child("fieldRef", "fieldPath"), "write the path of a Rollout field, e.g. metadata.labels['app'] or spec.template.spec.containers[0].image"))
+		}
+	}
+	errs = append(errs, validateRules(a.DryRun, a.MeasurementRetention, nil, false, p)...)
+	if _, ok := a.AnalysisRunMetadata.Labels[DefaultRolloutUniqueLabelKey]; ok {
+		errs = append(errs, field.Forbidden(p.Child("analysisRunMetadata", "labels").Key(DefaultRolloutUniqueLabelKey), "is set by the controller; remove it"))
+	}
 	return errs
 }
 
@@ -156,11 +216,17 @@ func validateStep(s *CanaryStep, p *field.Path) field.ErrorList {
 	if s.Pause != nil {
 		set++
 	}
-	switch set {
-	case 0:
-		return append(errs, field.Required(p, "a step needs one of setWeight or pause"))
-	case 2:
-		errs = append(errs, field.Invalid(p, "setWeight and pause", "a step sets exactly one of setWeight or pause; split it into two steps"))
+	if s.Analysis != nil {
+		set++
+	}
+	switch {
+	case set == 0:
+		return append(errs, field.Required(p, "a step needs one of setWeight, pause or analysis"))
+	case set > 1:
+		errs = append(errs, field.Invalid(p, stepKinds(s), "a step sets exactly one of setWeight, pause or analysis; split it into one step each"))
+	}
+	if s.Analysis != nil {
+		errs = append(errs, validateRolloutAnalysis(s.Analysis, p.Child("analysis"))...)
 	}
 	if s.SetWeight != nil && (*s.SetWeight < 0 || *s.SetWeight > 100) {
 		errs = append(errs, field.Invalid(p.Child("setWeight"), *s.SetWeight, "weights must be 0-100"))
@@ -171,6 +237,20 @@ func validateStep(s *CanaryStep, p *field.Path) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+func stepKinds(s *CanaryStep) string {
+	var kinds []string
+	if s.SetWeight != nil {
+		kinds = append(kinds, "setWeight")
+	}
+	if s.Pause != nil {
+		kinds = append(kinds, "pause")
+	}
+	if s.Analysis != nil {
+		kinds = append(kinds, "analysis")
+	}
+	return strings.Join(kinds, " and ")
 }
 
 // InvalidSpecMessage is the message of the InvalidSpec condition and of the

@@ -22,9 +22,12 @@ package v1alpha1
 // that deepcopy_test.go covers a new type as soon as it is generated.
 var deepCopyTypes = []any{
 	new(AnalysisRun),
+	new(AnalysisRunArgument),
 	new(AnalysisRunList),
+	new(AnalysisRunMetadata),
 	new(AnalysisRunSpec),
 	new(AnalysisRunStatus),
+	new(AnalysisRunStrategy),
 	new(AnalysisTemplate),
 	new(AnalysisTemplateList),
 	new(AnalysisTemplateRef),
@@ -48,6 +51,10 @@ var deepCopyTypes = []any{
 	new(PauseCondition),
 	new(PodTemplateMetadata),
 	new(Rollout),
+	new(RolloutAnalysis),
+	new(RolloutAnalysisBackground),
+	new(RolloutAnalysisRunStatus),
+	new(RolloutArgumentValueFrom),
 	new(RolloutCondition),
 	new(RolloutList),
 	new(RolloutPause),
