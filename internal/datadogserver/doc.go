@@ -7,7 +7,8 @@
 // roost's tests and its demo run it: the demo feeds it synthetic traffic and
 // roost's production Datadog client reads it back unchanged, only its base
 // URL differs. Tests inject faults (error statuses, delays, bodies that are
-// not JSON or not of the schema, missing data) and read the request log.
+// not JSON or not of the schema, missing data, a query's error inside a 200)
+// and read the request log.
 //
 // It binds nothing: the caller serves Handler where it chose (httptest, or a
 // loopback listener).

@@ -39,6 +39,12 @@ type Fault struct {
 	EmptySeries bool
 	AllNull     bool
 	DropGroup   string
+
+	// QueryError answers 200 with an error inside the body, as Datadog does
+	// for a query it accepted but could not run: v1 {"status":"error",
+	// "error":QueryError,"series":[]}, v2 an empty result beside a top-level
+	// "errors":QueryError. A request Datadog would refuse (400) still is.
+	QueryError string
 }
 
 // InjectFault queues f. A request takes the first queued fault of its
@@ -73,6 +79,14 @@ func (s *Server) takeFault(ep Endpoint) *Fault {
 		return &taken
 	}
 	return nil
+}
+
+// queryError is the error a fault puts inside a 200's body, if any.
+func (f *Fault) queryError() string {
+	if f == nil {
+		return ""
+	}
+	return f.QueryError
 }
 
 // spoil applies a fault's data faults to a result.

@@ -649,3 +649,73 @@ func TestRequestLogIsBounded(t *testing.T) {
 		t.Errorf("log of %d from %s to %s, want the last %d", len(reqs), reqs[0].Path, reqs[len(reqs)-1].Path, maxLogged)
 	}
 }
+
+func TestFaultQueryError(t *testing.T) {
+	w := newWorld(t, Options{})
+	const msg = "Query timed out after 30s"
+	hits := "sum:trace.http.request.hits{*} by {kube_role}.as_count()"
+	scalarBody := strings.Replace(strings.Replace(w.timeseriesBody(map[string]string{"a": hits}, ""),
+		"timeseries_request", "scalar_request", 1), `"name":"a"`, `"name":"a","aggregator":"last"`, 1)
+	tests := []struct {
+		ep   Endpoint
+		send func() reply
+		want string
+	}{
+		{QueryV1, func() reply { return w.v1(t, hits) },
+			`"status":"error"`},
+		{TimeseriesV2, func() reply {
+			return w.v2(t, "/api/v2/query/timeseries", w.timeseriesBody(map[string]string{"a": hits}, ""))
+		}, `{"data":{"type":"timeseries_response","attributes":{"series":[],"times":[],"values":[]}},"errors":"Query timed out after 30s"}`},
+		{ScalarV2, func() reply { return w.v2(t, "/api/v2/query/scalar", scalarBody) },
+			`{"data":{"type":"scalar_response","attributes":{"columns":[]}},"errors":"Query timed out after 30s"}`},
+	}
+	for _, tt := range tests {
+		w.srv.InjectFault(Fault{Endpoint: tt.ep, Count: 1, QueryError: msg})
+		r := tt.send()
+		if r.status != http.StatusOK || !bytes.Contains(r.body, []byte(tt.want)) {
+			t.Errorf("%s: %d %s, want 200 with %s", tt.ep, r.status, r.body, tt.want)
+		}
+		if tt.ep == QueryV1 {
+			m := r.json(t)
+			if m["error"] != msg || fmt.Sprint(m["series"]) != "[]" || m["res_type"] != "time_series" {
+				t.Errorf("v1 error body %s", r.body)
+			}
+		}
+		// The next request is answered normally.
+		if r := tt.send(); r.status != http.StatusOK || bytes.Contains(r.body, []byte(msg)) {
+			t.Errorf("%s after the fault: %d %s", tt.ep, r.status, r.body)
+		}
+	}
+	// A query Datadog would refuse is still refused.
+	w.srv.InjectFault(Fault{Endpoint: QueryV1, Count: 1, QueryError: msg})
+	if r := w.v1(t, "sum:trace.http.request.hits{"); r.status != http.StatusBadRequest {
+		t.Errorf("a bad query with a QueryError fault: %d %s", r.status, r.body)
+	}
+}
+
+// TestScalarV2GroupsWithoutData: a grouped scalar query keeps its group
+// column when the numbers are null or gone, as Datadog answers.
+func TestScalarV2GroupsWithoutData(t *testing.T) {
+	w := newWorld(t, Options{})
+	body := fmt.Sprintf(`{"data":{"type":"scalar_request","attributes":{"from":%d,"to":%d,"queries":[`+
+		`{"aggregator":"last","data_source":"metrics","name":"errors","query":"sum:trace.http.request.errors{*} by {kube_role}.as_count()"},`+
+		`{"aggregator":"last","data_source":"metrics","name":"hits","query":"sum:trace.http.request.hits{*} by {kube_role}.as_count()"}],`+
+		`"formulas":[{"formula":"errors / hits"}]}}}`, w.from.UnixMilli(), w.to.UnixMilli())
+	tests := []struct {
+		fault Fault
+		want  string
+	}{
+		{Fault{}, `"columns":[{"name":"kube_role","type":"group","values":[["canary"],["stable"]]},{"name":"errors / hits","type":"number","values":[0.1,0]`},
+		{Fault{AllNull: true}, `"columns":[{"name":"kube_role","type":"group","values":[["canary"],["stable"]]},{"name":"errors / hits","type":"number","values":[null,null]`},
+		{Fault{DropGroup: "kube_role:canary"}, `"columns":[{"name":"kube_role","type":"group","values":[["stable"]]},{"name":"errors / hits","type":"number","values":[0]`},
+		{Fault{EmptySeries: true}, `"columns":[{"name":"kube_role","type":"group","values":[]},{"name":"errors / hits","type":"number","values":[]`},
+	}
+	for _, tt := range tests {
+		f := tt.fault
+		f.Endpoint, f.Count = ScalarV2, 1
+		w.srv.InjectFault(f)
+		if r := w.v2(t, "/api/v2/query/scalar", body); r.status != http.StatusOK || !bytes.Contains(r.body, []byte(tt.want)) {
+			t.Errorf("%+v: %d %s\nwant %s", tt.fault, r.status, r.body, tt.want)
+		}
+	}
+}

@@ -54,6 +54,8 @@ type v1Response struct {
 	GroupBy     []string   `json:"group_by"`
 	Message     string     `json:"message"`
 	Series      []v1Series `json:"series"`
+	// Error is set with status "error": the query was accepted, not run.
+	Error string `json:"error,omitempty"`
 }
 
 type v1Series struct {
@@ -94,6 +96,14 @@ func (s *Server) queryV1(params url.Values, fault *Fault) (int, []byte) {
 	n, err := parseQuery(q)
 	if err != nil {
 		return http.StatusBadRequest, errorBody(err.Error())
+	}
+	if msg := fault.queryError(); msg != "" {
+		b, _ := json.Marshal(v1Response{
+			Status: "error", ResType: "time_series", RespVersion: 1, Query: q,
+			FromDate: from * 1000, ToDate: to * 1000,
+			GroupBy: groupBy(metrics(n)), Series: []v1Series{}, Error: msg,
+		})
+		return http.StatusOK, b
 	}
 	w := newWindow(from*1000, to*1000, chooseInterval(to-from, requestedRollup(n)))
 	v, err := s.store.eval(n, w, nil)

@@ -161,6 +161,8 @@ func (s *Server) evalAll(in *v2Input, w window, each func(i int, v value) (value
 
 type timeseriesResponse struct {
 	Data timeseriesData `json:"data"`
+	// Errors is Datadog's top-level error string beside an empty result.
+	Errors string `json:"errors,omitempty"`
 }
 
 type timeseriesData struct {
@@ -185,6 +187,11 @@ func (s *Server) timeseriesV2(body []byte, fault *Fault) (int, []byte) {
 	in, status, errBody := decodeV2(body, "timeseries_request")
 	if in == nil {
 		return status, errBody
+	}
+	if msg := fault.queryError(); msg != "" {
+		empty := timeseriesAttributes{Series: []timeseriesSeries{}, Times: []int64{}, Values: [][]number{}}
+		b, _ := json.Marshal(timeseriesResponse{Data: timeseriesData{Type: "timeseries_response", Attributes: empty}, Errors: msg})
+		return http.StatusOK, b
 	}
 	w := in.window()
 	results, err := s.evalAll(in, w, func(_ int, v value) (value, error) { return v, nil })
@@ -212,7 +219,8 @@ func (s *Server) timeseriesV2(body []byte, fault *Fault) (int, []byte) {
 }
 
 type scalarResponse struct {
-	Data scalarData `json:"data"`
+	Data   scalarData `json:"data"`
+	Errors string     `json:"errors,omitempty"`
 }
 
 type scalarData struct {
@@ -243,6 +251,14 @@ func (s *Server) scalarV2(body []byte, fault *Fault) (int, []byte) {
 	in, status, errBody := decodeV2(body, "scalar_request")
 	if in == nil {
 		return status, errBody
+	}
+	if msg := fault.queryError(); msg != "" {
+		var resp scalarResponse
+		resp.Data.Type = "scalar_response"
+		resp.Data.Attributes.Columns = []any{}
+		resp.Errors = msg
+		b, _ := json.Marshal(resp)
+		return http.StatusOK, b
 	}
 	w := in.window()
 	results, err := s.evalAll(in, w, func(i int, v value) (value, error) {
