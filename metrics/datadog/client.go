@@ -179,7 +179,7 @@ func (c *Client) QueryMetric(ctx context.Context, q metrics.MetricQuery) (metric
 		return failed(m, ctx.Err())
 	}
 	if err != nil {
-		se, o := c.sourceError(err, resp, query)
+		se, o := callFailure(err, resp, query, c.address, c.timeout)
 		if wait := c.budget.record(o); wait > 0 {
 			se.RetryAfter = wait
 			se.Reason += fmt.Sprintf("; retrying in %s", roundUp(wait))
@@ -237,12 +237,12 @@ func v2Request(q metrics.MetricQuery) datadogV2.TimeseriesFormulaQueryRequest {
 		*datadogV2.NewTimeseriesFormulaRequest(*attrs, datadogV2.TIMESERIESFORMULAREQUESTTYPE_TIMESERIES_REQUEST))
 }
 
-// sourceError says what a failed call means for a person, and what it means
-// for the budget.
-func (c *Client) sourceError(err error, resp *http.Response, query string) (*metrics.SourceError, outcome) {
+// callFailure says what a failed call to address means for a person, and
+// what it means for the budget.
+func callFailure(err error, resp *http.Response, query, address string, timeout time.Duration) (*metrics.SourceError, outcome) {
 	se := &metrics.SourceError{Source: source, Err: err}
 	if resp == nil {
-		reason, cause := c.transportFailure(err)
+		reason, cause := transportFailure(err, address, timeout)
 		se.Reason = reason
 		return se, outcome{failed: true, cause: cause}
 	}
@@ -271,7 +271,7 @@ func (c *Client) sourceError(err error, resp *http.Response, query string) (*met
 		se.Reason = "forbidden (403): the API key or the application key is wrong, or the application key lacks the timeseries_query scope; check DD_API_KEY and DD_APP_KEY (or api-key and app-key of the Secret), and the key's scopes"
 		se.Permanent = true
 	case status == http.StatusNotFound:
-		se.Reason = fmt.Sprintf("not found (404): is %s Datadog's API address? Set DD_SITE or datadog.address", c.address)
+		se.Reason = fmt.Sprintf("not found (404): is %s Datadog's API address? Set DD_SITE or datadog.address", address)
 		se.Permanent = true
 	case status == http.StatusTooManyRequests:
 		se.Reason = "rate limited (429)"
@@ -285,23 +285,23 @@ func (c *Client) sourceError(err error, resp *http.Response, query string) (*met
 	return se, o
 }
 
-// transportFailure says why no response came.
-func (c *Client) transportFailure(err error) (reason, cause string) {
+// transportFailure says why no response came from address.
+func transportFailure(err error, address string, timeout time.Duration) (reason, cause string) {
 	var netErr net.Error
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf("timed out after %s", c.timeout), "a timeout"
+		return fmt.Sprintf("timed out after %s", timeout), "a timeout"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("cannot reach %s: connection refused", c.address), "an unreachable address"
+		return fmt.Sprintf("cannot reach %s: connection refused", address), "an unreachable address"
 	case errors.As(err, &dnsErr):
-		return fmt.Sprintf("cannot reach %s: no such host %s", c.address, dnsErr.Name), "an unreachable address"
+		return fmt.Sprintf("cannot reach %s: no such host %s", address, dnsErr.Name), "an unreachable address"
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {
 		err = urlErr.Err
 	}
-	return fmt.Sprintf("cannot reach %s: %v", c.address, err), "an unreachable address"
+	return fmt.Sprintf("cannot reach %s: %v", address, err), "an unreachable address"
 }
 
 // describeBody is Datadog's own message from an error body

@@ -134,9 +134,12 @@ func ResolveCredentials(ctx context.Context, cfg CredentialConfig) (Credentials,
 	case apiKey != "" && appKey != "":
 		creds = Credentials{APIKey: apiKey, AppKey: appKey, Address: DefaultAddress}
 	case !cfg.Secret.IsZero():
-		c, err := readSecret(ctx, cfg.Kube, cfg.Secret)
+		c, err := readSecret(ctx, cfg.Kube, cfg.Secret, configSecretHelp)
 		if err != nil {
 			return Credentials{}, err
+		}
+		if c.Address == "" {
+			c.Address = DefaultAddress
 		}
 		creds = c
 	default:
@@ -175,26 +178,41 @@ func missingEnv(apiKey, appKey string) error {
 	return credErrorf(ErrNoCredentials, "DD_API_KEY is not set; set it (DD_APP_KEY is set), or name a Secret with %s and %s in %s", SecretAPIKey, SecretAppKey, configHint)
 }
 
-func readSecret(ctx context.Context, kube kubernetes.Interface, secretRef metrics.SecretRef) (Credentials, error) {
+// secretHelp says, in readSecret's errors, where the Secret was named and
+// what else would give the keys.
+type secretHelp struct {
+	// namedIn is where the Secret's name comes from.
+	namedIn string
+	// instead is another way to give the keys.
+	instead string
+}
+
+// configSecretHelp is for the Secret of roost's configuration.
+var configSecretHelp = secretHelp{namedIn: configHint, instead: "set DD_API_KEY and DD_APP_KEY"}
+
+// readSecret reads the keys of a Secret: api-key and app-key required,
+// address optional (Address is empty without one; the caller picks the
+// default).
+func readSecret(ctx context.Context, kube kubernetes.Interface, secretRef metrics.SecretRef, help secretHelp) (Credentials, error) {
 	ref := secretName(secretRef)
 	if secretRef.Namespace == "" || secretRef.Name == "" {
-		return Credentials{}, credErrorf(ErrNoCredentials, "the secret %q in %s needs both a namespace and a name", ref, configHint)
+		return Credentials{}, credErrorf(ErrNoCredentials, "the secret %q in %s needs both a namespace and a name", ref, help.namedIn)
 	}
 	if kube == nil {
-		return Credentials{}, credErrorf(ErrNoCredentials, "secret %s is configured but there is no cluster connection to read it; set DD_API_KEY and DD_APP_KEY instead", ref)
+		return Credentials{}, credErrorf(ErrNoCredentials, "secret %s is configured but there is no cluster connection to read it; %s instead", ref, help.instead)
 	}
 	secret, err := kube.CoreV1().Secrets(secretRef.Namespace).Get(ctx, secretRef.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return Credentials{}, credErrorf(ErrSecretNotFound, "secret %s not found; create it with keys %s and %s (kubectl create secret generic %s -n %s --from-literal=%s=… --from-literal=%s=…), or fix %s",
-			ref, SecretAPIKey, SecretAppKey, secretRef.Name, secretRef.Namespace, SecretAPIKey, SecretAppKey, configHint)
+			ref, SecretAPIKey, SecretAppKey, secretRef.Name, secretRef.Namespace, SecretAPIKey, SecretAppKey, help.namedIn)
 	case apierrors.IsForbidden(err):
-		return Credentials{}, credErrorf(ErrSecretForbidden, "forbidden to read secret %s: ask for get on secrets in %s, or set DD_API_KEY and DD_APP_KEY", ref, secretRef.Namespace)
+		return Credentials{}, credErrorf(ErrSecretForbidden, "forbidden to read secret %s: ask for get on secrets in %s, or %s", ref, secretRef.Namespace, help.instead)
 	case err != nil:
 		return Credentials{}, credErrorf(ErrNoCredentials, "reading secret %s: %v", ref, err)
 	}
 	value := func(key string) string { return strings.TrimSpace(string(secret.Data[key])) }
-	creds := Credentials{APIKey: value(SecretAPIKey), AppKey: value(SecretAppKey), Address: DefaultAddress}
+	creds := Credentials{APIKey: value(SecretAPIKey), AppKey: value(SecretAppKey)}
 	for _, k := range []struct{ key, got string }{{SecretAPIKey, creds.APIKey}, {SecretAppKey, creds.AppKey}} {
 		if k.got != "" {
 			continue
@@ -207,7 +225,7 @@ func readSecret(ctx context.Context, kube kubernetes.Interface, secretRef metric
 	if raw := value(SecretAddress); raw != "" {
 		addr, err := normalizeAddress(raw)
 		if err != nil {
-			return Credentials{}, credErrorf(ErrBadAddress, "secret %s: %s %q %v; set a URL such as https://api.datadoghq.eu, or remove it for %s", ref, SecretAddress, raw, err, DefaultAddress)
+			return Credentials{}, credErrorf(ErrBadAddress, "secret %s: %s %q %v; set a URL such as https://api.datadoghq.eu, or remove it for the default address", ref, SecretAddress, raw, err)
 		}
 		creds.Address = addr
 	}
