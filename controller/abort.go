@@ -37,6 +37,9 @@ func (s *syncContext) reconcileAbort() {
 		st.CurrentStepIndex = stepIndex(0, s.steps)
 		st.PauseConditions = nil
 		st.ControllerPause = false
+		// The runs that failed stay as history; the retry runs new ones.
+		st.Canary.CurrentStepAnalysisRunStatus = nil
+		st.Canary.CurrentBackgroundAnalysisRunStatus = nil
 		s.normal(EventReasonRetrying, "Retrying update to revision %d from step 1", s.newRevision())
 	}
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/watch"
 )
@@ -57,6 +58,14 @@ type Config struct {
 	// are then the Watcher's. When nil, the reconciler builds its own and
 	// runs it for the length of Run.
 	Watcher *watch.Watcher
+	// AnalysisRuns, when the reconciler builds its own Watcher, watches
+	// AnalysisRuns too; set it when the cluster has the resource. A shared
+	// Watcher says so itself (watch.Options.AnalysisRuns).
+	AnalysisRuns bool
+	// Providers take the AnalysisRuns' measurements (Datadog, web). The
+	// runs are measured by this controller, under the same lease; a
+	// provider left nil makes its metrics an Error that says so.
+	Providers analysis.Providers
 }
 
 // Index names of the ReplicaSet and Pod informers.
@@ -79,6 +88,14 @@ type Controller struct {
 	podInformer     cache.SharedIndexInformer
 	hasSynced       []cache.InformerSynced
 
+	// runInformer is the AnalysisRun informer, nil when the cluster has no
+	// AnalysisRun resource (a Rollout with analysis is then invalid). runs,
+	// templates and clusterTemplates write runs and read templates.
+	runInformer      cache.SharedIndexInformer
+	runs             dynamic.NamespaceableResourceInterface
+	templates        dynamic.NamespaceableResourceInterface
+	clusterTemplates dynamic.NamespaceableResourceInterface
+
 	// watcher holds the informers; ownWatcher is set when Run must start it.
 	watcher    *watch.Watcher
 	ownWatcher bool
@@ -92,6 +109,8 @@ type Controller struct {
 	clock    clock.WithTicker
 	metrics  *syncMetrics
 	decoded  *decodeCache
+	// runCtrl measures the AnalysisRuns; nil without the resource.
+	runCtrl *analysis.RunController
 }
 
 // New builds a Controller and its informers; Run starts them.
@@ -115,9 +134,13 @@ func New(cfg Config) (*Controller, error) {
 	c := &Controller{
 		kube:     cfg.Kube,
 		rollouts: cfg.Dynamic.Resource(v1alpha1.RolloutGVR),
-		clock:    clk,
-		metrics:  m,
-		decoded:  newDecodeCache(),
+		runs:     cfg.Dynamic.Resource(v1alpha1.AnalysisRunGVR),
+		// Templates are read when a run is created, not watched.
+		templates:        cfg.Dynamic.Resource(v1alpha1.AnalysisTemplateGVR),
+		clusterTemplates: cfg.Dynamic.Resource(v1alpha1.ClusterAnalysisTemplateGVR),
+		clock:            clk,
+		metrics:          m,
+		decoded:          newDecodeCache(),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "rollouts", Clock: clk},
@@ -131,7 +154,7 @@ func New(cfg Config) (*Controller, error) {
 	if c.watcher == nil {
 		w, err := watch.New(watch.Options{
 			Kube: cfg.Kube, Dynamic: cfg.Dynamic, Namespace: cfg.Namespace, LabelSelector: cfg.Selector,
-			Clock: clk, FullObjects: true, Resync: cfg.Resync,
+			Clock: clk, FullObjects: true, Resync: cfg.Resync, AnalysisRuns: cfg.AnalysisRuns,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("controller: %w", err)
@@ -143,7 +166,12 @@ func New(cfg Config) (*Controller, error) {
 	c.rsInformer = c.watcher.ReplicaSetInformer()
 	c.rsLister = c.watcher.ReplicaSetLister()
 	c.podInformer = c.watcher.PodInformer()
-	for _, inf := range []cache.SharedIndexInformer{c.rsInformer, c.podInformer} {
+	c.runInformer = c.watcher.AnalysisRunInformer()
+	indexed := []cache.SharedIndexInformer{c.rsInformer, c.podInformer}
+	if c.runInformer != nil {
+		indexed = append(indexed, c.runInformer)
+	}
+	for _, inf := range indexed {
 		// A shared informer keeps the index from an earlier term.
 		if _, ok := inf.GetIndexer().GetIndexers()[byControllerUID]; ok {
 			continue
@@ -153,6 +181,16 @@ func New(cfg Config) (*Controller, error) {
 		}
 	}
 	c.hasSynced = []cache.InformerSynced{c.rolloutInformer.HasSynced, c.rsInformer.HasSynced, c.podInformer.HasSynced}
+	if c.runInformer != nil {
+		c.hasSynced = append(c.hasSynced, c.runInformer.HasSynced)
+		if err := c.addHandler(c.runInformer, cache.ResourceEventHandlerFuncs{
+			AddFunc:    c.enqueueRunOwner,
+			UpdateFunc: func(old, cur any) { c.onUpdate(old, cur, c.enqueueRunOwner) },
+			DeleteFunc: c.enqueueRunOwner,
+		}); err != nil {
+			return nil, fmt.Errorf("controller: analysisrun handler: %w", err)
+		}
+	}
 
 	if err := c.addHandler(c.rolloutInformer, cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueueRollout,
@@ -187,6 +225,15 @@ func New(cfg Config) (*Controller, error) {
 		c.broadcaster = record.NewBroadcaster()
 		c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cfg.Kube.CoreV1().Events("")})
 		c.recorder = c.broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "roost"})
+	}
+	if c.runInformer != nil {
+		c.runCtrl, err = analysis.NewRunController(analysis.ControllerConfig{
+			Dynamic: cfg.Dynamic, Kube: cfg.Kube, Informer: c.runInformer, Providers: cfg.Providers,
+			Clock: clk, Recorder: c.recorder,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("controller: %w", err)
+		}
 	}
 	return c, nil
 }
@@ -250,6 +297,15 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 		return errors.New("controller: informer caches did not sync")
 	}
 	var wg sync.WaitGroup
+	if c.runCtrl != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.runCtrl.Run(ctx, workers); err != nil {
+				utilruntime.HandleErrorWithContext(ctx, err, "analysis runs")
+			}
+		}()
+	}
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -378,6 +434,18 @@ func (c *Controller) enqueueReplicaSetOwner(obj any) {
 			continue
 		}
 		c.queue.Add(cache.ObjectName{Namespace: u.GetNamespace(), Name: u.GetName()})
+	}
+}
+
+// enqueueRunOwner enqueues the Rollout that controls an AnalysisRun: a run's
+// phase moving is what completes an analysis step or aborts a canary.
+func (c *Controller) enqueueRunOwner(obj any) {
+	m := metaOf(obj)
+	if m == nil {
+		return
+	}
+	if ref := metav1.GetControllerOf(m); ref != nil && isRolloutRef(ref) {
+		c.queue.Add(cache.ObjectName{Namespace: m.GetNamespace(), Name: ref.Name})
 	}
 }
 

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -94,6 +95,12 @@ func describeStep(steps []v1alpha1.CanaryStep, i int32) string {
 			return fmt.Sprintf("%s: pause %s", prefix, shortDuration(d))
 		}
 		return prefix + ": pause"
+	case st.Analysis != nil:
+		names := make([]string, len(st.Analysis.Templates))
+		for i, t := range st.Analysis.Templates {
+			names[i] = t.TemplateName
+		}
+		return fmt.Sprintf("%s: analysis %s", prefix, strings.Join(names, ", "))
 	}
 	return prefix
 }

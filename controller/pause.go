@@ -24,6 +24,8 @@ func (s *syncContext) reconcileStep() {
 		}
 	case step.Pause != nil:
 		s.reconcilePause(idx, step.Pause)
+	case step.Analysis != nil:
+		s.reconcileAnalysisStep(idx)
 	}
 }
 

@@ -119,6 +119,8 @@ type syncContext struct {
 	// requeueAfter is the earliest instant, as a delay, this Rollout must be
 	// looked at again even if nothing changes (timed pause, deadline); 0 = none.
 	requeueAfter time.Duration
+	// stepRun is the current analysis step's AnalysisRun, if any.
+	stepRun *v1alpha1.AnalysisRun
 	// pending are Events about the status this sync computed: recorded once
 	// the status is written, so that a sync that fails (a conflict) and is
 	// retried records them once, not at every attempt.
@@ -201,7 +203,10 @@ func (s *syncContext) syncValid() error {
 	}
 	s.resetOnChange()
 	s.reconcileAbort()
-	if s.canaryActive() && !st.Abort && !st.PromoteFull && !r.Spec.Paused {
+	if errs := s.reconcileAnalysis(); len(errs) > 0 {
+		return s.syncInvalid(errs)
+	}
+	if s.canaryActive() && !st.Abort && !st.PromoteFull && !r.Spec.Paused && !hasPauseReason(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
 		s.reconcileStep()
 	}
 	s.reconcileCompletion()

@@ -36,6 +36,8 @@ const (
 	ResourceReplicaSets = "replicasets"
 	ResourcePods        = "pods"
 	ResourceEvents      = "events"
+	// ResourceAnalysisRuns is watched only when Options.AnalysisRuns is set.
+	ResourceAnalysisRuns = "analysisruns"
 )
 
 // Index names on the informers' caches. They let the Store find one rollout's
@@ -69,6 +71,10 @@ type Options struct {
 	// dashboard's choice) never does. Handlers skip re-deliveries of
 	// unchanged objects either way.
 	Resync time.Duration
+	// AnalysisRuns adds an informer of AnalysisRuns (argoproj.io/v1alpha1),
+	// indexed by the Rollout that owns each. Set it only where the
+	// AnalysisRun CRD is installed: a watch of a missing resource fails.
+	AnalysisRuns bool
 }
 
 // Watcher owns the shared informers of one scope and turns their callbacks
@@ -89,6 +95,8 @@ type Watcher struct {
 	rsLister        appslisters.ReplicaSetLister
 	podInformer     cache.SharedIndexInformer
 	eventInformer   cache.SharedIndexInformer
+	// runInformer is nil unless Options.AnalysisRuns.
+	runInformer cache.SharedIndexInformer
 
 	dirty  *dirtySet
 	health *healthTracker
@@ -136,7 +144,8 @@ func New(o Options) (*Watcher, error) {
 		keys      func(obj any) []Key
 		informer  *cache.SharedIndexInformer
 	}
-	for _, x := range []wiring{
+	runs := o.Dynamic.Resource(v1alpha1.AnalysisRunGVR)
+	wirings := []wiring{
 		{ResourceRollouts, &unstructured.Unstructured{}, o.Dynamic,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return dyn.Namespace(ns).List(ctx, lo)
@@ -169,7 +178,18 @@ func New(o Options) (*Watcher, error) {
 				return o.Kube.CoreV1().Events(ns).Watch(ctx, lo)
 			},
 			aboutRollouts, t.event, cache.Indexers{byRollout: indexEventByRollout}, eventKeys, &w.eventInformer},
-	} {
+	}
+	if o.AnalysisRuns {
+		wirings = append(wirings, wiring{ResourceAnalysisRuns, &unstructured.Unstructured{}, o.Dynamic,
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return runs.Namespace(ns).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+				return runs.Namespace(ns).Watch(ctx, lo)
+			},
+			func(*metav1.ListOptions) {}, TrimRollout, cache.Indexers{byRollout: indexRunByRollout}, runKeys, &w.runInformer})
+	}
+	for _, x := range wirings {
 		indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
 		for k, f := range x.indexers {
 			indexers[k] = f
@@ -265,7 +285,11 @@ func (w *Watcher) Start(ctx context.Context) {
 }
 
 func (w *Watcher) informers() []cache.SharedIndexInformer {
-	return []cache.SharedIndexInformer{w.rolloutInformer, w.rsInformer, w.podInformer, w.eventInformer}
+	infs := []cache.SharedIndexInformer{w.rolloutInformer, w.rsInformer, w.podInformer, w.eventInformer}
+	if w.runInformer != nil {
+		infs = append(infs, w.runInformer)
+	}
+	return infs
 }
 
 // WaitForCacheSync blocks until every informer has listed once, or ctx is
@@ -302,6 +326,53 @@ func (w *Watcher) PodInformer() cache.SharedIndexInformer { return w.podInformer
 
 // EventInformer is the informer of Events about Rollouts.
 func (w *Watcher) EventInformer() cache.SharedIndexInformer { return w.eventInformer }
+
+// AnalysisRunInformer is the dynamic informer of AnalysisRuns, nil unless
+// the Watcher was built with Options.AnalysisRuns.
+func (w *Watcher) AnalysisRunInformer() cache.SharedIndexInformer { return w.runInformer }
+
+// AnalysisRunsOf returns the cached AnalysisRuns owned by the Rollout k (any
+// owner reference to it, as `kubectl argo rollouts get` counts them).
+func (w *Watcher) AnalysisRunsOf(k Key) []*unstructured.Unstructured {
+	if w.runInformer == nil {
+		return nil
+	}
+	objs, err := w.runInformer.GetIndexer().ByIndex(byRollout, k.String())
+	if err != nil {
+		return nil
+	}
+	out := make([]*unstructured.Unstructured, 0, len(objs))
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// runKeys maps an AnalysisRun to the Rollouts that own it.
+func runKeys(obj any) []Key {
+	m := metaOf(obj)
+	if m == nil {
+		return nil
+	}
+	var keys []Key
+	for _, ref := range m.GetOwnerReferences() {
+		if ref.Kind == v1alpha1.Kind {
+			keys = append(keys, Key{Namespace: m.GetNamespace(), Name: ref.Name})
+		}
+	}
+	return keys
+}
+
+func indexRunByRollout(obj any) ([]string, error) {
+	keys := runKeys(obj)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.String()
+	}
+	return out, nil
+}
 
 // rolloutKeys maps a Rollout (or its tombstone) to its own key.
 func rolloutKeys(obj any) []Key {

@@ -334,6 +334,12 @@ func stepText(s v1alpha1.CanaryStep) string {
 			return "pause (until promoted)"
 		}
 		return "pause " + d.String()
+	case s.Analysis != nil:
+		names := make([]string, len(s.Analysis.Templates))
+		for i, t := range s.Analysis.Templates {
+			names[i] = t.TemplateName
+		}
+		return "analysis " + strings.Join(names, ", ")
 	}
 	return "(unsupported step)"
 }
