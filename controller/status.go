@@ -215,17 +215,7 @@ func statusMergePatch(old, cur *v1alpha1.RolloutStatus, resourceVersion string) 
 	if err != nil {
 		return nil, err
 	}
-	patch := map[string]any{}
-	for k, v := range nm {
-		if !reflect.DeepEqual(om[k], v) {
-			patch[k] = v
-		}
-	}
-	for k := range om {
-		if _, ok := nm[k]; !ok {
-			patch[k] = nil
-		}
-	}
+	patch := mergeDiff(om, nm)
 	if len(patch) == 0 {
 		return nil, nil
 	}
@@ -234,6 +224,36 @@ func statusMergePatch(old, cur *v1alpha1.RolloutStatus, resourceVersion string) 
 		body["metadata"] = map[string]any{"resourceVersion": resourceVersion}
 	}
 	return json.Marshal(body)
+}
+
+// mergeDiff is the JSON merge patch that turns old into cur: changed keys
+// with their new value, removed keys as null, and objects present in both
+// diffed key by key (a merge patch merges objects: sending a nested object
+// whole would leave its removed keys in place, e.g. a cleared
+// status.canary.currentStepAnalysisRunStatus).
+func mergeDiff(old, cur map[string]any) map[string]any {
+	patch := map[string]any{}
+	for k, v := range cur {
+		ov, had := old[k]
+		if reflect.DeepEqual(ov, v) {
+			continue
+		}
+		om, ok1 := ov.(map[string]any)
+		nm, ok2 := v.(map[string]any)
+		if had && ok1 && ok2 {
+			if d := mergeDiff(om, nm); len(d) > 0 {
+				patch[k] = d
+			}
+			continue
+		}
+		patch[k] = v
+	}
+	for k := range old {
+		if _, ok := cur[k]; !ok {
+			patch[k] = nil
+		}
+	}
+	return patch
 }
 
 func toJSONMap(v any) (map[string]any, error) {

@@ -123,3 +123,24 @@ func TestStatusWrittenOnceAsMergePatch(t *testing.T) {
 		t.Fatalf("status %+v", r.Status)
 	}
 }
+
+// A nested object is patched key by key: a cleared current analysis run is
+// written as null, not left in place by a merge patch that sends an
+// emptier object.
+func TestStatusPatchClearsNestedFields(t *testing.T) {
+	old := v1alpha1.RolloutStatus{Canary: v1alpha1.CanaryStatus{
+		CurrentStepAnalysisRunStatus:       &v1alpha1.RolloutAnalysisRunStatus{Name: "a", Status: v1alpha1.AnalysisPhaseSuccessful},
+		CurrentBackgroundAnalysisRunStatus: &v1alpha1.RolloutAnalysisRunStatus{Name: "b", Status: v1alpha1.AnalysisPhaseRunning},
+	}}
+	cur := *old.DeepCopy()
+	cur.Canary.CurrentStepAnalysisRunStatus = nil
+	cur.Canary.CurrentBackgroundAnalysisRunStatus.Status = v1alpha1.AnalysisPhaseFailed
+	patch, err := statusMergePatch(&old, &cur, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"status":{"canary":{"currentBackgroundAnalysisRunStatus":{"status":"Failed"},"currentStepAnalysisRunStatus":null}}}`
+	if string(patch) != want {
+		t.Fatalf("patch\n got %s\nwant %s", patch, want)
+	}
+}

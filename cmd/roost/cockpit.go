@@ -115,7 +115,8 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if why != "" {
 		note(themes.Info, "%s", why)
 	}
-	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile})
+	runsServed := reconcile && analysisRunsServed(c)
+	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed})
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +143,9 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		if err != nil {
 			return nil, err
 		}
+		providers := analysisProviders(c, ns, os.Getenv)
 		ck.newCtrl = func() (*controller.Controller, error) {
-			return controller.New(controller.Config{Kube: c.Kube, Dynamic: c.Dynamic, Watcher: w})
+			return controller.New(controller.Config{Kube: c.Kube, Dynamic: c.Dynamic, Watcher: w, Providers: providers})
 		}
 	}
 

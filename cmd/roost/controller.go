@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -163,6 +164,11 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 	}
 	fmt.Fprintf(a.errOut, "roost controller %s for %s; campaigning for lease %s/%s (logs: %s)\n", leader.Identity(), where, leaseNS, o.leaseName, logs)
 
+	runsServed := analysisRunsServed(c)
+	if !runsServed {
+		fmt.Fprintln(a.errOut, "the cluster has no AnalysisRun resource: Rollouts with analysis are refused until you run `roost install`")
+	}
+	providers := analysisProviders(c, ns, os.Getenv)
 	runErr := leader.Run(ctx, func(termCtx context.Context) {
 		reg := prometheus.NewRegistry()
 		termMu.Lock()
@@ -171,6 +177,7 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 		ctrl, err := controller.New(controller.Config{
 			Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, Selector: o.selector,
 			Clock: clock.RealClock{}, Metrics: reg, Resync: o.resync,
+			AnalysisRuns: runsServed, Providers: providers,
 		})
 		if err != nil {
 			cancel(fmt.Errorf("starting the reconciler: %w", err))
