@@ -106,6 +106,10 @@ type rolloutState struct {
 	promoteFull    bool
 	currentPodHash string
 	stableRS       string
+	// controllerPause and stepAnalysis (the current step run's phase) tell
+	// a canary held on an Inconclusive analysis step.
+	controllerPause bool
+	stepAnalysis    string
 }
 
 func readState(u *unstructured.Unstructured) rolloutState {
@@ -122,6 +126,8 @@ func readState(u *unstructured.Unstructured) rolloutState {
 	s.promoteFull, _, _ = unstructured.NestedBool(u.Object, "status", "promoteFull")
 	s.currentPodHash, _, _ = unstructured.NestedString(u.Object, "status", "currentPodHash")
 	s.stableRS, _, _ = unstructured.NestedString(u.Object, "status", "stableRS")
+	s.controllerPause, _, _ = unstructured.NestedBool(u.Object, "status", "controllerPause")
+	s.stepAnalysis, _, _ = unstructured.NestedString(u.Object, "status", "canary", "currentStepAnalysisRunStatus", "status")
 	return s
 }
 
@@ -155,6 +161,12 @@ func (a *Actions) Promote(ctx context.Context, ns, name string) (Result, error) 
 	var status map[string]any
 	var detail string
 	switch {
+	case s.pauseConds > 0 && s.controllerPause && s.stepAnalysis == "Inconclusive":
+		// As `kubectl argo rollouts promote` does: the Inconclusive
+		// analysis step is skipped.
+		next := min(s.index()+1, int64(s.steps))
+		status = map[string]any{"pauseConditions": nil, "controllerPause": false, "currentStepIndex": next}
+		detail = fmt.Sprintf("Inconclusive analysis at step %d/%d accepted, now at step %d/%d", s.index()+1, s.steps, min(next+1, int64(s.steps)), s.steps)
 	case s.pauseConds > 0:
 		status = map[string]any{"pauseConditions": nil}
 		detail = fmt.Sprintf("pause at step %d/%d released", s.index()+1, s.steps)

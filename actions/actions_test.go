@@ -560,3 +560,27 @@ func TestWhoAmI(t *testing.T) {
 		t.Errorf("denied review: got %q", got)
 	}
 }
+
+// Promoting a canary held on an Inconclusive analysis step sends what
+// `kubectl argo rollouts promote` sends: the pause released and the step
+// skipped, so that either controller goes on from the next step.
+func TestPromoteInconclusiveAnalysisStep(t *testing.T) {
+	f := newFixture(t, []*unstructured.Unstructured{testRollout(func(o map[string]any) {
+		status(o)["pauseConditions"] = []any{map[string]any{"reason": "InconclusiveAnalysisRun", "startTime": "2026-03-04T05:00:00Z"}}
+		status(o)["controllerPause"] = true
+		status(o)["currentStepIndex"] = int64(1)
+		status(o)["canary"] = map[string]any{"currentStepAnalysisRunStatus": map[string]any{"name": "checkout-abc-2-1", "status": "Inconclusive"}}
+	})})
+	res, err := f.act.Promote(context.Background(), "shop", "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.patches()
+	want := sentPatch{types.MergePatchType, "status", `{"status":{"controllerPause":false,"currentStepIndex":2,"pauseConditions":null}}`}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("patches = %+v, want %+v", got, want)
+	}
+	if !strings.Contains(res.Summary, "Inconclusive analysis at step 2/") {
+		t.Errorf("result %q does not say the Inconclusive analysis was accepted", res.Summary)
+	}
+}
