@@ -6,4 +6,9 @@
 // Datadog's X-RateLimit headers and backs off after failures. Every failure
 // is a *metrics.SourceError that says what to do; nothing that failed is
 // ever shown as a healthy value.
+//
+// It also measures the Datadog metrics of Argo Rollouts' AnalysisRuns
+// (AnalysisProvider, an analysis.Provider): Argo's requests on the v1 query
+// and v2 scalar APIs, Argo's credentials in Argo's order, and the same call
+// budget as the cockpit's when it is shared.
 package datadog
