@@ -137,6 +137,9 @@ func (p *AnalysisProvider) credentialsFor(ctx context.Context, run *v1alpha1.Ana
 	if ref != nil && ref.Name != "" {
 		ns := p.namespace
 		if ref.Namespaced {
+			if run == nil || run.Namespace == "" {
+				return nil, fmt.Errorf("provider.datadog.secretRef is namespaced, but the analysis run has no namespace to read the Secret %q in", ref.Name)
+			}
 			ns = run.Namespace
 		}
 		if p.secrets == nil {

@@ -1020,3 +1020,11 @@ func TestNewAnalysisProvider(t *testing.T) {
 		t.Errorf("zero options: %v", err)
 	}
 }
+
+func TestAnalysisNamespacedWithoutRun(t *testing.T) {
+	w := newAnalysisWorld(t, datadogserver.RateLimit{})
+	p := w.provider(t, AnalysisOptions{})
+	m := v1Metric(ratioCanary)
+	m.Provider.Datadog.SecretRef = &v1alpha1.DatadogSecretRef{Name: "dd-team", Namespaced: true}
+	wantErr(t, p.Measure(context.Background(), nil, m, w.clock.Now()), `the analysis run has no namespace to read the Secret "dd-team" in`)
+}
