@@ -66,6 +66,9 @@ type Config struct {
 	// runs are measured by this controller, under the same lease; a
 	// provider left nil makes its metrics an Error that says so.
 	Providers analysis.Providers
+	// Gate is roost's judge as a gate for canaries without analysis; nil
+	// leaves the judge's verdicts to people.
+	Gate *analysis.Gate
 }
 
 // Index names of the ReplicaSet and Pod informers.
@@ -111,6 +114,7 @@ type Controller struct {
 	decoded  *decodeCache
 	// runCtrl measures the AnalysisRuns; nil without the resource.
 	runCtrl *analysis.RunController
+	gate    *analysis.Gate
 }
 
 // New builds a Controller and its informers; Run starts them.

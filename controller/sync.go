@@ -206,6 +206,9 @@ func (s *syncContext) syncValid() error {
 	if errs := s.reconcileAnalysis(); len(errs) > 0 {
 		return s.syncInvalid(errs)
 	}
+	if wrote, err := s.reconcileGate(); err != nil || wrote {
+		return err
+	}
 	if s.canaryActive() && !st.Abort && !st.PromoteFull && !r.Spec.Paused && !hasPauseReason(st, v1alpha1.PauseReasonInconclusiveAnalysis) {
 		s.reconcileStep()
 	}

@@ -18,7 +18,25 @@ type Config struct {
 	// Overview is the id of the metric whose canary/stable ratio the overview
 	// shows for every rollout (yaml: overview); see Headline.
 	Overview string
+	// Judge is what roost's judge does with a failing canary that has no
+	// analysis of its own (yaml: judge).
+	Judge GateConfig
 }
+
+// GateConfig configures the judge as a gate (yaml: judge.gate, judge.rounds):
+// off, hold (the default) or abort, after Rounds failing rounds in a row.
+// A Rollout's annotations rollouts.roost.dev/judge-gate and
+// rollouts.roost.dev/judge-gate-rounds override both.
+type GateConfig struct {
+	Gate   string
+	Rounds int
+}
+
+// Judge gate defaults.
+const (
+	DefaultJudgeGate   = "hold"
+	DefaultJudgeRounds = 3
+)
 
 // Datadog is the configuration of the metrics side (yaml: datadog).
 type Datadog struct {
@@ -217,6 +235,7 @@ func Defaults() Config {
 			StableStage: DefaultStableStage,
 		},
 		Overview: DefaultOverview,
+		Judge:    GateConfig{Gate: DefaultJudgeGate, Rounds: DefaultJudgeRounds},
 	}
 }
 

@@ -93,6 +93,19 @@ func TestLoadExample(t *testing.T) {
 	}
 }
 
+func TestLoadJudgeGate(t *testing.T) {
+	c, err := Load(writeFile(t, t.TempDir(), "c.yaml", "judge:\n  gate: Abort\n  rounds: 5\n"), envOf(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Judge != (GateConfig{Gate: "abort", Rounds: 5}) {
+		t.Errorf("judge = %+v, want abort after 5 rounds", c.Judge)
+	}
+	if d := Defaults().Judge; d != (GateConfig{Gate: "hold", Rounds: 3}) {
+		t.Errorf("default judge = %+v, want hold after 3 rounds", d)
+	}
+}
+
 func TestLoadOrderOfQueries(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "c.yaml", `
 datadog:
@@ -133,7 +146,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			file: "datadog: {}\nbugsnak: {}\n",
-			want: []string{"line 2: bugsnak: unknown field bugsnak at the top level (did you mean bugsnag?); the fields there are datadog, bugsnag, overview"},
+			want: []string{"line 2: bugsnak: unknown field bugsnak at the top level (did you mean bugsnag?); the fields there are datadog, bugsnag, overview, judge"},
 			line: 2,
 		},
 		{
@@ -278,6 +291,18 @@ func TestLoadErrors(t *testing.T) {
 			name: "same tag value for both sides",
 			file: "datadog:\n  canaryValue: web\n  stableValue: web\n",
 			want: []string{`line 3: datadog.stableValue: canary and stable are both "web"`},
+			line: 3,
+		},
+		{
+			name: "judge gate of no kind",
+			file: "judge:\n  gate: pause\n",
+			want: []string{`line 2: judge.gate: "pause" is not a gate: write off`},
+			line: 2,
+		},
+		{
+			name: "judge gate after no rounds",
+			file: "judge:\n  gate: abort\n  rounds: 0\n",
+			want: []string{`line 3: judge.rounds: 0: write how many failing rounds in a row`},
 			line: 3,
 		},
 		{

@@ -97,6 +97,12 @@ type fileConfig struct {
 	Datadog  fileDatadog `yaml:"datadog"`
 	Bugsnag  fileBugsnag `yaml:"bugsnag"`
 	Overview string      `yaml:"overview"`
+	Judge    fileJudge   `yaml:"judge"`
+}
+
+type fileJudge struct {
+	Gate   string      `yaml:"gate"`
+	Rounds wholeNumber `yaml:"rounds"`
 }
 
 type fileDatadog struct {
@@ -166,6 +172,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 			CanaryStage: d.Bugsnag.CanaryStage, StableStage: d.Bugsnag.StableStage,
 		},
 		Overview: d.Overview,
+		Judge:    fileJudge{Gate: d.Judge.Gate, Rounds: wholeNumber(d.Judge.Rounds)},
 	}
 	doc, problems := decodeStrict(data, &f)
 	if len(problems) > 0 {
@@ -189,6 +196,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 			CanaryStage: f.Bugsnag.CanaryStage, StableStage: f.Bugsnag.StableStage,
 		},
 		Overview: f.Overview,
+		Judge:    GateConfig{Gate: strings.ToLower(strings.TrimSpace(f.Judge.Gate)), Rounds: int(f.Judge.Rounds)},
 	}
 	// Templates are tried on a sample rollout with the file's tags.
 	dd := c.Datadog

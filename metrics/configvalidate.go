@@ -132,6 +132,14 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	if metricsOK && !ids[c.Overview] {
 		v.add("overview", "%q is not one of the metrics (%s): name the metric the overview shows", c.Overview, metricIDs(dd.Metrics))
 	}
+	switch c.Judge.Gate {
+	case "off", "hold", "abort":
+	default:
+		v.add("judge.gate", "%q is not a gate: write off (the judge's verdict is only shown), hold (a failing canary stops advancing until a person promotes or aborts it; the default) or abort", c.Judge.Gate)
+	}
+	if c.Judge.Rounds < 1 {
+		v.add("judge.rounds", "%d: write how many failing rounds in a row the gate waits for, 1 or more (default %d)", c.Judge.Rounds, DefaultJudgeRounds)
+	}
 	bs := c.Bugsnag
 	v.url("bugsnag.address", bs.Address)
 	v.secret("bugsnag.secret", bs.Secret)

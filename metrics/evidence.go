@@ -66,8 +66,10 @@ type Metric struct {
 	HigherIsWorse bool   `json:"higherIsWorse"`
 	Canary        Series `json:"canary"`
 	Stable        Series `json:"stable"`
-	// Verdict is the judge's comparison of the two sides.
+	// Verdict is the judge's comparison of the two sides; Reason says why
+	// in one line, with the values, the ratio and the test that decided.
 	Verdict Verdict `json:"verdict"`
+	Reason  string  `json:"reason,omitempty"`
 	// Error is set when this metric's query failed; both series are then
 	// empty and Verdict is NoData.
 	Error string `json:"error,omitempty"`

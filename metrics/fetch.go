@@ -217,7 +217,11 @@ func mergeMetrics(prev []Metric, plan []PlannedMetric, results []metricResult, j
 		if m.Query == "" {
 			m.Query = empty.Query
 		}
-		m.Verdict = j.Verdict(m, pm.Tolerance)
+		if e, ok := j.(Explainer); ok {
+			m.Verdict, m.Reason = e.Explain(m, pm.Tolerance)
+		} else {
+			m.Verdict = j.Verdict(m, pm.Tolerance)
+		}
 		out[i] = m
 	}
 	return out, tolerances, failures

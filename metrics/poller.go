@@ -25,6 +25,13 @@ type Judge interface {
 	Score(ms []Metric, tolerances []Tolerance) Score
 }
 
+// Explainer is a Judge that also says why a verdict is what it is, in one
+// line ("canary 4.1 % against stable 0.5 % (latest): 8.2× stable, beyond
+// the 1.5× allowed"): what an automatic hold or abort quotes.
+type Explainer interface {
+	Explain(m Metric, t Tolerance) (Verdict, string)
+}
+
 // PollerOptions configure a Poller.
 type PollerOptions struct {
 	Config Config

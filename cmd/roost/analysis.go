@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
 	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/datadog"
 )
 
 // serviceAccountNamespace is where an in-cluster roost learns its namespace.
@@ -47,8 +50,45 @@ func controllerNamespace(getenv func(string) string, scope string) string {
 	return defaultControllerNamespace
 }
 
-// analysisProviders are the providers roost's run loop measures with.
-func analysisProviders(c *clients, scope string, getenv func(string) string) analysis.Providers {
-	_ = controllerNamespace(getenv, scope)
-	return analysis.Providers{Web: analysis.NewWebProvider(analysis.WebOptions{})}
+// newGate is roost's judge as a gate over the evidence of poller, with the
+// configuration's default; targets, when set, is told which rollouts to
+// poll (a headless controller's own poller). nil without a poller: no
+// evidence, no gate.
+func newGate(poller *metrics.Poller, cfg metrics.GateConfig, owned bool) *analysis.Gate {
+	if poller == nil {
+		return nil
+	}
+	def := analysis.DefaultGate()
+	if m, err := analysis.ParseGateMode(cfg.Gate); err == nil {
+		def.Mode = m
+	}
+	if cfg.Rounds > 0 {
+		def.Rounds = cfg.Rounds
+	}
+	o := analysis.GateOptions{Evidence: poller, Default: def}
+	if owned {
+		o.Targets = poller.SetTargets
+	}
+	return analysis.NewGate(o)
+}
+
+// analysisProviders are the providers roost's run loop measures with. The
+// Datadog provider is always there: credentials are looked up at each
+// measurement as Argo Rollouts looks them up (the metric's secretRef,
+// DD_API_KEY+DD_APP_KEY+DD_ADDRESS, the Secret "datadog" in roost's
+// namespace), then roost's own configuration; a metric that finds none is
+// an Error that says what to create. It spends the dashboard's call budget
+// when there is a dashboard client.
+func analysisProviders(c *clients, scope string, ev evidence) (analysis.Providers, error) {
+	p := analysis.Providers{Web: analysis.NewWebProvider(analysis.WebOptions{})}
+	dd, err := datadog.NewAnalysisProvider(datadog.AnalysisOptions{
+		Kube: c.Kube, Namespace: controllerNamespace(os.Getenv, scope),
+		Fallback: ev.creds, FallbackSource: "roost's configuration (datadog.secret, DD_API_KEY/DD_APP_KEY)",
+		Share: ev.dd,
+	})
+	if err != nil {
+		return p, fmt.Errorf("Datadog metrics of AnalysisRuns are off (they end as Error): %w", err)
+	}
+	p.Datadog = dd
+	return p, nil
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/roost-dev/roost/actions"
+	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/themes"
@@ -85,6 +86,11 @@ type cockpit struct {
 	background []func(ctx context.Context)
 	workers    int
 	newCtrl    func() (*controller.Controller, error)
+	// gate is roost's judge as a gate, when this roost reconciles and has
+	// evidence.
+	gate *analysis.Gate
+	// providers measure the AnalysisRuns, when this roost reconciles.
+	providers analysis.Providers
 	// drawn is closed when the first complete frame is on screen (the
 	// dashboard reports it once).
 	drawn chan struct{}
@@ -143,9 +149,8 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		if err != nil {
 			return nil, err
 		}
-		providers := analysisProviders(c, ns, os.Getenv)
 		ck.newCtrl = func() (*controller.Controller, error) {
-			return controller.New(controller.Config{Kube: c.Kube, Dynamic: c.Dynamic, Watcher: w, Providers: providers})
+			return controller.New(controller.Config{Kube: c.Kube, Dynamic: c.Dynamic, Watcher: w, Providers: ck.providers, Gate: ck.gate})
 		}
 	}
 
@@ -182,6 +187,15 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if ev.poller != nil {
 		ck.opts.Evidence = ev.poller
 		ck.background = append(ck.background, ev.poller.Run)
+		if reconcile {
+			// The dashboard sets the poller's targets; the gate reads them.
+			ck.gate = newGate(ev.poller, ev.gate, false)
+		}
+	}
+	if reconcile {
+		if ck.providers, err = analysisProviders(c, ns, ev); err != nil {
+			note(themes.Warning, "%v", err)
+		}
 	}
 	ck.opts.MetricsOff, ck.opts.ErrorsOff = ev.metricsOff, ev.errorsOff
 	ck.opts.Headline = ev.headline

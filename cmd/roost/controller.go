@@ -22,6 +22,7 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/metrics"
 )
 
 type controllerOptions struct {
@@ -34,6 +35,7 @@ type controllerOptions struct {
 	leaseDuration  time.Duration
 	renewDeadline  time.Duration
 	retryPeriod    time.Duration
+	config         string
 }
 
 func newControllerCommand(a *app) *cobra.Command {
@@ -48,6 +50,13 @@ namespace with -A), optionally only those matching -l.
 Of several roost processes exactly one reconciles: they campaign for the Lease
 roost-controller (coordination.k8s.io) in --lease-namespace; when the leader dies
 another takes over within --lease-duration, at once when it quits cleanly.
+
+AnalysisRuns of the Rollouts' analysis are measured here too (Datadog and web
+metrics). For canaries without analysis, roost's judge compares canary and
+stable on Datadog and, after judge.rounds failing rounds in a row, holds the
+canary (judge.gate: hold, the default), aborts it (abort) or only reports (off);
+--config names the file with the datadog and judge sections, and a Rollout's
+annotations rollouts.roost.dev/judge-gate and judge-gate-rounds override it.
 
 /healthz and Prometheus /metrics are served on --metrics-addr (loopback by default;
 empty disables). SIGTERM or SIGINT stops it cleanly and releases the Lease.`,
@@ -78,6 +87,7 @@ empty disables). SIGTERM or SIGINT stops it cleanly and releases the Lease.`,
 	f.DurationVar(&o.leaseDuration, "lease-duration", election.DefaultLeaseDuration, "how long followers wait before taking over from a silent leader")
 	f.DurationVar(&o.renewDeadline, "renew-deadline", election.DefaultRenewDeadline, "how long the leader retries renewing before giving up leadership")
 	f.DurationVar(&o.retryPeriod, "retry-period", election.DefaultRetryPeriod, "how often candidates try to acquire or renew the Lease")
+	f.StringVar(&o.config, "config", "", "metrics and judge configuration file (default $XDG_CONFIG_HOME/roost/config.yaml)")
 	return cmd
 }
 
@@ -168,8 +178,26 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 	if !runsServed {
 		fmt.Fprintln(a.errOut, "the cluster has no AnalysisRun resource: Rollouts with analysis are refused until you run `roost install`")
 	}
-	providers := analysisProviders(c, ns, os.Getenv)
+	cfg, cfgErr := metrics.Load(o.config, os.Getenv)
+	if cfgErr != nil {
+		fmt.Fprintf(a.errOut, "%v\n", cfgErr)
+	}
+	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv})
+	providers, perr := analysisProviders(c, ns, ev)
+	if perr != nil {
+		fmt.Fprintln(a.errOut, perr)
+	}
+	if ev.poller != nil {
+		go ev.poller.Run(ctx)
+	} else {
+		fmt.Fprintf(a.errOut, "roost's judge gate is off: %s\n", ev.metricsOff)
+	}
 	runErr := leader.Run(ctx, func(termCtx context.Context) {
+		// The gate polls only while this process leads.
+		gate := newGate(ev.poller, ev.gate, true)
+		if ev.poller != nil {
+			defer ev.poller.SetTargets(nil)
+		}
 		reg := prometheus.NewRegistry()
 		termMu.Lock()
 		term = reg
@@ -177,7 +205,7 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 		ctrl, err := controller.New(controller.Config{
 			Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, Selector: o.selector,
 			Clock: clock.RealClock{}, Metrics: reg, Resync: o.resync,
-			AnalysisRuns: runsServed, Providers: providers,
+			AnalysisRuns: runsServed, Providers: providers, Gate: gate,
 		})
 		if err != nil {
 			cancel(fmt.Errorf("starting the reconciler: %w", err))

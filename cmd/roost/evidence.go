@@ -22,6 +22,13 @@ type evidence struct {
 	metricsOff, errorsOff string
 	headline              string
 	notices               []themes.Notice
+	// gate is the judge gate's default, from the configuration.
+	gate metrics.GateConfig
+	// dd is the Datadog client, nil without credentials; creds its
+	// credentials; the analysis' provider shares its budget and falls back
+	// on its keys.
+	dd    *datadog.Client
+	creds *datadog.Credentials
 }
 
 // evidenceSources are the configuration and the environment the clients
@@ -43,7 +50,7 @@ func (a *app) buildEvidence(ctx context.Context, c *clients, o *cockpitOptions) 
 
 func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence {
 	cfg := src.config
-	ev := evidence{headline: cfg.Headline()}
+	ev := evidence{headline: cfg.Headline(), gate: cfg.Judge}
 	opts := metrics.PollerOptions{Config: cfg, Judge: judge.Judge{}}
 
 	creds, err := datadog.ResolveCredentials(ctx, datadog.CredentialConfig{
@@ -54,6 +61,7 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 		dd, err = datadog.New(datadog.Options{Credentials: creds, API: cfg.Datadog.API, Timeout: cfg.Datadog.Timeout, MaxCallsPerMinute: cfg.Datadog.MaxCallsPerMinute})
 		if err == nil {
 			opts.Metrics = dd
+			ev.dd, ev.creds = dd, &creds
 		}
 	}
 	if err != nil {

@@ -234,6 +234,12 @@ func (Judge) Verdict(m metrics.Metric, t metrics.Tolerance) metrics.Verdict {
 	return Compare(m, t).Verdict
 }
 
+// Explain is Compare's verdict and reason.
+func (Judge) Explain(m metrics.Metric, t metrics.Tolerance) (metrics.Verdict, string) {
+	r := Compare(m, t)
+	return r.Verdict, r.Reason
+}
+
 // Score is Summarize's score.
 func (Judge) Score(ms []metrics.Metric, tolerances []metrics.Tolerance) metrics.Score {
 	return Summarize(ms, tolerances).Score
