@@ -145,6 +145,7 @@ func New(cfg Config) (*Controller, error) {
 		clock:            clk,
 		metrics:          m,
 		decoded:          newDecodeCache(),
+		gate:             cfg.Gate,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "rollouts", Clock: clk},
