@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
@@ -23,6 +24,8 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/internal/rollouttest"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/datadog"
 )
 
 // rateServer is a service's own health endpoint, as a web metric reads it:
@@ -366,4 +369,93 @@ func TestAnalysisSurvivesLeaderKill(t *testing.T) {
 		}
 	}
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 2 Healthy", leadHealthyAt(v2))
+}
+
+// TestDatadogStepAnalysis: analysis on Datadog as Argo users write it (v2
+// scalar with a formula, and v1), with the keys in the Secret "datadog" of
+// roost's namespace; the canary's error rate passes one run and fails the
+// other, whose abort quotes the value measured.
+func TestDatadogStepAnalysis(t *testing.T) {
+	ns := env.NewNamespace(t)
+	w := newDDWorld(t, map[string]float64{"ddpass/canary": 0.01, "ddpass/stable": 0.01, "ddfail/canary": 0.2, "ddfail/stable": 0.01})
+	ctx := context.Background()
+	if _, err := env.Client().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "datadog", Namespace: ns},
+		StringData: map[string]string{"api-key": ddAPIKey, "app-key": ddAppKey, "address": w.http.URL},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dd, err := datadog.NewAnalysisProvider(datadog.AnalysisOptions{Kube: env.Client(), Namespace: ns, LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, err := controller.New(controller.Config{
+		Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns, AnalysisRuns: true,
+		Providers: analysis.Providers{Datadog: dd},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ctrl.Run(runCtx, 2) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	op := "trace." + metrics.DefaultOperation
+	for name, provider := range map[string]map[string]any{
+		"v2": {"apiVersion": "v2", "interval": "1m", "aggregator": "avg",
+			"queries": map[string]any{
+				"errors": "sum:" + op + ".errors{service:{{args.service}},kube_role:canary}.as_count()",
+				"hits":   "sum:" + op + ".hits{service:{{args.service}},kube_role:canary}.as_count()",
+			},
+			"formula": "errors / hits"},
+		"v1": {"interval": "1m", "query": "sum:" + op + ".errors{service:{{args.service}},kube_role:canary}.as_count() / sum:" + op + ".hits{service:{{args.service}},kube_role:canary}.as_count()"},
+	} {
+		u := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": v1alpha1.SchemeGroupVersion.String(), "kind": v1alpha1.AnalysisTemplateKind,
+			"metadata": map[string]any{"name": "dd-" + name, "namespace": ns},
+			"spec": map[string]any{
+				"args": []any{map[string]any{"name": "service"}},
+				"metrics": []any{map[string]any{
+					"name": "error-rate", "interval": "2s", "count": int64(2), "successCondition": "result < 0.05",
+					"provider": map[string]any{"datadog": provider},
+				}},
+			},
+		}}
+		if _, err := dynamicClient(t).Resource(v1alpha1.AnalysisTemplateGVR).Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create template dd-%s: %v", name, err)
+		}
+	}
+	step := func(template, service string) v1alpha1.CanaryStep {
+		return v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{
+			Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: template}},
+			Args:      []v1alpha1.AnalysisRunArgument{{Name: "service", Value: service}},
+		}}
+	}
+	_, _, passHash := startAnalysedCanary(t, ns, "ddpass", func(b *rollouttest.Builder) {
+		b.Steps(rollouttest.SetWeight(25), step("dd-v2", "ddpass"), step("dd-v1", "ddpass"))
+	})
+	leadWaitRollout(t, 60*time.Second, ns, "ddpass", "ddpass Healthy after two Datadog analyses", leadHealthyAt(passHash))
+	startAnalysedCanary(t, ns, "ddfail", func(b *rollouttest.Builder) {
+		b.Steps(rollouttest.SetWeight(25), step("dd-v1", "ddfail"), rollouttest.SetWeight(50))
+	})
+	r := leadWaitRollout(t, 60*time.Second, ns, "ddfail", "ddfail aborted by its Datadog analysis", func(r *v1alpha1.Rollout) bool {
+		return r.Status.Abort && r.Status.Phase == v1alpha1.PhaseDegraded
+	})
+	if !strings.Contains(r.Status.Message, `Metric "error-rate" assessed Failed`) || !strings.Contains(r.Status.Message, "last values 0.2") {
+		t.Errorf("abort message %q does not quote the metric and its value 0.2", r.Status.Message)
+	}
+	runs, err := listRuns(ctx, t, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range runs {
+		for _, mr := range run.Status.MetricResults {
+			for _, m := range mr.Measurements {
+				if strings.Contains(m.Message, ddAPIKey) || strings.Contains(m.Message, ddAppKey) || strings.Contains(m.Value, ddAPIKey) {
+					t.Errorf("run %s shows a Datadog key", run.Name)
+				}
+			}
+		}
+	}
 }
