@@ -14,6 +14,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/roost-dev/roost/actions"
+	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/deploy"
@@ -95,8 +97,37 @@ func TestShippedRolesSuffice(t *testing.T) {
 	applyClusterRole(t, "rbac-dashboard.yaml", "roost-dashboard", "e2e-dashboard")
 
 	ctlKube, ctlDyn := clientsAs(t, "e2e-controller")
-	ctrl, err := controller.New(controller.Config{Kube: ctlKube, Dynamic: ctlDyn, Namespace: ns})
+	ctrl, err := controller.New(controller.Config{
+		Kube: ctlKube, Dynamic: ctlDyn, Namespace: ns, AnalysisRuns: true,
+		Providers: analysis.Providers{Web: analysis.NewWebProvider(analysis.WebOptions{})},
+	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// An analysis step whose template reads a token from a Secret: the
+	// role must let the reconciler read templates and Secrets and own runs.
+	srv := newRateServer(t, 0.01)
+	if _, err := env.Client().CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "health-token", Namespace: ns},
+		StringData: map[string]string{"token": "e2e-secret-token-value"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.SchemeGroupVersion.String(), "kind": v1alpha1.AnalysisTemplateKind,
+		"metadata": map[string]any{"name": "health", "namespace": ns},
+		"spec": map[string]any{
+			"args": []any{map[string]any{"name": "token", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "health-token", "key": "token"}}}},
+			"metrics": []any{map[string]any{
+				"name": "health", "successCondition": "result < 0.05",
+				"provider": map[string]any{"web": map[string]any{
+					"url": srv.URL + "/rate", "jsonPath": "{$.rate}",
+					"headers": []any{map[string]any{"key": "Authorization", "value": "Bearer {{args.token}}"}},
+				}},
+			}},
+		},
+	}}
+	if _, err := dynamicClient(t).Resource(v1alpha1.AnalysisTemplateGVR).Namespace(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -113,7 +144,9 @@ func TestShippedRolesSuffice(t *testing.T) {
 	createRollout(t, kwokRollout(ns, app).Replicas(2).Image("registry.example/rbac:v1").Canary(func(c *v1alpha1.CanaryStrategy) {
 		c.StableMetadata = nil
 		c.MaxSurge = ptr.To(intstr.FromInt32(1))
-	}).Steps(rollouttest.SetWeight(50), rollouttest.Pause()).Rollout())
+	}).Steps(rollouttest.SetWeight(50), v1alpha1.CanaryStep{Analysis: &v1alpha1.RolloutAnalysis{
+		Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "health"}},
+	}}, rollouttest.Pause()).Rollout())
 	waitPhase := func(what string, phase v1alpha1.RolloutPhase, check func(r *v1alpha1.Rollout, pods map[string]int) bool) *v1alpha1.Rollout {
 		t.Helper()
 		var last *v1alpha1.Rollout
@@ -139,8 +172,8 @@ func TestShippedRolesSuffice(t *testing.T) {
 	if _, err := dynamicClient(t).Resource(v1alpha1.RolloutGVR).Namespace(ns).Patch(ctx, app, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	paused := waitPhase("canary paused with a pod labelled role=canary", v1alpha1.PhasePaused, func(r *v1alpha1.Rollout, pods map[string]int) bool {
-		return r.Status.CurrentPodHash != first.Status.StableRS && pods[r.Status.CurrentPodHash+"/canary"] == 1
+	paused := waitPhase("canary past its analysis and paused with a pod labelled role=canary", v1alpha1.PhasePaused, func(r *v1alpha1.Rollout, pods map[string]int) bool {
+		return r.Status.CurrentPodHash != first.Status.StableRS && pods[r.Status.CurrentPodHash+"/canary"] == 1 && ptr.Deref(r.Status.CurrentStepIndex, 0) == 2
 	})
 
 	dashKube, dashDyn := clientsAs(t, "e2e-dashboard")
