@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/types"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
@@ -58,7 +59,21 @@ func evalCondition(result any, which, condition string) (ok bool, err error) {
 	}()
 	result = deref(result)
 	env := conditionEnv(result)
-	program, err := expr.Compile(condition, expr.Env(env), expr.AsBool())
+	declared := expr.Env(env)
+	if result == nil {
+		// No data has no type to check the condition against: declare
+		// result of any type, as Argo's expr did, so that a guard such as
+		// `result == nil || result > 0.05` compiles and a bare comparison
+		// fails when it runs.
+		typed := types.Map{"result": types.Any}
+		for k, v := range env {
+			if k != "result" {
+				typed[k] = types.TypeOf(v)
+			}
+		}
+		declared = expr.Env(typed)
+	}
+	program, err := expr.Compile(condition, declared, expr.AsBool())
 	if err != nil {
 		return false, conditionError(which, condition, result, err)
 	}

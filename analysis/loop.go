@@ -176,17 +176,21 @@ func (p *Plan) Apply(st *v1alpha1.AnalysisRunStatus, readings map[int]Measured, 
 
 	before := st.Phase
 	terminating := Terminating(st.MetricResults, p.Run.Spec.Terminate)
+	// closeOpen closes a measurement still open when the run terminates.
+	closeOpen := func(r *v1alpha1.MetricResult) {
+		if n := len(r.Measurements); n > 0 && r.Measurements[n-1].FinishedAt == nil {
+			end := metav1.NewTime(now)
+			r.Measurements[n-1].FinishedAt = &end
+			r.Measurements[n-1].Phase = v1alpha1.AnalysisPhaseSuccessful
+			r.Measurements[n-1].Message = "Metric Terminated"
+			changed = true
+		}
+	}
 	for i := range st.MetricResults {
 		r := &st.MetricResults[i]
 		if terminating {
 			// Nothing new starts; a measurement still open is closed.
-			if n := len(r.Measurements); n > 0 && r.Measurements[n-1].FinishedAt == nil {
-				end := metav1.NewTime(now)
-				r.Measurements[n-1].FinishedAt = &end
-				r.Measurements[n-1].Phase = v1alpha1.AnalysisPhaseSuccessful
-				r.Measurements[n-1].Message = "Metric Terminated"
-				changed = true
-			}
+			closeOpen(r)
 		}
 		prev := r.Phase
 		phase, why := MetricPhase(r, p.limits[i], terminating)
@@ -210,6 +214,9 @@ func (p *Plan) Apply(st *v1alpha1.AnalysisRunStatus, readings map[int]Measured, 
 			if r.Phase.Completed() {
 				continue
 			}
+			// A metric before the one that terminated the run may still
+			// have a measurement open.
+			closeOpen(r)
 			if phase, why := MetricPhase(r, p.limits[i], true); phase != r.Phase {
 				r.Phase, r.Message = phase, why
 				changed = true
@@ -231,7 +238,13 @@ func (p *Plan) Apply(st *v1alpha1.AnalysisRunStatus, readings map[int]Measured, 
 		}
 		return time.Time{}, changed
 	}
-	_, next = p.Due(st, now)
+	due, next := p.Due(st, now)
+	for _, i := range due {
+		if _, read := readings[i]; !read {
+			// Due since the readings were taken: look again at once.
+			next = now
+		}
+	}
 	if !retry.IsZero() && (next.IsZero() || retry.Before(next)) {
 		next = retry
 	}
@@ -248,9 +261,15 @@ func (p *Plan) judge(m *v1alpha1.Metric, rd Reading) v1alpha1.Measurement {
 		return meas
 	}
 	phase, err := Evaluate(rd.Result, m.SuccessCondition, m.FailureCondition)
-	if rd.Result == nil || isEmptyList(rd.Result) {
+	if res := deref(rd.Result); res == nil || isEmptyList(res) {
 		// A condition may fail a canary on missing data (isNil(result)),
-		// never pass it.
+		// never pass it: the failure condition decides alone when the
+		// success condition cannot read the missing data.
+		if phase != v1alpha1.AnalysisPhaseFailed && m.FailureCondition != "" {
+			if f, _ := Evaluate(rd.Result, "", m.FailureCondition); f == v1alpha1.AnalysisPhaseFailed {
+				phase = f
+			}
+		}
 		if phase == v1alpha1.AnalysisPhaseFailed {
 			meas.Phase = phase
 			return meas
