@@ -87,7 +87,7 @@ func analysisProviders(c *clients, scope string, ev evidence) (analysis.Provider
 		Share: ev.dd,
 	})
 	if err != nil {
-		return p, fmt.Errorf("Datadog metrics of AnalysisRuns are off (they end as Error): %w", err)
+		return p, fmt.Errorf("the AnalysisRuns' Datadog metrics are off (they end as Error): %w", err)
 	}
 	p.Datadog = dd
 	return p, nil
