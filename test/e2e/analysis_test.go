@@ -459,3 +459,31 @@ func TestDatadogStepAnalysis(t *testing.T) {
 		}
 	}
 }
+
+// TestPromoteFullTerminatesAnalysis: a full promote in the middle of a step
+// analysis ends its run as Argo does ({"spec":{"terminate":true}}: the run
+// ends Successful, "Run Terminated") and the canary goes to 100 %.
+func TestPromoteFullTerminatesAnalysis(t *testing.T) {
+	ns := env.NewNamespace(t)
+	runAnalysisReconciler(t, ns)
+	srv := newRateServer(t, 0.01)
+	createTemplate(t, ns, int64(60), false)
+	const app = "skip"
+	_, _, v2 := startAnalysedCanary(t, ns, app, func(b *rollouttest.Builder) {
+		b.Steps(rollouttest.SetWeight(25), analysisStep(srv.URL), rollouttest.SetWeight(50))
+	})
+	waitRun(t, 30*time.Second, ns, "the step run measuring", func(r *v1alpha1.AnalysisRun) bool {
+		return r.Status.Phase == v1alpha1.AnalysisPhaseRunning && len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Count >= 1
+	})
+	act := actions.NewActions(dynamicClient(t), env.Client(), "e2e")
+	if _, err := act.PromoteFull(context.Background(), ns, app); err != nil {
+		t.Fatalf("promote --full: %v", err)
+	}
+	run := waitRun(t, 30*time.Second, ns, "the run terminated", func(r *v1alpha1.AnalysisRun) bool {
+		return r.Status.Phase.Completed()
+	})
+	if !run.Spec.Terminate || run.Status.Phase != v1alpha1.AnalysisPhaseSuccessful || run.Status.Message != "Run Terminated" {
+		t.Errorf("run terminate=%v phase=%s message=%q, want terminate, Successful, \"Run Terminated\"", run.Spec.Terminate, run.Status.Phase, run.Status.Message)
+	}
+	leadWaitRollout(t, 60*time.Second, ns, app, "revision 2 Healthy", leadHealthyAt(v2))
+}
