@@ -118,6 +118,12 @@ func (s *syncContext) reconcileAnalysis() field.ErrorList {
 			return nil
 		}
 		run := byName[rs.Name]
+		if run == nil {
+			// Recorded but not in the cache yet (a run created moments
+			// ago): read it, rather than take it for gone and create
+			// another.
+			run = s.fetchRun(rs.Name)
+		}
 		if run == nil || run.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] != s.newHash {
 			return nil
 		}
@@ -179,6 +185,20 @@ func (s *syncContext) reconcileAnalysis() field.ErrorList {
 		s.followRun(bgRun, "Background")
 	}
 	return nil
+}
+
+// fetchRun reads one run of this Rollout from the API server; nil when it
+// is gone or not this Rollout's.
+func (s *syncContext) fetchRun(name string) *v1alpha1.AnalysisRun {
+	u, err := s.c.runs.Namespace(s.r.Namespace).Get(s.ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil
+	}
+	run, _ := v1alpha1.AnalysisRunFromUnstructured(u)
+	if ref := metav1.GetControllerOf(run); ref == nil || ref.UID != s.r.UID {
+		return nil
+	}
+	return run
 }
 
 // recordRun writes a current run into status.canary, with an Event when its
