@@ -112,6 +112,12 @@ type Controller struct {
 	clock    clock.WithTicker
 	metrics  *syncMetrics
 	decoded  *decodeCache
+	// stale remembers, per Rollout, the resourceVersion its last write was
+	// based on: until the cache shows a newer one, a sync would act on a
+	// status that no longer holds (and, say, create a second AnalysisRun
+	// for a step whose run it already recorded), so it waits instead.
+	staleMu sync.Mutex
+	stale   map[cache.ObjectName]string
 	// runCtrl measures the AnalysisRuns; nil without the resource.
 	runCtrl *analysis.RunController
 	gate    *analysis.Gate
@@ -146,6 +152,7 @@ func New(cfg Config) (*Controller, error) {
 		metrics:          m,
 		decoded:          newDecodeCache(),
 		gate:             cfg.Gate,
+		stale:            map[cache.ObjectName]string{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "rollouts", Clock: clk},
@@ -203,6 +210,9 @@ func New(cfg Config) (*Controller, error) {
 		DeleteFunc: func(obj any) {
 			if name, err := cache.DeletionHandlingObjectToName(obj); err == nil {
 				c.decoded.forget(name)
+				c.staleMu.Lock()
+				delete(c.stale, name)
+				c.staleMu.Unlock()
 			}
 			c.enqueueRollout(obj)
 		},

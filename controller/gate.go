@@ -111,5 +111,6 @@ func (s *syncContext) patchSpec(spec, annotations map[string]any) error {
 	if _, err := s.c.rollouts.Namespace(s.key.Namespace).Patch(s.ctx, s.key.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 		return fmt.Errorf("rollout %s: patch: %w", s.key, err)
 	}
+	s.c.wrote(s.key, s.r.ResourceVersion)
 	return nil
 }

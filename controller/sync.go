@@ -145,6 +145,10 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	if u.GetDeletionTimestamp() != nil {
 		return nil
 	}
+	if c.cacheBehind(key, u.GetResourceVersion()) {
+		c.enqueueAfter(key, staleRetry)
+		return nil
+	}
 	dec := c.decoded.get(key, u)
 	s := &syncContext{
 		c:   c,
@@ -159,6 +163,36 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) error {
 	}
 	s.newHash, s.stepHash, s.selector = dec.podHash, dec.stepHash, dec.selector
 	return s.syncValid()
+}
+
+// staleRetry is how soon a sync that found the cache behind its own last
+// write looks again (the informer is usually a few milliseconds behind).
+const staleRetry = 50 * time.Millisecond
+
+// wrote records that a write of key was based on resourceVersion rv.
+func (c *Controller) wrote(key cache.ObjectName, rv string) {
+	if rv == "" {
+		return
+	}
+	c.staleMu.Lock()
+	c.stale[key] = rv
+	c.staleMu.Unlock()
+}
+
+// cacheBehind says whether the cached Rollout is still the version a write
+// of this controller was based on.
+func (c *Controller) cacheBehind(key cache.ObjectName, rv string) bool {
+	c.staleMu.Lock()
+	defer c.staleMu.Unlock()
+	based, ok := c.stale[key]
+	if !ok {
+		return false
+	}
+	if based == rv {
+		return true
+	}
+	delete(c.stale, key)
+	return false
 }
 
 // syncInvalid reports a spec roost must not act on. It never touches a
@@ -424,6 +458,7 @@ func (s *syncContext) patchStatus() error {
 		s.pending = nil
 		return fmt.Errorf("rollout %s: patch status: %w", s.key, err)
 	}
+	s.c.wrote(s.key, s.r.ResourceVersion)
 	s.flushEvents()
 	return nil
 }
