@@ -140,7 +140,13 @@ func (s *syncContext) reconcileAnalysis() field.ErrorList {
 		// Nothing to analyse: every run ends, none is recorded.
 		stepRun, bgRun = nil, nil
 	case st.Abort:
-		// Aborted: the runs that decided it stay on record, none starts.
+		// Aborted: the runs stay on record (one of them may be why), none
+		// starts, and those still measuring are ended.
+		for _, run := range []*v1alpha1.AnalysisRun{stepRun, bgRun} {
+			if run != nil && !run.Status.Phase.Completed() && !run.Spec.Terminate {
+				s.terminate(run)
+			}
+		}
 	default:
 		// The step's run, while on an analysis step.
 		if stepRun != nil && stepRun.Labels[analysis.StepIndexLabel] != strconv.Itoa(int(idx)) {

@@ -487,3 +487,42 @@ func TestPromoteFullTerminatesAnalysis(t *testing.T) {
 	}
 	leadWaitRollout(t, 60*time.Second, ns, app, "revision 2 Healthy", leadHealthyAt(v2))
 }
+
+// TestAbortTerminatesBackgroundAnalysis: a person's abort ends the
+// background run still measuring (Argo terminates every run of an aborted
+// rollout); the run stays on record in the Rollout's status.
+func TestAbortTerminatesBackgroundAnalysis(t *testing.T) {
+	ns := env.NewNamespace(t)
+	runAnalysisReconciler(t, ns)
+	srv := newRateServer(t, 0.01)
+	createTemplate(t, ns, nil, false)
+	const app = "stopped"
+	_, v1, v2 := startAnalysedCanary(t, ns, app, func(b *rollouttest.Builder) {
+		b.Steps(rollouttest.SetWeight(25), rollouttest.Pause()).Canary(func(c *v1alpha1.CanaryStrategy) {
+			c.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
+				Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}}, Args: analysisArgs(srv.URL),
+			}}
+		})
+	})
+	waitRun(t, 30*time.Second, ns, "the background run measuring", func(r *v1alpha1.AnalysisRun) bool {
+		return r.Status.Phase == v1alpha1.AnalysisPhaseRunning && len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Count >= 1
+	})
+	act := actions.NewActions(dynamicClient(t), env.Client(), "e2e")
+	if _, err := act.Abort(context.Background(), ns, app, "e2e: stop it"); err != nil {
+		t.Fatalf("abort: %v", err)
+	}
+	run := waitRun(t, 30*time.Second, ns, "the background run terminated", func(r *v1alpha1.AnalysisRun) bool {
+		return r.Status.Phase.Completed()
+	})
+	if !run.Spec.Terminate || run.Status.Message != "Run Terminated" {
+		t.Errorf("run terminate=%v phase=%s message=%q, want it terminated", run.Spec.Terminate, run.Status.Phase, run.Status.Message)
+	}
+	assertReplicas(t, ns, app, map[string]int32{v1: 4, v2: 0})
+	r := leadWaitRollout(t, 10*time.Second, ns, app, "the terminated run on record", func(r *v1alpha1.Rollout) bool {
+		bg := r.Status.Canary.CurrentBackgroundAnalysisRunStatus
+		return bg != nil && bg.Name == run.Name && bg.Status == v1alpha1.AnalysisPhaseSuccessful
+	})
+	if !r.Status.Abort {
+		t.Error("the rollout is not aborted")
+	}
+}
