@@ -16,6 +16,9 @@ import (
 const (
 	minBackoff = 2 * time.Second
 	maxBackoff = 5 * time.Minute
+	// resetSlack is how far two answers of one rate-limit window may put
+	// its reset apart: X-RateLimit-Reset is in whole seconds.
+	resetSlack = time.Second
 )
 
 // rateLimit is what Datadog's X-RateLimit headers say of the org's budget.
@@ -127,7 +130,20 @@ func (b *budget) record(o outcome) time.Duration {
 	defer b.mu.Unlock()
 	now := b.clock.Now()
 	if o.limit.known {
-		b.limitKnown, b.remaining, b.resetAt = true, o.limit.remaining, now.Add(o.limit.reset)
+		resetAt := now.Add(o.limit.reset)
+		switch {
+		case !b.limitKnown || resetAt.After(b.resetAt.Add(resetSlack)):
+			// The first headers, or a new window: as Datadog says.
+			b.limitKnown, b.remaining, b.resetAt = true, o.limit.remaining, resetAt
+		case resetAt.Before(b.resetAt.Add(-resetSlack)):
+			// A late answer from a window since reset: nothing to learn.
+		default:
+			// The same window. Answers come back in any order, and none
+			// counts the calls reserved since it was sent: the lowest
+			// count is the truest, else calls in flight together outrun
+			// X-RateLimit-Remaining and end in 429s.
+			b.remaining = min(b.remaining, o.limit.remaining)
+		}
 	}
 	var wait time.Duration
 	switch {

@@ -69,6 +69,16 @@ func TestBudget(t *testing.T) {
 			allow(), ended(okWith(2, time.Minute), 0),
 			allow(), allow(), refuse(time.Minute, "used up"),
 		}},
+		{name: "answers out of order give back no call in flight", steps: []budgetStep{
+			allow(), ended(okWith(3, time.Minute), 0),
+			allow(), allow(), allow(),
+			ended(okWith(0, time.Minute), time.Minute), ended(okWith(2, time.Minute), time.Minute), ended(okWith(1, time.Minute), time.Minute),
+			refuse(time.Minute, "used up"),
+		}},
+		{name: "a new window's headers replace the last window's", steps: []budgetStep{
+			allow(), ended(okWith(1, 10*time.Second), 0), allow(),
+			after(10 * time.Second), ended(okWith(99, time.Hour), 0), allow(),
+		}},
 		{name: "a 429 waits its reset", steps: []budgetStep{
 			allow(), ended(tooManyReset(40*time.Second), 40*time.Second),
 			refuse(40*time.Second, "rate-limited the last call (429)"),
