@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/metrics"
 )
 
@@ -24,7 +25,7 @@ const (
 	// JudgeHeldAnnotation is set, with spec.paused, on a Rollout the gate
 	// held: "<pod-template hash>: <evidence>". Argo Rollouts honours
 	// spec.paused too, so a held canary stays held whoever steps it.
-	JudgeHeldAnnotation = "rollouts.roost.dev/judge-held"
+	JudgeHeldAnnotation = v1alpha1.JudgeHeldAnnotation
 )
 
 // GateMode is what the gate does when the judge fails a canary.

@@ -209,6 +209,9 @@ func (d rolloutDetail) pauseLines() []string {
 	switch {
 	case r.PauseUntilPromoted:
 		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("waiting for a promote: press p") + inStep}
+	case r.JudgeHeld != "":
+		return []string{t.Muted.Render("Held   ") + t.Degraded.Render("by roost's judge: "+r.JudgeHeld) +
+			t.Muted.Render("; p promotes past it (the judge then counts afresh), a aborts") + inStep}
 	case r.ManuallyPaused:
 		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("paused by hand (spec.paused): p resumes it") + inStep}
 	case r.Paused && !r.PauseEnds.IsZero():

@@ -134,6 +134,8 @@ func (m *Model) stateText(r *watch.Rollout) (string, paint) {
 		return "degraded", t.degraded
 	case r.PauseUntilPromoted:
 		return "promote?", t.paused
+	case r.JudgeHeld != "":
+		return "held by judge", t.degraded
 	case r.ManuallyPaused:
 		return "paused", t.paused
 	case r.Paused && !r.PauseEnds.IsZero():

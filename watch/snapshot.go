@@ -114,6 +114,9 @@ type Rollout struct {
 	Paused             bool
 	ManuallyPaused     bool
 	PauseUntilPromoted bool
+	// JudgeHeld is the evidence on which roost's judge held this canary
+	// (spec.paused with its annotation), "" when it did not.
+	JudgeHeld string
 	PauseRemaining     time.Duration
 	// PauseEnds is when a timed pause step ends, so that a reader can count
 	// down without re-deriving the snapshot.
@@ -216,6 +219,11 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 	v.DesiredWeight = desiredWeight(ro, index)
 
 	v.ManuallyPaused = ro.Spec.Paused
+	if held, ok := ro.Annotations[v1alpha1.JudgeHeldAnnotation]; ok && ro.Spec.Paused {
+		if hash, evidence, found := strings.Cut(held, ": "); found && hash == st.CurrentPodHash {
+			v.JudgeHeld = evidence
+		}
+	}
 	v.Paused = ro.Spec.Paused || len(st.PauseConditions) > 0
 	if len(st.PauseConditions) > 0 && int(index) < len(steps) && steps[index].Pause != nil {
 		d, timed, err := steps[index].Pause.PauseDuration()

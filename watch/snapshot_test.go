@@ -186,6 +186,30 @@ func TestSnapshot(t *testing.T) {
 			}
 		},
 	}, {
+		name: "held by roost's judge: the evidence of this canary is shown, an older canary's is not",
+		ro: rollout(func(r *v1alpha1.Rollout) {
+			r.Spec.Paused = true
+			r.Annotations = map[string]string{v1alpha1.JudgeHeldAnnotation: r.Status.CurrentPodHash + ": error rate: canary 8 % vs stable 1 % (8× stable)"}
+		}),
+		rss: replicaSets,
+		check: func(t *testing.T, v Rollout) {
+			if !v.ManuallyPaused || v.JudgeHeld != "error rate: canary 8 % vs stable 1 % (8× stable)" {
+				t.Errorf("JudgeHeld = %q, ManuallyPaused = %v", v.JudgeHeld, v.ManuallyPaused)
+			}
+		},
+	}, {
+		name: "a hold mark of an earlier canary is not this one's",
+		ro: rollout(func(r *v1alpha1.Rollout) {
+			r.Spec.Paused = true
+			r.Annotations = map[string]string{v1alpha1.JudgeHeldAnnotation: "0ldhash: error rate"}
+		}),
+		rss: replicaSets,
+		check: func(t *testing.T, v Rollout) {
+			if v.JudgeHeld != "" || !v.ManuallyPaused {
+				t.Errorf("JudgeHeld = %q, ManuallyPaused = %v", v.JudgeHeld, v.ManuallyPaused)
+			}
+		},
+	}, {
 		name: "no controller has reported",
 		ro:   rollout(func(r *v1alpha1.Rollout) { r.Status = v1alpha1.RolloutStatus{} }),
 		check: func(t *testing.T, v Rollout) {

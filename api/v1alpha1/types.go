@@ -47,6 +47,10 @@ const (
 // (argo-rollouts #3957).
 const AbortReasonAnnotation = "rollouts.roost.dev/abort-reason"
 
+// JudgeHeldAnnotation is roost's too: set, with spec.paused, on a Rollout
+// whose canary roost's judge held, as "<pod-template hash>: <evidence>".
+const JudgeHeldAnnotation = "rollouts.roost.dev/judge-held"
+
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // Rollout is a Deployment-like workload released by canary steps.
