@@ -19,6 +19,10 @@ import (
 // measured.
 const NoDataAnnotation = "rollouts.roost.dev/no-data"
 
+// WaitingPrefix starts the message of a metric whose measurement is held
+// back by a rate limit: it is not being judged until the time given.
+const WaitingPrefix = "waiting, not measured: "
+
 // Plan is a run made ready to measure: its metrics with their arguments
 // substituted, and what each one's fields say once resolved.
 type Plan struct {
@@ -160,7 +164,20 @@ func (p *Plan) Apply(st *v1alpha1.AnalysisRunStatus, readings map[int]Measured, 
 			if retry.IsZero() || at.Before(retry) {
 				retry = at
 			}
+			// Said once per wait, so that whoever looks knows the metric
+			// is not being judged, and why.
+			if !strings.HasPrefix(r.Message, WaitingPrefix) {
+				why := m.Reading.Reason
+				if why == "" {
+					why = "the provider asked to wait"
+				}
+				r.Message = fmt.Sprintf("%s%s; next try at %s", WaitingPrefix, why, at.UTC().Format(time.RFC3339))
+				changed = true
+			}
 			continue
+		}
+		if strings.HasPrefix(r.Message, WaitingPrefix) {
+			r.Message = ""
 		}
 		meas := p.judge(&p.Metrics[i], m.Reading)
 		start, end := metav1.NewTime(m.Started), metav1.NewTime(now)

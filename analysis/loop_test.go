@@ -631,9 +631,21 @@ func TestApply(t *testing.T) {
 			run:     lrun(lm("error-rate", success(lowErrors))),
 			passes:  []lpass{{at: 0, read: map[int]Reading{0: {RetryAfter: 30 * time.Second, Reason: "429 Too Many Requests"}}}},
 			phase:   running,
-			metrics: []wantMetric{{phase: pending}},
+			metrics: []wantMetric{{phase: pending, message: "waiting, not measured: 429 Too Many Requests; next try at 2026-12-06T10:00:30Z"}},
 			summary: v1alpha1.RunSummary{Count: 1},
 			next:    30 * time.Second,
+		},
+		{
+			name: "the wait is said once, and cleared by the measurement that follows it",
+			run:  lrun(lm("error-rate", interval("10s"), count(3), success(lowErrors))),
+			passes: []lpass{
+				{at: 0, read: map[int]Reading{0: {RetryAfter: 5 * time.Second, Reason: "429"}}},
+				{at: 5 * time.Second, read: map[int]Reading{0: num(0.01)}},
+			},
+			phase:   running,
+			metrics: []wantMetric{{phase: running, count: 1, successful: 1, consecutiveSuccess: 1, measurements: 1}},
+			summary: v1alpha1.RunSummary{Count: 1},
+			next:    15 * time.Second,
 		},
 		{
 			name: "a throttled reading later than another metric's next one",
@@ -645,7 +657,7 @@ func TestApply(t *testing.T) {
 			phase: running,
 			metrics: []wantMetric{
 				{phase: running, count: 1, successful: 1, consecutiveSuccess: 1, measurements: 1},
-				{phase: pending},
+				{phase: pending, message: "waiting, not measured: budget spent; next try at 2026-12-06T10:01:00Z"},
 			},
 			summary: v1alpha1.RunSummary{Count: 2},
 			next:    10 * time.Second,
@@ -660,7 +672,7 @@ func TestApply(t *testing.T) {
 			phase: running,
 			metrics: []wantMetric{
 				{phase: running, count: 1, successful: 1, consecutiveSuccess: 1, measurements: 1},
-				{phase: pending},
+				{phase: pending, message: "waiting, not measured: 429; next try at 2026-12-06T10:00:20Z"},
 			},
 			summary: v1alpha1.RunSummary{Count: 2},
 			next:    20 * time.Second,
