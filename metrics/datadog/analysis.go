@@ -161,12 +161,7 @@ func NewAnalysisProvider(opts AnalysisOptions) (*AnalysisProvider, error) {
 		p.budget = newBudget(clk, opts.MaxCallsPerMinute, opts.jitter)
 	}
 
-	httpClient := &http.Client{}
-	if opts.HTTPClient != nil {
-		copied := *opts.HTTPClient
-		httpClient = &copied
-	}
-	httpClient.Timeout = timeout
+	httpClient := withTimeout(opts.HTTPClient, timeout)
 	cfg := dd.NewConfiguration()
 	cfg.HTTPClient = httpClient
 	// Each call's address is a server variable: one client serves every

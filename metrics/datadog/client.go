@@ -107,13 +107,7 @@ func New(opts Options) (*Client, error) {
 		return nil, fmt.Errorf("datadog.maxCallsPerMinute %d: use 0 (no ceiling) or more", opts.MaxCallsPerMinute)
 	}
 
-	httpClient := &http.Client{}
-	if opts.HTTPClient != nil {
-		copied := *opts.HTTPClient
-		httpClient = &copied
-	}
-	// The library's default client has no timeout at all.
-	httpClient.Timeout = timeout
+	httpClient := withTimeout(opts.HTTPClient, timeout)
 	cfg := dd.NewConfiguration()
 	cfg.HTTPClient = httpClient
 	// Any address, not only Datadog's sites (the site variable takes no other).
@@ -194,6 +188,18 @@ func (c *Client) QueryMetric(ctx context.Context, q metrics.MetricQuery) (metric
 	}
 	m.Canary, m.Stable = canary, stable
 	return m, nil
+}
+
+// withTimeout is a copy of c (a new client when nil) that gives up after
+// timeout: the library's default client has no timeout at all.
+func withTimeout(c *http.Client, timeout time.Duration) *http.Client {
+	out := &http.Client{}
+	if c != nil {
+		copied := *c
+		out = &copied
+	}
+	out.Timeout = timeout
+	return out
 }
 
 func failed(m metrics.Metric, err error) (metrics.Metric, error) {

@@ -61,22 +61,20 @@ func (s *rateServer) set(v float64) {
 // web provider, in-process for namespace ns until the test ends.
 func runAnalysisReconciler(t *testing.T, ns string) {
 	t.Helper()
-	ctrl, err := controller.New(controller.Config{
+	runController(t, controller.Config{
 		Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns, AnalysisRuns: true,
 		Providers: analysis.Providers{Web: analysis.NewWebProvider(analysis.WebOptions{})},
 	})
-	if err != nil {
-		t.Fatalf("build reconciler: %v", err)
+}
+
+// backgroundAnalysis gives a canary the background analysis "error-rate"
+// reading url.
+func backgroundAnalysis(url string) func(c *v1alpha1.CanaryStrategy) {
+	return func(c *v1alpha1.CanaryStrategy) {
+		c.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
+			Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}}, Args: analysisArgs(url),
+		}}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ctrl.Run(ctx, 2) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("reconciler: %v", err)
-		}
-	})
 }
 
 // createTemplate creates the AnalysisTemplate "error-rate": a web metric
@@ -310,11 +308,7 @@ func TestBackgroundAnalysisFailsMidPause(t *testing.T) {
 	createTemplate(t, ns, nil, false)
 	const app = "background"
 	_, v1, v2 := startAnalysedCanary(t, ns, app, func(b *rollouttest.Builder) {
-		b.Steps(rollouttest.SetWeight(25), rollouttest.Pause(), rollouttest.SetWeight(50)).Canary(func(c *v1alpha1.CanaryStrategy) {
-			c.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
-				Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}}, Args: analysisArgs(srv.URL),
-			}}
-		})
+		b.Steps(rollouttest.SetWeight(25), rollouttest.Pause(), rollouttest.SetWeight(50)).Canary(backgroundAnalysis(srv.URL))
 	})
 	run := waitRun(t, 30*time.Second, ns, "the background run measuring", func(r *v1alpha1.AnalysisRun) bool {
 		return len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Successful >= 2
@@ -389,17 +383,10 @@ func TestDatadogStepAnalysis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl, err := controller.New(controller.Config{
+	runController(t, controller.Config{
 		Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns, AnalysisRuns: true,
 		Providers: analysis.Providers{Datadog: dd},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ctrl.Run(runCtx, 2) }()
-	t.Cleanup(func() { cancel(); <-done })
 
 	op := "trace." + metrics.DefaultOperation
 	for name, provider := range map[string]map[string]any{
@@ -498,11 +485,7 @@ func TestAbortTerminatesBackgroundAnalysis(t *testing.T) {
 	createTemplate(t, ns, nil, false)
 	const app = "stopped"
 	_, v1, v2 := startAnalysedCanary(t, ns, app, func(b *rollouttest.Builder) {
-		b.Steps(rollouttest.SetWeight(25), rollouttest.Pause()).Canary(func(c *v1alpha1.CanaryStrategy) {
-			c.Analysis = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: v1alpha1.RolloutAnalysis{
-				Templates: []v1alpha1.AnalysisTemplateRef{{TemplateName: "error-rate"}}, Args: analysisArgs(srv.URL),
-			}}
-		})
+		b.Steps(rollouttest.SetWeight(25), rollouttest.Pause()).Canary(backgroundAnalysis(srv.URL))
 	})
 	waitRun(t, 30*time.Second, ns, "the background run measuring", func(r *v1alpha1.AnalysisRun) bool {
 		return r.Status.Phase == v1alpha1.AnalysisPhaseRunning && len(r.Status.MetricResults) == 1 && r.Status.MetricResults[0].Count >= 1

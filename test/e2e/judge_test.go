@@ -110,22 +110,7 @@ func runGatedReconciler(t *testing.T, ns string, w *ddWorld) {
 			t.Logf("evidence of %s (%v): %s", name, ok, b)
 		}
 	})
-	ctrl, err := controller.New(controller.Config{Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns, AnalysisRuns: true, Gate: gate})
-	if err != nil {
-		t.Fatalf("build reconciler: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() { poller.Run(ctx); done <- nil }()
-	go func() { done <- ctrl.Run(ctx, 2) }()
-	t.Cleanup(func() {
-		cancel()
-		for range 2 {
-			if err := <-done; err != nil {
-				t.Errorf("reconciler: %v", err)
-			}
-		}
-	})
+	runController(t, controller.Config{Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns, AnalysisRuns: true, Gate: gate}, poller.Run)
 }
 
 // gatedRollout is a canary of service app that steps 20 % → 60 % through

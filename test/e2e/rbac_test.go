@@ -97,12 +97,9 @@ func TestShippedRolesSuffice(t *testing.T) {
 	applyClusterRole(t, "rbac-dashboard.yaml", "roost-dashboard", "e2e-dashboard")
 
 	ctlKube, ctlDyn := clientsAs(t, "e2e-controller")
-	ctrl, err := controller.New(controller.Config{
+	cfg := controller.Config{
 		Kube: ctlKube, Dynamic: ctlDyn, Namespace: ns, AnalysisRuns: true,
 		Providers: analysis.Providers{Web: analysis.NewWebProvider(analysis.WebOptions{})},
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	// An analysis step whose template reads a token from a Secret: the
 	// role must let the reconciler read templates and Secrets and own runs.
@@ -130,15 +127,7 @@ func TestShippedRolesSuffice(t *testing.T) {
 	if _, err := dynamicClient(t).Resource(v1alpha1.AnalysisTemplateGVR).Namespace(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ctrl.Run(runCtx, 2) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("reconciler: %v", err)
-		}
-	})
+	runController(t, cfg)
 
 	const app = "rbac"
 	createRollout(t, kwokRollout(ns, app).Replicas(2).Image("registry.example/rbac:v1").Canary(func(c *v1alpha1.CanaryStrategy) {

@@ -26,17 +26,29 @@ import (
 // the test ends.
 func runReconciler(t *testing.T, ns string) {
 	t.Helper()
-	ctrl, err := controller.New(controller.Config{Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns})
+	runController(t, controller.Config{Kube: env.Client(), Dynamic: dynamicClient(t), Namespace: ns})
+}
+
+// runController runs a reconciler built from cfg until the test ends, and
+// with it, when given, whatever else must run as long (a poller).
+func runController(t *testing.T, cfg controller.Config, alongside ...func(context.Context)) {
+	t.Helper()
+	ctrl, err := controller.New(cfg)
 	if err != nil {
 		t.Fatalf("build reconciler: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 1+len(alongside))
+	for _, f := range alongside {
+		go func() { f(ctx); done <- nil }()
+	}
 	go func() { done <- ctrl.Run(ctx, 2) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("reconciler: %v", err)
+		for range 1 + len(alongside) {
+			if err := <-done; err != nil {
+				t.Errorf("reconciler: %v", err)
+			}
 		}
 	})
 }
