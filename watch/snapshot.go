@@ -116,8 +116,8 @@ type Rollout struct {
 	PauseUntilPromoted bool
 	// JudgeHeld is the evidence on which roost's judge held this canary
 	// (spec.paused with its annotation), "" when it did not.
-	JudgeHeld string
-	PauseRemaining     time.Duration
+	JudgeHeld      string
+	PauseRemaining time.Duration
 	// PauseEnds is when a timed pause step ends, so that a reader can count
 	// down without re-deriving the snapshot.
 	PauseEnds   time.Time `json:",omitzero"`
