@@ -117,6 +117,9 @@ type SteppingOptions struct {
 	// every change through LeaderChanged, and the roost Lease is not watched.
 	Campaigning bool
 	Clock       clock.WithTicker
+	// Detector, when set, is what says whether Argo Rollouts is live (its
+	// Lease, pods and status writes); without it only its Lease is watched.
+	Detector *ArgoDetector
 }
 
 // SteppingWatch follows roost's Lease (or this process's own election) and
@@ -200,9 +203,12 @@ func (w *SteppingWatch) Run(ctx context.Context) {
 	if !w.o.Campaigning {
 		roost = w.watchLease(ctx, w.o.LeaseNamespace, w.o.LeaseName)
 	}
-	if ns, ok := w.argoScope(ctx); ok {
+	switch ns, ok := w.argoScope(ctx); {
+	case w.o.Detector != nil:
+		go w.followDetector(ctx)
+	case ok:
 		argo = w.watchLease(ctx, ns, ArgoLeaseName)
-	} else {
+	default:
 		w.update(func(in *steppingInputs) { in.argo, in.argoKnown = "", false })
 	}
 	timer := w.clock.NewTimer(time.Hour)
@@ -237,6 +243,23 @@ func (w *SteppingWatch) Run(ctx context.Context) {
 	}
 }
 
+// followDetector keeps what the detector sees in the inputs.
+func (w *SteppingWatch) followDetector(ctx context.Context) {
+	seen := w.o.Detector.Current()
+	for {
+		w.update(func(in *steppingInputs) {
+			in.argo, in.argoKnown = "", seen.Known
+			if seen.Live {
+				in.argo = seen.String()
+			}
+		})
+		var err error
+		if seen, err = w.o.Detector.WaitSigns(ctx, seen); err != nil {
+			return
+		}
+	}
+}
+
 func earliest(a, b time.Time) time.Time {
 	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
 		return b
@@ -257,9 +280,15 @@ func (w *SteppingWatch) argoScope(ctx context.Context) (string, bool) {
 }
 
 func mayWatchLeases(ctx context.Context, kube kubernetes.Interface, namespace string) bool {
-	for _, verb := range []string{"list", "watch"} {
+	return mayDo(ctx, kube, namespace, "coordination.k8s.io", "leases", "list", "watch")
+}
+
+// mayDo says whether the client may do every verb on a resource in
+// namespace ("" for all), by SelfSubjectAccessReviews.
+func mayDo(ctx context.Context, kube kubernetes.Interface, namespace, group, resource string, verbs ...string) bool {
+	for _, verb := range verbs {
 		review := &authorizationv1.SelfSubjectAccessReview{Spec: authorizationv1.SelfSubjectAccessReviewSpec{
-			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: namespace, Verb: verb, Group: "coordination.k8s.io", Resource: "leases"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: namespace, Verb: verb, Group: group, Resource: resource},
 		}}
 		got, err := kube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
 		if err != nil || !got.Status.Allowed {
@@ -276,8 +305,14 @@ type leaseWatch struct {
 }
 
 func (w *SteppingWatch) watchLease(ctx context.Context, namespace, name string) *leaseWatch {
+	return watchLease(ctx, w.o.Kube, namespace, name, w.wake)
+}
+
+// watchLease runs an informer on the Leases named name in namespace ("" for
+// all), sending on wake at each change.
+func watchLease(ctx context.Context, kube kubernetes.Interface, namespace, name string, wake chan struct{}) *leaseWatch {
 	byName := fields.OneTermEqualSelector("metadata.name", name).String()
-	leases := w.o.Kube.CoordinationV1().Leases(namespace)
+	leases := kube.CoordinationV1().Leases(namespace)
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 			lo.FieldSelector = byName
@@ -289,10 +324,10 @@ func (w *SteppingWatch) watchLease(ctx context.Context, namespace, name string) 
 		},
 	}
 	// The client says whether it can stream the initial list (a fake cannot).
-	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, w.o.Kube), &coordinationv1.Lease{}, cache.SharedIndexInformerOptions{ObjectDescription: "leases " + name})
+	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, kube), &coordinationv1.Lease{}, cache.SharedIndexInformerOptions{ObjectDescription: "leases " + name})
 	poke := func(any) {
 		select {
-		case w.wake <- struct{}{}:
+		case wake <- struct{}{}:
 		default:
 		}
 	}

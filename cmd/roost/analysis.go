@@ -2,11 +2,16 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+
+	"k8s.io/client-go/metadata"
+	"k8s.io/klog/v2"
 	"os"
 	"strings"
 
 	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/metrics/datadog"
 )
@@ -48,6 +53,41 @@ func controllerNamespace(getenv func(string) string, scope string) string {
 		return scope
 	}
 	return defaultControllerNamespace
+}
+
+// newDetector watches, in scope ns ("" for all), for a live Argo Rollouts
+// controller: its Lease, its pods, and status writes to Rollouts by another
+// field manager.
+func newDetector(c *clients, ns string) *election.ArgoDetector {
+	o := election.DetectorOptions{Kube: c.Kube, Namespace: ns, OwnManagers: []string{fieldManager()}}
+	if c.Config != nil {
+		if m, err := metadata.NewForConfig(c.Config); err == nil {
+			o.Metadata = m
+		}
+	}
+	return election.NewArgoDetector(o)
+}
+
+// logArgo writes what the detector sees to the log.
+func logArgo(s election.ArgoSeen) {
+	switch {
+	case !s.Known:
+		klog.InfoS("looking for a live Argo Rollouts controller before stepping canaries")
+	case s.Live:
+		klog.InfoS("Argo Rollouts is live: roost does not step canaries beside it, and released its Lease", "signs", s.String())
+	default:
+		klog.InfoS("no Argo Rollouts controller is live: roost campaigns to step the canaries")
+	}
+}
+
+// fieldManager is the name this process's writes carry: ROOST_FIELD_MANAGER
+// when set (tests pose as another controller with it), else the binary's
+// name, as client-go sends it.
+func fieldManager() string {
+	if m := strings.TrimSpace(os.Getenv("ROOST_FIELD_MANAGER")); m != "" {
+		return m
+	}
+	return filepath.Base(os.Args[0])
 }
 
 // newGate is roost's judge as a gate over the evidence of poller, with the

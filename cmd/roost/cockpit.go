@@ -86,6 +86,9 @@ type cockpit struct {
 	background []func(ctx context.Context)
 	workers    int
 	newCtrl    func() (*controller.Controller, error)
+	// detector watches for a live Argo Rollouts controller: the header
+	// says so, and the reconciler steps only while there is none.
+	detector *election.ArgoDetector
 	// gate is roost's judge as a gate, when this roost reconciles and has
 	// evidence.
 	gate *analysis.Gate
@@ -139,8 +142,10 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if leaseNS == "" {
 		leaseNS = election.DefaultLeaseNamespace
 	}
+	ck.detector = newDetector(c, ns)
 	ck.stepping = election.NewSteppingWatch(election.SteppingOptions{
 		Kube: c.Kube, LeaseNamespace: leaseNS, LeaseName: election.DefaultLeaseName, Me: me, Campaigning: reconcile,
+		Detector: ck.detector,
 	})
 	if reconcile {
 		ck.leader, err = election.NewLeader(election.LeaderConfig{
@@ -213,11 +218,8 @@ func (a *app) decideReconciler(ctx context.Context, c *clients, o *cockpitOption
 	case o.reconciler == "on":
 		return true, ""
 	}
-	if ext, err := election.DetectExternal(ctx, c.Kube, time.Now()); err != nil {
-		klog.InfoS("could not look for Argo Rollouts; reconciling", "err", err)
-	} else if ext != "" {
-		return false, "Argo Rollouts is live (" + ext + "): roost only watches and acts; --reconciler=on would make two controllers fight"
-	}
+	// A live Argo Rollouts controller is not a reason to stay out: roost
+	// campaigns beside it and steps only while it is gone (RunBeside).
 	// The reconciler writes ReplicaSets and pod labels, and campaigns for a
 	// Lease: without those rights it would only log failures.
 	for _, attrs := range []authorizationv1.ResourceAttributes{
@@ -275,6 +277,7 @@ func (ck *cockpit) run(ctx context.Context) error {
 			f(ctx)
 		}()
 	}
+	start(ck.detector.Run)
 	start(ck.stepping.Run)
 	for _, f := range ck.background {
 		start(f)
@@ -290,7 +293,7 @@ func (ck *cockpit) run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			}
-			_ = ck.leader.Run(ctx, func(term context.Context) {
+			_ = ck.leader.RunBeside(ctx, ck.detector, logArgo, func(term context.Context) {
 				ctrl, err := ck.newCtrl()
 				if err != nil {
 					klog.ErrorS(err, "starting the reconciler")

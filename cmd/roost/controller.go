@@ -51,6 +51,11 @@ Of several roost processes exactly one reconciles: they campaign for the Lease
 roost-controller (coordination.k8s.io) in --lease-namespace; when the leader dies
 another takes over within --lease-duration, at once when it quits cleanly.
 
+It never steps a canary beside a live Argo Rollouts controller: while one is seen
+(its Lease, its running pods, or status writes to Rollouts by another field manager
+in the last 30s) it does not campaign, and a leader that sees one appear stops
+within seconds and releases the Lease.
+
 AnalysisRuns of the Rollouts' analysis are measured here too (Datadog and web
 metrics). For canaries without analysis, roost's judge compares canary and
 stable on Datadog and, after judge.rounds failing rounds in a row, holds the
@@ -192,7 +197,22 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 	} else {
 		fmt.Fprintf(a.errOut, "roost's judge gate is off: %s\n", ev.metricsOff)
 	}
-	runErr := leader.Run(ctx, func(termCtx context.Context) {
+	// roost never steps a canary beside a live Argo Rollouts controller: it
+	// campaigns only while none is seen, and yields (releasing the Lease)
+	// within seconds of one appearing.
+	detector := newDetector(c, ns)
+	go detector.Run(ctx)
+	report := func(s election.ArgoSeen) {
+		logArgo(s)
+		switch {
+		case !s.Known:
+		case s.Live:
+			fmt.Fprintf(a.errOut, "%s Argo Rollouts is live (%s): not stepping canaries beside it; the Lease is released\n", time.Now().Format(time.RFC3339), s)
+		default:
+			fmt.Fprintf(a.errOut, "%s no Argo Rollouts controller is live: campaigning for lease %s/%s\n", time.Now().Format(time.RFC3339), leaseNS, o.leaseName)
+		}
+	}
+	runErr := leader.RunBeside(ctx, detector, report, func(termCtx context.Context) {
 		// The gate polls only while this process leads.
 		gate := newGate(ev.poller, ev.gate, true)
 		if ev.poller != nil {

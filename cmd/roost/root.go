@@ -192,6 +192,12 @@ func (a *app) realClients() (*clients, error) {
 		return nil, a.noClusterError(err, rawErr)
 	}
 	cfg.WarningHandler = rest.NoWarnings{}
+	// Writes carry the binary's name (roost…) as their field manager, which
+	// is how a roost tells its own status writes from another controller's;
+	// ROOST_FIELD_MANAGER gives another (tests pose as Argo with it).
+	if m := os.Getenv("ROOST_FIELD_MANAGER"); m != "" {
+		cfg.UserAgent = m + "/" + rest.DefaultKubernetesUserAgent()
+	}
 	// client-go's default of 5 requests a second (burst 10) throttles a
 	// reconciler stepping hundreds of canaries; Argo Rollouts' controller
 	// allows 40/80.

@@ -60,9 +60,15 @@ func (l *lockedBuffer) String() string {
 // kubeconfig, its logs in a file of its own, and args.
 func startRoost(t *testing.T, name string, args ...string) *roostProc {
 	t.Helper()
+	return startRoostEnv(t, name, nil, args...)
+}
+
+// startRoostEnv is startRoost with extra environment variables.
+func startRoostEnv(t *testing.T, name string, extraEnv []string, args ...string) *roostProc {
+	t.Helper()
 	bin := roostBinary(t)
 	full := append([]string{name, "--kubeconfig", env.Kubeconfig, "--log-file", filepath.Join(t.TempDir(), name+".log")}, args...)
-	cmd := &exec.Cmd{Path: bin, Args: full, Env: os.Environ()}
+	cmd := &exec.Cmd{Path: bin, Args: full, Env: append(os.Environ(), extraEnv...)}
 	p := &roostProc{name: name, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	// A group of its own, so that cleanup reaches anything it forks; the
@@ -162,6 +168,8 @@ type rolloutRecord struct {
 	pauses   []v1alpha1.PauseCondition
 	stableRS string
 	managers []string
+	// stamps are the managedFields times, by "manager" or "manager/status".
+	stamps map[string]time.Time
 }
 
 // objectLog records, from a watch started before the objects exist, every
@@ -249,6 +257,17 @@ func (l *objectLog) rollout(ctx context.Context, ev watch.Event) {
 		step: ptr.Deref(obj.Status.CurrentStepIndex, -1), phase: obj.Status.Phase,
 		pauses: obj.Status.PauseConditions, stableRS: obj.Status.StableRS,
 		managers: managers(obj.ManagedFields),
+		stamps:   map[string]time.Time{},
+	}
+	for _, f := range obj.ManagedFields {
+		if f.Time == nil {
+			continue
+		}
+		key := f.Manager
+		if f.Subresource != "" {
+			key += "/" + f.Subresource
+		}
+		rec.stamps[key] = f.Time.Time
 	}
 	l.mu.Lock()
 	l.rollouts = append(l.rollouts, rec)
