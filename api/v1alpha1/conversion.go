@@ -16,18 +16,16 @@ import (
 // unsupported explains, per Argo Rollouts field roost does not implement, why it
 // refuses the Rollout instead of silently ignoring the field.
 var unsupported = map[string]string{
-	"trafficRouting":       "traffic routers are not supported; roost runs the basic canary (pod-count weights)",
-	"experiment":           "experiment steps are not supported",
-	"setCanaryScale":       "setCanaryScale steps are not supported",
-	"setHeaderRoute":       "setHeaderRoute steps need a traffic router, which roost does not support",
-	"setMirrorRoute":       "setMirrorRoute steps need a traffic router, which roost does not support",
-	"plugin":               "plugin steps are not supported",
-	"workloadRef":          "workloadRef is not supported; put the pod template in spec.template",
-	"blueGreen":            "the blue-green strategy is not supported; roost runs canaries",
-	"antiAffinity":         "canary anti-affinity is not supported",
-	"dynamicStableScale":   "dynamicStableScale needs a traffic router, which roost does not support",
-	"pingPong":             "ping-pong services need a traffic router, which roost does not support",
-	"minPodsPerReplicaSet": "minPodsPerReplicaSet needs a traffic router, which roost does not support",
+	"trafficRouting": "traffic routers are not supported; roost runs the basic canary (pod-count weights)",
+	"experiment":     "experiment steps are not supported",
+	"setCanaryScale": "SetCanaryScale requires TrafficRouting to be set, and roost does not support traffic routers",
+	"setHeaderRoute": "SetHeaderRoute requires TrafficRouting, supports Istio and ALB and Apisix; roost does not support traffic routers",
+	"setMirrorRoute": "SetMirrorRoute requires TrafficRouting, supports Istio only; roost does not support traffic routers",
+	"plugin":         "step plugins are not supported",
+	"workloadRef":    "workloadRef is not supported; put the pod template in spec.template",
+	"blueGreen":      "the blue-green strategy is not supported; roost runs canaries",
+	"pingPong":       "ping-pong services need a traffic router (ALB), which roost does not support",
+	"rollbackWindow": "rollbackWindow is not supported: roost steps a return to an older revision through the canary steps (only a return to the stable template skips them)",
 }
 
 const unsupportedFix = "; remove it, or let Argo Rollouts step this Rollout (roost --reconciler=off)"

@@ -27,6 +27,9 @@ var (
 func TestDeepCopy(t *testing.T) {
 	for _, v := range deepCopyTypes {
 		typ := reflect.TypeOf(v).Elem()
+		if typ.Size() == 0 {
+			continue // an empty struct: nothing to fill, nothing to copy
+		}
 		for _, sparse := range []bool{false, true} {
 			name := typ.Name() + "/every-field-set"
 			if sparse {
@@ -304,7 +307,9 @@ func compare(src, cp reflect.Value, path string) string {
 			}
 			return ""
 		}
-		if src.Pointer() == cp.Pointer() {
+		// Go may give every allocation of a zero-size type the same address,
+		// so sharing is only a fault when there is something to share.
+		if src.Pointer() == cp.Pointer() && src.Type().Elem().Size() > 0 {
 			return path + ": the copy shares this pointer with its source"
 		}
 		return compare(src.Elem(), cp.Elem(), path)

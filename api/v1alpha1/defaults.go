@@ -145,3 +145,22 @@ func ParseDuration(v intstr.IntOrString) (d time.Duration, ok bool, err error) {
 	}
 	return d, true, nil
 }
+
+// durationSeconds is a pause's duration as Argo Rollouts reads it for its
+// validation: 0 when unset, -1 when the string is no duration.
+func (p *RolloutPause) durationSeconds() int32 {
+	if p == nil || p.Duration == nil {
+		return 0
+	}
+	if p.Duration.Type == intstr.Int {
+		return p.Duration.IntVal
+	}
+	if n, err := strconv.ParseInt(p.Duration.StrVal, 10, 32); err == nil {
+		return int32(n)
+	}
+	d, err := time.ParseDuration(p.Duration.StrVal)
+	if err != nil {
+		return -1
+	}
+	return int32(d.Seconds())
+}

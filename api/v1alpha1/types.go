@@ -112,14 +112,61 @@ type CanaryStrategy struct {
 	MaxSurge       *intstr.IntOrString  `json:"maxSurge,omitempty"`
 	CanaryMetadata *PodTemplateMetadata `json:"canaryMetadata,omitempty"`
 	StableMetadata *PodTemplateMetadata `json:"stableMetadata,omitempty"`
-	// ScaleDownDelaySeconds and AbortScaleDownDelaySeconds only act with a traffic
-	// router in Argo Rollouts; roost accepts them and, like Argo, ignores them.
-	ScaleDownDelaySeconds      *int32 `json:"scaleDownDelaySeconds,omitempty"`
-	AbortScaleDownDelaySeconds *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
+	// ScaleDownDelaySeconds is refused without a traffic router, as Argo
+	// Rollouts refuses it; it is modelled so that the refusal can quote it.
+	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
+	// AbortScaleDownDelaySeconds, ScaleDownDelayRevisionLimit and
+	// MinPodsPerReplicaSet only act with a traffic router in Argo Rollouts;
+	// a basic canary accepts and ignores them, in roost as in Argo.
+	AbortScaleDownDelaySeconds  *int32 `json:"abortScaleDownDelaySeconds,omitempty"`
+	ScaleDownDelayRevisionLimit *int32 `json:"scaleDownDelayRevisionLimit,omitempty"`
+	MinPodsPerReplicaSet        *int32 `json:"minPodsPerReplicaSet,omitempty"`
+	// DynamicStableScale needs a traffic router: true is refused, false (the
+	// default, which Helm charts write out) is accepted.
+	DynamicStableScale bool `json:"dynamicStableScale,omitempty"`
+	// AntiAffinity keeps the canary's pods off the nodes of the stable
+	// ReplicaSet's pods while the canary runs.
+	AntiAffinity *AntiAffinity `json:"antiAffinity,omitempty"`
+	// ReplicaProgressThreshold lets a setWeight step complete before every
+	// canary pod is available.
+	ReplicaProgressThreshold *ReplicaProgressThreshold `json:"replicaProgressThreshold,omitempty"`
 	// Analysis runs in the background for the whole canary, from
 	// StartingStep on; when it fails, the canary is aborted.
 	Analysis *RolloutAnalysisBackground `json:"analysis,omitempty"`
 }
+
+// AntiAffinity says which inter-pod anti-affinity rule the canary
+// ReplicaSet's pods get against the stable ReplicaSet's pods; exactly one of
+// its fields is set.
+type AntiAffinity struct {
+	PreferredDuringSchedulingIgnoredDuringExecution *PreferredDuringSchedulingIgnoredDuringExecution `json:"preferredDuringSchedulingIgnoredDuringExecution,omitempty"`
+	RequiredDuringSchedulingIgnoredDuringExecution  *RequiredDuringSchedulingIgnoredDuringExecution  `json:"requiredDuringSchedulingIgnoredDuringExecution,omitempty"`
+}
+
+// PreferredDuringSchedulingIgnoredDuringExecution is a preferred rule of
+// the given weight (1-100).
+type PreferredDuringSchedulingIgnoredDuringExecution struct {
+	Weight int32 `json:"weight"`
+}
+
+// RequiredDuringSchedulingIgnoredDuringExecution is a required rule.
+type RequiredDuringSchedulingIgnoredDuringExecution struct{}
+
+// ReplicaProgressThreshold is how much of a step's canary must be available
+// for the step to complete: a percentage of its pods, or a number of pods.
+type ReplicaProgressThreshold struct {
+	Type  ProgressType `json:"type"`
+	Value int32        `json:"value"`
+}
+
+// ProgressType is the unit of a ReplicaProgressThreshold.
+type ProgressType string
+
+// The units of a ReplicaProgressThreshold.
+const (
+	ProgressTypePercentage ProgressType = "Percent"
+	ProgressTypePod        ProgressType = "Pod"
+)
 
 // RolloutAnalysisBackground is the canary's background analysis.
 type RolloutAnalysisBackground struct {

@@ -4,77 +4,113 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// Argo Rollouts' own words for the rules roost shares with it
+// (pkg/apis/rollouts/validation/validation.go), and the Kubernetes ones its
+// validation reuses. An InvalidSpec message roost writes for one of these
+// rules reads as Argo's would, so a hand-over does not rewrite it.
+const (
+	argoMissingField                 = "Rollout has missing field '%s'"
+	argoInvalidSetWeight             = "SetWeight needs to be between 0 and %d"
+	argoInvalidDuration              = "Duration needs to be greater than 0"
+	argoInvalidMaxSurgeMaxUnavailble = "MaxSurge and MaxUnavailable both can not be zero"
+	argoInvalidStep                  = "Step must have one of the following set: experiment, setWeight, setCanaryScale or pause"
+	argoDuplicatedServicesCanary     = "This rollout uses the same service for the stable and canary services, but two different services are required."
+	argoInvalidAntiAffinityStrategy  = "AntiAffinity must have exactly one strategy listed"
+	argoInvalidAntiAffinityWeight    = "AntiAffinity weight must be between 1-100"
+	argoInvalidCanaryScaleDownDelay  = "Canary scaleDownDelaySeconds can only be used with traffic routing"
+	argoInvalidDynamicStableScale    = "Canary dynamicStableScale can only be used with traffic routing"
+	argoEmptySelector                = "empty selector is invalid for deployment"
+	argoInvalidSelector              = "invalid label selector"
+	argoProgressDeadline             = "must be greater than minReadySeconds"
+	k8sNegative                      = "must be greater than or equal to 0"
+	k8sSelectorMismatch              = "`selector` does not match template `labels`"
+	k8sActiveDeadline                = "activeDeadlineSeconds in ReplicaSet is not Supported"
+	// maxWeight is the top of setWeight without a traffic router (Argo's
+	// maxTrafficWeight applies only to traffic routers).
+	maxWeight = 100
+)
+
 // Validate returns every problem of a decoded Rollout's spec, each with its field
 // path and what to do about it. roost acts on a Rollout only when it is empty.
+// Where Argo Rollouts refuses the same thing, the error is Argo's, path and
+// words (Argo files a canary's fields under spec.strategy, not
+// spec.strategy.canary), with roost's advice after a semicolon when it adds any.
 func Validate(r *Rollout) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
 	s := &r.Spec
 
-	if s.Replicas != nil && *s.Replicas < 0 {
-		errs = append(errs, field.Invalid(spec.Child("replicas"), *s.Replicas, "must be 0 or more"))
-	}
-	if s.MinReadySeconds < 0 {
-		errs = append(errs, field.Invalid(spec.Child("minReadySeconds"), s.MinReadySeconds, "must be 0 or more"))
-	}
-	if s.RevisionHistoryLimit != nil && *s.RevisionHistoryLimit < 0 {
-		errs = append(errs, field.Invalid(spec.Child("revisionHistoryLimit"), *s.RevisionHistoryLimit, "must be 0 or more"))
-	}
-	if s.ProgressDeadlineSeconds != nil {
-		if *s.ProgressDeadlineSeconds <= 0 {
-			errs = append(errs, field.Invalid(spec.Child("progressDeadlineSeconds"), *s.ProgressDeadlineSeconds, "must be more than 0"))
-		} else if *s.ProgressDeadlineSeconds <= s.MinReadySeconds {
-			errs = append(errs, field.Invalid(spec.Child("progressDeadlineSeconds"), *s.ProgressDeadlineSeconds,
-				fmt.Sprintf("must be greater than minReadySeconds (%d)", s.MinReadySeconds)))
-		}
-	}
+	errs = append(errs, nonNegative(spec.Child("replicas"), int64(r.GetReplicas()))...)
 	errs = append(errs, validateSelector(s, spec)...)
 	errs = append(errs, validateTemplate(s, spec.Child("template"))...)
+	errs = append(errs, nonNegative(spec.Child("minReadySeconds"), int64(s.MinReadySeconds))...)
+	errs = append(errs, nonNegative(spec.Child("revisionHistoryLimit"), int64(r.GetRevisionHistoryLimit()))...)
+	pds := r.GetProgressDeadlineSeconds()
+	errs = append(errs, nonNegative(spec.Child("progressDeadlineSeconds"), int64(pds))...)
+	if pds <= s.MinReadySeconds {
+		errs = append(errs, field.Invalid(spec.Child("progressDeadlineSeconds"), pds,
+			fmt.Sprintf("%s; raise progressDeadlineSeconds above %d (it defaults to %d) or lower minReadySeconds", argoProgressDeadline, s.MinReadySeconds, DefaultProgressDeadlineSeconds)))
+	}
 
+	// Argo nests the strategy path once more here: its message reads
+	// spec.strategy.strategy.
 	strategy := spec.Child("strategy")
 	if s.Strategy.Canary == nil {
-		errs = append(errs, field.Required(strategy.Child("canary"), "roost steps canary rollouts; add spec.strategy.canary with steps"))
+		errs = append(errs, field.Required(strategy.Child("strategy"),
+			fmt.Sprintf(argoMissingField, ".spec.strategy.canary or .spec.strategy.blueGreen")+"; roost steps canaries: add spec.strategy.canary with steps"))
 		return errs
 	}
-	errs = append(errs, validateCanary(s.Strategy.Canary, strategy.Child("canary"))...)
+	errs = append(errs, validateCanary(s.Strategy.Canary, strategy)...)
 	return errs
 }
 
+// nonNegative is Kubernetes' ValidateNonnegativeField, which Argo uses.
+func nonNegative(p *field.Path, v int64) field.ErrorList {
+	if v < 0 {
+		return field.ErrorList{field.Invalid(p, v, k8sNegative)}
+	}
+	return nil
+}
+
 func validateSelector(s *RolloutSpec, spec *field.Path) field.ErrorList {
-	var errs field.ErrorList
 	p := spec.Child("selector")
-	if s.Selector == nil || (len(s.Selector.MatchLabels) == 0 && len(s.Selector.MatchExpressions) == 0) {
-		return append(errs, field.Required(p, "a Rollout needs a selector matching spec.template.metadata.labels"))
+	if s.Selector == nil {
+		return field.ErrorList{field.Required(p, fmt.Sprintf(argoMissingField, ".spec.selector")+"; add a selector matching spec.template.metadata.labels")}
+	}
+	if len(s.Selector.MatchLabels)+len(s.Selector.MatchExpressions) == 0 {
+		return field.ErrorList{field.Invalid(p, s.Selector, argoEmptySelector+"; set matchLabels")}
 	}
 	sel, err := metav1.LabelSelectorAsSelector(s.Selector)
 	if err != nil {
-		return append(errs, field.Invalid(p, s.Selector, err.Error()))
-	}
-	if sel.Empty() {
-		return append(errs, field.Invalid(p, s.Selector, "an empty selector would select every pod; set matchLabels"))
+		return field.ErrorList{field.Invalid(p, s.Selector, argoInvalidSelector+": "+err.Error())}
 	}
 	if !sel.Matches(labels.Set(s.Template.Labels)) {
-		errs = append(errs, field.Invalid(p, metav1.FormatLabelSelector(s.Selector),
-			"does not match spec.template.metadata.labels; make the template carry the selector's labels"))
+		return field.ErrorList{field.Invalid(spec.Child("template", "metadata", "labels"), s.Template.Labels,
+			k8sSelectorMismatch+"; make the template carry the selector's labels")}
 	}
-	return errs
+	return nil
 }
 
 func validateTemplate(s *RolloutSpec, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if len(s.Template.Labels) == 0 {
-		errs = append(errs, field.Required(p.Child("metadata", "labels"), "the pod template needs labels for the selector to match"))
-	}
 	if _, ok := s.Template.Labels[DefaultRolloutUniqueLabelKey]; ok {
 		errs = append(errs, field.Forbidden(p.Child("metadata", "labels").Key(DefaultRolloutUniqueLabelKey), "is set by the controller; remove it"))
 	}
-	cs := p.Child("spec", "containers")
+	ps := p.Child("spec")
+	if rp := s.Template.Spec.RestartPolicy; rp != "" && rp != corev1.RestartPolicyAlways {
+		errs = append(errs, field.NotSupported(ps.Child("restartPolicy"), rp, []string{string(corev1.RestartPolicyAlways)}))
+	}
+	if s.Template.Spec.ActiveDeadlineSeconds != nil {
+		errs = append(errs, field.Forbidden(ps.Child("activeDeadlineSeconds"), k8sActiveDeadline))
+	}
+	cs := ps.Child("containers")
 	if len(s.Template.Spec.Containers) == 0 {
 		errs = append(errs, field.Required(cs, "the pod template needs at least one container"))
 	}
@@ -89,36 +125,92 @@ func validateTemplate(s *RolloutSpec, p *field.Path) field.ErrorList {
 	return errs
 }
 
+// validateCanary checks the canary strategy, in the order of Argo's
+// ValidateRolloutStrategyCanary. p is spec.strategy: Argo's paths for its
+// rules; roost's own rules name the field where it is, under canary.
 func validateCanary(c *CanaryStrategy, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	zero := func(v *intstr.IntOrString) bool {
-		if v == nil {
-			return false
-		}
-		n, _, err := ParsePercentOrInt(*v)
-		return err == nil && n == 0
+	cp := p.Child("canary")
+	errs = append(errs, validateFencepost(c.MaxSurge, cp.Child("maxSurge"))...)
+	errs = append(errs, validateFencepost(c.MaxUnavailable, cp.Child("maxUnavailable"))...)
+	if zeroFencepost(c.MaxSurge) && zeroFencepost(c.MaxUnavailable) {
+		errs = append(errs, field.Invalid(p.Child("maxSurge"), *c.MaxSurge,
+			argoInvalidMaxSurgeMaxUnavailble+"; no pod could ever be replaced: raise one of them"))
 	}
-	errs = append(errs, validateFencepost(c.MaxSurge, p.Child("maxSurge"))...)
-	errs = append(errs, validateFencepost(c.MaxUnavailable, p.Child("maxUnavailable"))...)
-	if zero(c.MaxSurge) && zero(c.MaxUnavailable) {
-		errs = append(errs, field.Invalid(p.Child("maxUnavailable"), c.MaxUnavailable.String(),
-			"maxSurge and maxUnavailable cannot both be 0: no pod could ever be replaced; raise one of them"))
+	if c.CanaryService != "" && c.StableService != "" && c.CanaryService == c.StableService {
+		errs = append(errs, field.Invalid(p.Child("stableService"), c.StableService, argoDuplicatedServicesCanary))
 	}
-	if c.CanaryService != "" && c.CanaryService == c.StableService {
-		errs = append(errs, field.Invalid(p.Child("stableService"), c.StableService, "must differ from canaryService"))
+	// Without a traffic router (roost has none):
+	if c.ScaleDownDelaySeconds != nil {
+		errs = append(errs, field.Invalid(p.Child("scaleDownDelaySeconds"), *c.ScaleDownDelaySeconds,
+			argoInvalidCanaryScaleDownDelay+"; a basic canary scales the old stable down at once: remove spec.strategy.canary.scaleDownDelaySeconds"))
 	}
-	errs = append(errs, validateMetadata(c.CanaryMetadata, p.Child("canaryMetadata"))...)
-	errs = append(errs, validateMetadata(c.StableMetadata, p.Child("stableMetadata"))...)
+	if c.DynamicStableScale {
+		errs = append(errs, field.Invalid(p.Child("dynamicStableScale"), c.DynamicStableScale,
+			argoInvalidDynamicStableScale+"; a basic canary always scales the stable down as the canary grows: remove it or set it to false"))
+	}
 	for i := range c.Steps {
-		errs = append(errs, validateStep(&c.Steps[i], p.Child("steps").Index(i))...)
+		errs = append(errs, validateStep(&c.Steps[i], p.Child("steps").Index(i), cp.Child("steps").Index(i))...)
 	}
+	errs = append(errs, validateAntiAffinity(c.AntiAffinity, p.Child("antiAffinity"))...)
+	errs = append(errs, validateMetadata(c.CanaryMetadata, cp.Child("canaryMetadata"))...)
+	errs = append(errs, validateMetadata(c.StableMetadata, cp.Child("stableMetadata"))...)
+	errs = append(errs, validateProgressThreshold(c.ReplicaProgressThreshold, cp.Child("replicaProgressThreshold"))...)
 	if a := c.Analysis; a != nil {
-		ap := p.Child("analysis")
+		ap := cp.Child("analysis")
 		errs = append(errs, validateRolloutAnalysis(&a.RolloutAnalysis, ap)...)
 		if a.StartingStep != nil && (*a.StartingStep < 0 || int(*a.StartingStep) > len(c.Steps)) {
 			errs = append(errs, field.Invalid(ap.Child("startingStep"), *a.StartingStep,
 				fmt.Sprintf("must be a step index from 0 to %d (the number of steps)", len(c.Steps))))
 		}
+	}
+	return errs
+}
+
+// zeroFencepost is Argo's test of maxSurge and maxUnavailable for zero: set,
+// and 0 as a number of pods or as a percentage.
+func zeroFencepost(v *intstr.IntOrString) bool {
+	if v == nil {
+		return false
+	}
+	n, _, err := ParsePercentOrInt(*v)
+	return err == nil && n == 0
+}
+
+// validateAntiAffinity is Argo's ValidateRolloutStrategyAntiAffinity.
+func validateAntiAffinity(a *AntiAffinity, p *field.Path) field.ErrorList {
+	if a == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	preferred, required := a.PreferredDuringSchedulingIgnoredDuringExecution, a.RequiredDuringSchedulingIgnoredDuringExecution
+	if (preferred == nil) == (required == nil) {
+		v := fmt.Sprintf("antiAffinity.PreferredDuringSchedulingIgnoredDuringExecution: %t antiAffinity.RequiredDuringSchedulingIgnoredDuringExecution: %t", preferred != nil, required != nil)
+		errs = append(errs, field.Invalid(p, v, argoInvalidAntiAffinityStrategy+"; set preferredDuringSchedulingIgnoredDuringExecution: {weight: 1-100} or requiredDuringSchedulingIgnoredDuringExecution: {}"))
+	}
+	if preferred != nil && (preferred.Weight < 1 || preferred.Weight > 100) {
+		errs = append(errs, field.Invalid(p.Child("weight"), preferred.Weight, argoInvalidAntiAffinityWeight))
+	}
+	return errs
+}
+
+// validateProgressThreshold checks a replicaProgressThreshold's unit and value.
+func validateProgressThreshold(t *ReplicaProgressThreshold, p *field.Path) field.ErrorList {
+	if t == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	switch t.Type {
+	case ProgressTypePercentage:
+		if t.Value < 0 || t.Value > 100 {
+			errs = append(errs, field.Invalid(p.Child("value"), t.Value, "a percentage must be 0-100"))
+		}
+	case ProgressTypePod:
+		if t.Value < 0 {
+			errs = append(errs, field.Invalid(p.Child("value"), t.Value, "a number of pods must be 0 or more"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(p.Child("type"), t.Type, []string{string(ProgressTypePercentage), string(ProgressTypePod)}))
 	}
 	return errs
 }
@@ -207,50 +299,37 @@ func validateMetadata(m *PodTemplateMetadata, p *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateStep(s *CanaryStep, p *field.Path) field.ErrorList {
+// validateStep checks one step: Argo's rules at Argo's path p
+// (spec.strategy.steps[i]), roost's own at the step's real path cp.
+func validateStep(s *CanaryStep, p, cp *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	set := 0
-	if s.SetWeight != nil {
-		set++
-	}
-	if s.Pause != nil {
-		set++
-	}
-	if s.Analysis != nil {
-		set++
+	for _, ok := range []bool{s.SetWeight != nil, s.Pause != nil, s.Analysis != nil} {
+		if ok {
+			set++
+		}
 	}
 	switch {
-	case set == 0:
-		return append(errs, field.Required(p, "a step needs one of setWeight, pause or analysis"))
 	case set > 1:
-		errs = append(errs, field.Invalid(p, stepKinds(s), "a step sets exactly one of setWeight, pause or analysis; split it into one step each"))
+		v := fmt.Sprintf("step.Experiment: %t step.Pause: %t step.SetWeight: %t step.Analysis: %t", false, s.Pause != nil, s.SetWeight != nil, s.Analysis != nil)
+		errs = append(errs, field.Invalid(p, v, argoInvalidStep+"; a step sets exactly one of setWeight, pause or analysis: split it into one step each"))
+	case set == 0:
+		v := "step.Experiment: true step.Pause: true step.SetWeight: true step.Analysis: true step.SetCanaryScale: true step.SetHeaderRoute: true step.SetMirrorRoutes: true"
+		errs = append(errs, field.Invalid(p, v, argoInvalidStep+"; roost runs setWeight, pause and analysis steps"))
 	}
-	if s.Analysis != nil {
-		errs = append(errs, validateRolloutAnalysis(s.Analysis, p.Child("analysis"))...)
-	}
-	if s.SetWeight != nil && (*s.SetWeight < 0 || *s.SetWeight > 100) {
-		errs = append(errs, field.Invalid(p.Child("setWeight"), *s.SetWeight, "weights must be 0-100"))
+	if s.SetWeight != nil && (*s.SetWeight < 0 || *s.SetWeight > maxWeight) {
+		errs = append(errs, field.Invalid(p.Child("setWeight"), *s.SetWeight, fmt.Sprintf(argoInvalidSetWeight, maxWeight)))
 	}
 	if s.Pause != nil {
 		if _, _, err := s.Pause.PauseDuration(); err != nil {
-			errs = append(errs, field.Invalid(p.Child("pause", "duration"), s.Pause.Duration.String(), err.Error()))
+			errs = append(errs, field.Invalid(p.Child("pause", "duration"), s.Pause.durationSeconds(),
+				argoInvalidDuration+"; "+err.Error()))
 		}
 	}
-	return errs
-}
-
-func stepKinds(s *CanaryStep) string {
-	var kinds []string
-	if s.SetWeight != nil {
-		kinds = append(kinds, "setWeight")
-	}
-	if s.Pause != nil {
-		kinds = append(kinds, "pause")
-	}
 	if s.Analysis != nil {
-		kinds = append(kinds, "analysis")
+		errs = append(errs, validateRolloutAnalysis(s.Analysis, cp.Child("analysis"))...)
 	}
-	return strings.Join(kinds, " and ")
+	return errs
 }
 
 // InvalidSpecMessage is the message of the InvalidSpec condition and of the
