@@ -8,7 +8,6 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -362,34 +361,4 @@ func (l *leaseWatch) holder(me string, now time.Time) (LeaderInfo, time.Time) {
 		}
 	}
 	return LeaderInfo{}, time.Time{}
-}
-
-// DetectExternal reports a live Argo Rollouts controller, for
-// --reconciler=auto: its Lease's holder, or "" when there is none (or it
-// cannot be seen: then roost reconciles, as it would without Argo).
-func DetectExternal(ctx context.Context, kube kubernetes.Interface, now time.Time) (string, error) {
-	byName := metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", ArgoLeaseName).String()}
-	var leases []coordinationv1.Lease
-	list, err := kube.CoordinationV1().Leases(metav1.NamespaceAll).List(ctx, byName)
-	switch {
-	case err == nil:
-		leases = list.Items
-	case apierrors.IsForbidden(err):
-		l, err := kube.CoordinationV1().Leases(ArgoLeaseNamespace).Get(ctx, ArgoLeaseName, metav1.GetOptions{})
-		switch {
-		case err == nil:
-			leases = []coordinationv1.Lease{*l}
-		case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
-		default:
-			return "", fmt.Errorf("looking for a live Argo Rollouts controller (lease %s/%s): %w", ArgoLeaseNamespace, ArgoLeaseName, err)
-		}
-	default:
-		return "", fmt.Errorf("looking for a live Argo Rollouts controller (leases named %s): %w", ArgoLeaseName, err)
-	}
-	for i := range leases {
-		if info, _ := LeaseHolder(&leases[i], "", now); info.Identity != "" {
-			return fmt.Sprintf("lease %s/%s held by %s", leases[i].Namespace, ArgoLeaseName, info.Identity), nil
-		}
-	}
-	return "", nil
 }

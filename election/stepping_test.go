@@ -112,14 +112,3 @@ func TestSteppingWatchCampaigning(t *testing.T) {
 		t.Errorf("after winning: %+v, %v", got, err)
 	}
 }
-
-func TestDetectExternal(t *testing.T) {
-	now := time.Now()
-	kube := kubefake.NewClientset(lease("platform", ArgoLeaseName, "argo-rollouts-77-abc", now, 15))
-	if got, err := DetectExternal(context.Background(), kube, now); err != nil || !strings.Contains(got, "platform/argo-rollouts-controller-lock held by argo-rollouts-77-abc") {
-		t.Errorf("DetectExternal = %q, %v", got, err)
-	}
-	if got, err := DetectExternal(context.Background(), kube, now.Add(time.Minute)); err != nil || got != "" {
-		t.Errorf("an expired Argo Lease: %q, %v; want none", got, err)
-	}
-}
