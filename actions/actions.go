@@ -11,9 +11,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -43,6 +45,8 @@ const (
 // Actions sends the patches that `kubectl argo rollouts` sends, so that roost's
 // commands and keys act the same on rollouts stepped by roost or by Argo
 // Rollouts, and records each one as an Event naming the person who acted.
+// Where roost sends something else, the README says where and why
+// ("Where roost's actions differ from kubectl argo rollouts").
 type Actions struct {
 	dynamic dynamic.Interface
 	kube    kubernetes.Interface
@@ -91,6 +95,34 @@ func done(format string, args ...any) Result {
 
 func skipped(format string, args ...any) Result {
 	return Result{Skipped: true, Summary: "skipped: " + fmt.Sprintf(format, args...)}
+}
+
+// The bodies `kubectl argo rollouts` v1.9 sends, byte for byte, spacing
+// included: an audit log, an admission webhook or a diff of the two tools'
+// requests sees the same bytes. patchSkipStep is the plugin's own body for
+// promoting past an Inconclusive analysis step; roost also sends it to skip a
+// step the rollout is not paused at (see Promote).
+const (
+	patchPause              = `{"spec":{"paused":true}}`
+	patchUnpause            = `{"spec":{"paused":false}}`
+	patchClearPause         = `{"status":{"pauseConditions":null}}`
+	patchUnpauseClearPause  = `{"spec":{"paused":false},"status":{"pauseConditions":null}}`
+	patchSkipStep           = `{"status":{"pauseConditions":null, "controllerPause":false, "currentStepIndex":%d}}`
+	patchUnpauseSkipStep    = `{"spec":{"paused":false},"status":{"pauseConditions":null, "controllerPause":false, "currentStepIndex":%d}}`
+	patchPromoteFull        = `{"status":{"promoteFull":true}}`
+	patchUnpausePromoteFull = `{"spec":{"paused":false},"status":{"promoteFull":true}}`
+	patchAbort              = `{"status":{"abort":true}}`
+	patchRetry              = `{"status":{"abort":false}}`
+	patchRestart            = "{\n\t\"spec\": {\n\t\t\"restartAt\": \"%s\"\n\t}\n}"
+)
+
+// writes is what one action sends, in the plugin's order: status as a merge
+// patch to the /status subresource, then spec as a merge patch to the
+// Rollout. A cluster whose Rollout CRD has no status subresource (Argo
+// Rollouts before v0.10) answers the first with 404; fallback then goes to
+// the Rollout in place of spec, carrying both. An empty body is not sent.
+type writes struct {
+	status, fallback, spec string
 }
 
 // rolloutState is what the actions need to know about a rollout. It is read
@@ -144,8 +176,24 @@ func (s rolloutState) fullyPromoted() bool {
 	return s.currentPodHash != "" && s.currentPodHash == s.stableRS
 }
 
+// heldInconclusive is true when the canary is held on an Inconclusive
+// analysis step: the one state where the plugin's promote skips the step
+// instead of only releasing the pause.
+func (s rolloutState) heldInconclusive() bool {
+	return s.pauseConds > 0 && s.controllerPause && s.stepAnalysis == "Inconclusive"
+}
+
+// nextStep is the step index after the current one, capped at the number of
+// steps, as the plugin counts it.
+func (s rolloutState) nextStep() int64 {
+	return min(s.index()+1, int64(s.steps))
+}
+
 // Promote releases the pause the rollout waits at, or, when it waits at none,
-// skips to the next step, as `kubectl argo rollouts promote` does.
+// skips to the next step, as `kubectl argo rollouts promote` does. It refuses
+// an aborted rollout: the plugin's patch would move currentStepIndex, which
+// both controllers put back to 0 while the rollout stays aborted, so the
+// promote would report success and change nothing.
 func (a *Actions) Promote(ctx context.Context, ns, name string) (Result, error) {
 	s, err := a.get(ctx, ns, name)
 	if err != nil {
@@ -154,24 +202,24 @@ func (a *Actions) Promote(ctx context.Context, ns, name string) (Result, error) 
 	if s.abort {
 		return Result{}, fmt.Errorf("rollout %s/%s is aborted; retry it first with `roost retry %s -n %s`", ns, name, name, ns)
 	}
-	var spec map[string]any
+	var w writes
 	if s.paused {
-		spec = map[string]any{"paused": false}
+		w.spec = patchUnpause
 	}
-	var status map[string]any
 	var detail string
 	switch {
-	case s.pauseConds > 0 && s.controllerPause && s.stepAnalysis == "Inconclusive":
-		// As `kubectl argo rollouts promote` does: the Inconclusive
-		// analysis step is skipped.
-		next := min(s.index()+1, int64(s.steps))
-		status = map[string]any{"pauseConditions": nil, "controllerPause": false, "currentStepIndex": next}
+	case s.heldInconclusive():
+		next := s.nextStep()
+		w.status = fmt.Sprintf(patchSkipStep, next)
+		w.fallback = fmt.Sprintf(patchUnpauseSkipStep, next)
 		detail = fmt.Sprintf("Inconclusive analysis at step %d/%d accepted, now at step %d/%d", s.index()+1, s.steps, min(next+1, int64(s.steps)), s.steps)
 	case s.pauseConds > 0:
-		status = map[string]any{"pauseConditions": nil}
+		w.status = patchClearPause
+		w.fallback = patchUnpauseClearPause
 		detail = fmt.Sprintf("pause at step %d/%d released", s.index()+1, s.steps)
 	case s.fullyPromoted() || s.steps == 0 || s.index() >= int64(s.steps):
-		if spec == nil {
+		// The plugin's status patch here would change nothing.
+		if w.spec == "" {
 			if s.fullyPromoted() {
 				return skipped("already fully promoted"), nil
 			}
@@ -179,49 +227,65 @@ func (a *Actions) Promote(ctx context.Context, ns, name string) (Result, error) 
 		}
 		detail = "manual pause lifted"
 	default:
-		next := s.index() + 1
-		if next > int64(s.steps) {
-			next = int64(s.steps)
-		}
-		status = map[string]any{"pauseConditions": nil, "controllerPause": false, "currentStepIndex": next}
+		// The plugin sends {"pauseConditions":null, "currentStepIndex":N+1}.
+		// roost also clears controllerPause: left true with no pause
+		// condition, it tells both controllers that the pause at the new
+		// step was already released, so two promotes sent before the
+		// controller acts (two people, or a key pressed twice) would skip
+		// that pause too.
+		next := s.nextStep()
+		w.status = fmt.Sprintf(patchSkipStep, next)
+		w.fallback = fmt.Sprintf(patchUnpauseSkipStep, next)
 		if next == int64(s.steps) {
 			detail = fmt.Sprintf("step %d/%d skipped, all steps done", s.index()+1, s.steps)
 		} else {
 			detail = fmt.Sprintf("step %d/%d skipped, now at step %d/%d", s.index()+1, s.steps, next+1, s.steps)
 		}
 	}
-	if spec != nil && status != nil {
+	if w.spec != "" && w.status != "" {
 		detail += ", manual pause lifted"
 	}
-	if err := a.patch(ctx, ns, name, spec, status); err != nil {
+	if err := a.apply(ctx, ns, name, w); err != nil {
 		return Result{}, err
 	}
 	return a.record(ctx, s.obj, EventPromoted, "promoted by "+a.actor+": "+detail, done("promoted: %s", detail)), nil
 }
 
 // PromoteFull skips every remaining step and pause: the canary goes to 100% and
-// becomes stable.
+// becomes stable. Unlike the plugin's, it also lifts a manual pause: left in
+// place, spec.paused keeps the rollout Paused, and roost's reconciler does not
+// make a paused canary stable: the opposite of what was asked.
 func (a *Actions) PromoteFull(ctx context.Context, ns, name string) (Result, error) {
 	s, err := a.get(ctx, ns, name)
 	if err != nil {
 		return Result{}, err
 	}
-	var spec, status map[string]any
+	var w writes
 	if s.paused {
-		spec = map[string]any{"paused": false}
+		w.spec = patchUnpause
 	}
 	detail := "remaining steps skipped"
 	switch {
-	case s.fullyPromoted() && spec == nil:
+	case s.currentPodHash == s.stableRS && w.spec == "":
+		// The plugin sends nothing either.
+		if s.currentPodHash == "" {
+			return skipped("no status yet: no controller has picked the rollout up"), nil
+		}
 		return skipped("already fully promoted"), nil
-	case s.fullyPromoted():
+	case s.currentPodHash == s.stableRS:
 		detail = "already stable; manual pause lifted"
-	case s.promoteFull && spec == nil:
+	case s.promoteFull && w.spec == "":
 		return skipped("full promotion already requested"), nil
+	case s.promoteFull:
+		detail = "full promotion already requested; manual pause lifted"
 	default:
-		status = map[string]any{"promoteFull": true}
+		w.status = patchPromoteFull
+		w.fallback = patchPromoteFull
+		if s.paused {
+			w.fallback = patchUnpausePromoteFull
+		}
 	}
-	if err := a.patch(ctx, ns, name, spec, status); err != nil {
+	if err := a.apply(ctx, ns, name, w); err != nil {
 		return Result{}, err
 	}
 	return a.record(ctx, s.obj, EventPromotedFull, "fully promoted by "+a.actor+": "+detail, done("fully promoted: %s", detail)), nil
@@ -251,7 +315,7 @@ func (a *Actions) Abort(ctx context.Context, ns, name, reason string) (Result, e
 			return Result{}, err
 		}
 	}
-	if err := a.patch(ctx, ns, name, nil, map[string]any{"abort": true}); err != nil {
+	if err := a.apply(ctx, ns, name, writes{status: patchAbort, fallback: patchAbort}); err != nil {
 		return Result{}, err
 	}
 	summary := "aborted: canary scaling to 0, stable to all replicas"
@@ -272,7 +336,7 @@ func (a *Actions) Retry(ctx context.Context, ns, name string) (Result, error) {
 	if !s.abort {
 		return skipped("not aborted; nothing to retry"), nil
 	}
-	if err := a.patch(ctx, ns, name, nil, map[string]any{"abort": false}); err != nil {
+	if err := a.apply(ctx, ns, name, writes{status: patchRetry, fallback: patchRetry}); err != nil {
 		return Result{}, err
 	}
 	// The old reason must not be shown for, or reused by, a later abort.
@@ -294,13 +358,16 @@ func (a *Actions) Pause(ctx context.Context, ns, name string) (Result, error) {
 	if s.paused {
 		return skipped("already paused"), nil
 	}
-	if err := a.patch(ctx, ns, name, map[string]any{"paused": true}, nil); err != nil {
+	if err := a.apply(ctx, ns, name, writes{spec: patchPause}); err != nil {
 		return Result{}, err
 	}
 	return a.record(ctx, s.obj, EventPaused, "paused by "+a.actor, done("paused: holding at the current step until `roost resume`")), nil
 }
 
 // Resume lifts a manual pause (spec.paused). A pause step is released by Promote.
+// The plugin v1.9 has no resume: its promote lifts spec.paused and, in the same
+// request, releases a pause or skips a step. Resume sends only the spec half
+// of that, so lifting a hold never moves the canary past a step.
 func (a *Actions) Resume(ctx context.Context, ns, name string) (Result, error) {
 	s, err := a.get(ctx, ns, name)
 	if err != nil {
@@ -312,7 +379,7 @@ func (a *Actions) Resume(ctx context.Context, ns, name string) (Result, error) {
 		}
 		return skipped("not paused"), nil
 	}
-	if err := a.patch(ctx, ns, name, map[string]any{"paused": false}, nil); err != nil {
+	if err := a.apply(ctx, ns, name, writes{spec: patchUnpause}); err != nil {
 		return Result{}, err
 	}
 	return a.record(ctx, s.obj, EventResumed, "resumed by "+a.actor, done("resumed: manual pause lifted")), nil
@@ -325,7 +392,7 @@ func (a *Actions) Restart(ctx context.Context, ns, name string) (Result, error) 
 		return Result{}, err
 	}
 	at := a.clock.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
-	if err := a.patch(ctx, ns, name, map[string]any{"restartAt": at}, nil); err != nil {
+	if err := a.apply(ctx, ns, name, writes{spec: fmt.Sprintf(patchRestart, at)}); err != nil {
 		return Result{}, err
 	}
 	return a.record(ctx, s.obj, EventRestarted, "restart requested by "+a.actor, done("restart requested at %s: pods are replaced one by one", at)), nil
@@ -388,8 +455,15 @@ func (a *Actions) Undo(ctx context.Context, ns, name string, toRevision int64) (
 	rs := &rss.Items[revs[want].rs]
 	tmpl := rs.Spec.Template.DeepCopy()
 	delete(tmpl.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
-	// Labels injected from canaryMetadata/stableMetadata belong to the
-	// ReplicaSet's role, not to the template: kept, they would change its hash.
+	// The plugin strips only the hash label. roost also strips the labels and
+	// annotations injected from canaryMetadata/stableMetadata (recorded in
+	// the ReplicaSet's ephemeral-metadata annotation): they belong to the
+	// ReplicaSet's role, not to the template. Both controllers find the
+	// ReplicaSet of a template by comparing it with the ReplicaSet's own
+	// template once those are set aside, so with them kept the undo makes a
+	// new ReplicaSet instead of going back to the old one (for stable, a
+	// whole canary instead of a rollback), and e.g. role=stable stays in the
+	// template for every later canary's pods.
 	var injected v1alpha1.PodTemplateMetadata
 	if v, ok := rs.Annotations[v1alpha1.EphemeralMetadataAnnotation]; ok && json.Unmarshal([]byte(v), &injected) == nil {
 		for k := range injected.Labels {
@@ -399,8 +473,8 @@ func (a *Actions) Undo(ctx context.Context, ns, name string, toRevision int64) (
 			delete(tmpl.Annotations, k)
 		}
 	}
-	if want == 0 {
-		return skipped("revision %d is already the current one", revs[0].number), nil
+	if sameTemplate(s.obj, tmpl) {
+		return skipped("revision %d is already the current template", revs[want].number), nil
 	}
 	patch := encodePatch([]map[string]any{{"op": "replace", "path": "/spec/template", "value": tmpl}})
 	if err := a.send(ctx, ns, name, types.JSONPatchType, patch, ""); err != nil {
@@ -408,6 +482,22 @@ func (a *Actions) Undo(ctx context.Context, ns, name string, toRevision int64) (
 	}
 	res := done("rolled back to the template of revision %d (ReplicaSet %s); a new canary starts", revs[want].number, rs.Name)
 	return a.record(ctx, s.obj, EventUndone, fmt.Sprintf("rolled back to revision %d by %s", revs[want].number, a.actor), res), nil
+}
+
+// sameTemplate is true when the Rollout's template already is tmpl, apart
+// from the hash label and the fields the API server defaulted in tmpl: the
+// plugin's test for "skipped rollback".
+func sameTemplate(ro *unstructured.Unstructured, tmpl *corev1.PodTemplateSpec) bool {
+	m, ok, err := unstructured.NestedMap(ro.Object, "spec", "template")
+	if !ok || err != nil {
+		return false
+	}
+	var cur corev1.PodTemplateSpec
+	if runtime.DefaultUnstructuredConverter.FromUnstructured(m, &cur) != nil {
+		return false
+	}
+	delete(cur.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
+	return apiequality.Semantic.DeepDerivative(&cur, tmpl)
 }
 
 func ownedBy(refs []metav1.OwnerReference, uid types.UID) bool {
@@ -474,30 +564,24 @@ func RolloutError(ns, name string, err error) error {
 	return fmt.Errorf("rollout %s/%s: %w", ns, name, err)
 }
 
-// patch sends spec and status changes as JSON merge patches: status to the
-// /status subresource, spec to the main resource. When the cluster's CRD has no
-// status subresource (404), both go in one patch to the main resource, as
-// kubectl argo rollouts does.
-func (a *Actions) patch(ctx context.Context, ns, name string, spec, status map[string]any) error {
-	if status != nil {
-		err := a.send(ctx, ns, name, types.MergePatchType, encodePatch(map[string]any{"status": status}), "status")
-		if err == nil {
-			status = nil
-		} else if !isNotFound(err) {
+// apply sends w: the status body to /status, then the spec body to the
+// Rollout, or, when the Rollout CRD has no status subresource (404), the
+// fallback body to the Rollout instead, as kubectl argo rollouts does.
+func (a *Actions) apply(ctx context.Context, ns, name string, w writes) error {
+	spec := w.spec
+	if w.status != "" {
+		err := a.send(ctx, ns, name, types.MergePatchType, []byte(w.status), "status")
+		switch {
+		case isNotFound(err):
+			spec = w.fallback
+		case err != nil:
 			return err
 		}
 	}
-	body := map[string]any{}
-	if spec != nil {
-		body["spec"] = spec
-	}
-	if status != nil {
-		body["status"] = status
-	}
-	if len(body) == 0 {
+	if spec == "" {
 		return nil
 	}
-	return a.send(ctx, ns, name, types.MergePatchType, encodePatch(body), "")
+	return a.send(ctx, ns, name, types.MergePatchType, []byte(spec), "")
 }
 
 // isNotFound matches the error send wraps, keeping the API status for callers.
