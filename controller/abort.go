@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -28,12 +29,12 @@ func (s *syncContext) reconcileAbort() {
 		st.ControllerPause = false
 		st.Abort = false
 		st.AbortedAt = nil
-		clearAbortCondition(st)
+		s.retryAbortCondition()
 	case st.Abort:
 		s.startAbort(s.abortReason())
 	case st.AbortedAt != nil || abortCondition(st) != nil:
 		st.AbortedAt = nil
-		clearAbortCondition(st)
+		s.retryAbortCondition()
 		st.CurrentStepIndex = stepIndex(0, s.steps)
 		st.PauseConditions = nil
 		st.ControllerPause = false
@@ -45,7 +46,8 @@ func (s *syncContext) reconcileAbort() {
 }
 
 // startAbort sends the canary's pods back to stable: weight 0, step 0, and a
-// Progressing=False condition that makes the phase Degraded and says why.
+// Progressing=False condition that makes the phase Degraded and says why: Argo's
+// words, "Rollout aborted update to revision N", then ": " and the reason.
 func (s *syncContext) startAbort(reason string) {
 	st := &s.r.Status
 	st.Abort = true
@@ -59,9 +61,9 @@ func (s *syncContext) startAbort(reason string) {
 	if abortCondition(st) != nil {
 		return
 	}
-	msg := fmt.Sprintf("Rollout aborted update to revision %d: %s", s.newRevision(), reason)
+	msg := fmt.Sprintf(formatAborted+": %s", s.newRevision(), reason)
 	setCondition(st, v1alpha1.RolloutCondition{
-		Type: v1alpha1.RolloutProgressing, Status: "False", Reason: v1alpha1.ReasonRolloutAborted, Message: msg,
+		Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonRolloutAborted, Message: msg,
 	}, s.now, false)
 	s.warning(EventReasonAborted, "%s", msg)
 }
@@ -79,6 +81,17 @@ func abortCondition(st *v1alpha1.RolloutStatus) *v1alpha1.RolloutCondition {
 		return c
 	}
 	return nil
+}
+
+// retryAbortCondition replaces the RolloutAborted condition with Argo's
+// RolloutRetry one once the abort is lifted; progress replaces it in turn.
+func (s *syncContext) retryAbortCondition() {
+	st := &s.r.Status
+	if abortCondition(st) != nil {
+		setCondition(st, v1alpha1.RolloutCondition{
+			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionUnknown, Reason: reasonRolloutRetry, Message: messageRetry,
+		}, s.now, false)
+	}
 }
 
 // clearAbortCondition drops the RolloutAborted condition; the status step sets

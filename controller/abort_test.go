@@ -48,7 +48,7 @@ func TestAbortThenRetry(t *testing.T) {
 	r := wantStep(t, h, "cart", 0)
 	wantCounts(t, h, "cart", map[string]int32{v1: 10, v2: 0})
 	want := "Rollout aborted update to revision 2: error rate 5% on canary"
-	if r.Status.Phase != v1alpha1.PhaseDegraded || r.Status.Message != want {
+	if r.Status.Phase != v1alpha1.PhaseDegraded || r.Status.Message != "RolloutAborted: "+want {
 		t.Fatalf("aborted: phase %q message %q, want Degraded %q", r.Status.Phase, r.Status.Message, want)
 	}
 	if r.Status.AbortedAt == nil || !r.Status.Abort || len(r.Status.PauseConditions) != 0 || r.Status.ControllerPause {
@@ -135,7 +135,7 @@ func TestProgressDeadlineAbort(t *testing.T) {
 	h.clock.Step(61 * time.Second)
 	h.settle("cart")
 	r = h.get("cart")
-	want := "Rollout aborted update to revision 2: progress deadline exceeded: no progress for 60s"
+	want := `RolloutAborted: Rollout aborted update to revision 2: ReplicaSet "cart-` + v2 + `" has timed out progressing.`
 	if !r.Status.Abort || r.Status.Phase != v1alpha1.PhaseDegraded || r.Status.Message != want {
 		t.Fatalf("deadline abort: abort=%v phase %q message %q", r.Status.Abort, r.Status.Phase, r.Status.Message)
 	}

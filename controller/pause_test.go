@@ -45,7 +45,9 @@ func TestSpecPausedHoldsTheSteps(t *testing.T) {
 	h.patchStatus("cart", `{"status":{"pauseConditions":null}}`)
 	h.settle("cart")
 	r = wantStep(t, h, "cart", 3)
-	if c := conditionOf(r, v1alpha1.RolloutPaused); c.Status != corev1.ConditionFalse || c.Reason != v1alpha1.ReasonRolloutResumed {
+	// Argo writes a resumed rollout's Paused condition False with the reason
+	// and message it had while True (rollout/sync.go, checkPausedConditions).
+	if c := conditionOf(r, v1alpha1.RolloutPaused); c.Status != corev1.ConditionFalse || c.Reason != v1alpha1.ReasonRolloutPaused || c.Message != "Rollout is paused" {
 		t.Fatalf("after promote: Paused condition %+v", c)
 	}
 }

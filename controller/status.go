@@ -14,8 +14,35 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 )
 
+// Condition reasons and messages of Argo Rollouts (its utils/conditions/conditions.go)
+// beyond those api/v1alpha1 names.
+const (
+	reasonRolloutRetry           = "RolloutRetry"
+	reasonFoundNewRS             = "FoundNewReplicaSet"
+	reasonReplicaSetNotAvailable = "ReplicaSetNotAvailable"
+
+	messagePaused       = "Rollout is paused"
+	messageResumed      = "Rollout is resumed"
+	messageRetry        = "Retrying Rollout after abort"
+	messageAvailable    = "Rollout has minimum availability"
+	messageNotAvailable = "Rollout does not have minimum availability"
+	messageHealthy      = "Rollout is healthy"
+	messageNotHealthy   = "Rollout is not healthy"
+	// messageCompleted: Argo writes the reason as the Completed condition's
+	// message, whether True or False.
+	messageCompleted = "RolloutCompleted"
+
+	formatRSProgressing = "ReplicaSet %q is progressing."
+	formatRSAvailable   = "ReplicaSet %q has successfully progressed."
+	formatRSTimedOut    = "ReplicaSet %q has timed out progressing."
+	formatFoundNewRS    = "Found new replica set %q"
+	formatAborted       = "Rollout aborted update to revision %d"
+)
+
 // calculateStatus fills the counts, conditions, phase and message of the new
-// status from the ReplicaSets as this sync left them.
+// status from the ReplicaSets as this sync left them. The conditions follow
+// Argo Rollouts' checkPausedConditions and calculateRolloutConditions
+// (rollout/sync.go), in that order.
 func (s *syncContext) calculateStatus() {
 	r := s.r
 	st := &r.Status
@@ -29,68 +56,116 @@ func (s *syncContext) calculateStatus() {
 	if s.newRS != nil {
 		updated = s.newRS.Status.Replicas
 	}
-	if replicas != s.old.Replicas || updated != s.old.UpdatedReplicas || available != s.old.AvailableReplicas || ready != s.old.ReadyReplicas {
-		s.progressed = true
-	}
 	st.Replicas, st.UpdatedReplicas, st.ReadyReplicas, st.AvailableReplicas = replicas, updated, ready, available
 	st.HPAReplicas = replicas
 	st.Selector = s.selector.String()
 	st.ObservedGeneration = strconv.FormatInt(r.Generation, 10)
 
 	paused := r.Spec.Paused || len(st.PauseConditions) > 0
-	completed := s.newHash == st.StableRS && s.newRS != nil && replicasOf(s.newRS) == s.replicas &&
-		s.newRS.Status.AvailableReplicas >= s.replicas && replicas == updated
+	healthy := s.rolloutHealthy()
+	progressed := rolloutProgressed(&s.old, st)
 	rsName := r.Name + "-" + s.newHash
+
+	// Paused: left as it is while the rollout is aborted.
+	if abortCondition(st) == nil {
+		if paused {
+			setCondition(st, v1alpha1.RolloutCondition{
+				Type: v1alpha1.RolloutPaused, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonRolloutPaused, Message: messagePaused,
+			}, s.now, false)
+		} else if c := getCondition(st, v1alpha1.RolloutPaused); c != nil && c.Status == corev1.ConditionTrue {
+			setCondition(st, v1alpha1.RolloutCondition{
+				Type: v1alpha1.RolloutPaused, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonRolloutPaused, Message: messagePaused,
+			}, s.now, false)
+		}
+	}
+
+	// Healthy: written False only once it has been True.
+	becameUnhealthy := false
+	if !paused && healthy {
+		setTwoWay(st, v1alpha1.RolloutHealthy, true, v1alpha1.ReasonHealthy, messageHealthy, messageNotHealthy, s.now)
+	} else if c := getCondition(st, v1alpha1.RolloutHealthy); c != nil {
+		becameUnhealthy = c.Status != corev1.ConditionFalse
+		setTwoWay(st, v1alpha1.RolloutHealthy, false, v1alpha1.ReasonHealthy, messageHealthy, messageNotHealthy, s.now)
+	}
+
 	switch {
 	case st.Abort && abortCondition(st) != nil:
 		// Set by startAbort; it stays until retry or a new template.
-	case paused:
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionUnknown, Reason: v1alpha1.ReasonRolloutPaused, Message: "Rollout is paused",
-		}, s.now, false)
-	case completed:
+	case healthy:
 		setCondition(st, v1alpha1.RolloutCondition{
 			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonNewRSAvailable,
-			Message: fmt.Sprintf("ReplicaSet %q has successfully progressed.", rsName),
+			Message: fmt.Sprintf(formatRSAvailable, rsName),
+		}, s.now, false)
+	case paused:
+		// No progress is expected of a paused rollout, so no deadline either.
+		setCondition(st, v1alpha1.RolloutCondition{
+			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionUnknown, Reason: v1alpha1.ReasonRolloutPaused, Message: messagePaused,
 		}, s.now, false)
 	default:
-		cur := getCondition(st, v1alpha1.RolloutProgressing)
-		if cur == nil || cur.Reason != v1alpha1.ReasonProgressDeadlineExceeded || s.progressed {
+		if c := getCondition(st, v1alpha1.RolloutProgressing); c != nil && c.Reason == v1alpha1.ReasonRolloutPaused {
+			// The deadline counts again from the resume.
 			setCondition(st, v1alpha1.RolloutCondition{
-				Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonReplicaSetUpdated,
-				Message: fmt.Sprintf("ReplicaSet %q is progressing.", rsName),
-			}, s.now, s.progressed)
+				Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionUnknown, Reason: v1alpha1.ReasonRolloutResumed, Message: messageResumed,
+			}, s.now, false)
 		}
-		s.checkProgressDeadline(rsName)
+		switch {
+		case progressed || becameUnhealthy:
+			reason, msg := v1alpha1.ReasonReplicaSetUpdated, fmt.Sprintf(formatRSProgressing, rsName)
+			if becameUnhealthy && st.StableRS == st.CurrentPodHash {
+				// A fully promoted rollout lost pods: progressing again, with
+				// the deadline counting from now.
+				reason, msg = reasonReplicaSetNotAvailable, messageNotAvailable
+			}
+			setCondition(st, v1alpha1.RolloutCondition{
+				Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: reason, Message: msg,
+			}, s.now, true)
+		case getCondition(st, v1alpha1.RolloutProgressing) == nil && s.newRS != nil:
+			setCondition(st, v1alpha1.RolloutCondition{
+				Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionTrue, Reason: reasonFoundNewRS,
+				Message: fmt.Sprintf(formatFoundNewRS, s.newRS.Name),
+			}, s.now, false)
+		}
+		if !s.atIndefiniteStep() {
+			s.checkProgressDeadline(rsName)
+		}
 	}
 
-	setTwoWay(st, v1alpha1.RolloutAvailable, available >= s.replicas-s.unavailable, v1alpha1.ReasonAvailable,
-		"Rollout has minimum availability", "Rollout does not have minimum availability", s.now)
-	if paused {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutPaused, Status: corev1.ConditionTrue, Reason: v1alpha1.ReasonRolloutPaused, Message: "Rollout is paused",
-		}, s.now, false)
-	} else if c := getCondition(st, v1alpha1.RolloutPaused); c != nil && c.Status == corev1.ConditionTrue {
-		setCondition(st, v1alpha1.RolloutCondition{
-			Type: v1alpha1.RolloutPaused, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonRolloutResumed, Message: "Rollout is resumed",
-		}, s.now, false)
-	}
+	setTwoWay(st, v1alpha1.RolloutAvailable, available >= s.replicas, v1alpha1.ReasonAvailable,
+		messageAvailable, messageNotAvailable, s.now)
+	s.setReplicaFailure()
+	setTwoWay(st, v1alpha1.RolloutCompleted, st.StableRS != "" && st.StableRS == st.CurrentPodHash, v1alpha1.ReasonCompleted,
+		messageCompleted, messageCompleted, s.now)
 
-	st.Phase, st.Message = calculatePhase(phaseInput{
-		Conditions:      st.Conditions,
-		SpecPaused:      r.Spec.Paused,
-		PauseConditions: st.PauseConditions,
-		Desired:         s.replicas,
-		Replicas:        replicas,
-		Updated:         updated,
-		Available:       available,
-		StableRS:        st.StableRS,
-		CurrentPodHash:  st.CurrentPodHash,
-	})
-	setTwoWay(st, v1alpha1.RolloutHealthy, st.Phase == v1alpha1.PhaseHealthy, v1alpha1.ReasonHealthy,
-		"Rollout is healthy", "Rollout is not healthy", s.now)
-	setTwoWay(st, v1alpha1.RolloutCompleted, completed, v1alpha1.ReasonCompleted,
-		"Rollout is completed", "Rollout is not completed", s.now)
+	st.Phase, st.Message = calculatePhase(phaseInputOf(r, st))
+}
+
+// rolloutHealthy is Argo's RolloutHealthy for a canary: every desired pod
+// updated and available, no other pod, all steps done, the current template
+// stable, and the spec the sync acts on already observed by the status read.
+func (s *syncContext) rolloutHealthy() bool {
+	st := &s.r.Status
+	allSteps := len(s.steps) == 0 || st.CurrentStepIndex == nil || int(*st.CurrentStepIndex) == len(s.steps)
+	return st.UpdatedReplicas == s.replicas && st.AvailableReplicas == s.replicas && st.Replicas == s.replicas &&
+		s.old.ObservedGeneration == strconv.FormatInt(s.r.Generation, 10) &&
+		allSteps && st.StableRS != "" && st.StableRS == st.CurrentPodHash
+}
+
+// rolloutProgressed is Argo's RolloutProgressing for a canary: what counts as
+// progress between the status read and the new one.
+func rolloutProgressed(old, cur *v1alpha1.RolloutStatus) bool {
+	stepMoved := old.CurrentStepIndex != nil && cur.CurrentStepIndex != nil && *old.CurrentStepIndex != *cur.CurrentStepIndex
+	return cur.UpdatedReplicas != old.UpdatedReplicas ||
+		cur.Replicas-cur.UpdatedReplicas < old.Replicas-old.UpdatedReplicas ||
+		cur.ReadyReplicas > old.ReadyReplicas ||
+		cur.AvailableReplicas > old.AvailableReplicas ||
+		cur.StableRS != old.StableRS || stepMoved || cur.CurrentStepHash != old.CurrentStepHash
+}
+
+// atIndefiniteStep says whether the current step is a pause or an analysis,
+// which may take as long as they take: the progress deadline does not apply.
+func (s *syncContext) atIndefiniteStep() bool {
+	i := int(currentStep(&s.r.Status))
+	return i < len(s.steps) && (s.steps[i].Pause != nil || s.steps[i].Analysis != nil)
 }
 
 // checkProgressDeadline marks a Rollout that has made no progress for
@@ -99,17 +174,17 @@ func (s *syncContext) calculateStatus() {
 func (s *syncContext) checkProgressDeadline(rsName string) {
 	st := &s.r.Status
 	cond := getCondition(st, v1alpha1.RolloutProgressing)
-	if cond == nil {
+	if cond == nil || cond.Reason == v1alpha1.ReasonRolloutAborted {
 		return
 	}
 	secs := s.r.GetProgressDeadlineSeconds()
-	deadline := cond.LastUpdateTime.Add(time.Duration(secs) * time.Second)
-	if remaining := deadline.Sub(s.now); remaining > 0 {
-		s.requeueIn(remaining)
-		return
-	}
+	msg := fmt.Sprintf(formatRSTimedOut, rsName)
 	if cond.Reason != v1alpha1.ReasonProgressDeadlineExceeded {
-		msg := fmt.Sprintf("ReplicaSet %q has timed out progressing.", rsName)
+		deadline := cond.LastUpdateTime.Add(time.Duration(secs) * time.Second)
+		if !deadline.Before(s.now) {
+			s.requeueIn(deadline.Sub(s.now))
+			return
+		}
 		setCondition(st, v1alpha1.RolloutCondition{
 			Type: v1alpha1.RolloutProgressing, Status: corev1.ConditionFalse, Reason: v1alpha1.ReasonProgressDeadlineExceeded, Message: msg,
 		}, s.now, false)
@@ -117,10 +192,49 @@ func (s *syncContext) checkProgressDeadline(rsName string) {
 	}
 	if s.r.Spec.ProgressDeadlineAbort && s.canaryActive() && !st.Abort {
 		removeCondition(st, v1alpha1.RolloutProgressing)
-		s.startAbort(fmt.Sprintf("progress deadline exceeded: no progress for %ds", secs))
+		s.startAbort(msg)
 		// The abort's scale-down happens in the next sync.
 		s.requeueIn(time.Millisecond)
 	}
+}
+
+// setReplicaFailure copies a ReplicaFailure condition of the ReplicaSets (the
+// new one's first) into the Rollout, as Argo does, and drops it once none has
+// one.
+func (s *syncContext) setReplicaFailure() {
+	st := &s.r.Status
+	var found *appsv1.ReplicaSetCondition
+	for _, rs := range append([]*appsv1.ReplicaSet{s.newRS}, s.allReplicaSets()...) {
+		if rs == nil {
+			continue
+		}
+		for i := range rs.Status.Conditions {
+			if rs.Status.Conditions[i].Type == appsv1.ReplicaSetReplicaFailure {
+				found = &rs.Status.Conditions[i]
+				break
+			}
+		}
+		if found != nil {
+			break
+		}
+	}
+	if found == nil {
+		removeCondition(st, v1alpha1.RolloutReplicaFailure)
+		return
+	}
+	c := v1alpha1.RolloutCondition{
+		Type: v1alpha1.RolloutReplicaFailure, Status: found.Status, Reason: found.Reason, Message: found.Message,
+		LastUpdateTime: found.LastTransitionTime, LastTransitionTime: found.LastTransitionTime,
+	}
+	cur := getCondition(st, v1alpha1.RolloutReplicaFailure)
+	if cur != nil && cur.Status == c.Status && cur.Reason == c.Reason {
+		return
+	}
+	if cur != nil && cur.Status == c.Status {
+		c.LastTransitionTime = cur.LastTransitionTime
+	}
+	removeCondition(st, v1alpha1.RolloutReplicaFailure)
+	st.Conditions = append(st.Conditions, c)
 }
 
 func (s *syncContext) allReplicaSets() []*appsv1.ReplicaSet {
@@ -145,7 +259,8 @@ func getCondition(st *v1alpha1.RolloutStatus, t v1alpha1.RolloutConditionType) *
 
 // setCondition sets a condition, keeping its times when nothing about it
 // changed (touch forces a new lastUpdateTime, the progress-deadline clock);
-// lastTransitionTime moves only when the status does.
+// lastTransitionTime moves only when the status does. A changed condition
+// moves to the end of the list, as Argo's SetRolloutCondition does.
 func setCondition(st *v1alpha1.RolloutStatus, c v1alpha1.RolloutCondition, now time.Time, touch bool) {
 	t := metav1.NewTime(now)
 	cur := getCondition(st, c.Type)
@@ -162,7 +277,8 @@ func setCondition(st *v1alpha1.RolloutStatus, c v1alpha1.RolloutCondition, now t
 	if cur.Status != c.Status {
 		c.LastTransitionTime = t
 	}
-	*cur = c
+	removeCondition(st, c.Type)
+	st.Conditions = append(st.Conditions, c)
 }
 
 // setTwoWay sets a condition that is either True or False, with one reason and

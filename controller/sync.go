@@ -204,7 +204,7 @@ func (s *syncContext) syncInvalid(errs field.ErrorList) error {
 	setCondition(&s.r.Status, v1alpha1.RolloutCondition{
 		Type: v1alpha1.InvalidSpec, Status: "True", Reason: v1alpha1.ReasonInvalidSpec, Message: msg,
 	}, s.now, false)
-	s.r.Status.Phase, s.r.Status.Message = v1alpha1.PhaseDegraded, msg
+	s.r.Status.Phase, s.r.Status.Message = calculatePhase(phaseInputOf(s.r, &s.r.Status))
 	s.r.Status.ObservedGeneration = strconv.FormatInt(s.r.Generation, 10)
 	if err := s.patchStatus(); err != nil {
 		return err

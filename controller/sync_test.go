@@ -249,7 +249,7 @@ func TestInvalidRollouts(t *testing.T) {
 			if !strings.Contains(c.Message, tt.field) || !strings.Contains(c.Message, `"bad"`) {
 				t.Fatalf("message %q does not name %s", c.Message, tt.field)
 			}
-			if r.Status.Phase != v1alpha1.PhaseDegraded || r.Status.Message != c.Message || r.Status.ObservedGeneration != "1" {
+			if r.Status.Phase != v1alpha1.PhaseDegraded || r.Status.Message != "InvalidSpec: "+c.Message || r.Status.ObservedGeneration != "1" {
 				t.Fatalf("phase %q message %q observedGeneration %q", r.Status.Phase, r.Status.Message, r.Status.ObservedGeneration)
 			}
 			warnings := 0
