@@ -196,8 +196,10 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 	if st.Abort {
 		v.AbortReason = ro.Annotations[abortReasonAnnotation]
 	}
+	// Any InvalidSpec condition counts, whatever its status, as in Argo
+	// Rollouts' phase rules.
 	for _, c := range st.Conditions {
-		if c.Type == v1alpha1.InvalidSpec && c.Status == corev1.ConditionTrue {
+		if c.Type == v1alpha1.InvalidSpec {
 			v.InvalidSpec = c.Message
 		}
 	}

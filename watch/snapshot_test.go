@@ -227,6 +227,16 @@ func TestSnapshot(t *testing.T) {
 				t.Errorf("InvalidSpec = %q", v.InvalidSpec)
 			}
 		},
+	}, {
+		name: "an InvalidSpec condition counts whatever its status",
+		ro: rollout(func(r *v1alpha1.Rollout) {
+			r.Status.Conditions = []v1alpha1.RolloutCondition{{Type: v1alpha1.InvalidSpec, Status: corev1.ConditionFalse, Message: "spec.selector: Required value"}}
+		}),
+		check: func(t *testing.T, v Rollout) {
+			if v.InvalidSpec != "spec.selector: Required value" || v.CanaryUnderWay() {
+				t.Errorf("InvalidSpec = %q, canary under way %v", v.InvalidSpec, v.CanaryUnderWay())
+			}
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
