@@ -19,7 +19,9 @@ func (s *syncContext) reconcileStep() {
 	step := s.steps[idx]
 	switch {
 	case step.SetWeight != nil:
-		if weightReached(s.observed()) {
+		in := s.observed()
+		in.CanaryShortfall = progressShortfall(s.r.Spec.Strategy.Canary.ReplicaProgressThreshold, in.CanaryTarget)
+		if weightReached(in) {
 			s.advance(idx)
 		}
 	case step.Pause != nil:

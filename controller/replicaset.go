@@ -86,9 +86,10 @@ func (s *syncContext) matchExistingTemplate(owned []*appsv1.ReplicaSet) {
 }
 
 // templateMatches compares a ReplicaSet's pod template with a Rollout's,
-// ignoring the hash label and the metadata roost injected.
+// ignoring the hash label, the metadata and the anti-affinity term injected.
 func templateMatches(live, desired *corev1.PodTemplateSpec, injected injectedMetadata) bool {
 	l := live.DeepCopy()
+	l.Spec.Affinity = withoutInjectedAntiAffinity(l.Spec.Affinity)
 	delete(l.Labels, v1alpha1.DefaultRolloutUniqueLabelKey)
 	for k, v := range injected.Labels {
 		if l.Labels[k] == v {
@@ -210,6 +211,7 @@ func (s *syncContext) planReplicas() replicaPlan {
 		desiredNew = s.newRS.DeepCopy()
 		desiredNew.Spec.Replicas = ptr.To(out.Canary)
 		desiredNew.Spec.MinReadySeconds = s.r.Spec.MinReadySeconds
+		desiredNew.Spec.Template.Spec.Affinity = replicaSetAffinity(s.r, withoutInjectedAntiAffinity(s.newRS.Spec.Template.Spec.Affinity), s.newHash)
 		setAnnotation(&desiredNew.ObjectMeta, v1alpha1.RevisionAnnotation, strconv.FormatInt(revision, 10))
 	}
 	setAnnotation(&desiredNew.ObjectMeta, v1alpha1.DesiredReplicasAnnotation, strconv.Itoa(int(s.replicas)))
@@ -250,6 +252,7 @@ func (s *syncContext) newReplicaSet(replicas int32, revision int64) *appsv1.Repl
 		template.Labels = map[string]string{}
 	}
 	template.Labels[v1alpha1.DefaultRolloutUniqueLabelKey] = s.newHash
+	template.Spec.Affinity = replicaSetAffinity(r, r.Spec.Template.Spec.Affinity, s.newHash)
 	selector := r.Spec.Selector.DeepCopy()
 	if selector.MatchLabels == nil {
 		selector.MatchLabels = map[string]string{}
@@ -341,7 +344,8 @@ func replicaSetChanged(cur, desired *appsv1.ReplicaSet) bool {
 		cur.Spec.MinReadySeconds != desired.Spec.MinReadySeconds ||
 		!maps.Equal(cur.Annotations, desired.Annotations) ||
 		!maps.Equal(cur.Spec.Template.Labels, desired.Spec.Template.Labels) ||
-		!maps.Equal(cur.Spec.Template.Annotations, desired.Spec.Template.Annotations)
+		!maps.Equal(cur.Spec.Template.Annotations, desired.Spec.Template.Annotations) ||
+		affinityChanged(cur.Spec.Template.Spec.Affinity, desired.Spec.Template.Spec.Affinity)
 }
 
 // replaceRS swaps a written ReplicaSet into the sync's view.

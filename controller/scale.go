@@ -5,6 +5,8 @@ package controller
 // moves now without breaking maxSurge or maxUnavailable. Pure, so that table and
 // property tests can drive it with plain numbers.
 
+import "github.com/roost-dev/roost/api/v1alpha1"
+
 // rsState is what the planner needs to know of one ReplicaSet.
 type rsState struct {
 	// Spec is spec.replicas.
@@ -33,6 +35,9 @@ type scaleInput struct {
 	HasStable bool
 	// Older are all other ReplicaSets of the Rollout, oldest first; they drain to 0.
 	Older []rsState
+	// CanaryShortfall is how many of the canary's target pods may still be
+	// unavailable when a setWeight step completes (replicaProgressThreshold).
+	CanaryShortfall int32
 }
 
 // scaleOutput is the spec.replicas each ReplicaSet gets now.
@@ -106,10 +111,11 @@ func planScale(in scaleInput) scaleOutput {
 }
 
 // weightReached reports whether a setWeight step is done: canary and stable hold
-// exactly their targets with that many pods available, and older ReplicaSets
-// are gone. It reads observed state, not the plan.
+// exactly their targets with that many pods available (the canary less its
+// allowed shortfall), and older ReplicaSets are gone. It reads observed state,
+// not the plan.
 func weightReached(in scaleInput) bool {
-	if in.Canary.Spec != in.CanaryTarget || in.Canary.Available < in.CanaryTarget {
+	if in.Canary.Spec != in.CanaryTarget || in.Canary.Available < in.CanaryTarget-max(in.CanaryShortfall, 0) {
 		return false
 	}
 	if in.HasStable && (in.Stable.Spec != in.StableTarget || in.Stable.Available < in.StableTarget) {
@@ -121,4 +127,24 @@ func weightReached(in scaleInput) bool {
 		}
 	}
 	return true
+}
+
+// progressShortfall is how many of target canary pods replicaProgressThreshold
+// lets be unavailable: none without one; with a percentage, the step needs
+// available/target >= value%; with a number of pods, it needs that many (at
+// most target).
+func progressShortfall(t *v1alpha1.ReplicaProgressThreshold, target int32) int32 {
+	if t == nil || target <= 0 {
+		return 0
+	}
+	var need int32
+	switch t.Type {
+	case v1alpha1.ProgressTypePercentage:
+		need = int32((int64(target)*int64(t.Value) + 99) / 100)
+	case v1alpha1.ProgressTypePod:
+		need = t.Value
+	default:
+		return 0
+	}
+	return target - min(max(need, 0), target)
 }

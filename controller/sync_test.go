@@ -179,23 +179,23 @@ func TestInvalidRollouts(t *testing.T) {
 		mutate func(u map[string]any)
 		field  string
 	}{
-		{"weight 150", func(u map[string]any) { steps(u)[0].(map[string]any)["setWeight"] = int64(150) }, "spec.strategy.canary.steps[0].setWeight"},
-		{"weight -1", func(u map[string]any) { steps(u)[0].(map[string]any)["setWeight"] = int64(-1) }, "spec.strategy.canary.steps[0].setWeight"},
-		{"duration abc", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": "abc"}} }, "spec.strategy.canary.steps[1].pause.duration"},
-		{"negative duration", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": int64(-5)}} }, "spec.strategy.canary.steps[1].pause.duration"},
-		{"negative duration string", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": "-30s"}} }, "spec.strategy.canary.steps[1].pause.duration"},
+		{"weight 150", func(u map[string]any) { steps(u)[0].(map[string]any)["setWeight"] = int64(150) }, "spec.strategy.steps[0].setWeight"},
+		{"weight -1", func(u map[string]any) { steps(u)[0].(map[string]any)["setWeight"] = int64(-1) }, "spec.strategy.steps[0].setWeight"},
+		{"duration abc", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": "abc"}} }, "spec.strategy.steps[1].pause.duration"},
+		{"negative duration", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": int64(-5)}} }, "spec.strategy.steps[1].pause.duration"},
+		{"negative duration string", func(u map[string]any) { steps(u)[1] = map[string]any{"pause": map[string]any{"duration": "-30s"}} }, "spec.strategy.steps[1].pause.duration"},
 		{"setWeight and pause in one step", func(u map[string]any) {
 			steps(u)[0] = map[string]any{"setWeight": int64(10), "pause": map[string]any{}}
-		}, "spec.strategy.canary.steps[0]"},
-		{"empty step", func(u map[string]any) { steps(u)[0] = map[string]any{} }, "spec.strategy.canary.steps[0]"},
+		}, "spec.strategy.steps[0]"},
+		{"empty step", func(u map[string]any) { steps(u)[0] = map[string]any{} }, "spec.strategy.steps[0]"},
 		{"no selector", func(u map[string]any) { delete(spec(u), "selector") }, "spec.selector"},
 		{"selector not matching template", func(u map[string]any) {
 			spec(u)["selector"] = map[string]any{"matchLabels": map[string]any{"app": "other"}}
-		}, "spec.selector"},
+		}, "spec.template.metadata.labels"},
 		{"maxSurge and maxUnavailable 0", func(u map[string]any) {
 			canary(u)["maxSurge"] = int64(0)
 			canary(u)["maxUnavailable"] = "0%"
-		}, "spec.strategy.canary.maxUnavailable"},
+		}, "spec.strategy.maxSurge"},
 		{"maxSurge not a number", func(u map[string]any) { canary(u)["maxSurge"] = "lots" }, "spec.strategy.canary.maxSurge"},
 		{"negative replicas", func(u map[string]any) { spec(u)["replicas"] = int64(-3) }, "spec.replicas"},
 		{"trafficRouting", func(u map[string]any) {

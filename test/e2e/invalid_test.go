@@ -150,11 +150,11 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 		{"traffic-routing", "trafficRouting", func(u *unstructured.Unstructured) {
 			set(u, map[string]any{"nginx": map[string]any{"stableIngress": "shop"}}, append(canary, "trafficRouting")...)
 		}},
-		{"no-surge-no-unavailable", "maxUnavailable", func(u *unstructured.Unstructured) {
+		{"no-surge-no-unavailable", "spec.strategy.maxSurge: Invalid value: 0: MaxSurge and MaxUnavailable both can not be zero", func(u *unstructured.Unstructured) {
 			set(u, int64(0), append(canary, "maxSurge")...)
 			set(u, int64(0), append(canary, "maxUnavailable")...)
 		}},
-		{"selector-mismatch", "spec.selector", func(u *unstructured.Unstructured) {
+		{"selector-mismatch", "spec.template.metadata.labels: Invalid value: {\"app\":\"selector-mismatch\"}: `selector` does not match template `labels`", func(u *unstructured.Unstructured) {
 			set(u, map[string]any{"app": "someone-else"}, "spec", "selector", "matchLabels")
 		}},
 		{"experiment-step", "experiment", func(u *unstructured.Unstructured) {
@@ -201,10 +201,11 @@ func TestInvalidRolloutsNeverTouchReplicaSets(t *testing.T) {
 			}
 			status, msg, found := invalidSpecCondition(u)
 			phase, _, _ := unstructured.NestedString(u.Object, "status", "phase")
+			phaseMsg, _, _ := unstructured.NestedString(u.Object, "status", "message")
 			observedGen, _, _ := unstructured.NestedString(u.Object, "status", "observedGeneration")
 			ok := found && status == "True" && strings.Contains(msg, c.field) &&
-				phase == string(v1alpha1.PhaseDegraded) && observedGen == fmt.Sprint(u.GetGeneration())
-			return ok, fmt.Sprintf("InvalidSpec found=%t status=%q message=%q phase=%q observedGeneration=%q generation=%d", found, status, msg, phase, observedGen, u.GetGeneration()), nil
+				phase == string(v1alpha1.PhaseDegraded) && phaseMsg == "InvalidSpec: "+msg && observedGen == fmt.Sprint(u.GetGeneration())
+			return ok, fmt.Sprintf("InvalidSpec found=%t status=%q message=%q phase=%q status.message=%q observedGeneration=%q generation=%d", found, status, msg, phase, phaseMsg, observedGen, u.GetGeneration()), nil
 		})
 	}
 
