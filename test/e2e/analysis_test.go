@@ -244,8 +244,11 @@ func TestStepAnalysisFailsAndAborts(t *testing.T) {
 	r := leadWaitRollout(t, 30*time.Second, ns, app, "the canary aborted by its analysis", func(r *v1alpha1.Rollout) bool {
 		return r.Status.Abort && r.Status.Phase == v1alpha1.PhaseDegraded
 	})
+	if !strings.HasPrefix(r.Status.Message, "RolloutAborted: Rollout aborted update to revision 2: ") {
+		t.Errorf("status.message %q does not start with Argo's words", r.Status.Message)
+	}
 	for _, want := range []string{
-		"Rollout aborted update to revision 2", "Step-based analysis phase failed",
+		"Step-based analysis phase failed",
 		`Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)`, "last values 0.2",
 	} {
 		if !strings.Contains(r.Status.Message, want) {

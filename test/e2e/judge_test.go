@@ -154,6 +154,9 @@ func TestJudgeGate(t *testing.T) {
 	aborted := leadWaitRollout(t, 60*time.Second, ns, "aborted", "the 8× canary aborted by the judge", func(r *v1alpha1.Rollout) bool {
 		return r.Status.Abort && r.Status.Phase == v1alpha1.PhaseDegraded
 	})
+	if !strings.HasPrefix(aborted.Status.Message, "RolloutAborted: Rollout aborted update to revision 2: ") {
+		t.Errorf("abort message %q does not start with Argo's words", aborted.Status.Message)
+	}
 	for _, want := range []string{"aborted by roost's judge", "error rate: canary", "vs stable", "× stable", "rounds in a row"} {
 		if !strings.Contains(aborted.Status.Message, want) {
 			t.Errorf("abort message %q lacks %q", aborted.Status.Message, want)

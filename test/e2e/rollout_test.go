@@ -175,6 +175,14 @@ func TestCanaryWithKwokPods(t *testing.T) {
 		t.Fatalf("currentPodHash %s did not change with the new image", canaryHash)
 	}
 	assertReplicas(t, ns, app, map[string]int32{stableHash: 3, canaryHash: 1})
+	// Argo Rollouts' words for a canary at a pause step.
+	wantArgoStatus(t, ns, app, "Paused", "CanaryPauseStep", map[string]string{
+		"Progressing": `Unknown RolloutPaused "Rollout is paused"`,
+		"Paused":      `True RolloutPaused "Rollout is paused"`,
+		"Available":   `True AvailableReason "Rollout has minimum availability"`,
+		"Healthy":     `False RolloutHealthy "Rollout is not healthy"`,
+		"Completed":   `False RolloutCompleted "RolloutCompleted"`,
+	})
 
 	actions := actions.NewActions(dynamicClient(t), env.Client(), "e2e")
 	if _, err := actions.Promote(ctx, ns, app); err != nil {
@@ -193,6 +201,31 @@ func TestCanaryWithKwokPods(t *testing.T) {
 	if r.Status.StableRS != canaryHash {
 		t.Errorf("status.stableRS = %s, want the new revision %s", r.Status.StableRS, canaryHash)
 	}
+	wantArgoStatus(t, ns, app, "Healthy", "", map[string]string{
+		"Progressing": fmt.Sprintf(`True NewReplicaSetAvailable "ReplicaSet \"%s-%s\" has successfully progressed."`, app, canaryHash),
+		"Paused":      `False RolloutPaused "Rollout is paused"`,
+		"Available":   `True AvailableReason "Rollout has minimum availability"`,
+		"Healthy":     `True RolloutHealthy "Rollout is healthy"`,
+		"Completed":   `True RolloutCompleted "RolloutCompleted"`,
+	})
+}
+
+// wantArgoStatus waits until the rollout's phase, message and conditions (as
+// "status reason quoted-message" by type, all of them) are those given.
+func wantArgoStatus(t *testing.T, ns, app, phase, message string, conds map[string]string) {
+	t.Helper()
+	eventually(t, 30*time.Second, fmt.Sprintf("phase %s %q and conditions %v", phase, message, conds), func(ctx context.Context) (bool, string, error) {
+		r, err := getRollout(ctx, t, ns, app)
+		if err != nil {
+			return false, "", err
+		}
+		got := map[string]string{}
+		for _, c := range r.Status.Conditions {
+			got[string(c.Type)] = fmt.Sprintf("%s %s %q", c.Status, c.Reason, c.Message)
+		}
+		state := fmt.Sprintf("phase %s %q conditions %v", r.Status.Phase, r.Status.Message, got)
+		return string(r.Status.Phase) == phase && r.Status.Message == message && fmt.Sprint(got) == fmt.Sprint(conds), state, nil
+	})
 }
 
 func assertReplicas(t *testing.T, ns, app string, want map[string]int32) {
