@@ -4,10 +4,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -84,4 +89,96 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// TestHandOverWithAntiAffinity: two `roost controller`s, a canary whose
+// pods carry the injected anti-affinity, and a kill -9 of the leader in the
+// middle of it. The next leader takes the canary over as it is: no
+// ReplicaSet created twice, the canary ReplicaSet's injected term left as
+// the first wrote it (no rewrite, no fight), and the term gone once the
+// canary is stable.
+func TestHandOverWithAntiAffinity(t *testing.T) {
+	ns := env.NewNamespace(t)
+	log := recordObjects(t, ns)
+	procs := controllerProcs(t, ns, "roost-ctl-affinity", 2)
+	oldHolder := waitHolder(t, 30*time.Second, ns, "")
+	first := procOf(t, procs, oldHolder)
+
+	const app = "affinity"
+	ro := kwokRollout(ns, app).Replicas(4).Image("registry.example/affinity:v1").NoRoleLabels().Steps(
+		rollouttest.SetWeight(25), rollouttest.PauseFor("15s"), rollouttest.SetWeight(50), rollouttest.PauseFor("3s"),
+	).Canary(func(c *v1alpha1.CanaryStrategy) {
+		c.AntiAffinity = &v1alpha1.AntiAffinity{PreferredDuringSchedulingIgnoredDuringExecution: &v1alpha1.PreferredDuringSchedulingIgnoredDuringExecution{Weight: 40}}
+	}).Rollout()
+	createRollout(t, ro)
+	v1 := v1alpha1.PodTemplateHash(&ro.Spec.Template, nil)
+	leadWaitRollout(t, 60*time.Second, ns, app, "revision 1 Healthy", leadHealthyAt(v1))
+	v2 := leadSetImage(t, ro, "registry.example/affinity:v2")
+	leadWaitRollout(t, 30*time.Second, ns, app, "the canary in its pause", func(r *v1alpha1.Rollout) bool {
+		return leadObserved(r) && r.Status.CurrentPodHash == v2 && ptr.Deref(r.Status.CurrentStepIndex, -1) == 1
+	})
+	canaryRS := func() *appsv1.ReplicaSet {
+		t.Helper()
+		sets, err := replicaSetsByHash(context.Background(), ns, app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, ok := sets[v2]
+		if !ok {
+			t.Fatalf("no canary ReplicaSet for %s", v2)
+		}
+		return rs.DeepCopy()
+	}
+	before := canaryRS()
+	if !injected(before.Spec.Template.Spec.Affinity, v1) {
+		t.Fatalf("the canary ReplicaSet lacks the anti-affinity term against stable %s: %+v", v1, before.Spec.Template.Spec.Affinity)
+	}
+
+	if err := syscall.Kill(first.pid(), syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 %s: %v", first.name, err)
+	}
+	procOf(t, procs, waitHolder(t, 40*time.Second, ns, oldHolder))
+	// While the new leader holds the canary at its pause, the ReplicaSet's
+	// template is left as it was.
+	leadWaitRollout(t, 60*time.Second, ns, app, "the canary at 50% under the new leader", func(r *v1alpha1.Rollout) bool {
+		return ptr.Deref(r.Status.CurrentStepIndex, -1) >= 2
+	})
+	if after := canaryRS(); !sameAffinity(after.Spec.Template.Spec.Affinity, before.Spec.Template.Spec.Affinity) {
+		t.Errorf("the new leader rewrote the canary's anti-affinity:\nbefore %+v\nafter  %+v", before.Spec.Template.Spec.Affinity, after.Spec.Template.Spec.Affinity)
+	}
+	leadWaitRollout(t, 90*time.Second, ns, app, "revision 2 Healthy", leadHealthyAt(v2))
+	eventually(t, 20*time.Second, "the term gone from the now stable ReplicaSet", func(ctx context.Context) (bool, string, error) {
+		rs := canaryRS()
+		return !injected(rs.Spec.Template.Spec.Affinity, v1), fmt.Sprintf("%+v", rs.Spec.Template.Spec.Affinity), nil
+	})
+	checkReplicaSetsCreatedOnce(t, log, ns, app)
+}
+
+// injected says whether a has the anti-affinity term against pods of hash.
+func injected(a *corev1.Affinity, hash string) bool {
+	if a == nil || a.PodAntiAffinity == nil {
+		return false
+	}
+	has := func(term corev1.PodAffinityTerm) bool {
+		if term.LabelSelector == nil {
+			return false
+		}
+		for _, e := range term.LabelSelector.MatchExpressions {
+			if e.Key == v1alpha1.DefaultRolloutUniqueLabelKey && slices.Contains(e.Values, hash) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, w := range a.PodAntiAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+		if has(w.PodAffinityTerm) {
+			return true
+		}
+	}
+	for _, term := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+		if has(term) {
+			return true
+		}
+	}
+	return false
 }
