@@ -91,9 +91,9 @@ type ArgoDetector struct {
 	own   map[string]bool
 	wake  chan struct{}
 
-	mu      sync.Mutex
-	current ArgoSeen
-	changed chan struct{}
+	current *latest[ArgoSeen]
+
+	mu sync.Mutex
 	// writes are, per "namespace/name manager", when a status write by
 	// another controller was last seen (local time).
 	writes map[string]time.Time
@@ -113,51 +113,35 @@ func NewArgoDetector(o DetectorOptions) *ArgoDetector {
 		own[m] = true
 	}
 	return &ArgoDetector{
-		o: o, clock: clk, own: own, wake: make(chan struct{}, 1), changed: make(chan struct{}),
+		o: o, clock: clk, own: own, wake: make(chan struct{}, 1), current: newLatest(ArgoSeen{}),
 		writes: map[string]time.Time{}, stamps: map[string]time.Time{},
 	}
 }
 
 // Current is what is known now.
-func (d *ArgoDetector) Current() ArgoSeen {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.current
-}
+func (d *ArgoDetector) Current() ArgoSeen { return d.current.get() }
 
 // Wait blocks until what is known differs from last in Live or Known, or
 // ctx ends.
 func (d *ArgoDetector) Wait(ctx context.Context, last ArgoSeen) (ArgoSeen, error) {
-	for {
-		d.mu.Lock()
-		cur, ch := d.current, d.changed
-		d.mu.Unlock()
-		if cur.Live != last.Live || cur.Known != last.Known {
-			return cur, nil
-		}
-		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-ch:
-		}
+	cur, err := d.current.wait(ctx, func(cur ArgoSeen) bool { return cur.Live != last.Live || cur.Known != last.Known })
+	if err != nil {
+		return last, err
 	}
+	return cur, nil
 }
 
 // WaitSigns is Wait that also returns when only the signs changed.
 func (d *ArgoDetector) WaitSigns(ctx context.Context, last ArgoSeen) (ArgoSeen, error) {
-	for {
-		d.mu.Lock()
-		cur, ch := d.current, d.changed
-		d.mu.Unlock()
-		if cur.Live != last.Live || cur.Known != last.Known || cur.String() != last.String() {
-			return cur, nil
-		}
-		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-ch:
-		}
+	cur, err := d.current.wait(ctx, func(cur ArgoSeen) bool { return !sameSeen(cur, last) })
+	if err != nil {
+		return last, err
 	}
+	return cur, nil
+}
+
+func sameSeen(a, b ArgoSeen) bool {
+	return a.Live == b.Live && a.Known == b.Known && strings.Join(a.Signs, "\n") == strings.Join(b.Signs, "\n")
 }
 
 func (d *ArgoDetector) poke() {
@@ -216,14 +200,10 @@ func (d *ArgoDetector) Run(ctx context.Context) {
 				delete(d.writes, key)
 			}
 		}
+		d.mu.Unlock()
 		sort.Strings(seen.Signs)
 		seen.Live = len(seen.Signs) > 0
-		if seen.Live != d.current.Live || seen.Known != d.current.Known || strings.Join(seen.Signs, "\n") != strings.Join(d.current.Signs, "\n") {
-			d.current = seen
-			close(d.changed)
-			d.changed = make(chan struct{})
-		}
-		d.mu.Unlock()
+		d.current.set(seen, sameSeen)
 		if !next.IsZero() {
 			timer.Reset(max(next.Sub(now), 0) + time.Millisecond)
 		}

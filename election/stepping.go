@@ -131,8 +131,7 @@ type SteppingWatch struct {
 
 	mu      sync.Mutex
 	in      steppingInputs
-	current Stepping
-	changed chan struct{} // closed and replaced at each change
+	current *latest[Stepping]
 }
 
 // NewSteppingWatch builds a SteppingWatch; Run starts it.
@@ -147,34 +146,22 @@ func NewSteppingWatch(o SteppingOptions) *SteppingWatch {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	w := &SteppingWatch{o: o, clock: clk, wake: make(chan struct{}, 1), changed: make(chan struct{})}
+	w := &SteppingWatch{o: o, clock: clk, wake: make(chan struct{}, 1)}
 	w.in.campaigning = o.Campaigning
-	w.current = decideStepping(w.in)
+	w.current = newLatest(decideStepping(w.in))
 	return w
 }
 
 // Current says who steps the canaries now.
-func (w *SteppingWatch) Current() Stepping {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.current
-}
+func (w *SteppingWatch) Current() Stepping { return w.current.get() }
 
 // Wait blocks until who steps the canaries differs from last, or ctx ends.
 func (w *SteppingWatch) Wait(ctx context.Context, last Stepping) (Stepping, error) {
-	for {
-		w.mu.Lock()
-		cur, ch := w.current, w.changed
-		w.mu.Unlock()
-		if cur != last {
-			return cur, nil
-		}
-		select {
-		case <-ctx.Done():
-			return last, ctx.Err()
-		case <-ch:
-		}
+	cur, err := w.current.wait(ctx, func(cur Stepping) bool { return cur != last })
+	if err != nil {
+		return last, err
 	}
+	return cur, nil
 }
 
 // LeaderChanged is the Leader's OnChange when this process campaigns.
@@ -188,12 +175,7 @@ func (w *SteppingWatch) update(f func(*steppingInputs)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f(&w.in)
-	next := decideStepping(w.in)
-	if next != w.current {
-		w.current = next
-		close(w.changed)
-		w.changed = make(chan struct{})
-	}
+	w.current.set(decideStepping(w.in), func(a, b Stepping) bool { return a == b })
 }
 
 // Run watches the Leases until ctx is done.
