@@ -545,7 +545,11 @@ func (a *Actions) get(ctx context.Context, ns, name string) (rolloutState, error
 	if err != nil {
 		return rolloutState{}, RolloutError(ns, name, err)
 	}
-	return readState(u), nil
+	st := readState(u)
+	if err := checkExpect(ctx, ns, name, st); err != nil {
+		return rolloutState{}, err
+	}
+	return st, nil
 }
 
 // RolloutError turns an API error about a rollout into one that says what to do.

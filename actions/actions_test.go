@@ -225,3 +225,31 @@ func TestWhoAmI(t *testing.T) {
 		t.Errorf("denied review: got %q", got)
 	}
 }
+
+// An action confirmed against one state of a rollout is not sent once the
+// rollout moved on: a dialog held open while a timed pause ran out must
+// not release the next pause instead.
+func TestExpectRefusesARolloutThatMovedOn(t *testing.T) {
+	atPause := func(o map[string]any) {
+		status(o)["pauseConditions"] = []any{map[string]any{"reason": "CanaryPauseStep", "startTime": "2026-03-04T05:00:00Z"}}
+		status(o)["currentStepIndex"] = int64(3)
+	}
+	f := newFixture(t, []*unstructured.Unstructured{testRollout(atPause)})
+	cur := readState(f.rollout(t))
+	confirmed := Expect{PodHash: cur.currentPodHash, Step: 1, Steps: cur.steps, Pausing: true}
+	_, err := f.act.Promote(WithExpect(context.Background(), confirmed), "shop", "checkout")
+	if !errors.Is(err, ErrMovedOn) || !strings.Contains(err.Error(), "now at step 4/") || !strings.Contains(err.Error(), "you confirmed step 2/") || !strings.Contains(err.Error(), "nothing was sent") {
+		t.Fatalf("err = %v; want the rollout moved on from step 2 to 4, nothing sent", err)
+	}
+	if p := f.patches(); len(p) != 0 {
+		t.Fatalf("sent %v", p)
+	}
+	// The same state as confirmed: sent.
+	confirmed.Step = 3
+	if _, err := f.act.Promote(WithExpect(context.Background(), confirmed), "shop", "checkout"); err != nil {
+		t.Fatalf("promote of the state confirmed: %v", err)
+	}
+	if p := f.patches(); len(p) == 0 {
+		t.Fatal("nothing sent for the state confirmed")
+	}
+}

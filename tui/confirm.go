@@ -22,6 +22,11 @@ import (
 type confirmDialog struct {
 	verb  verb
 	plans []plannedAction
+	// judge gives a promote's plans what the judge says of each canary.
+	judge func(*watch.Rollout) (string, bool)
+	// armed is set by a first y on a promote of a canary the judge fails:
+	// a second y sends it.
+	armed bool
 	// reason is the abort's reason; editing is set while it has the keys.
 	reason  textinput.Model
 	editing bool
@@ -42,10 +47,10 @@ const (
 
 // newConfirmDialog plans v on each target. It returns nil and why when
 // nothing would be sent to any of them.
-func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme) (*confirmDialog, string) {
-	c := &confirmDialog{verb: v}
+func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
+	c := &confirmDialog{verb: v, judge: judge}
 	for _, r := range targets {
-		c.plans = append(c.plans, planAction(v, r))
+		c.plans = append(c.plans, c.plan(r))
 	}
 	if c.sendable() == 0 {
 		if len(c.plans) == 1 {
@@ -65,6 +70,46 @@ func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme) (*confi
 		c.reason.SetStyles(st)
 	}
 	return c, ""
+}
+
+// plan predicts the action on r, with the judge's word for a promote.
+func (c *confirmDialog) plan(r *watch.Rollout) plannedAction {
+	p := planAction(c.verb, r)
+	if (c.verb == verbPromote || c.verb == verbPromoteFull) && p.skip == "" && c.judge != nil {
+		p.evidence, p.fail = c.judge(r)
+	}
+	return p
+}
+
+// refresh plans again every rollout that moved on since the dialog opened
+// (lookup finds its newest snapshot, nil when it is gone), so that what
+// the dialog says is what y does. A change disarms a second y.
+func (c *confirmDialog) refresh(lookup func(watch.Key) *watch.Rollout) {
+	for i, p := range c.plans {
+		r := lookup(p.key)
+		if r == nil {
+			if p.skip == "" {
+				c.plans[i].skip, c.plans[i].changed = "gone from the cluster", true
+			}
+			continue
+		}
+		if np := c.plan(r); np.expect != p.expect || np.skip != p.skip || np.fail != p.fail {
+			np.changed = true
+			c.plans[i] = np
+			c.armed = false
+		}
+	}
+}
+
+// needsSecondYes is set when a promote would move a canary the judge
+// scores Fail.
+func (c *confirmDialog) needsSecondYes() bool {
+	for _, p := range c.plans {
+		if p.skip == "" && p.fail {
+			return true
+		}
+	}
+	return false
 }
 
 // sendable counts the rollouts the action will be sent to.
@@ -94,6 +139,9 @@ func (c *confirmDialog) onKey(msg tea.KeyPressMsg, k keyMap) (confirmAnswer, tea
 		return confirmOpen, cmd
 	}
 	switch {
+	case key.Matches(msg, k.Yes) && c.needsSecondYes() && !c.armed:
+		c.armed = true
+		return confirmOpen, nil
 	case key.Matches(msg, k.Yes):
 		return confirmYes, nil
 	case key.Matches(msg, k.No):
@@ -152,13 +200,25 @@ func (c *confirmDialog) busyText() string {
 
 // send is the command that sends the confirmed action to every rollout that
 // is not skipped, one after the other; one failure never stops the others.
+//
+// Each is sent only if its rollout is still in the state the dialog showed
+// (actions.WithExpect): one that moved on in the meantime is refused with
+// how it moved, and nothing is sent to it.
 func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
-	targets, v := c.targets(), c.verb
+	var targets []actions.Target
+	var expects []actions.Expect
+	for _, p := range c.plans {
+		if p.skip == "" {
+			targets = append(targets, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
+			expects = append(expects, p.expect)
+		}
+	}
+	v := c.verb
 	reason := strings.TrimSpace(c.reason.Value())
 	return func() tea.Msg {
 		out := make([]actions.Outcome, 0, len(targets))
-		for _, t := range targets {
-			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		for i, t := range targets {
+			actx, cancel := context.WithTimeout(actions.WithExpect(ctx, expects[i]), 30*time.Second)
 			var res actions.Result
 			var err error
 			switch v {
@@ -197,7 +257,11 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 			}
 			continue
 		}
-		for i, l := range wrap(p.key.String()+": "+p.effect, inner) {
+		effect := p.effect
+		if p.changed {
+			effect = "moved on while this was open; now: " + effect
+		}
+		for i, l := range wrap(p.key.String()+": "+effect, inner) {
 			if i == 0 {
 				name := p.key.String()
 				if strings.HasPrefix(l, name) {
@@ -207,6 +271,23 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 				continue
 			}
 			lines = append(lines, t.Text.Render(l))
+		}
+		if p.evidence != "" {
+			style := t.Muted
+			if p.fail {
+				style = t.Bad
+			}
+			for _, l := range wrap("  "+p.evidence, inner) {
+				lines = append(lines, style.Render(l))
+			}
+		}
+	}
+	if c.needsSecondYes() {
+		lines = append(lines, "")
+		if c.armed {
+			lines = append(lines, t.Bad.Render("roost's judge scores a canary here Fail: press y once more to "+c.verb.String()+" anyway, n to send nothing"))
+		} else {
+			lines = append(lines, t.Bad.Render("roost's judge scores a canary here Fail: y asks once more before anything is sent"))
 		}
 	}
 	if c.verb == verbAbort {

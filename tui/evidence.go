@@ -27,6 +27,48 @@ func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 	return ev, ""
 }
 
+// judgeOf is what a promote dialog says of r's canary: the judge's score,
+// the worst metric against stable and the errors new in the canary; and
+// whether the score is Fail.
+func (m Model) judgeOf(r *watch.Rollout) (string, bool) {
+	if m.opt.Evidence == nil {
+		return "", false
+	}
+	ev, ok := m.evidence[keyOf(r)]
+	if !ok {
+		return "judge: no evidence yet", false
+	}
+	parts := []string{"judge: score " + string(ev.Score)}
+	var worst metrics.Metric
+	worstRatio := 0.0
+	for _, mt := range ev.Metrics {
+		if !mt.HigherIsWorse {
+			continue
+		}
+		if ratio, ok := mt.Ratio(); ok && ratio > worstRatio {
+			worst, worstRatio = mt, ratio
+		}
+	}
+	if worstRatio > 0 {
+		c, _ := worst.Canary.Latest()
+		st, _ := worst.Stable.Latest()
+		parts = append(parts, fmt.Sprintf("worst %s %.3g× stable (canary %s vs %s)", worst.Name, worstRatio, formatValue(c.Value, worst.Unit), formatValue(st.Value, worst.Unit)))
+	}
+	newErrors := 0
+	for _, e := range ev.Errors {
+		if e.New {
+			newErrors++
+		}
+	}
+	if newErrors > 0 {
+		parts = append(parts, plural(newErrors, "error new in the canary", "errors new in the canary"))
+	}
+	if ev.MetricsState.Stale {
+		parts = append(parts, "metrics stale")
+	}
+	return strings.Join(parts, "; "), ev.Score == metrics.ScoreFail
+}
+
 func orOff(s string) string {
 	if s == "" {
 		return "off"

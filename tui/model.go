@@ -502,6 +502,14 @@ func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
 			}
 		}
 	}
+	// An open dialog says what y does now, not what it did when opened.
+	if m.confirm != nil {
+		byKey := make(map[watch.Key]*watch.Rollout, len(m.all))
+		for _, r := range m.all {
+			byKey[keyOf(r)] = r
+		}
+		m.confirm.refresh(func(k watch.Key) *watch.Rollout { return byKey[k] })
+	}
 	// Marks of rollouts that went away go too.
 	for k := range m.marked {
 		if !slices.ContainsFunc(m.all, func(r *watch.Rollout) bool { return keyOf(r) == k }) {
@@ -741,7 +749,7 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
-	c, nothing := newConfirmDialog(v, targets, m.th)
+	c, nothing := newConfirmDialog(v, targets, m.th, m.judgeOf)
 	if c == nil {
 		m.status = status{text: nothing, level: levelWarn}
 		return m, nil

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 
+	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/watch"
 )
@@ -51,12 +52,22 @@ type plannedAction struct {
 	effect string
 	// skip, when set, is why nothing will be sent for this rollout.
 	skip string
+	// expect is the state the effect was predicted from: the action is
+	// sent only if the rollout is still in it (actions.WithExpect).
+	expect actions.Expect
+	// changed is set when the rollout moved on while the dialog was open
+	// and the plan was made again.
+	changed bool
+	// evidence says, for a promote, what roost's judge thinks of the
+	// canary; fail is set when it scores it Fail.
+	evidence string
+	fail     bool
 }
 
 // planAction predicts v on r from its snapshot. The prediction follows the
 // reconciler's rules; the action itself decides on the live object.
 func planAction(v verb, r *watch.Rollout) plannedAction {
-	p := plannedAction{key: watch.Key{Namespace: r.Namespace, Name: r.Name}}
+	p := plannedAction{key: watch.Key{Namespace: r.Namespace, Name: r.Name}, expect: expectOf(r)}
 	// The snapshot has a Canary only while its template differs from the
 	// stable one.
 	canaryActive := r.Canary != nil
@@ -103,6 +114,14 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 		}
 	}
 	return p
+}
+
+// expectOf is the state of r an action is confirmed against.
+func expectOf(r *watch.Rollout) actions.Expect {
+	return actions.Expect{
+		PodHash: r.PodHash, Step: int64(r.StepIndex), Steps: r.StepsTotal,
+		Pausing: r.Pausing, Paused: r.ManuallyPaused, Aborted: r.Aborted,
+	}
 }
 
 // nextStep says what step i will do, e.g. "; next: setWeight 50 (canary 5

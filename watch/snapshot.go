@@ -114,6 +114,12 @@ type Rollout struct {
 	Paused             bool
 	ManuallyPaused     bool
 	PauseUntilPromoted bool
+	// PodHash is status.currentPodHash, the revision being rolled out;
+	// Pausing is set while status.pauseConditions has any. With StepIndex,
+	// ManuallyPaused and Aborted they are the state an action is confirmed
+	// against.
+	PodHash string
+	Pausing bool
 	// JudgeHeld is the evidence on which roost's judge held this canary
 	// (spec.paused with its annotation), "" when it did not.
 	JudgeHeld      string
@@ -221,6 +227,7 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 	v.DesiredWeight = desiredWeight(ro, index)
 
 	v.ManuallyPaused = ro.Spec.Paused
+	v.PodHash, v.Pausing = st.CurrentPodHash, len(st.PauseConditions) > 0
 	if held, ok := ro.Annotations[v1alpha1.JudgeHeldAnnotation]; ok && ro.Spec.Paused {
 		if hash, evidence, found := strings.Cut(held, ": "); found && hash == st.CurrentPodHash {
 			v.JudgeHeld = evidence

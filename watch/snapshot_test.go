@@ -105,7 +105,7 @@ func TestSnapshot(t *testing.T) {
 					{1, "setWeight 20", StepDone, ptr(int32(20))}, {2, "pause (until promoted)", StepCurrent, nil},
 					{3, "setWeight 50", StepPending, ptr(int32(50))}, {4, "pause 30s", StepPending, nil},
 				},
-				DesiredWeight: 20, ActualWeight: 20, Paused: true, PauseUntilPromoted: true,
+				DesiredWeight: 20, ActualWeight: 20, Paused: true, PauseUntilPromoted: true, PodHash: "new", Pausing: true,
 				Stable:   &ReplicaSet{Name: "checkout-old", Revision: "1", Images: []string{"checkout:1"}, Desired: 8, Total: 8, Ready: 8, Available: 8, PodsByRole: map[string]int{"stable": 8}},
 				Canary:   &ReplicaSet{Name: "checkout-new", Revision: "2", Images: []string{"checkout:2"}, Desired: 2, Total: 2, Ready: 2, Available: 2, PodsByRole: map[string]int{"canary": 2}},
 				Replicas: 10, Created: now.Add(-2 * time.Hour), Age: 2 * time.Hour,

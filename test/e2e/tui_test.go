@@ -460,3 +460,28 @@ func TestCockpitLeaderHandOver(t *testing.T) {
 		map[string]int{stable + "/stable": 4, canary + "/canary": 1}, map[string]int32{stable: 4, canary: 1})
 	second.awaitLine(name, "promote?", "1/4")
 }
+
+// TestCockpitDialogFollowsTheRollout: a promote dialog held open while the
+// rollout's timed pause runs out does not keep its old words: it says the
+// rollout moved on and what y does now, and y does exactly that.
+func TestCockpitDialogFollowsTheRollout(t *testing.T) {
+	t.Parallel()
+	ns := env.NewNamespace(t)
+	const name = "moving"
+	ck := startCockpit(t, ns, "cockpit-moving", nil)
+	ck.awaitText("you step the canaries (this roost leads as ")
+	startCanary(t, ns, name, []v1alpha1.CanaryStep{
+		rollouttest.SetWeight(20), rollouttest.PauseFor("20s"), rollouttest.SetWeight(40), rollouttest.Pause(),
+	})
+	ck.awaitLine(name, "1/4")
+
+	ck.keys("p")
+	ck.awaitText("Promote 1 rollout?", "releases the pause at step 2/4")
+	// The timed pause ends while the dialog is open: the canary goes to 40 %
+	// and waits for a promote at step 4.
+	awaitRollout(t, ns, name, 60*time.Second, "at the untimed pause (step 4) while the dialog is open", atPause(3))
+	ck.awaitText("moved on while this was open; now:", "releases the pause at step 4/4")
+	ck.keys("y")
+	ck.awaitText(name + ": promoted: pause at step 4/4 released")
+	awaitRollout(t, ns, name, 60*time.Second, "completed", healthy)
+}
