@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -207,10 +208,13 @@ func (c *confirmDialog) busyText() string {
 func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
 	var targets []actions.Target
 	var expects []actions.Expect
+	var undoTo []int64
 	for _, p := range c.plans {
 		if p.skip == "" {
 			targets = append(targets, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
 			expects = append(expects, p.expect)
+			rev, _ := strconv.ParseInt(p.undoTo, 10, 64)
+			undoTo = append(undoTo, rev)
 		}
 	}
 	v := c.verb
@@ -230,6 +234,14 @@ func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
 				res, err = actor.Abort(actx, t.Namespace, t.Name, reason)
 			case verbRetry:
 				res, err = actor.Retry(actx, t.Namespace, t.Name)
+			case verbHold:
+				res, err = actor.Pause(actx, t.Namespace, t.Name)
+			case verbContinue:
+				res, err = actor.Resume(actx, t.Namespace, t.Name)
+			case verbRestart:
+				res, err = actor.Restart(actx, t.Namespace, t.Name)
+			case verbUndo:
+				res, err = actor.Undo(actx, t.Namespace, t.Name, undoTo[i])
 			}
 			cancel()
 			out = append(out, actions.Outcome{Target: t, Result: res, Err: err})

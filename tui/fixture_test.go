@@ -257,5 +257,17 @@ func (noActor) Abort(context.Context, string, string, string) (actions.Result, e
 func (noActor) Retry(context.Context, string, string) (actions.Result, error) {
 	return actions.Result{}, errNoActor
 }
+func (noActor) Pause(context.Context, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
+}
+func (noActor) Resume(context.Context, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
+}
+func (noActor) Restart(context.Context, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
+}
+func (noActor) Undo(context.Context, string, string, int64) (actions.Result, error) {
+	return actions.Result{}, errNoActor
+}
 
 var errNoActor = errors.New("golden screens send nothing")

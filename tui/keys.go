@@ -11,7 +11,10 @@ type keyMap struct {
 	Up, Down, Top, Bottom key.Binding
 
 	Promote, PromoteFull, Abort, Retry key.Binding
-	Mark, MarkNone                     key.Binding
+	// Hold stops a canary where it is (spec.paused), Continue lifts that;
+	// Restart replaces its pods, Undo goes back to the stable revision.
+	Hold, Continue, Restart, Undo key.Binding
+	Mark, MarkNone                key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
 	Help, Quit                                    key.Binding
@@ -38,6 +41,10 @@ func newKeyMap(ascii bool) keyMap {
 		PromoteFull: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "promote fully")),
 		Abort:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "abort")),
 		Retry:       key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "retry")),
+		Hold:        key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "hold here")),
+		Continue:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
+		Restart:     key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "restart pods")),
+		Undo:        key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "undo to stable")),
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkNone:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unmark all")),
 
@@ -63,7 +70,7 @@ func newKeyMap(ascii bool) keyMap {
 // the rollouts to change: all of them off in a read-only cockpit. They point
 // into k, so that disabling one disables the binding itself.
 func (k *keyMap) actionKeys() []*key.Binding {
-	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Mark, &k.MarkNone}
+	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Hold, &k.Continue, &k.Restart, &k.Undo, &k.Mark, &k.MarkNone}
 }
 
 // shortHelp is the footer: the keys an on-call engineer needs first.
@@ -81,7 +88,7 @@ func (k keyMap) shortHelp(detail bool) []key.Binding {
 func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
-		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Mark, k.MarkNone},
-		{k.Filter, k.Metrics, k.Refresh, k.Help, k.Quit},
+		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo},
+		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Help, k.Quit},
 	}
 }

@@ -676,6 +676,14 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.startAction(verbAbort)
 	case key.Matches(msg, k.Retry):
 		return m.startAction(verbRetry)
+	case key.Matches(msg, k.Hold):
+		return m.startAction(verbHold)
+	case key.Matches(msg, k.Continue):
+		return m.startAction(verbContinue)
+	case key.Matches(msg, k.Restart):
+		return m.startAction(verbRestart)
+	case key.Matches(msg, k.Undo):
+		return m.startAction(verbUndo)
 	case m.opt.ReadOnly && slices.ContainsFunc(m.keys.actionKeys(), func(b *key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }):
 		// The action keys are disabled: say why they do nothing.
 		m.status = status{text: "read-only (--readonly): roost sends no actions; start it without --readonly to act", level: levelWarn}

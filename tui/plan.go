@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/controller"
@@ -16,6 +17,10 @@ const (
 	verbPromoteFull
 	verbAbort
 	verbRetry
+	verbHold
+	verbContinue
+	verbRestart
+	verbUndo
 )
 
 func (v verb) String() string {
@@ -26,6 +31,14 @@ func (v verb) String() string {
 		return "promote fully"
 	case verbAbort:
 		return "abort"
+	case verbHold:
+		return "hold"
+	case verbContinue:
+		return "continue"
+	case verbRestart:
+		return "restart"
+	case verbUndo:
+		return "undo"
 	}
 	return "retry"
 }
@@ -39,6 +52,14 @@ func (v verb) gerund() string {
 		return "fully promoting"
 	case verbAbort:
 		return "aborting"
+	case verbHold:
+		return "holding"
+	case verbContinue:
+		return "continuing"
+	case verbRestart:
+		return "restarting"
+	case verbUndo:
+		return "undoing"
 	}
 	return "retrying"
 }
@@ -62,6 +83,8 @@ type plannedAction struct {
 	// canary; fail is set when it scores it Fail.
 	evidence string
 	fail     bool
+	// undoTo is the revision an undo goes back to.
+	undoTo string
 }
 
 // planAction predicts v on r from its snapshot. The prediction follows the
@@ -111,6 +134,32 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 			p.skip = "not aborted"
 		default:
 			p.effect = "restarts the canary from step 1" + nextStep(r, 0)
+		}
+	case verbHold:
+		switch {
+		case r.ManuallyPaused:
+			p.skip = "already held (spec.paused)"
+		case !canaryActive:
+			p.skip = "no canary is running"
+		default:
+			p.effect = fmt.Sprintf("holds the canary where it is, at step %d/%d with %d of %d pods (spec.paused): no timed pause carries it further until you continue (c), promote or abort it", min(int(r.StepIndex)+1, r.StepsTotal), r.StepsTotal, r.Canary.Total, r.Replicas)
+		}
+	case verbContinue:
+		switch {
+		case !r.ManuallyPaused:
+			p.skip = "not held (a pause step is released with p)"
+		default:
+			p.effect = fmt.Sprintf("lifts the hold (spec.paused); the canary goes on from step %d/%d", min(int(r.StepIndex)+1, r.StepsTotal), r.StepsTotal)
+		}
+	case verbRestart:
+		p.effect = fmt.Sprintf("replaces the pods of every ReplicaSet, one at a time within maxUnavailable (%d pods)", r.Replicas)
+	case verbUndo:
+		switch {
+		case !canaryActive || r.Stable == nil:
+			p.skip = "no canary to undo; go back to an older revision with `roost undo NAME --to-revision N`"
+		default:
+			p.effect = fmt.Sprintf("puts back the template of the stable revision %s (%s): the canary is replaced by it and the rollout completes on it", r.Stable.Revision, strings.Join(r.Stable.Images, ", "))
+			p.undoTo = r.Stable.Revision
 		}
 	}
 	return p

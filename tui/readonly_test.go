@@ -30,6 +30,22 @@ func (a *countingActor) Retry(context.Context, string, string) (actions.Result, 
 	a.calls.Add(1)
 	return actions.Result{}, nil
 }
+func (a *countingActor) Pause(context.Context, string, string) (actions.Result, error) {
+	a.calls.Add(1)
+	return actions.Result{}, nil
+}
+func (a *countingActor) Resume(context.Context, string, string) (actions.Result, error) {
+	a.calls.Add(1)
+	return actions.Result{}, nil
+}
+func (a *countingActor) Restart(context.Context, string, string) (actions.Result, error) {
+	a.calls.Add(1)
+	return actions.Result{}, nil
+}
+func (a *countingActor) Undo(context.Context, string, string, int64) (actions.Result, error) {
+	a.calls.Add(1)
+	return actions.Result{}, nil
+}
 
 // TestReadOnlyListsNoActionAndSendsNothing: with --readonly (or no one to
 // send actions) the footer and the ? screen list no action key, and p P a r
@@ -65,7 +81,7 @@ func TestReadOnlyListsNoActionAndSendsNothing(t *testing.T) {
 						t.Errorf("%s: the footer's keys list %q in a read-only cockpit:\n%s", screen, w, keys)
 					}
 				}
-				for _, k := range []string{"p", "P", "a", "r", "space", "u"} {
+				for _, k := range []string{"p", "P", "a", "r", "s", "c", "X", "U", "space", "u"} {
 					next, cmd := m.Update(keyMsg(k))
 					m = next.(Model)
 					if m.confirm != nil {

@@ -62,6 +62,10 @@ type Actor interface {
 	PromoteFull(ctx context.Context, ns, name string) (actions.Result, error)
 	Abort(ctx context.Context, ns, name, reason string) (actions.Result, error)
 	Retry(ctx context.Context, ns, name string) (actions.Result, error)
+	Pause(ctx context.Context, ns, name string) (actions.Result, error)
+	Resume(ctx context.Context, ns, name string) (actions.Result, error)
+	Restart(ctx context.Context, ns, name string) (actions.Result, error)
+	Undo(ctx context.Context, ns, name string, toRevision int64) (actions.Result, error)
 }
 
 // AccessFunc says whether the person may act on rollouts of a namespace

@@ -485,3 +485,48 @@ func TestCockpitDialogFollowsTheRollout(t *testing.T) {
 	ck.awaitText(name + ": promoted: pause at step 4/4 released")
 	awaitRollout(t, ns, name, 60*time.Second, "completed", healthy)
 }
+
+// TestCockpitHoldContinueUndo: from the keyboard, s holds a canary where it
+// is (spec.paused) so that its timed pause no longer carries it on, c lets
+// it continue, and U puts the stable revision's template back; each is
+// confirmed first and checked on the cluster's objects.
+func TestCockpitHoldContinueUndo(t *testing.T) {
+	t.Parallel()
+	ns := env.NewNamespace(t)
+	const name = "holding"
+	ck := startCockpit(t, ns, "cockpit-hold", nil)
+	ck.awaitText("you step the canaries (this roost leads as ")
+	stable, canary, _ := startCanary(t, ns, name, []v1alpha1.CanaryStep{
+		rollouttest.SetWeight(20), rollouttest.PauseFor("5s"), rollouttest.SetWeight(40), rollouttest.Pause(), rollouttest.SetWeight(60),
+	})
+	ck.awaitLine(name, "1/5")
+
+	ck.keys("s")
+	ck.awaitText("Hold 1 rollout?", "holds the canary where it is")
+	ck.keys("y")
+	ck.awaitText(name + ": paused: holding at the current step")
+	held := awaitRollout(t, ns, name, 30*time.Second, "held (spec.paused)", func(r *v1alpha1.Rollout) bool { return r.Spec.Paused })
+	step := stepIndex(held)
+	// The 5 s pause would have ended: the hold keeps the canary where it was.
+	time.Sleep(8 * time.Second)
+	if r, err := getRollout(context.Background(), t, ns, name); err != nil || stepIndex(r) != step || !r.Spec.Paused {
+		t.Fatalf("the held canary moved on: %v", rolloutSummary(r))
+	}
+
+	ck.keys("c")
+	ck.awaitText("Continue 1 rollout?", "lifts the hold")
+	ck.keys("y")
+	ck.awaitText(name + ": resumed: manual pause lifted")
+	awaitRollout(t, ns, name, 30*time.Second, "no longer held, at the untimed pause of step 4", func(r *v1alpha1.Rollout) bool { return !r.Spec.Paused && stepIndex(r) == 3 })
+
+	ck.keys("U")
+	ck.awaitText("Undo 1 rollout?", "puts back the template of the stable", "registry.example/"+name+":v1")
+	ck.keys("y")
+	ck.awaitText(name + ": ")
+	awaitRollout(t, ns, name, 60*time.Second, "back on the stable revision", func(r *v1alpha1.Rollout) bool {
+		return healthy(r) && r.Status.StableRS == stable && r.Status.CurrentPodHash == stable
+	})
+	if sets, err := replicaSetsByHash(context.Background(), ns, name); err != nil || sets[canary].Spec.Replicas == nil || *sets[canary].Spec.Replicas != 0 {
+		t.Errorf("the canary ReplicaSet %s still has pods after the undo (err %v)", canary, err)
+	}
+}
