@@ -209,17 +209,17 @@ func (s *syncContext) fetchRun(name string) *v1alpha1.AnalysisRun {
 
 // recordRun writes a current run into status.canary, with an Event when its
 // phase changed.
-func (s *syncContext) recordRun(field **v1alpha1.RolloutAnalysisRunStatus, run *v1alpha1.AnalysisRun, kind string) {
+func (s *syncContext) recordRun(slot **v1alpha1.RolloutAnalysisRunStatus, run *v1alpha1.AnalysisRun, kind string) {
 	if run == nil {
-		*field = nil
+		*slot = nil
 		return
 	}
 	phase := run.Status.Phase
 	if phase == "" {
 		phase = v1alpha1.AnalysisPhasePending
 	}
-	prev := *field
-	*field = &v1alpha1.RolloutAnalysisRunStatus{Name: run.Name, Status: phase, Message: run.Status.Message}
+	prev := *slot
+	*slot = &v1alpha1.RolloutAnalysisRunStatus{Name: run.Name, Status: phase, Message: run.Status.Message}
 	if prev != nil && prev.Name == run.Name && prev.Status != phase {
 		eventType := "Normal"
 		if phase != v1alpha1.AnalysisPhaseSuccessful && phase != v1alpha1.AnalysisPhaseRunning && phase != v1alpha1.AnalysisPhasePending {

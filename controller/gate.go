@@ -3,7 +3,6 @@ package controller
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +42,7 @@ func (s *syncContext) reconcileGate() (bool, error) {
 		g.Forget(r.Namespace, r.Name)
 		return false, nil
 	}
-	if hash, _, held := heldBy(r); held && hash == s.newHash {
+	if hash, _, held := v1alpha1.JudgeHeld(r.Annotations); held && hash == s.newHash {
 		if r.Spec.Paused {
 			return false, nil
 		}
@@ -80,16 +79,6 @@ func (s *syncContext) reconcileGate() (bool, error) {
 		s.startAbort(fmt.Sprintf("aborted by %s: %s", judgeActor, d.Evidence))
 	}
 	return false, nil
-}
-
-// heldBy reads the judge's hold mark: the canary's hash and the evidence.
-func heldBy(r *v1alpha1.Rollout) (hash, evidence string, ok bool) {
-	v, ok := r.Annotations[analysis.JudgeHeldAnnotation]
-	if !ok {
-		return "", "", false
-	}
-	hash, evidence, _ = strings.Cut(v, ": ")
-	return hash, evidence, true
 }
 
 // patchSpec writes spec fields and annotations of the Rollout (nil values

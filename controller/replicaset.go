@@ -311,7 +311,6 @@ func (s *syncContext) applyReplicaSets(plan replicaPlan) error {
 				return fmt.Errorf("rollout %s: create replicaset %s: %w", s.key, w.desired.Name, err)
 			}
 			s.newRS = created
-			s.progressed = true
 			s.normal(EventReasonReplicaSetCreated, "Created ReplicaSet %s (revision %d) with %d replicas",
 				created.Name, revisionOf(created), replicasOf(created))
 			continue
@@ -324,7 +323,6 @@ func (s *syncContext) applyReplicaSets(plan replicaPlan) error {
 			return fmt.Errorf("rollout %s: update replicaset %s: %w", s.key, w.desired.Name, err)
 		}
 		if from, to := replicasOf(w.current), replicasOf(updated); from != to {
-			s.progressed = true
 			dir := "up"
 			if to < from {
 				dir = "down"

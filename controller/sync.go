@@ -114,8 +114,6 @@ type syncContext struct {
 	// exists: there is nothing to fall back to, so the new one goes to 100%.
 	stableGone bool
 
-	// progressed says replicas moved in this sync (for the progress deadline).
-	progressed bool
 	// requeueAfter is the earliest instant, as a delay, this Rollout must be
 	// looked at again even if nothing changes (timed pause, deadline); 0 = none.
 	requeueAfter time.Duration

@@ -108,7 +108,7 @@ func NewArgoDetector(o DetectorOptions) *ArgoDetector {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	own := map[string]bool{FieldManager: true}
+	own := map[string]bool{}
 	for _, m := range o.OwnManagers {
 		own[m] = true
 	}

@@ -228,10 +228,8 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 
 	v.ManuallyPaused = ro.Spec.Paused
 	v.PodHash, v.Pausing = st.CurrentPodHash, len(st.PauseConditions) > 0
-	if held, ok := ro.Annotations[v1alpha1.JudgeHeldAnnotation]; ok && ro.Spec.Paused {
-		if hash, evidence, found := strings.Cut(held, ": "); found && hash == st.CurrentPodHash {
-			v.JudgeHeld = evidence
-		}
+	if hash, evidence, ok := v1alpha1.JudgeHeld(ro.Annotations); ok && ro.Spec.Paused && hash == st.CurrentPodHash {
+		v.JudgeHeld = evidence
 	}
 	v.Paused = ro.Spec.Paused || len(st.PauseConditions) > 0
 	if len(st.PauseConditions) > 0 && int(index) < len(steps) && steps[index].Pause != nil {

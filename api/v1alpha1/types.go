@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	"encoding/json"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,6 +51,17 @@ const AbortReasonAnnotation = "rollouts.roost.dev/abort-reason"
 // JudgeHeldAnnotation is roost's too: set, with spec.paused, on a Rollout
 // whose canary roost's judge held, as "<pod-template hash>: <evidence>".
 const JudgeHeldAnnotation = "rollouts.roost.dev/judge-held"
+
+// JudgeHeld reads the judge's hold mark on a Rollout: the canary's hash and
+// the evidence, and whether there is one.
+func JudgeHeld(annotations map[string]string) (hash, evidence string, ok bool) {
+	v, ok := annotations[JudgeHeldAnnotation]
+	if !ok {
+		return "", "", false
+	}
+	hash, evidence, _ = strings.Cut(v, ": ")
+	return hash, evidence, true
+}
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
