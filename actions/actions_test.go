@@ -253,3 +253,44 @@ func TestExpectRefusesARolloutThatMovedOn(t *testing.T) {
 		t.Fatal("nothing sent for the state confirmed")
 	}
 }
+
+// Abort is bound to the canary revision alone: a canary that took a step
+// or paused since the dialog opened is still aborted, one replaced by a new
+// revision or already aborted is not.
+func TestExpectRevisionHoldsAcrossSteps(t *testing.T) {
+	atPause := func(o map[string]any) {
+		status(o)["pauseConditions"] = []any{map[string]any{"reason": "CanaryPauseStep", "startTime": "2026-03-04T05:00:00Z"}}
+		status(o)["currentStepIndex"] = int64(3)
+	}
+	f := newFixture(t, []*unstructured.Unstructured{testRollout(atPause)})
+	cur := readState(f.rollout(t))
+
+	other := Expect{PodHash: "0ther", Step: 3, Steps: cur.steps, Pausing: true, Revision: true}
+	if _, err := f.act.Abort(WithExpect(context.Background(), other), "shop", "checkout", "bad"); !errors.Is(err, ErrMovedOn) || !strings.Contains(err.Error(), "a new revision is rolling out") {
+		t.Fatalf("abort of a replaced revision: err = %v; want refused", err)
+	}
+	if p := f.patches(); len(p) != 0 {
+		t.Fatalf("sent %v", p)
+	}
+
+	earlier := Expect{PodHash: cur.currentPodHash, Step: 2, Steps: cur.steps, Revision: true}
+	if _, err := f.act.Abort(WithExpect(context.Background(), earlier), "shop", "checkout", "bad"); err != nil {
+		t.Fatalf("abort of the same canary one step on: %v", err)
+	}
+	if p := f.patches(); len(p) == 0 {
+		t.Fatal("nothing sent for the same canary revision")
+	}
+}
+
+func TestExpectRevisionRefusesACompletedCanary(t *testing.T) {
+	ctx := WithExpect(context.Background(), Expect{PodHash: "abc", Step: 1, Steps: 4, Revision: true})
+	done := int64(4)
+	err := checkExpect(ctx, "shop", "cart", rolloutState{currentPodHash: "abc", stepIndex: &done, steps: 4})
+	if !errors.Is(err, ErrMovedOn) || !strings.Contains(err.Error(), "completed") {
+		t.Fatalf("err = %v; want refused, the canary completed", err)
+	}
+	step3 := int64(2)
+	if err := checkExpect(ctx, "shop", "cart", rolloutState{currentPodHash: "abc", stepIndex: &step3, steps: 4, pauseConds: 1, paused: true}); err != nil {
+		t.Fatalf("a step on, paused: %v; want allowed", err)
+	}
+}

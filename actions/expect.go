@@ -22,6 +22,12 @@ type Expect struct {
 	Pausing bool // status.pauseConditions not empty
 	Paused  bool // spec.paused
 	Aborted bool
+	// Revision binds the action to the canary revision alone, as abort
+	// is: "abort this canary" still holds when the canary took a step or
+	// paused meanwhile, and an emergency abort is never refused for it. It
+	// is refused when a new revision is rolling out, when someone aborted
+	// or retried it, and when the canary completed (nothing left to abort).
+	Revision bool
 }
 
 type expectKey struct{}
@@ -61,17 +67,21 @@ func checkExpect(ctx context.Context, ns, name string, s rolloutState) error {
 	if s.currentPodHash != e.PodHash {
 		changes = append(changes, fmt.Sprintf("a new revision is rolling out (%s, was %s)", orNone(s.currentPodHash), orNone(e.PodHash)))
 	}
-	if s.index() != e.Step {
+	if e.Revision {
+		if e.Step < int64(e.Steps) && s.index() >= int64(s.steps) && s.steps > 0 {
+			changes = append(changes, "the canary completed and is now stable (undo with U or `roost undo`)")
+		}
+	} else if s.index() != e.Step {
 		changes = append(changes, fmt.Sprintf("now at step %s (you confirmed step %s)", stepText(s.index(), s.steps), stepText(e.Step, e.Steps)))
 	}
-	if (s.pauseConds > 0) != e.Pausing {
+	if (s.pauseConds > 0) != e.Pausing && !e.Revision {
 		if e.Pausing {
 			changes = append(changes, "its pause ended")
 		} else {
 			changes = append(changes, "it paused")
 		}
 	}
-	if s.paused != e.Paused {
+	if s.paused != e.Paused && !e.Revision {
 		if e.Paused {
 			changes = append(changes, "someone lifted its manual pause")
 		} else {

@@ -90,7 +90,7 @@ type plannedAction struct {
 // planAction predicts v on r from its snapshot. The prediction follows the
 // reconciler's rules; the action itself decides on the live object.
 func planAction(v verb, r *watch.Rollout) plannedAction {
-	p := plannedAction{key: watch.Key{Namespace: r.Namespace, Name: r.Name}, expect: expectOf(r)}
+	p := plannedAction{key: watch.Key{Namespace: r.Namespace, Name: r.Name}, expect: expectFor(v, r)}
 	// The snapshot has a Canary only while its template differs from the
 	// stable one.
 	canaryActive := r.Canary != nil
@@ -171,6 +171,14 @@ func expectOf(r *watch.Rollout) actions.Expect {
 		PodHash: r.PodHash, Step: int64(r.StepIndex), Steps: r.StepsTotal,
 		Pausing: r.Pausing, Paused: r.ManuallyPaused, Aborted: r.Aborted,
 	}
+}
+
+// expectFor is expectOf as verb v binds it: abort holds for the canary
+// revision shown whatever step it took since.
+func expectFor(v verb, r *watch.Rollout) actions.Expect {
+	e := expectOf(r)
+	e.Revision = v == verbAbort
+	return e
 }
 
 // nextStep says what step i will do, e.g. "; next: setWeight 50 (canary 5
