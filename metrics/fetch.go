@@ -56,7 +56,7 @@ func (p *Poller) poll(ctx context.Context, r round) {
 		}
 		state := e.state(s)
 		var wait time.Duration
-		*state, e.sched[s].next, wait = nextFreshness(*state, failures, now, e.sched[s].next)
+		*state, e.sched[s].next, e.sched[s].fails, wait = nextFreshness(*state, failures, now, e.sched[s].next, e.sched[s].fails, p.cfg.Datadog.Interval)
 		if wait > 0 && now.Add(wait).After(p.holds[s].until) {
 			p.holds[s] = hold{until: now.Add(wait), reason: state.Reason}
 		}
@@ -79,27 +79,64 @@ func anyCanaryData(ms []Metric) bool {
 	return false
 }
 
-// nextFreshness is a side's freshness after a round at now, when the next
-// round is due, and how long the service asked every caller to wait.
-// Success: fresh as of now, next round as planned. Failure: the previous
-// data's time, stale, with the first failure's reason, and the next attempt
-// at the planned round or after the longest RetryAfter of a failure that is
-// not permanent, whichever is later.
-func nextFreshness(prev Freshness, failures []error, now, next time.Time) (Freshness, time.Time, time.Duration) {
-	if len(failures) == 0 {
-		return Freshness{FetchedAt: now}, next, 0
+// minRetry is the first retry of a round that failed on the way (a 5xx, a
+// timeout): retries double from it, at most an interval apart.
+const minRetry = 2 * time.Second
+
+// retryIn is how long after the n-th failed round in a row (from 1) the
+// next is tried: 2 s, 4 s, 8 s… never more than interval, so that a
+// recovering service is seen within one interval.
+func retryIn(n int, interval time.Duration) time.Duration {
+	if n < 1 {
+		n = 1
 	}
-	f := Freshness{FetchedAt: prev.FetchedAt, Stale: true, Reason: reasonOf(failures[0]), RetryAt: next}
-	var wait time.Duration
+	if n > 16 {
+		return interval
+	}
+	return min(minRetry<<(n-1), interval)
+}
+
+// nextFreshness is a side's freshness after a round at now, when the next
+// round is due, how many rounds in a row have failed (fails before it),
+// and how long the service asked every caller to wait.
+//
+// Success: fresh as of now, next round as planned. Failure: the previous
+// data's time, stale, with the first failure's reason. A round that failed
+// on the way is retried sooner than planned, on its own schedule (retryIn):
+// one failing rollout never holds back the others. The service's own wait
+// (RetryAfter: a 429, a rate limit used up) is always honoured, and when it
+// is the service's for every caller (Global) it is returned as the hold.
+func nextFreshness(prev Freshness, failures []error, now, next time.Time, fails int, interval time.Duration) (Freshness, time.Time, int, time.Duration) {
+	if len(failures) == 0 {
+		return Freshness{FetchedAt: now}, next, 0, 0
+	}
+	f := Freshness{FetchedAt: prev.FetchedAt, Stale: true, Reason: reasonOf(failures[0])}
+	transient := false
+	var wait, hold time.Duration
 	for _, err := range failures {
-		if se, ok := AsSourceError(err); ok && !se.Permanent && se.RetryAfter > wait {
+		se, ok := AsSourceError(err)
+		if ok && se.Permanent {
+			continue
+		}
+		transient = true
+		if ok && se.RetryAfter > wait {
 			wait = se.RetryAfter
 		}
+		if ok && se.Global && se.RetryAfter > hold {
+			hold = se.RetryAfter
+		}
 	}
-	if at := now.Add(wait); wait > 0 && at.After(f.RetryAt) {
-		f.RetryAt = at
+	if transient {
+		fails++
+		if at := now.Add(retryIn(fails, interval)); next.IsZero() || at.Before(next) {
+			next = at
+		}
 	}
-	return f, f.RetryAt, wait
+	if at := now.Add(wait); wait > 0 && at.After(next) {
+		next = at
+	}
+	f.RetryAt = next
+	return f, next, fails, hold
 }
 
 func reasonOf(err error) string {

@@ -125,6 +125,9 @@ type schedule struct {
 	running bool
 	// refresh asks for a poll now (Refresh).
 	refresh bool
+	// fails counts the rounds in a row that failed on the way: the next
+	// is tried retryIn(fails) later.
+	fails int
 	// first marks the first round since polling started: it runs within
 	// firstSpread, so that a rollout's evidence is on screen as soon as it is
 	// in scope, and the next one an interval and the entry's phase later
@@ -355,12 +358,14 @@ func (p *Poller) FetchOnce(ctx context.Context, t Target) Evidence {
 	}
 	wg.Wait()
 	now := p.clock.Now()
-	e.metricsState, _, _ = nextFreshness(Freshness{}, metricFailures, now, time.Time{})
+	e.metricsState, _, _, _ = nextFreshness(Freshness{}, metricFailures, now, time.Time{}, 0, p.cfg.Datadog.Interval)
 	var errorFailures []error
 	if errorsErr != nil {
 		errorFailures = []error{errorsErr}
 	}
-	e.errorsState, _, _ = nextFreshness(Freshness{}, errorFailures, now, time.Time{})
+	e.errorsState, _, _, _ = nextFreshness(Freshness{}, errorFailures, now, time.Time{}, 0, p.cfg.Datadog.Interval)
+	// One fetch: no next try to announce.
+	e.metricsState.RetryAt, e.errorsState.RetryAt = time.Time{}, time.Time{}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.present(e)

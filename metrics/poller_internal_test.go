@@ -30,47 +30,68 @@ func TestNextAfter(t *testing.T) {
 
 func TestNextFreshness(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	const interval = 30 * time.Second
 	now, next := t0.Add(time.Minute), t0.Add(90*time.Second)
 	prev := Freshness{FetchedAt: t0}
-	rateLimited := &SourceError{Source: "Datadog", Status: 429, Reason: "rate limited (429)", RetryAfter: 2 * time.Minute}
+	rateLimited := &SourceError{Source: "Datadog", Status: 429, Reason: "rate limited (429)", RetryAfter: 2 * time.Minute, Global: true}
 	brief := &SourceError{Source: "Datadog", Status: 503, Reason: "unavailable (503)", RetryAfter: 5 * time.Second}
+	failing := &SourceError{Source: "Datadog", Status: 500, Reason: "server error (500)"}
 	forbidden := &SourceError{Source: "Datadog", Status: 403, Reason: "forbidden (403)", Permanent: true, RetryAfter: time.Hour}
 	tests := []struct {
 		name     string
 		failures []error
+		fails    int
 		want     Freshness
 		retry    time.Time
-		wait     time.Duration
+		wantFail int
+		hold     time.Duration
 	}{
-		{name: "success", want: Freshness{FetchedAt: now}, retry: next},
+		{name: "success", fails: 3, want: Freshness{FetchedAt: now}, retry: next},
 		{
-			name: "plain error", failures: []error{errors.New("connection refused")},
-			want: Freshness{FetchedAt: t0, Stale: true, Reason: "connection refused", RetryAt: next}, retry: next,
+			name: "plain error: retried in 2 s, not at the next round", failures: []error{errors.New("connection refused")},
+			want: Freshness{FetchedAt: t0, Stale: true, Reason: "connection refused", RetryAt: now.Add(2 * time.Second)}, retry: now.Add(2 * time.Second), wantFail: 1,
 		},
 		{
-			name: "RetryAfter beyond the next round", failures: []error{rateLimited},
+			name: "the third failure in a row: 8 s", failures: []error{failing}, fails: 2,
+			want: Freshness{FetchedAt: t0, Stale: true, Reason: "server error (500)", RetryAt: now.Add(8 * time.Second)}, retry: now.Add(8 * time.Second), wantFail: 3,
+		},
+		{
+			name: "many failures: at most an interval", failures: []error{failing}, fails: 40,
+			want: Freshness{FetchedAt: t0, Stale: true, Reason: "server error (500)", RetryAt: now.Add(interval)}, retry: now.Add(interval), wantFail: 41,
+		},
+		{
+			name: "a service-wide wait beyond the next round holds everyone", failures: []error{rateLimited},
 			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "rate limited (429)", RetryAt: now.Add(2 * time.Minute)},
-			retry: now.Add(2 * time.Minute), wait: 2 * time.Minute,
+			retry: now.Add(2 * time.Minute), wantFail: 1, hold: 2 * time.Minute,
 		},
 		{
-			name: "RetryAfter before the next round: still once per interval", failures: []error{brief},
-			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "unavailable (503)", RetryAt: next},
-			retry: next, wait: 5 * time.Second,
+			name: "this call's RetryAfter is honoured but holds no one else", failures: []error{brief},
+			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "unavailable (503)", RetryAt: now.Add(5 * time.Second)},
+			retry: now.Add(5 * time.Second), wantFail: 1,
 		},
 		{
-			name: "permanent: the normal interval", failures: []error{forbidden},
-			want: Freshness{FetchedAt: t0, Stale: true, Reason: "forbidden (403)", RetryAt: next}, retry: next,
+			name: "permanent: the normal interval", failures: []error{forbidden}, fails: 2,
+			want: Freshness{FetchedAt: t0, Stale: true, Reason: "forbidden (403)", RetryAt: next}, retry: next, wantFail: 2,
 		},
 		{
 			name: "the first reason, the longest wait", failures: []error{brief, forbidden, rateLimited},
 			want:  Freshness{FetchedAt: t0, Stale: true, Reason: "unavailable (503)", RetryAt: now.Add(2 * time.Minute)},
-			retry: now.Add(2 * time.Minute), wait: 2 * time.Minute,
+			retry: now.Add(2 * time.Minute), wantFail: 1, hold: 2 * time.Minute,
 		},
 	}
 	for _, tt := range tests {
-		f, retry, wait := nextFreshness(prev, tt.failures, now, next)
-		if f != tt.want || !retry.Equal(tt.retry) || wait != tt.wait {
-			t.Errorf("%s: nextFreshness = %+v, %s, %s; want %+v, %s, %s", tt.name, f, retry, wait, tt.want, tt.retry, tt.wait)
+		f, retry, fails, hold := nextFreshness(prev, tt.failures, now, next, tt.fails, interval)
+		if f != tt.want || !retry.Equal(tt.retry) || fails != tt.wantFail || hold != tt.hold {
+			t.Errorf("%s: nextFreshness = %+v, %s, %d, %s; want %+v, %s, %d, %s", tt.name, f, retry, fails, hold, tt.want, tt.retry, tt.wantFail, tt.hold)
+		}
+	}
+}
+
+func TestRetryIn(t *testing.T) {
+	const interval = 10 * time.Second
+	for n, want := range map[int]time.Duration{0: 2 * time.Second, 1: 2 * time.Second, 2: 4 * time.Second, 3: 8 * time.Second, 4: interval, 100: interval} {
+		if got := retryIn(n, interval); got != want {
+			t.Errorf("retryIn(%d) = %s, want %s", n, got, want)
 		}
 	}
 }

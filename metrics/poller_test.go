@@ -383,8 +383,19 @@ func TestPollerStaleOnFailure(t *testing.T) {
 	if !st.Stale || st.Reason != "bad gateway (502)" || !st.FetchedAt.Equal(firstFetch) {
 		t.Errorf("state after a failure = %+v, want stale, the reason, and the first fetch's time %s", st, firstFetch)
 	}
-	if want := h.p.NextDue(); !st.RetryAt.Equal(want) || st.RetryAt.Sub(h.dd.callsOf("checkout", "error_rate")[1].at) != metrics.DefaultInterval {
-		t.Errorf("RetryAt = %s, want the next interval", st.RetryAt)
+	// The failing round is tried again sooner than the interval, 2 s, 4 s,
+	// 8 s… after each failure, never more than an interval apart.
+	failed := h.dd.callsOf("checkout", "error_rate")[1:]
+	if len(failed) < 3 {
+		t.Errorf("%d calls in the interval after the failure, want the round retried (2 s, 4 s, 8 s…)", len(failed))
+	}
+	for i := 1; i < len(failed); i++ {
+		if gap, want := failed[i].at.Sub(failed[i-1].at), min(2*time.Second<<(i-1), metrics.DefaultInterval); gap != want {
+			t.Errorf("retry %d came %s after the one before, want %s", i, gap, want)
+		}
+	}
+	if want := min(2*time.Second<<(len(failed)-1), metrics.DefaultInterval); st.RetryAt.Sub(failed[len(failed)-1].at) != want {
+		t.Errorf("RetryAt = %s, %s after the last call, want %s", st.RetryAt, st.RetryAt.Sub(failed[len(failed)-1].at), want)
 	}
 	if fmt.Sprint(e.Metrics[1].Canary.Points) != fmt.Sprint(good.Metrics[1].Canary.Points) || e.Metrics[1].Error != "" || e.Metrics[1].Verdict != good.Metrics[1].Verdict {
 		t.Errorf("error_rate after a failure = %+v, want the previous data %+v", e.Metrics[1], good.Metrics[1])
@@ -441,7 +452,7 @@ func TestPollerHonoursRetryAfter(t *testing.T) {
 	h.dd.setFail(func(rollout, metric string) error {
 		var err error
 		once.Do(func() {
-			err = &metrics.SourceError{Source: "Datadog", Status: 429, Reason: "rate limited (429); retrying in 1m35s", RetryAfter: retryAfter}
+			err = &metrics.SourceError{Source: "Datadog", Status: 429, Reason: "rate limited (429)", RetryAfter: retryAfter, Global: true}
 		})
 		return err
 	})
@@ -460,7 +471,7 @@ func TestPollerHonoursRetryAfter(t *testing.T) {
 		st := h.evidence(name).MetricsState
 		if st.Stale {
 			stale++
-			if st.Reason != "rate limited (429); retrying in 1m35s" || st.RetryAt.Before(refusedAt.Add(retryAfter)) {
+			if st.Reason != "rate limited (429)" || st.RetryAt.Before(refusedAt.Add(retryAfter)) {
 				t.Errorf("%s: state during the hold %+v", name, st)
 			}
 		}

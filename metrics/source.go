@@ -81,7 +81,8 @@ type SourceError struct {
 	Source string
 	// Status is the HTTP status, 0 when no response came (timeout, refused).
 	Status int
-	// Reason is one line for the screen: "rate limited (429); retrying in 40s",
+	// Reason is one line for the screen, without the wait (RetryAfter says
+	// it, and the screen counts it down): "rate limited (429)",
 	// "forbidden (403): the application key lacks the timeseries_query scope",
 	// "timed out after 10s", "unexpected response: no series field".
 	Reason string
@@ -89,6 +90,10 @@ type SourceError struct {
 	// X-RateLimit-Reset or Retry-After, or a backoff); 0 means the next
 	// interval.
 	RetryAfter time.Duration
+	// Global is set when the wait is the service's for every caller (a
+	// 429, a rate limit used up, Datadog failing on several queries),
+	// not this call's alone: the poller then holds back every rollout.
+	Global bool
 	// Permanent is set when retrying cannot help until the configuration
 	// changes (401, 403, 404, a bad query): the poller keeps its interval but
 	// the screen says what to fix.

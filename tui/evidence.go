@@ -83,13 +83,17 @@ func (m Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
 	switch {
 	case f.Stale:
 		s := "stale: " + oneLine(f.Reason)
-		if !f.RetryAt.IsZero() && f.RetryAt.After(m.now) {
-			s += ", retrying in " + countdown(f.RetryAt.Sub(m.now))
-		}
 		if f.FetchedAt.IsZero() {
 			s += "; no data yet"
 		} else {
 			s += "; data from " + m.sinceText(f.FetchedAt)
+		}
+		switch {
+		case f.RetryAt.IsZero():
+		case f.RetryAt.After(m.now):
+			s += ", next try in " + countdown(f.RetryAt.Sub(m.now))
+		default:
+			s += ", trying again now"
 		}
 		return s, t.Warn
 	case f.FetchedAt.IsZero():

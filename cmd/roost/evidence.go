@@ -58,7 +58,7 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 	})
 	if err == nil {
 		var dd *datadog.Client
-		dd, err = datadog.New(datadog.Options{Credentials: creds, API: cfg.Datadog.API, Timeout: cfg.Datadog.Timeout, MaxCallsPerMinute: cfg.Datadog.MaxCallsPerMinute})
+		dd, err = datadog.New(datadog.Options{Credentials: creds, API: cfg.Datadog.API, Timeout: cfg.Datadog.Timeout, MaxCallsPerMinute: cfg.Datadog.MaxCallsPerMinute, Interval: cfg.Datadog.Interval})
 		if err == nil {
 			opts.Metrics = dd
 			ev.dd, ev.creds = dd, &creds

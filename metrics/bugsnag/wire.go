@@ -169,13 +169,12 @@ func statusError(status int, h http.Header, body []byte, project string, now tim
 		if !ok {
 			wait = defaultRateLimitWait
 		}
-		e.RetryAfter = wait
-		e.Reason = "rate limited (429); retrying in " + formatWait(wait)
+		e.RetryAfter, e.Global = wait, true
+		e.Reason = "rate limited (429)"
 	case status >= 500:
-		e.Reason = fmt.Sprintf("Bugsnag failed (%d); retrying at the next poll", status)
+		e.Reason = fmt.Sprintf("Bugsnag failed (%d)", status)
 		if wait, ok := retryAfter(h.Get("Retry-After"), now); ok {
-			e.RetryAfter = wait
-			e.Reason = fmt.Sprintf("Bugsnag failed (%d); retrying in %s", status, formatWait(wait))
+			e.RetryAfter, e.Global = wait, true
 		}
 	default:
 		e.Reason = fmt.Sprintf("unexpected response from Bugsnag: HTTP %d", status)
@@ -208,23 +207,6 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0).Round(time.Second), true
 	}
 	return 0, false
-}
-
-// formatWait writes a wait as people say it: 40s, 1m, 1m30s, 2h.
-func formatWait(d time.Duration) string {
-	d = d.Round(time.Second)
-	h, m, sec := d/time.Hour, d%time.Hour/time.Minute, d%time.Minute/time.Second
-	var b strings.Builder
-	if h > 0 {
-		fmt.Fprintf(&b, "%dh", h)
-	}
-	if m > 0 {
-		fmt.Fprintf(&b, "%dm", m)
-	}
-	if sec > 0 || b.Len() == 0 {
-		fmt.Fprintf(&b, "%ds", sec)
-	}
-	return b.String()
 }
 
 // nextLink is the target of the rel="next" link of Link header values

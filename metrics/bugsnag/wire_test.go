@@ -106,12 +106,12 @@ func TestStatusError(t *testing.T) {
 		{"bad token", 401, nil, `{"errors":["Unauthorized"]}`, true, 0, "the auth token is wrong or expired (401): make a personal auth token in Bugsnag under Settings > My account > Personal auth tokens"},
 		{"forbidden", 403, nil, ``, true, 0, "forbidden (403): the auth token's user may not read project " + project},
 		{"unknown project", 404, nil, ``, true, 0, "no project " + project + " for this auth token (404): check the project id"},
-		{"rate limited", 429, http.Header{"Retry-After": {"40"}}, ``, false, 40 * time.Second, "rate limited (429); retrying in 40s"},
-		{"rate limited until a date", 429, http.Header{"Retry-After": {testNow.Add(90 * time.Second).Format(http.TimeFormat)}}, ``, false, 90 * time.Second, "retrying in 1m30s"},
-		{"rate limited, no Retry-After", 429, nil, ``, false, time.Minute, "retrying in 1m"},
-		{"rate limited, unreadable Retry-After", 429, http.Header{"Retry-After": {"soon"}}, ``, false, time.Minute, "retrying in 1m"},
-		{"failing", 500, nil, `oops`, false, 0, "Bugsnag failed (500); retrying at the next poll"},
-		{"unavailable for a while", 503, http.Header{"Retry-After": {"7"}}, ``, false, 7 * time.Second, "Bugsnag failed (503); retrying in 7s"},
+		{"rate limited", 429, http.Header{"Retry-After": {"40"}}, ``, false, 40 * time.Second, "rate limited (429)"},
+		{"rate limited until a date", 429, http.Header{"Retry-After": {testNow.Add(90 * time.Second).Format(http.TimeFormat)}}, ``, false, 90 * time.Second, "rate limited (429)"},
+		{"rate limited, no Retry-After", 429, nil, ``, false, time.Minute, "rate limited (429)"},
+		{"rate limited, unreadable Retry-After", 429, http.Header{"Retry-After": {"soon"}}, ``, false, time.Minute, "rate limited (429)"},
+		{"failing", 500, nil, `oops`, false, 0, "Bugsnag failed (500)"},
+		{"unavailable for a while", 503, http.Header{"Retry-After": {"7"}}, ``, false, 7 * time.Second, "Bugsnag failed (503)"},
 		{"a redirect not followed", 302, nil, ``, false, 0, "unexpected response from Bugsnag: HTTP 302"},
 	}
 	for _, tt := range tests {
@@ -142,24 +142,6 @@ func TestRetryAfter(t *testing.T) {
 		got, ok := retryAfter(tt.v, testNow)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tt.v, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
-func TestFormatWait(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		0:                                     "0s",
-		400 * time.Millisecond:                "0s",
-		40 * time.Second:                      "40s",
-		time.Minute:                           "1m",
-		90 * time.Second:                      "1m30s",
-		2 * time.Hour:                         "2h",
-		time.Hour + time.Minute + 1500e6:      "1h1m2s",
-		time.Hour + 30*time.Second + 1e6:      "1h30s",
-		59*time.Second + 600*time.Millisecond: "1m",
-	} {
-		if got := formatWait(d); got != want {
-			t.Errorf("formatWait(%v) = %q, want %q", d, got, want)
 		}
 	}
 }

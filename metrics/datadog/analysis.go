@@ -190,7 +190,8 @@ func (p *AnalysisProvider) Measure(ctx context.Context, run *v1alpha1.AnalysisRu
 	if err != nil {
 		return analysis.Reading{Err: err}
 	}
-	if wait, why := p.budget.reserve(); wait > 0 {
+	tk, wait, why := p.budget.reserve(q.what)
+	if wait > 0 {
 		return analysis.Reading{RetryAfter: wait, Reason: fmt.Sprintf("%s; measuring again in %s", why, roundUp(wait))}
 	}
 
@@ -217,27 +218,27 @@ func (p *AnalysisProvider) Measure(ctx context.Context, run *v1alpha1.AnalysisRu
 		// The caller gave up: that says nothing of Datadog.
 		return analysis.Reading{Err: fmt.Errorf("the measurement was cancelled before Datadog answered %s: %w", q.what, ctx.Err())}
 	}
-	return src.clean(p.reading(q, src, ans, resp, err))
+	return src.clean(p.reading(q, tk, src, ans, resp, err))
 }
 
 // reading turns how a call ended into a Reading, and tells the budget.
-func (p *AnalysisProvider) reading(q *analysisQuery, src *keySource, ans answer, resp *http.Response, err error) analysis.Reading {
+func (p *AnalysisProvider) reading(q *analysisQuery, tk ticket, src *keySource, ans answer, resp *http.Response, err error) analysis.Reading {
 	var qe *queryError
 	switch {
 	case err == nil:
-		p.budget.record(outcome{status: resp.StatusCode, limit: parseRateLimit(resp.Header)})
+		p.budget.record(tk, outcome{status: resp.StatusCode, limit: parseRateLimit(resp.Header)})
 		return ans.reading()
 	case errors.As(err, &qe):
 		// The service is fine; the query is not.
-		p.budget.record(outcome{status: resp.StatusCode, limit: parseRateLimit(resp.Header)})
+		p.budget.record(tk, outcome{status: resp.StatusCode, limit: parseRateLimit(resp.Header)})
 		return analysis.Reading{Err: fmt.Errorf("%s could not run %s: %s; fix the query in the analysis template", source, q.what, qe.msg)}
 	case errors.Is(err, errShape):
-		p.budget.record(outcome{status: resp.StatusCode, failed: true, cause: "an unexpected response", limit: parseRateLimit(resp.Header)})
+		p.budget.record(tk, outcome{status: resp.StatusCode, failed: true, cause: "an unexpected response", limit: parseRateLimit(resp.Header)})
 		return analysis.Reading{Err: fmt.Errorf("%s's answer to %s is not a query result: %v; is %s Datadog's API address? Check %s", source, q.what, err, src.creds.Address, src.addressFrom)}
 	}
 
 	se, o := callFailure(err, resp, q.what, src.creds.Address, p.timeout)
-	wait := p.budget.record(o)
+	wait := p.budget.record(tk, o)
 	switch se.Status {
 	case http.StatusTooManyRequests:
 		return analysis.Reading{RetryAfter: wait, Reason: fmt.Sprintf("Datadog rate-limited the call (HTTP 429%s); measuring again in %s", limitOf(resp.Header), roundUp(wait))}

@@ -11,11 +11,15 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Backoff bounds: after a 429 without a reset, a 5xx or a timeout, the wait
-// doubles from minBackoff up to maxBackoff.
+// Backoff bounds: after a 429 without a reset the wait doubles from
+// minBackoff up to maxBackoff; after Datadog itself failed (5xx, timeouts,
+// an unreachable address on two or more queries) from minBackoff up to the
+// budget's failure cap, DefaultFailureCap unless the poll interval is
+// shorter, so that a recovering Datadog is seen within one interval.
 const (
-	minBackoff = 2 * time.Second
-	maxBackoff = 5 * time.Minute
+	minBackoff        = 2 * time.Second
+	maxBackoff        = 5 * time.Minute
+	DefaultFailureCap = 30 * time.Second
 	// resetSlack is how far two answers of one rate-limit window may put
 	// its reset apart: X-RateLimit-Reset is in whole seconds.
 	resetSlack = time.Second
@@ -71,7 +75,18 @@ type budget struct {
 	// blockedUntil and why: the backoff after a failure or a 429.
 	blockedUntil time.Time
 	why          string
-	failures     int
+	// limited counts 429s without a reset, failures the bursts of
+	// failures, in a row: calls sent together that fail together are one
+	// burst, so parallel queries do not multiply the backoff. lastFailure
+	// is when the last burst began; failedKeys the queries that failed
+	// since the last success. Only a failure of two or more queries
+	// blocks every call: one failing query is Datadog's answer to that
+	// query, and must not silence the others.
+	limited     int
+	failures    int
+	lastFailure time.Time
+	failedKeys  map[string]bool
+	failureCap  time.Duration
 	// sent are the times of the calls of the last minute, for perMinute.
 	sent []time.Time
 }
@@ -85,23 +100,41 @@ func newBudget(clk clock.PassiveClock, perMinute int, jitter func(time.Duration)
 			return rand.N(d)
 		}
 	}
-	return &budget{clock: clk, perMinute: perMinute, jitter: jitter}
+	return &budget{clock: clk, perMinute: perMinute, jitter: jitter, failureCap: DefaultFailureCap, failedKeys: map[string]bool{}}
 }
 
-// reserve takes one call from the budget. When the budget refuses, wait is
-// how long until it may allow one and why says so for a person.
-func (b *budget) reserve() (wait time.Duration, why string) {
+// capFailures lowers the failure backoff's cap to d (the poll interval),
+// when d is shorter than DefaultFailureCap and at least minBackoff.
+func (b *budget) capFailures(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d >= minBackoff && d < b.failureCap {
+		b.failureCap = d
+	}
+}
+
+// ticket is one reserved call: what it asks and when it was sent.
+type ticket struct {
+	key string
+	at  time.Time
+}
+
+// reserve takes one call for key (the query) from the budget. When the
+// budget refuses, wait is how long until it may allow one and why says so
+// for a person.
+func (b *budget) reserve(key string) (t ticket, wait time.Duration, why string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
+	t = ticket{key: key, at: now}
 	if now.Before(b.blockedUntil) {
-		return b.blockedUntil.Sub(now), b.why
+		return t, b.blockedUntil.Sub(now), b.why
 	}
 	if b.limitKnown && !now.Before(b.resetAt) {
 		b.limitKnown = false
 	}
 	if b.limitKnown && b.remaining <= 0 {
-		return b.resetAt.Sub(now), "Datadog's rate limit is used up (X-RateLimit-Remaining 0)"
+		return t, b.resetAt.Sub(now), "Datadog's rate limit is used up (X-RateLimit-Remaining 0)"
 	}
 	if b.perMinute > 0 {
 		cutoff := now.Add(-time.Minute)
@@ -111,7 +144,7 @@ func (b *budget) reserve() (wait time.Duration, why string) {
 		}
 		b.sent = b.sent[i:]
 		if len(b.sent) >= b.perMinute {
-			return b.sent[0].Add(time.Minute).Sub(now), fmt.Sprintf("roost's ceiling of %d Datadog calls a minute is reached", b.perMinute)
+			return t, b.sent[0].Add(time.Minute).Sub(now), fmt.Sprintf("roost's ceiling of %d Datadog calls a minute is reached", b.perMinute)
 		}
 		b.sent = append(b.sent, now)
 	}
@@ -120,12 +153,13 @@ func (b *budget) reserve() (wait time.Duration, why string) {
 	if b.limitKnown {
 		b.remaining--
 	}
-	return 0, ""
+	return t, 0, ""
 }
 
-// record takes in how a reserved call ended and returns how long to wait
-// before the next call (0: the next interval will do).
-func (b *budget) record(o outcome) time.Duration {
+// record takes in how the call of ticket t ended and returns how long every
+// call must wait (0: none; the caller's own schedule retries a failed
+// query).
+func (b *budget) record(t ticket, o outcome) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.clock.Now()
@@ -148,18 +182,34 @@ func (b *budget) record(o outcome) time.Duration {
 	var wait time.Duration
 	switch {
 	case o.status == http.StatusTooManyRequests:
-		b.failures++
-		wait = b.backoff()
+		b.limited++
+		wait = b.backoff(b.limited, maxBackoff)
 		if o.limit.known && o.limit.reset > 0 {
 			wait = o.limit.reset
 		}
 		b.why = "Datadog rate-limited the last call (429)"
 	case o.failed:
-		b.failures++
-		wait = b.backoff()
-		b.why = "backing off after " + o.cause
+		b.failedKeys[t.key] = true
+		if t.at.After(b.lastFailure) {
+			// A call sent after the last burst began: a new burst.
+			b.failures++
+			b.lastFailure = now
+		}
+		if len(b.failedKeys) < 2 {
+			return 0
+		}
+		until := b.lastFailure.Add(b.backoff(b.failures, b.failureCap))
+		if !until.After(b.blockedUntil) {
+			return max(b.blockedUntil.Sub(now), 0)
+		}
+		wait = until.Sub(now)
+		if wait <= 0 {
+			return 0
+		}
+		b.why = "Datadog is failing (" + o.cause + " on several queries); backing off"
 	default:
-		b.failures = 0
+		b.failures, b.limited = 0, 0
+		clear(b.failedKeys)
 		if b.limitKnown && b.remaining <= 0 {
 			return b.resetAt.Sub(now)
 		}
@@ -169,13 +219,13 @@ func (b *budget) record(o outcome) time.Duration {
 	return wait
 }
 
-// backoff is the wait after the b.failures-th failure in a row: doubling
-// from minBackoff, plus up to a quarter of jitter so that roost processes do
-// not retry in step, at most maxBackoff.
-func (b *budget) backoff() time.Duration {
-	d := maxBackoff
-	if n := b.failures - 1; n < 16 {
-		d = min(minBackoff<<n, maxBackoff)
+// backoff is the wait after the n-th 429 or burst of failures in a row:
+// doubling from minBackoff, plus up to a quarter of jitter so that roost
+// processes do not retry in step, at most limit.
+func (b *budget) backoff(n int, limit time.Duration) time.Duration {
+	d := limit
+	if n-1 < 16 {
+		d = min(minBackoff<<(n-1), limit)
 	}
-	return min(d+b.jitter(d/4), maxBackoff)
+	return min(d+b.jitter(d/4), limit)
 }

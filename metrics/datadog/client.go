@@ -49,6 +49,11 @@ type Options struct {
 	// MaxCallsPerMinute caps the calls of every rollout together, to spare
 	// the org's shared quota; 0 leaves it to Datadog's X-RateLimit headers.
 	MaxCallsPerMinute int
+	// Interval is the poll interval: once Datadog fails on several queries
+	// every call waits, doubling from 2 s, but never longer than Interval
+	// (or DefaultFailureCap when it is 0 or longer), so that a recovering
+	// Datadog is seen within one interval.
+	Interval time.Duration
 
 	// jitter replaces the backoff's random part in tests.
 	jitter func(time.Duration) time.Duration
@@ -116,6 +121,8 @@ func New(opts Options) (*Client, error) {
 	cfg.RetryConfiguration.EnableRetry = false
 	api2 := dd.NewAPIClient(cfg)
 
+	b := newBudget(clk, opts.MaxCallsPerMinute, opts.jitter)
+	b.capFailures(opts.Interval)
 	return &Client{
 		api:     api,
 		address: address,
@@ -126,7 +133,7 @@ func New(opts Options) (*Client, error) {
 		},
 		v1:     datadogV1.NewMetricsApi(api2),
 		v2:     datadogV2.NewMetricsApi(api2),
-		budget: newBudget(clk, opts.MaxCallsPerMinute, opts.jitter),
+		budget: b,
 		redact: strings.NewReplacer(creds.APIKey, "<redacted>", creds.AppKey, "<redacted>"),
 	}, nil
 }
@@ -142,11 +149,13 @@ func (c *Client) QueryMetric(ctx context.Context, q metrics.MetricQuery) (metric
 		return failed(m, err)
 	}
 	m.Query = query
-	if wait, why := c.budget.reserve(); wait > 0 {
+	tk, wait, why := c.budget.reserve(query)
+	if wait > 0 {
 		return failed(m, &metrics.SourceError{
 			Source:     source,
-			Reason:     fmt.Sprintf("%s; next call in %s", why, roundUp(wait)),
+			Reason:     why,
 			RetryAfter: wait,
+			Global:     true,
 		})
 	}
 
@@ -174,14 +183,13 @@ func (c *Client) QueryMetric(ctx context.Context, q metrics.MetricQuery) (metric
 	}
 	if err != nil {
 		se, o := callFailure(err, resp, query, c.address, c.timeout)
-		if wait := c.budget.record(o); wait > 0 {
-			se.RetryAfter = wait
-			se.Reason += fmt.Sprintf("; retrying in %s", roundUp(wait))
+		if wait := c.budget.record(tk, o); wait > 0 {
+			se.RetryAfter, se.Global = wait, true
 		}
 		se.Reason = c.redact.Replace(se.Reason)
 		return failed(m, se)
 	}
-	c.budget.record(outcome{status: resp.StatusCode, limit: parseRateLimit(resp.Header)})
+	c.budget.record(tk, outcome{status: resp.StatusCode, limit: parseRateLimit(resp.Header)})
 	canary, stable, err := split(groups, q)
 	if err != nil {
 		return failed(m, err)

@@ -276,32 +276,32 @@ func TestQueryMetricErrors(t *testing.T) {
 		{name: "404", fault: datadogserver.Fault{Status: 404}, status: 404, permanent: true,
 			reason: "not found (404): is http://127.0.0.1:"},
 		{name: "429 with headers", fault: datadogserver.Fault{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {"42"}}}, status: 429,
-			reason: "rate limited (429); retrying in 42s", retryAfter: 42 * time.Second},
+			reason: "rate limited (429)", retryAfter: 42 * time.Second},
 		{name: "500", fault: datadogserver.Fault{Status: 500, Body: `{"errors":["Internal Server Error"]}`}, status: 500,
-			reason: "Datadog server error (500): Internal Server Error; retrying in 2s", retryAfter: 2 * time.Second},
+			reason: "Datadog server error (500): Internal Server Error"},
 		{name: "502 from a proxy", fault: datadogserver.Fault{Status: 502, Body: "<html>Bad Gateway</html>", Header: http.Header{"Content-Type": {"text/html"}}}, status: 502,
-			reason: "Datadog server error (502): a body that is not JSON (text/html, 24 bytes); retrying in 2s", retryAfter: 2 * time.Second},
+			reason: "Datadog server error (502): a body that is not JSON (text/html, 24 bytes)"},
 		{name: "503", fault: datadogserver.Fault{Status: 503}, status: 503,
-			reason: "Datadog server error (503): Service Unavailable", retryAfter: 2 * time.Second},
+			reason: "Datadog server error (503): Service Unavailable"},
 		{name: "400 of another kind", fault: datadogserver.Fault{Status: 413, Body: `{"errors":["Payload too large"]}`}, status: 413, permanent: true,
 			reason: "unexpected HTTP 413: Payload too large"},
 		{name: "timeout", fault: datadogserver.Fault{Delay: 3 * time.Second}, timeout: 100 * time.Millisecond,
-			reason: "timed out after 100ms; retrying in 2s", retryAfter: 2 * time.Second},
+			reason: "timed out after 100ms"},
 		{name: "garbage", fault: datadogserver.Fault{Garbage: true}, status: 200,
-			reason: "unexpected response from Datadog: a body that is not JSON (text/html", retryAfter: 2 * time.Second},
+			reason: "unexpected response from Datadog: a body that is not JSON (text/html"},
 		{name: "wrong shape", fault: datadogserver.Fault{WrongShape: true}, status: 200,
-			reason: "unexpected response from Datadog: ", retryAfter: 2 * time.Second},
+			reason: "unexpected response from Datadog: "},
 		{name: "wrong shape inside", fault: datadogserver.Fault{Status: 200}, v1Body: v1Nested, v2Body: v2Nested, status: 200,
-			reason: "unexpected response from Datadog: series 0 is not a series", retryAfter: 2 * time.Second},
+			reason: "unexpected response from Datadog: series 0 is not a series"},
 		{name: "JSON of nothing", fault: datadogserver.Fault{Status: 200, Body: `{"unexpected":true}`}, status: 200,
-			reason: "unexpected response from Datadog: ", retryAfter: 2 * time.Second},
+			reason: "unexpected response from Datadog: "},
 		{name: "v1 error status", fault: datadogserver.Fault{Status: 200}, v1Body: `{"status":"error","error":"query timed out"}`,
 			v2Body: `{"errors":"query timed out"}`, status: 200,
-			reason: "query timed out", retryAfter: 2 * time.Second},
+			reason: "query timed out"},
 		{name: "values that do not fit the times", fault: datadogserver.Fault{Status: 200},
 			v1Body: `{"status":"ok","series":[{"tag_set":["kube_role:canary"],"pointlist":[[1700000000000]]}]}`,
 			v2Body: `{"data":{"type":"timeseries_response","attributes":{"series":[{"group_tags":["kube_role:canary"]}],"times":[1,2],"values":[[1]]}}}`,
-			status: 200, reason: "unexpected response from Datadog: series 0", retryAfter: 2 * time.Second},
+			status: 200, reason: "unexpected response from Datadog: series 0"},
 	}
 	for _, api := range []string{APIv1, APIv2} {
 		for _, tt := range tests {
@@ -363,7 +363,7 @@ func TestQueryMetricUnreachable(t *testing.T) {
 		}
 		m, err := c.QueryMetric(context.Background(), newWorld(t, datadogserver.RateLimit{}).errorRate())
 		se := sourceError(t, m, err)
-		if se.Status != 0 || se.Reason != "cannot reach "+addr+": connection refused; retrying in 2s" || se.RetryAfter != 2*time.Second {
+		if se.Status != 0 || se.Reason != "cannot reach "+addr+": connection refused" || se.RetryAfter != 0 {
 			t.Errorf("%s: %+v", api, se)
 		}
 	}
@@ -526,7 +526,7 @@ func TestBudgetRemainingZero(t *testing.T) {
 	for range 3 {
 		m, err := c.QueryMetric(context.Background(), w.requests())
 		se := sourceError(t, m, err)
-		if se.Status != 0 || se.RetryAfter != time.Minute || !strings.Contains(se.Reason, "(X-RateLimit-Remaining 0); next call in 1m0s") {
+		if se.Status != 0 || se.RetryAfter != time.Minute || se.Reason != "Datadog's rate limit is used up (X-RateLimit-Remaining 0)" || !se.Global {
 			t.Errorf("refusal: status %d, retry after %v, %q", se.Status, se.RetryAfter, se.Reason)
 		}
 	}
@@ -542,13 +542,41 @@ func TestBudgetRemainingZero(t *testing.T) {
 	}
 }
 
+// A 429 without a reset holds every call back, doubling until a success.
+func TestBudgetBackoffAfterA429(t *testing.T) {
+	w := newWorld(t, datadogserver.RateLimit{})
+	c := w.client(t, APIv1, Options{})
+	calls := func() int { return len(w.srv.Requests()) }
+	w.srv.InjectFault(datadogserver.Fault{Count: 2, Status: 429, Header: http.Header{"X-Ratelimit-Reset": {""}}})
+	for i, backoff := range []time.Duration{2 * time.Second, 4 * time.Second} {
+		m, err := c.QueryMetric(context.Background(), w.errorRate())
+		if se := sourceError(t, m, err); se.RetryAfter != backoff || !se.Global {
+			t.Fatalf("429 %d: retry after %v (global %v), want %v for every call", i+1, se.RetryAfter, se.Global, backoff)
+		}
+		before := calls()
+		w.step(backoff - time.Second)
+		m, err = c.QueryMetric(context.Background(), w.requests())
+		if se := sourceError(t, m, err); se.RetryAfter != time.Second || se.Reason != "Datadog rate-limited the last call (429)" {
+			t.Errorf("another query during the backoff: %+v", se)
+		}
+		if calls() != before {
+			t.Fatalf("a request went out during the backoff")
+		}
+		w.step(time.Second)
+	}
+	if m, err := c.QueryMetric(context.Background(), w.errorRate()); err != nil || !m.Canary.Found {
+		t.Fatalf("after the backoff: %v", err)
+	}
+}
+
+// Datadog failing on the way (5xx, a body that is not the API's) blocks
+// every call only once two queries failed; the backoff grows once per
+// burst of calls sent together, not once per call; a success ends it.
 func TestBudgetBackoffAndRecovery(t *testing.T) {
 	tests := []struct {
 		name  string
 		fault datadogserver.Fault
 	}{
-		// Without X-RateLimit-Reset a 429 backs off like a 5xx.
-		{"429 without a reset", datadogserver.Fault{Status: 429, Header: http.Header{"X-Ratelimit-Reset": {""}}}},
 		{"503", datadogserver.Fault{Status: 503}},
 		{"garbage", datadogserver.Fault{Garbage: true}},
 	}
@@ -558,37 +586,43 @@ func TestBudgetBackoffAndRecovery(t *testing.T) {
 			c := w.client(t, APIv1, Options{})
 			calls := func() int { return len(w.srv.Requests()) }
 			f := tt.fault
-			f.Count = 2
+			f.Count = 3
 			w.srv.InjectFault(f)
-			for i, backoff := range []time.Duration{2 * time.Second, 4 * time.Second} {
-				m, err := c.QueryMetric(context.Background(), w.errorRate())
-				if se := sourceError(t, m, err); se.RetryAfter != backoff {
-					t.Fatalf("failure %d: retry after %v, want %v (%s)", i+1, se.RetryAfter, backoff, se.Reason)
-				}
-				// Until the backoff is over, no request goes out.
-				before := calls()
-				w.step(backoff - time.Second)
-				m, err = c.QueryMetric(context.Background(), w.errorRate())
-				if se := sourceError(t, m, err); se.RetryAfter != time.Second || !strings.Contains(se.Reason, "next call in 1s") {
-					t.Errorf("during the backoff: %+v", se)
-				}
-				if calls() != before {
-					t.Fatalf("a request went out during the backoff")
-				}
-				w.step(time.Second)
+			m, err := c.QueryMetric(context.Background(), w.errorRate())
+			if se := sourceError(t, m, err); se.RetryAfter != 0 || se.Global {
+				t.Fatalf("one failing query: retry after %v, global %v; want no wait for anyone", se.RetryAfter, se.Global)
 			}
-			// Recovery: the call goes out and succeeds; the next failure
-			// starts the backoff from 2s again.
+			m, err = c.QueryMetric(context.Background(), w.requests())
+			if se := sourceError(t, m, err); se.RetryAfter != 2*time.Second || !se.Global {
+				t.Fatalf("a second failing query: retry after %v, global %v; want 2s for every call", se.RetryAfter, se.Global)
+			}
+			before := calls()
+			w.step(time.Second)
+			m, err = c.QueryMetric(context.Background(), w.errorRate())
+			if se := sourceError(t, m, err); se.RetryAfter != time.Second || !strings.Contains(se.Reason, "Datadog is failing") {
+				t.Errorf("during the backoff: %+v", se)
+			}
+			if calls() != before {
+				t.Fatalf("a request went out during the backoff")
+			}
+			w.step(time.Second)
+			m, err = c.QueryMetric(context.Background(), w.errorRate())
+			if se := sourceError(t, m, err); se.RetryAfter != 4*time.Second {
+				t.Errorf("the next burst: retry after %v, want 4s", se.RetryAfter)
+			}
+			w.step(4 * time.Second)
+			// Recovery: the call goes out and succeeds; one query failing
+			// afterwards blocks no one.
 			if m, err := c.QueryMetric(context.Background(), w.errorRate()); err != nil || !m.Canary.Found {
 				t.Fatalf("after the backoff: %v", err)
 			}
 			w.srv.InjectFault(datadogserver.Fault{Count: 1, Status: 500})
-			m, err := c.QueryMetric(context.Background(), w.errorRate())
-			if se := sourceError(t, m, err); se.RetryAfter != 2*time.Second {
-				t.Errorf("after a recovery the backoff is %v, want 2s", se.RetryAfter)
+			m, err = c.QueryMetric(context.Background(), w.errorRate())
+			if se := sourceError(t, m, err); se.RetryAfter != 0 {
+				t.Errorf("after a recovery one failure waits %v, want none", se.RetryAfter)
 			}
-			if calls() != 4 {
-				t.Errorf("%d requests, want 4", calls())
+			if calls() != 5 {
+				t.Errorf("%d requests, want 5", calls())
 			}
 		})
 	}
