@@ -23,13 +23,18 @@ func phaseOf(k int, interval time.Duration) time.Duration {
 }
 
 func (e *entry) startPolling(now time.Time, interval time.Duration) {
-	first := e.phase
-	if interval > firstSpread {
-		first = time.Duration(float64(e.phase) * float64(firstSpread) / float64(interval))
-	}
+	first := spreadOf(e.phase, interval)
 	for s := range e.sched {
 		e.sched[s].next, e.sched[s].first = now.Add(first), true
 	}
+}
+
+// spreadOf scales a phase within interval down to one within firstSpread.
+func spreadOf(phase, interval time.Duration) time.Duration {
+	if interval > firstSpread {
+		return time.Duration(float64(phase) * float64(firstSpread) / float64(interval))
+	}
+	return phase
 }
 
 // on reports whether side s of e is asked at all.
@@ -72,9 +77,10 @@ func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Dur
 			}
 			sc.refresh = false
 			if h := p.holds[s]; now.Before(h.until) {
-				// Spread the held rollouts over an interval after the hold,
-				// so that they do not all return at once.
-				sc.next = h.until.Add(e.phase)
+				// Spread the held rollouts over a second after the hold,
+				// as at the start, so that they do not all return at
+				// once, nor a whole interval late.
+				sc.next = h.until.Add(spreadOf(e.phase, interval))
 				state := e.state(s)
 				state.Stale, state.Reason, state.RetryAt = true, h.reason, sc.next
 				p.markDirty(k)

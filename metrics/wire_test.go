@@ -44,7 +44,7 @@ func newWire(tb testing.TB, services int, interval time.Duration, clk clock.With
 			}
 		}
 	}
-	client, err := datadog.New(datadog.Options{Credentials: datadog.Credentials{APIKey: "api-key", AppKey: "app-key", Address: srv.URL}})
+	client, err := datadog.New(datadog.Options{Credentials: datadog.Credentials{APIKey: "api-key", AppKey: "app-key", Address: srv.URL}, Clock: clk, Interval: interval})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -136,6 +136,52 @@ func TestPollerRequestsOverTheWire(t *testing.T) {
 			t.Errorf("svc-%02d error rate ratio %v (%v), want 2", i, r, ok)
 		}
 	}
+}
+
+// A 20-second run of 500s (a 10 s interval, 3 rollouts of 3 metrics):
+// roost keeps trying every few seconds, never more than an interval
+// apart, shows the evidence stale meanwhile, and is fresh again within one
+// interval of the recovery, with no wall-clock sleep.
+func TestPollerRecoversFromADatadogBlip(t *testing.T) {
+	const services = 3
+	interval := 10 * time.Second
+	c := testingclock.NewFakeClock(time.Now())
+	w := newWire(t, services, interval, c)
+	h := &harness{t: t, clock: c, p: w.poller}
+	w.poller.SetTargets(wireTargets(services, 0, c.Now()))
+	h.runFor(interval)
+	for i := range services {
+		if e := h.evidence(fmt.Sprintf("svc-%02d", i)); e.MetricsState.Stale || e.MetricsState.FetchedAt.IsZero() {
+			t.Fatalf("svc-%02d before the blip: %+v", i, e.MetricsState)
+		}
+	}
+
+	blip := c.Now()
+	recovered := blip.Add(20 * time.Second)
+	w.dd.InjectFault(datadogserver.Fault{Status: 500, Until: recovered})
+	w.dd.ResetRequests()
+	h.runFor(15 * time.Second)
+	for i := range services {
+		st := h.evidence(fmt.Sprintf("svc-%02d", i)).MetricsState
+		if !st.Stale || !st.FetchedAt.Before(blip) || st.RetryAt.Sub(c.Now()) > interval {
+			t.Errorf("svc-%02d during the blip: %+v; want stale, its old data, a next try within an interval", i, st)
+		}
+	}
+	h.runFor(recovered.Sub(c.Now()))
+	during := len(w.dd.Requests())
+	h.runFor(interval)
+	for i := range services {
+		st := h.evidence(fmt.Sprintf("svc-%02d", i)).MetricsState
+		if st.Stale || st.FetchedAt.Before(recovered) {
+			t.Errorf("svc-%02d one interval after the recovery: %+v; want fresh", i, st)
+		}
+	}
+	// Normal load is 3 rollouts × 3 metrics every 10 s: 18 requests in
+	// 20 s. Retrying sooner may cost a few times that, never a flood.
+	if during < services*3 || during > 6*services*3*2 {
+		t.Errorf("%d requests during the 20 s blip, want between %d and %d", during, services*3, 6*services*3*2)
+	}
+	t.Logf("%d requests during a 20 s blip of 500s; fresh again within %s of the recovery", during, interval)
 }
 
 // BenchmarkRefresh50 is one refresh of 50 progressing rollouts, 3 metrics

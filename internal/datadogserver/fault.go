@@ -12,8 +12,12 @@ import (
 type Fault struct {
 	// Endpoint is the endpoint it applies to; AnyEndpoint for all.
 	Endpoint Endpoint
-	// Count is how many requests it applies to; 0 means until ClearFaults.
+	// Count is how many requests it applies to; 0 means until ClearFaults
+	// (or Until).
 	Count int
+	// Until, when set, ends the fault at that time of the server's clock:
+	// a burst of 500s for 20 seconds is {Status: 500, Until: now+20s}.
+	Until time.Time
 
 	// Delay holds the answer back (wall time), to make it slow or to make
 	// the client time out.
@@ -65,6 +69,8 @@ func (s *Server) ClearFaults() {
 func (s *Server) takeFault(ep Endpoint) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.opts.Clock.Now()
+	s.faults = slices.DeleteFunc(s.faults, func(f *Fault) bool { return !f.Until.IsZero() && !now.Before(f.Until) })
 	for i, f := range s.faults {
 		if f.Endpoint != AnyEndpoint && f.Endpoint != ep {
 			continue

@@ -14,7 +14,7 @@ import (
 // Backoff bounds: after a 429 without a reset the wait doubles from
 // minBackoff up to maxBackoff; after Datadog itself failed (5xx, timeouts,
 // an unreachable address on two or more queries) from minBackoff up to the
-// budget's failure cap, DefaultFailureCap unless the poll interval is
+// budget's failure cap, DefaultFailureCap unless half the poll interval is
 // shorter, so that a recovering Datadog is seen within one interval.
 const (
 	minBackoff        = 2 * time.Second

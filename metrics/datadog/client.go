@@ -50,9 +50,10 @@ type Options struct {
 	// the org's shared quota; 0 leaves it to Datadog's X-RateLimit headers.
 	MaxCallsPerMinute int
 	// Interval is the poll interval: once Datadog fails on several queries
-	// every call waits, doubling from 2 s, but never longer than Interval
-	// (or DefaultFailureCap when it is 0 or longer), so that a recovering
-	// Datadog is seen within one interval.
+	// every call waits, doubling from 2 s, but never longer than half of
+	// Interval (or DefaultFailureCap when that is longer or Interval is 0),
+	// so that a recovering Datadog is seen, and every rollout fresh again,
+	// within one interval.
 	Interval time.Duration
 
 	// jitter replaces the backoff's random part in tests.
@@ -122,7 +123,7 @@ func New(opts Options) (*Client, error) {
 	api2 := dd.NewAPIClient(cfg)
 
 	b := newBudget(clk, opts.MaxCallsPerMinute, opts.jitter)
-	b.capFailures(opts.Interval)
+	b.capFailures(opts.Interval / 2)
 	return &Client{
 		api:     api,
 		address: address,
