@@ -48,6 +48,18 @@ func TestLoadSiteFromEnv(t *testing.T) {
 	if c.Datadog.Site != "datadoghq.eu" || c.Datadog.Address != "https://api.datadoghq.eu" {
 		t.Errorf("site, address = %q, %q; want datadoghq.eu, https://api.datadoghq.eu", c.Datadog.Site, c.Datadog.Address)
 	}
+	// Every form Datadog documents, as people copy it.
+	for _, site := range []string{"app.datadoghq.eu", "https://app.datadoghq.eu/", "api.datadoghq.eu", "DATADOGHQ.EU"} {
+		c, err := Load("", envOf(map[string]string{"HOME": t.TempDir(), "DD_SITE": site}))
+		if err != nil || c.Datadog.Site != "datadoghq.eu" || c.Datadog.Address != "https://api.datadoghq.eu" {
+			t.Errorf("DD_SITE=%s: site, address = %q, %q (%v); want datadoghq.eu, https://api.datadoghq.eu", site, c.Datadog.Site, c.Datadog.Address, err)
+		}
+	}
+	// One that is not a site is refused, and no address is made of it.
+	c, err = Load("", envOf(map[string]string{"HOME": t.TempDir(), "DD_SITE": "datadog.example.com"}))
+	if c.Datadog.Address != "" {
+		t.Errorf("DD_SITE=datadog.example.com: address %q, want none (err %v)", c.Datadog.Address, err)
+	}
 	// The file's address wins over DD_SITE.
 	dir := t.TempDir()
 	p := writeFile(t, dir, "c.yaml", "datadog:\n  address: http://127.0.0.1:9999/\n")
@@ -270,9 +282,9 @@ func TestLoadErrors(t *testing.T) {
 			line: 3,
 		},
 		{
-			name: "a URL as the site",
-			file: "datadog:\n  site: https://datadoghq.eu\n",
-			want: []string{`line 2: datadog.site: "https://datadoghq.eu" is not a Datadog site name: write the site alone`},
+			name: "a host that is not a Datadog site",
+			file: "datadog:\n  site: https://app.datadoghq.eu.example/\n",
+			want: []string{`line 2: datadog.site: "https://app.datadoghq.eu.example/" is not a Datadog site (datadoghq.com, us3.datadoghq.com`},
 			line: 2,
 		},
 		{

@@ -86,8 +86,15 @@ func applyEnv(c *Config, getenv func(string) string) {
 	if c.Datadog.Site == "" && c.Datadog.Address == "" {
 		c.Datadog.Site = strings.TrimSpace(getenv("DD_SITE"))
 	}
-	if c.Datadog.Address == "" && c.Datadog.Site != "" {
-		c.Datadog.Address = "https://api." + c.Datadog.Site
+	// A site in any form Datadog documents becomes the site alone; one
+	// that is not a Datadog site stays as given, with no address, for the
+	// validation and the credentials to refuse: never a host that does not
+	// exist.
+	if site, ok := ParseSite(c.Datadog.Site); ok {
+		c.Datadog.Site = site
+		if c.Datadog.Address == "" {
+			c.Datadog.Address = SiteAddress(site)
+		}
 	}
 }
 

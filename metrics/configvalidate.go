@@ -77,8 +77,6 @@ var (
 	operationPattern = regexp.MustCompile(`^[a-z][a-z0-9_.\-]*$`)
 	// A metric id or a query name: a lower-case identifier.
 	identPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-	// Datadog site names: datadoghq.com, us3.datadoghq.com, datadoghq.eu, ddog-gov.com.
-	sitePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]*\.[a-z]{2,}$`)
 	// Bugsnag project ids are hex, but any plain id is passed through.
 	projectPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
 )
@@ -88,11 +86,11 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	if dd.API != "v1" && dd.API != "v2" {
 		v.add("datadog.api", "%q is not a Datadog API version: use v2 (timeseries queries with formulas) or v1", dd.API)
 	}
-	if dd.Site != "" && !sitePattern.MatchString(dd.Site) {
+	if _, ok := ParseSite(dd.Site); dd.Site != "" && !ok {
 		if siteGiven {
-			v.add("datadog.site", "%q is not a Datadog site name: write the site alone (datadoghq.eu, us5.datadoghq.com); put a full URL in datadog.address", dd.Site)
+			v.add("datadog.site", "%q is not a Datadog site (%s): write one of them; put any other URL in datadog.address", dd.Site, strings.Join(DatadogSites, ", "))
 		} else {
-			v.add("datadog.site", "DD_SITE=%q is not a Datadog site name: set it to the site alone (datadoghq.eu, us5.datadoghq.com)", dd.Site)
+			v.add("datadog.site", "DD_SITE=%q is not a Datadog site (%s): set it to one of them; Datadog stays off until then", dd.Site, strings.Join(DatadogSites, ", "))
 		}
 	}
 	if dd.Address != "" && dd.Site == "" {

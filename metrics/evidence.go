@@ -141,6 +141,9 @@ type Evidence struct {
 	// datadog.secret in ~/.config/roost/config.yaml", or "not polled:
 	// the rollout is healthy". Empty when metrics are on.
 	MetricsOff string `json:"metricsOff,omitempty"`
+	// MetricsFrom says where Datadog's keys and address came from: "keys
+	// from Secret argo-rollouts/datadog, site datadoghq.eu from DD_SITE".
+	MetricsFrom string `json:"metricsFrom,omitempty"`
 
 	Errors      []Error   `json:"errors,omitempty"`
 	ErrorsState Freshness `json:"errorsState"`

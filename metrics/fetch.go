@@ -291,6 +291,7 @@ func (p *Poller) present(e *entry) Evidence {
 	case !e.target.Poll && e.metrics == nil && e.metricsState.FetchedAt.IsZero():
 		ev.MetricsOff = notPolledOff
 	default:
+		ev.MetricsFrom = p.metricsFrom
 		ev.Metrics = copyMetrics(e.metrics)
 		ev.MetricsState = e.metricsState
 		if !e.target.Poll && !e.sched[sideMetrics].running {

@@ -41,6 +41,9 @@ type PollerOptions struct {
 	// ~/.config/roost/config.yaml".
 	Metrics    MetricSource
 	MetricsOff string
+	// MetricsFrom says where Metrics' credentials came from, for the
+	// screen (datadog.Credentials.Source).
+	MetricsFrom string
 	// Errors is Bugsnag (metrics/bugsnag); nil turns errors off, and
 	// ErrorsOff says why.
 	Errors    ErrorSource
@@ -69,10 +72,12 @@ type Poller struct {
 	cfg        Config
 	metrics    MetricSource
 	metricsOff string
-	errors     ErrorSource
-	errorsOff  string
-	judge      Judge
-	clock      clock.WithTicker
+	// metricsFrom is PollerOptions.MetricsFrom.
+	metricsFrom string
+	errors      ErrorSource
+	errorsOff   string
+	judge       Judge
+	clock       clock.WithTicker
 	// calls holds a token per call in flight.
 	calls  chan struct{}
 	budget *callBudget
@@ -161,7 +166,7 @@ func NewPoller(o PollerOptions) (*Poller, error) {
 		o.ErrorsOff = "Bugsnag is off"
 	}
 	p := &Poller{
-		cfg: o.Config, metrics: o.Metrics, metricsOff: o.MetricsOff,
+		cfg: o.Config, metrics: o.Metrics, metricsOff: o.MetricsOff, metricsFrom: o.MetricsFrom,
 		errors: o.Errors, errorsOff: o.ErrorsOff, judge: o.Judge, clock: o.Clock,
 		calls:   make(chan struct{}, o.Concurrency),
 		wake:    make(chan struct{}, 1),

@@ -128,6 +128,9 @@ func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
 	if ev.Score != "" && ev.Score != metrics.ScoreNoData && !ev.MetricsState.Stale {
 		head += t.Muted.Render(" "+t.Symbols.Dot+" score ") + m.scoreStyle(ev.Score).Render(string(ev.Score))
 	}
+	if ev.MetricsFrom != "" {
+		head += t.Muted.Render(" " + t.Symbols.Dot + " " + ev.MetricsFrom)
+	}
 	out := []string{fit(head, width, t.Symbols.Ellipsis)}
 	var lines []string
 	for _, mt := range ev.Metrics {

@@ -55,12 +55,14 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 
 	creds, err := datadog.ResolveCredentials(ctx, datadog.CredentialConfig{
 		Address: cfg.Datadog.Address, Site: cfg.Datadog.Site, Secret: cfg.Datadog.Secret, Kube: c.Kube, Getenv: src.getenv,
+		// Where Argo Rollouts' users already keep the keys.
+		Fallbacks: []metrics.SecretRef{datadog.ArgoSecret, {Namespace: controllerNamespace(src.getenv, ""), Name: datadog.DefaultSecretName}},
 	})
 	if err == nil {
 		var dd *datadog.Client
 		dd, err = datadog.New(datadog.Options{Credentials: creds, API: cfg.Datadog.API, Timeout: cfg.Datadog.Timeout, MaxCallsPerMinute: cfg.Datadog.MaxCallsPerMinute, Interval: cfg.Datadog.Interval})
 		if err == nil {
-			opts.Metrics = dd
+			opts.Metrics, opts.MetricsFrom = dd, creds.Source
 			ev.dd, ev.creds = dd, &creds
 		}
 	}

@@ -81,7 +81,7 @@ var _ metrics.MetricSource = (*Client)(nil)
 func New(opts Options) (*Client, error) {
 	creds := opts.Credentials
 	if creds.APIKey == "" || creds.AppKey == "" {
-		return nil, missingEnv(creds.APIKey, creds.AppKey)
+		return nil, missingEnv(creds.APIKey, creds.AppKey, nil)
 	}
 	if creds.Address == "" {
 		creds.Address = DefaultAddress

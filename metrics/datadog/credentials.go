@@ -37,6 +37,9 @@ type Credentials struct {
 	// Address is the API's base URL: https://api.datadoghq.eu, a proxy, or
 	// roost's own Datadog-wire server.
 	Address string `json:"address"`
+	// Source says where the keys and the address came from: "keys from
+	// Secret argo-rollouts/datadog, site datadoghq.eu from DD_SITE".
+	Source string `json:"source,omitempty"`
 }
 
 // String says where the credentials point and which keys are set.
@@ -102,25 +105,40 @@ func credErrorf(kind error, format string, args ...any) error {
 // CredentialConfig is what says where the credentials are.
 type CredentialConfig struct {
 	// Address is an explicit API address (datadog.address, or a flag); Site
-	// a Datadog site from the configuration. Either wins over DD_SITE, and
-	// all three over the Secret's address.
+	// a Datadog site from the configuration or DD_SITE (metrics.Load folds
+	// DD_SITE into both when the file names neither).
 	Address string
 	Site    string
-	// Secret, when named, is read for the keys unless DD_API_KEY and
-	// DD_APP_KEY are both set.
+	// Secret, when named, holds the keys: it wins over DD_API_KEY and
+	// DD_APP_KEY.
 	Secret metrics.SecretRef
-	// Kube reads the Secret.
+	// Fallbacks are the Secrets tried, in order, when neither the
+	// configuration nor the environment gives keys: the Secrets Argo
+	// Rollouts' Datadog provider reads (ArgoSecret, and "datadog" in the
+	// namespace of the controller that steps).
+	Fallbacks []metrics.SecretRef
+	// Kube reads the Secrets.
 	Kube kubernetes.Interface
 	// Getenv reads the environment; os.Getenv when nil.
 	Getenv func(string) string
 }
 
-// ResolveCredentials finds the keys: from DD_API_KEY and DD_APP_KEY when both
-// are set, else from the Secret named in the configuration (keys api-key and
-// app-key required, address optional). The address is the first of
-// cfg.Address, cfg.Site, DD_SITE, the Secret's address, and
-// https://api.datadoghq.com. Its error is a *CredentialError that says what
-// to set.
+// ArgoSecret is the Secret Argo Rollouts' Datadog provider reads by
+// default: the keys its users already have.
+var ArgoSecret = metrics.SecretRef{Namespace: "argo-rollouts", Name: DefaultSecretName}
+
+// ResolveCredentials finds the keys and the address, with one precedence:
+//
+//   - keys: the Secret named in the configuration (api-key and app-key
+//     required, address optional), else DD_API_KEY and DD_APP_KEY when both
+//     are set, else the first of cfg.Fallbacks that exists;
+//   - address: datadog.address or datadog.site of the configuration, else
+//     the address of the Secret the keys came from, else DD_SITE, else
+//     https://api.datadoghq.com.
+//
+// Keys and an address from different places are said so in Source, which
+// the metrics panel and `roost get -o json` show. Its error is a
+// *CredentialError that says what to set.
 func ResolveCredentials(ctx context.Context, cfg CredentialConfig) (Credentials, error) {
 	getenv := cfg.Getenv
 	if getenv == nil {
@@ -128,50 +146,106 @@ func ResolveCredentials(ctx context.Context, cfg CredentialConfig) (Credentials,
 	}
 	apiKey := strings.TrimSpace(getenv("DD_API_KEY"))
 	appKey := strings.TrimSpace(getenv("DD_APP_KEY"))
+	envSite := strings.TrimSpace(getenv("DD_SITE"))
 
 	var creds Credentials
+	var keysFrom string
+	var notes []string
 	switch {
-	case apiKey != "" && appKey != "":
-		creds = Credentials{APIKey: apiKey, AppKey: appKey, Address: DefaultAddress}
 	case !cfg.Secret.IsZero():
 		c, err := readSecret(ctx, cfg.Kube, cfg.Secret, configSecretHelp)
 		if err != nil {
 			return Credentials{}, err
 		}
-		if c.Address == "" {
-			c.Address = DefaultAddress
+		creds, keysFrom = c, "Secret "+secretName(cfg.Secret)+" (datadog.secret)"
+		if apiKey != "" || appKey != "" {
+			notes = append(notes, "DD_API_KEY/DD_APP_KEY not used: datadog.secret wins")
 		}
-		creds = c
+	case apiKey != "" && appKey != "":
+		creds, keysFrom = Credentials{APIKey: apiKey, AppKey: appKey}, "DD_API_KEY and DD_APP_KEY"
 	default:
-		return Credentials{}, missingEnv(apiKey, appKey)
+		var tried []string
+		for _, ref := range cfg.Fallbacks {
+			if ref.IsZero() || cfg.Kube == nil {
+				continue
+			}
+			c, err := readSecret(ctx, cfg.Kube, ref, configSecretHelp)
+			if errors.Is(err, ErrSecretNotFound) || errors.Is(err, ErrSecretForbidden) {
+				tried = append(tried, secretName(ref))
+				continue
+			}
+			if err != nil {
+				return Credentials{}, err
+			}
+			creds, keysFrom = c, "Secret "+secretName(ref)
+			break
+		}
+		if keysFrom == "" {
+			return Credentials{}, missingEnv(apiKey, appKey, tried)
+		}
 	}
+
+	secretAddress := creds.Address
+	fromEnv := false
+	if site, ok := metrics.ParseSite(envSite); ok && site == cfg.Site && strings.TrimRight(cfg.Address, "/") == metrics.SiteAddress(site) {
+		// metrics.Load took the site from DD_SITE, not from the file.
+		fromEnv = true
+	}
+	var addressFrom string
 	switch {
-	case strings.TrimSpace(cfg.Address) != "":
+	case strings.TrimSpace(cfg.Address) != "" && !fromEnv:
 		addr, err := normalizeAddress(cfg.Address)
 		if err != nil {
 			return Credentials{}, credErrorf(ErrBadAddress, "datadog.address %q %v; set a URL such as https://api.datadoghq.eu", cfg.Address, err)
 		}
-		creds.Address = addr
-	case strings.TrimSpace(cfg.Site) != "":
+		creds.Address, addressFrom = addr, "datadog.address"
+		if cfg.Site != "" {
+			addressFrom = "datadog.site"
+		}
+	case strings.TrimSpace(cfg.Site) != "" && !fromEnv:
 		addr, err := siteAddress(cfg.Site, "datadog.site")
 		if err != nil {
 			return Credentials{}, err
 		}
-		creds.Address = addr
-	case strings.TrimSpace(getenv("DD_SITE")) != "":
-		addr, err := siteAddress(getenv("DD_SITE"), "DD_SITE")
+		creds.Address, addressFrom = addr, "datadog.site"
+	case secretAddress != "":
+		addressFrom = "the Secret's address"
+		if envSite != "" {
+			notes = append(notes, "DD_SITE not used: the Secret's address wins")
+		}
+	case envSite != "":
+		addr, err := siteAddress(envSite, "DD_SITE")
 		if err != nil {
 			return Credentials{}, err
 		}
-		creds.Address = addr
+		creds.Address, addressFrom = addr, "DD_SITE"
+	default:
+		creds.Address, addressFrom = DefaultAddress, "the default"
+	}
+	creds.Source = "keys from " + keysFrom + ", " + where(creds.Address) + " from " + addressFrom
+	if len(notes) > 0 {
+		creds.Source += "; " + strings.Join(notes, "; ")
 	}
 	return creds, nil
 }
 
-func missingEnv(apiKey, appKey string) error {
+// where names an address for a person: "site datadoghq.eu" for one of
+// Datadog's, else the URL.
+func where(address string) string {
+	if site, ok := metrics.ParseSite(strings.TrimPrefix(strings.TrimPrefix(address, "https://"), "http://")); ok && address == metrics.SiteAddress(site) {
+		return "site " + site
+	}
+	return "address " + address
+}
+
+func missingEnv(apiKey, appKey string, tried []string) error {
+	also := ""
+	if len(tried) > 0 {
+		also = " (no Secret " + strings.Join(tried, " or ") + " either)"
+	}
 	switch {
 	case apiKey == "" && appKey == "":
-		return credErrorf(ErrNoCredentials, "DD_API_KEY and DD_APP_KEY are not set; set them, or name a Secret with %s and %s in %s", SecretAPIKey, SecretAppKey, configHint)
+		return credErrorf(ErrNoCredentials, "DD_API_KEY and DD_APP_KEY are not set%s; set them, or name a Secret with %s and %s in %s", also, SecretAPIKey, SecretAppKey, configHint)
 	case appKey == "":
 		return credErrorf(ErrNoCredentials, "DD_APP_KEY is not set; set it (DD_API_KEY is set), or name a Secret with %s and %s in %s", SecretAPIKey, SecretAppKey, configHint)
 	}
@@ -234,27 +308,15 @@ func readSecret(ctx context.Context, kube kubernetes.Interface, secretRef metric
 
 func secretName(ref metrics.SecretRef) string { return ref.Namespace + "/" + ref.Name }
 
-// sites are Datadog's sites, as DD_SITE names them.
-var sites = []string{
-	"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu",
-	"ap1.datadoghq.com", "ap2.datadoghq.com", "uk1.datadoghq.com",
-	"ddog-gov.com", "us2.ddog-gov.com",
-}
-
-// siteAddress turns DD_SITE into the API's address: "datadoghq.eu" →
-// https://api.datadoghq.eu. It forgives the forms users paste from a
-// browser ("app.datadoghq.eu", "https://us3.datadoghq.com/").
+// siteAddress turns a site (DD_SITE, datadog.site) into the API's address:
+// "datadoghq.eu" → https://api.datadoghq.eu. It takes every form Datadog
+// documents (metrics.ParseSite) and refuses the rest.
 func siteAddress(site, from string) (string, error) {
-	s := strings.ToLower(site)
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "https://"), "http://")
-	s = strings.TrimSuffix(s, "/")
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "app."), "api.")
-	for _, known := range sites {
-		if s == known {
-			return "https://api." + s, nil
-		}
+	s, ok := metrics.ParseSite(site)
+	if !ok {
+		return "", credErrorf(ErrBadAddress, "%s %q is not a Datadog site (%s); set one of them, or set datadog.address to the API's URL", from, site, strings.Join(metrics.DatadogSites, ", "))
 	}
-	return "", credErrorf(ErrBadAddress, "%s %q is not a Datadog site (%s); set one of them, or set datadog.address to the API's URL", from, site, strings.Join(sites, ", "))
+	return metrics.SiteAddress(s), nil
 }
 
 // normalizeAddress checks an address is an http(s) URL with a host, and

@@ -50,6 +50,8 @@ func TestResolveCredentials(t *testing.T) {
 		secret *corev1.Secret
 		kube   *fake.Clientset
 		want   Credentials
+		// source is a piece of want's Source.
+		source string
 		// wantErr is a piece of the message, and wantKind what it wraps.
 		wantErr  string
 		wantKind error
@@ -70,10 +72,56 @@ func TestResolveCredentials(t *testing.T) {
 			want: Credentials{APIKey: envAPIKey, AppKey: envAppKey, Address: "https://api.us3.datadoghq.com"},
 		},
 		{
-			name: "env keys win over the secret; an explicit address over DD_SITE",
-			env:  map[string]string{"DD_API_KEY": " " + envAPIKey + "\n", "DD_APP_KEY": envAppKey, "DD_SITE": "datadoghq.eu"},
-			cfg:  CredentialConfig{Address: "http://127.0.0.1:8126/", Secret: ref},
-			want: Credentials{APIKey: envAPIKey, AppKey: envAppKey, Address: "http://127.0.0.1:8126"},
+			name:   "env keys, trimmed; an explicit address over DD_SITE",
+			env:    map[string]string{"DD_API_KEY": " " + envAPIKey + "\n", "DD_APP_KEY": envAppKey, "DD_SITE": "datadoghq.eu"},
+			cfg:    CredentialConfig{Address: "http://127.0.0.1:8126/"},
+			want:   Credentials{APIKey: envAPIKey, AppKey: envAppKey, Address: "http://127.0.0.1:8126"},
+			source: "keys from DD_API_KEY and DD_APP_KEY, address http://127.0.0.1:8126 from datadog.address",
+		},
+		{
+			// An EU user with keys in their shell and the address in the
+			// Secret: the Secret's keys go to the Secret's address.
+			name:   "the configured secret wins over env keys, with its own address",
+			env:    map[string]string{"DD_API_KEY": envAPIKey, "DD_APP_KEY": envAppKey},
+			secret: secret(map[string]string{"api-key": secretAPIKey, "app-key": secretAppKey, "address": "https://api.datadoghq.eu"}),
+			cfg:    CredentialConfig{Secret: ref},
+			want:   Credentials{APIKey: secretAPIKey, AppKey: secretAppKey, Address: "https://api.datadoghq.eu"},
+			source: "keys from Secret roost/datadog (datadog.secret), site datadoghq.eu from the Secret's address; DD_API_KEY/DD_APP_KEY not used: datadog.secret wins",
+		},
+		{
+			name:   "DD_SITE as metrics.Load folds it in, pasted as the web app's host",
+			env:    map[string]string{"DD_API_KEY": envAPIKey, "DD_APP_KEY": envAppKey, "DD_SITE": "app.datadoghq.eu"},
+			cfg:    CredentialConfig{Site: "datadoghq.eu", Address: "https://api.datadoghq.eu"},
+			want:   Credentials{APIKey: envAPIKey, AppKey: envAppKey, Address: "https://api.datadoghq.eu"},
+			source: "keys from DD_API_KEY and DD_APP_KEY, site datadoghq.eu from DD_SITE",
+		},
+		{
+			name:   "Argo Rollouts' Secret, found without any configuration",
+			secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "argo-rollouts", Name: "datadog"}, Data: map[string][]byte{"api-key": []byte(secretAPIKey), "app-key": []byte(secretAppKey)}},
+			cfg:    CredentialConfig{Fallbacks: []metrics.SecretRef{{Namespace: "roost-system", Name: "datadog"}, ArgoSecret}},
+			want:   Credentials{APIKey: secretAPIKey, AppKey: secretAppKey, Address: DefaultAddress},
+			source: "keys from Secret argo-rollouts/datadog, site datadoghq.com from the default",
+		},
+		{
+			name:   "Argo Rollouts' Secret and DD_SITE",
+			env:    map[string]string{"DD_SITE": "datadoghq.eu"},
+			secret: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "argo-rollouts", Name: "datadog"}, Data: map[string][]byte{"api-key": []byte(secretAPIKey), "app-key": []byte(secretAppKey)}},
+			cfg:    CredentialConfig{Fallbacks: []metrics.SecretRef{ArgoSecret}},
+			want:   Credentials{APIKey: secretAPIKey, AppKey: secretAppKey, Address: "https://api.datadoghq.eu"},
+			source: "keys from Secret argo-rollouts/datadog, site datadoghq.eu from DD_SITE",
+		},
+		{
+			name:     "no fallback Secret either",
+			cfg:      CredentialConfig{Fallbacks: []metrics.SecretRef{ArgoSecret}},
+			wantErr:  "DD_API_KEY and DD_APP_KEY are not set (no Secret argo-rollouts/datadog either)",
+			wantKind: ErrNoCredentials,
+		},
+		{
+			name:     "a DD_SITE that is not a site is refused, never used",
+			env:      map[string]string{"DD_API_KEY": envAPIKey, "DD_APP_KEY": envAppKey, "DD_SITE": "https://app.datadoghq.eu.example/"},
+			cfg:      CredentialConfig{Site: "https://app.datadoghq.eu.example/"},
+			wantErr:  `is not a Datadog site`,
+			wantKind: ErrBadAddress,
 		},
 		{
 			name:   "secret only",
@@ -201,8 +249,13 @@ func TestResolveCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ResolveCredentials: %v", err)
 			}
+			source := got.Source
+			got.Source = ""
 			if got != tt.want {
 				t.Errorf("got %#v at %s, want %#v at %s (keys compared, not shown)", got, got.Address, tt.want, tt.want.Address)
+			}
+			if !strings.Contains(source, tt.source) || !strings.HasPrefix(source, "keys from ") {
+				t.Errorf("source %q, want one containing %q", source, tt.source)
 			}
 		})
 	}
