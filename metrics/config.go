@@ -30,12 +30,19 @@ type Config struct {
 type GateConfig struct {
 	Gate   string
 	Rounds int
+	// NewErrorWeight is how many failing metrics an error class new in the
+	// canary counts as in its score (judge.newErrorWeight); 0 turns the
+	// rule off.
+	NewErrorWeight int
 }
 
 // Judge gate defaults.
 const (
 	DefaultJudgeGate   = "hold"
 	DefaultJudgeRounds = 3
+	// DefaultNewErrorWeight makes a canary whose two scored metrics pass
+	// but which throws an error class stable never did score Fail.
+	DefaultNewErrorWeight = 3
 )
 
 // Datadog is the configuration of the metrics side (yaml: datadog).
@@ -127,6 +134,10 @@ type MetricConfig struct {
 	// MaxRatio × stable it is High, below MinRatio × stable Low.
 	MaxRatio float64
 	MinRatio float64
+	// PerPod compares the canary and stable per ready pod (yaml perPod):
+	// a total, such as the request rate, is otherwise always the canary's
+	// share of the pods (0.25× at 20 %) however healthy it is.
+	PerPod bool
 }
 
 // Tolerance is what the judge needs of a metric beyond its data.
@@ -194,6 +205,7 @@ func DefaultMetrics() []MetricConfig {
 			Queries:  []NamedQuery{{Name: "hits", Query: defaultHitsRate}},
 			Scale:    1,
 			MaxRatio: 1.5, MinRatio: 0.5,
+			PerPod: true,
 		},
 		{
 			ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true,
@@ -235,7 +247,7 @@ func Defaults() Config {
 			StableStage: DefaultStableStage,
 		},
 		Overview: DefaultOverview,
-		Judge:    GateConfig{Gate: DefaultJudgeGate, Rounds: DefaultJudgeRounds},
+		Judge:    GateConfig{Gate: DefaultJudgeGate, Rounds: DefaultJudgeRounds, NewErrorWeight: DefaultNewErrorWeight},
 	}
 }
 

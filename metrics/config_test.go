@@ -110,10 +110,10 @@ func TestLoadJudgeGate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if c.Judge != (GateConfig{Gate: "abort", Rounds: 5}) {
+	if c.Judge != (GateConfig{Gate: "abort", Rounds: 5, NewErrorWeight: DefaultNewErrorWeight}) {
 		t.Errorf("judge = %+v, want abort after 5 rounds", c.Judge)
 	}
-	if d := Defaults().Judge; d != (GateConfig{Gate: "hold", Rounds: 3}) {
+	if d := Defaults().Judge; d != (GateConfig{Gate: "hold", Rounds: 3, NewErrorWeight: 3}) {
 		t.Errorf("default judge = %+v, want hold after 3 rounds", d)
 	}
 }

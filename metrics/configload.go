@@ -108,8 +108,9 @@ type fileConfig struct {
 }
 
 type fileJudge struct {
-	Gate   string      `yaml:"gate"`
-	Rounds wholeNumber `yaml:"rounds"`
+	Gate           string      `yaml:"gate"`
+	Rounds         wholeNumber `yaml:"rounds"`
+	NewErrorWeight wholeNumber `yaml:"newErrorWeight"`
 }
 
 type fileDatadog struct {
@@ -148,6 +149,7 @@ type fileMetric struct {
 	Scale         *float64        `yaml:"scale"`
 	MaxRatio      *float64        `yaml:"maxRatio"`
 	MinRatio      *float64        `yaml:"minRatio"`
+	PerPod        *bool           `yaml:"perPod"`
 }
 
 // UnmarshalYAML takes a metric written as its id alone (metrics: [requests,
@@ -179,7 +181,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 			CanaryStage: d.Bugsnag.CanaryStage, StableStage: d.Bugsnag.StableStage,
 		},
 		Overview: d.Overview,
-		Judge:    fileJudge{Gate: d.Judge.Gate, Rounds: wholeNumber(d.Judge.Rounds)},
+		Judge:    fileJudge{Gate: d.Judge.Gate, Rounds: wholeNumber(d.Judge.Rounds), NewErrorWeight: wholeNumber(d.Judge.NewErrorWeight)},
 	}
 	doc, problems := decodeStrict(data, &f)
 	if len(problems) > 0 {
@@ -203,7 +205,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 			CanaryStage: f.Bugsnag.CanaryStage, StableStage: f.Bugsnag.StableStage,
 		},
 		Overview: f.Overview,
-		Judge:    GateConfig{Gate: strings.ToLower(strings.TrimSpace(f.Judge.Gate)), Rounds: int(f.Judge.Rounds)},
+		Judge:    GateConfig{Gate: strings.ToLower(strings.TrimSpace(f.Judge.Gate)), Rounds: int(f.Judge.Rounds), NewErrorWeight: int(f.Judge.NewErrorWeight)},
 	}
 	// Templates are tried on a sample rollout with the file's tags.
 	dd := c.Datadog

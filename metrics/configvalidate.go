@@ -138,6 +138,9 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	if c.Judge.Rounds < 1 {
 		v.add("judge.rounds", "%d: write how many failing rounds in a row the gate waits for, 1 or more (default %d)", c.Judge.Rounds, DefaultJudgeRounds)
 	}
+	if c.Judge.NewErrorWeight < 0 || c.Judge.NewErrorWeight > 100 {
+		v.add("judge.newErrorWeight", "%d: write how many failing metrics an error class new in the canary counts as, 0 (off) to 100 (default %d)", c.Judge.NewErrorWeight, DefaultNewErrorWeight)
+	}
 	bs := c.Bugsnag
 	v.url("bugsnag.address", bs.Address)
 	v.secret("bugsnag.secret", bs.Secret)
@@ -223,6 +226,7 @@ func (v *validator) metrics(path string, entries []fileMetric, base []MetricConf
 		setIf(&m.Scale, e.Scale)
 		setIf(&m.MaxRatio, e.MaxRatio)
 		setIf(&m.MinRatio, e.MinRatio)
+		setIf(&m.PerPod, e.PerPod)
 		m.Formula = strings.TrimSpace(m.Formula)
 		if v.metric(at, m) {
 			out = append(out, m)

@@ -154,6 +154,17 @@ type Evidence struct {
 	Score Score `json:"score"`
 }
 
+// NewErrors counts the error classes new in the canary.
+func (e Evidence) NewErrors() int {
+	n := 0
+	for _, x := range e.Errors {
+		if x.New {
+			n++
+		}
+	}
+	return n
+}
+
 // Score is the verdict of a whole canary from its metrics' verdicts.
 type Score string
 

@@ -23,6 +23,8 @@ type round struct {
 	plan  Plan
 	since time.Time
 	prev  []Metric
+	// pods are the ready pods of canary and stable at the dispatch.
+	pods [2]int
 }
 
 // poll runs round r and stores what it learnt.
@@ -35,7 +37,7 @@ func (p *Poller) poll(ctx context.Context, r round) {
 		failures   []error
 	)
 	if s == sideMetrics {
-		ms, tolerances, failures = p.fetchMetrics(ctx, r.plan, r.since, r.prev)
+		ms, tolerances, failures = p.fetchMetrics(ctx, r.plan, r.since, r.prev, r.pods)
 	} else {
 		var err error
 		errs, err = p.fetchErrors(ctx, r.plan, r.since)
@@ -154,7 +156,7 @@ type metricResult struct {
 
 // fetchMetrics asks for every metric of plan, one call each, concurrently
 // within the bound, and merges the answers with prev.
-func (p *Poller) fetchMetrics(ctx context.Context, plan Plan, since time.Time, prev []Metric) ([]Metric, []Tolerance, []error) {
+func (p *Poller) fetchMetrics(ctx context.Context, plan Plan, since time.Time, prev []Metric, pods [2]int) ([]Metric, []Tolerance, []error) {
 	from, to := p.cfg.Window(since, p.clock.Now())
 	results := make([]metricResult, len(plan.Metrics))
 	var wg sync.WaitGroup
@@ -176,7 +178,7 @@ func (p *Poller) fetchMetrics(ctx context.Context, plan Plan, since time.Time, p
 		}()
 	}
 	wg.Wait()
-	return mergeMetrics(prev, plan.Metrics, results, p.judge)
+	return mergeMetrics(prev, plan.Metrics, results, p.judge, pods)
 }
 
 // fetchErrors asks for the errors of the canary since it started (or over
@@ -225,7 +227,7 @@ func (p *Poller) call(ctx context.Context, source string, budget *callBudget, f 
 // metric's previous data (and verdict), or, when there is none, leaves the
 // metric empty with the error. A metric whose query could not be rendered
 // carries that error. It returns the failures, in metric order.
-func mergeMetrics(prev []Metric, plan []PlannedMetric, results []metricResult, j Judge) ([]Metric, []Tolerance, []error) {
+func mergeMetrics(prev []Metric, plan []PlannedMetric, results []metricResult, j Judge, pods [2]int) ([]Metric, []Tolerance, []error) {
 	out := make([]Metric, len(plan))
 	tolerances := make([]Tolerance, len(plan))
 	var failures []error
@@ -254,6 +256,9 @@ func mergeMetrics(prev []Metric, plan []PlannedMetric, results []metricResult, j
 		if m.Query == "" {
 			m.Query = empty.Query
 		}
+		if q.PerPod {
+			m = perPod(m, pods)
+		}
 		if e, ok := j.(Explainer); ok {
 			m.Verdict, m.Reason = e.Explain(m, pm.Tolerance)
 		} else {
@@ -262,6 +267,30 @@ func mergeMetrics(prev []Metric, plan []PlannedMetric, results []metricResult, j
 		out[i] = m
 	}
 	return out, tolerances, failures
+}
+
+// perPod divides each side of m by its ready pods, so that a total (the
+// request rate) compares like with like whatever the weight; the name says
+// so. Without pods on a side, m stays a total.
+func perPod(m Metric, pods [2]int) Metric {
+	if pods[0] <= 0 || pods[1] <= 0 {
+		return m
+	}
+	m.Canary.Points = dividePoints(m.Canary.Points, pods[0])
+	m.Stable.Points = dividePoints(m.Stable.Points, pods[1])
+	m.Name += " per pod"
+	return m
+}
+
+func dividePoints(ps []Point, n int) []Point {
+	out := make([]Point, len(ps))
+	for i, p := range ps {
+		if !p.Null {
+			p.Value /= float64(n)
+		}
+		out[i] = p
+	}
+	return out
 }
 
 func findMetric(ms []Metric, id string) (Metric, bool) {
@@ -315,7 +344,28 @@ func (p *Poller) present(e *entry) Evidence {
 			ev.ErrorsState.Stale, ev.ErrorsState.Reason, ev.ErrorsState.RetryAt = true, notPolledStale, time.Time{}
 		}
 	}
+	p.scoreNewErrors(&ev, e.tolerances)
 	return ev
+}
+
+// scoreNewErrors applies the new-error rule: an error class of the canary
+// that stable never had counts in the score, fresh metrics or not (it is
+// evidence of its own), when the judge can count it and the rule is on.
+func (p *Poller) scoreNewErrors(ev *Evidence, tolerances []Tolerance) {
+	scorer, ok := p.judge.(ErrorScorer)
+	weight := p.cfg.Judge.NewErrorWeight
+	if !ok || weight <= 0 || ev.ErrorsState.Stale || ev.ErrorsState.FetchedAt.IsZero() {
+		return
+	}
+	n := ev.NewErrors()
+	if n == 0 {
+		return
+	}
+	ms := ev.Metrics
+	if ev.MetricsState.Stale || ev.MetricsState.FetchedAt.IsZero() {
+		ms = nil
+	}
+	ev.Score = scorer.ScoreWithErrors(ms, tolerances, n, weight)
 }
 
 func copyMetrics(ms []Metric) []Metric {

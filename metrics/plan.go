@@ -32,6 +32,9 @@ type Target struct {
 	// Poll is set while the rollout is progressing or paused; other
 	// rollouts cost no calls.
 	Poll bool
+	// CanaryPods and StablePods are the ready pods of each side, for the
+	// metrics compared per pod.
+	CanaryPods, StablePods int
 }
 
 // Key is the target's rollout.
@@ -490,6 +493,7 @@ func planMetric(object string, m MetricConfig, data templateData) PlannedMetric 
 			ID: m.ID, Name: m.Name, Unit: m.Unit, HigherIsWorse: m.HigherIsWorse,
 			Formula: m.Formula, TagKey: data.TagKey,
 			CanaryValue: data.CanaryValue, StableValue: data.StableValue, Scale: m.Scale,
+			PerPod: m.PerPod,
 		},
 		Tolerance: m.Tolerance(),
 	}

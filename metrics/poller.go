@@ -32,6 +32,13 @@ type Explainer interface {
 	Explain(m Metric, t Tolerance) (Verdict, string)
 }
 
+// ErrorScorer is a Judge that also counts the error classes new in the
+// canary in its score, each canary with any counting as weight failed
+// metrics (metrics/judge.Judge is one).
+type ErrorScorer interface {
+	ScoreWithErrors(ms []Metric, tolerances []Tolerance, newErrors, weight int) Score
+}
+
 // PollerOptions configure a Poller.
 type PollerOptions struct {
 	Config Config
@@ -351,7 +358,7 @@ func (p *Poller) FetchOnce(ctx context.Context, t Target) Evidence {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.metrics, e.tolerances, metricFailures = p.fetchMetrics(ctx, e.plan, t.Since, nil)
+			e.metrics, e.tolerances, metricFailures = p.fetchMetrics(ctx, e.plan, t.Since, nil, [2]int{t.CanaryPods, t.StablePods})
 		}()
 	}
 	if p.on(e, sideErrors) {

@@ -122,7 +122,7 @@ func TestMergeMetrics(t *testing.T) {
 	failed := metricResult{err: &SourceError{Source: "Datadog", Status: 500, Reason: "server error (500)"}}
 	prevErrorRate := Metric{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Query: "old", Canary: side(9), Stable: side(1), Verdict: VerdictHigh}
 
-	got, tolerances, failures := mergeMetrics([]Metric{prevErrorRate}, plan, []metricResult{failed, failed, {}}, verdictByRatio{})
+	got, tolerances, failures := mergeMetrics([]Metric{prevErrorRate}, plan, []metricResult{failed, failed, {}}, verdictByRatio{}, [2]int{})
 	if len(failures) != 2 {
 		t.Fatalf("failures = %v, want the two failed calls", failures)
 	}
@@ -139,7 +139,7 @@ func TestMergeMetrics(t *testing.T) {
 		t.Errorf("tolerances = %+v", tolerances)
 	}
 
-	got, _, failures = mergeMetrics([]Metric{prevErrorRate}, plan, []metricResult{answer(1, 1), answer(2, 1), {}}, verdictByRatio{})
+	got, _, failures = mergeMetrics([]Metric{prevErrorRate}, plan, []metricResult{answer(1, 1), answer(2, 1), {}}, verdictByRatio{}, [2]int{})
 	if len(failures) != 0 {
 		t.Fatalf("failures = %v", failures)
 	}
@@ -165,6 +165,43 @@ func TestPhasesSpread(t *testing.T) {
 	for i := 1; i < len(phases); i++ {
 		if gap := phases[i] - phases[i-1]; gap < interval/(3*50) {
 			t.Errorf("phases %s and %s are %s apart", phases[i-1], phases[i], gap)
+		}
+	}
+}
+
+// A total compared per ready pod: at 20 % weight (2 canary pods of 10) a
+// healthy canary serves a fifth of stable's... per pod, the same.
+func TestMergeMetricsPerPod(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	side := func(v float64) Series {
+		return Series{Found: true, Points: []Point{{Time: t0, Value: v}, {Time: t0.Add(time.Second), Null: true}}}
+	}
+	plan := Defaults().Plan(Target{Namespace: "shop", Name: "checkout"}).Metrics
+	results := []metricResult{
+		{metric: Metric{Canary: side(20), Stable: side(80)}},
+		{metric: Metric{Canary: side(1), Stable: side(1)}},
+		{metric: Metric{Canary: side(100), Stable: side(100)}},
+	}
+	for _, tt := range []struct {
+		name  string
+		pods  [2]int
+		ratio float64
+		title string
+	}{
+		{"per pod: 2 canary, 8 stable", [2]int{2, 8}, 1, "requests per pod"},
+		{"no pods known: totals", [2]int{0, 8}, 0.25, "requests"},
+	} {
+		ms, _, _ := mergeMetrics(nil, plan, results, verdictByRatio{}, tt.pods)
+		r, ok := ms[0].Ratio()
+		if !ok || r != tt.ratio || ms[0].Name != tt.title {
+			t.Errorf("%s: %s ratio %v (%v), want %s %v", tt.name, ms[0].Name, r, ok, tt.title, tt.ratio)
+		}
+		if ms[0].Canary.Points[1].Null != true {
+			t.Errorf("%s: a null point became a value", tt.name)
+		}
+		// Only the metric configured per pod is divided.
+		if r, _ := ms[1].Ratio(); r != 1 || ms[1].Name != "error rate" {
+			t.Errorf("%s: error rate %s %v", tt.name, ms[1].Name, r)
 		}
 	}
 }

@@ -111,19 +111,21 @@ type fakeBugsnag struct {
 	mu    sync.Mutex
 	calls []call
 	fail  func(project string) error
+	// newIn lists the projects whose error class is new in the canary.
+	newIn map[string]bool
 }
 
 func (f *fakeBugsnag) CanaryErrors(ctx context.Context, q metrics.ErrorQuery) ([]metrics.Error, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, call{rollout: q.Project, what: "errors", at: f.clock.Now(), from: q.Since})
-	fail := f.fail
+	fail, isNew := f.fail, f.newIn[q.Project]
 	f.mu.Unlock()
 	if fail != nil {
 		if err := fail(q.Project); err != nil {
 			return nil, err
 		}
 	}
-	return []metrics.Error{{ID: "e-" + q.Project, Class: "NoMethodError", Events: 3, New: true}}, nil
+	return []metrics.Error{{ID: "e-" + q.Project, Class: "NoMethodError", Events: 3, New: isNew}}, nil
 }
 
 func (f *fakeBugsnag) callsOf(project string) []call {
@@ -897,5 +899,52 @@ func BenchmarkPollerRound50x3(b *testing.B) {
 	b.StopTimer()
 	if e := h.evidence("svc07"); len(e.Metrics) != 3 || e.Score == metrics.ScoreNoData {
 		b.Fatalf("evidence after the rounds: %+v", e)
+	}
+}
+
+// An error class new in the canary counts in the score: healthy metrics and
+// a new error class score Fail (the default weight), with metrics stale
+// too; weight 0 turns the rule off; stale errors count for nothing.
+func TestPollerNewErrorRule(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		weight    int
+		newError  bool
+		staleDD   bool
+		staleErrs bool
+		want      metrics.Score
+	}{
+		{name: "healthy, no new error", weight: 3, want: metrics.ScorePass},
+		{name: "healthy metrics, a new error class", weight: 3, newError: true, want: metrics.ScoreFail},
+		{name: "the rule off", weight: 0, newError: true, want: metrics.ScorePass},
+		{name: "weight 1: marginal", weight: 1, newError: true, want: metrics.ScoreMarginal},
+		{name: "stale metrics, a new error class", weight: 3, newError: true, staleDD: true, want: metrics.ScoreFail},
+		{name: "stale errors count for nothing", weight: 3, newError: true, staleErrs: true, want: metrics.ScorePass},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(o *metrics.PollerOptions) { o.Config.Judge.NewErrorWeight = tt.weight })
+			if tt.newError {
+				h.bs.newIn = map[string]bool{"checkout": true}
+			}
+			h.p.SetTargets([]metrics.Target{target("checkout", true)})
+			h.runFor(metrics.DefaultInterval)
+			if tt.staleDD {
+				h.dd.setFail(func(string, string) error {
+					return &metrics.SourceError{Source: "Datadog", Status: 403, Reason: "forbidden (403)", Permanent: true}
+				})
+			}
+			if tt.staleErrs {
+				h.bs.mu.Lock()
+				h.bs.fail = func(string) error {
+					return &metrics.SourceError{Source: "Bugsnag", Status: 403, Reason: "forbidden (403)", Permanent: true}
+				}
+				h.bs.mu.Unlock()
+			}
+			h.runFor(metrics.DefaultInterval)
+			e := h.evidence("checkout")
+			if e.Score != tt.want || e.NewErrors() != map[bool]int{true: 1, false: 0}[tt.newError] {
+				t.Errorf("score %s with %d new errors (metrics stale %v, errors stale %v); want %s", e.Score, e.NewErrors(), e.MetricsState.Stale, e.ErrorsState.Stale, tt.want)
+			}
+		})
 	}
 }

@@ -94,7 +94,8 @@ func (p *Poller) dispatch(ctx context.Context, rounds *sync.WaitGroup) (time.Dur
 			} else {
 				sc.next = nextAfter(due, now, interval)
 			}
-			r := round{key: k, entry: e, side: s, first: first, plan: e.plan, since: e.target.Since, prev: e.metrics}
+			r := round{key: k, entry: e, side: s, first: first, plan: e.plan, since: e.target.Since, prev: e.metrics,
+				pods: [2]int{e.target.CanaryPods, e.target.StablePods}}
 			rounds.Go(func() { p.poll(ctx, r) })
 		}
 	}

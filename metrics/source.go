@@ -32,6 +32,9 @@ type MetricQuery struct {
 	StableValue string
 	// Scale multiplies every value (100 turns a fraction into a percentage).
 	Scale float64
+	// PerPod divides each side by its ready pods once the answer is in
+	// (the poller does it; a MetricSource ignores it).
+	PerPod bool
 	// From and To bound the window.
 	From, To time.Time
 }

@@ -13,6 +13,10 @@ func TargetOf(r *watch.Rollout) Target {
 	}
 	if r.Canary != nil {
 		t.Since = r.Canary.Created
+		t.CanaryPods = int(r.Canary.Ready)
+	}
+	if r.Stable != nil {
+		t.StablePods = int(r.Stable.Ready)
 	}
 	return t
 }

@@ -342,7 +342,7 @@ func (m *Model) setTargets() tea.Cmd {
 	for _, r := range m.all {
 		t := metrics.TargetOf(r)
 		targets = append(targets, t)
-		fmt.Fprintf(&sig, "%s/%s %v %d", r.Namespace, r.Name, t.Poll, t.Since.Unix())
+		fmt.Fprintf(&sig, "%s/%s %v %d %d/%d", r.Namespace, r.Name, t.Poll, t.Since.Unix(), t.CanaryPods, t.StablePods)
 		for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
 			if strings.HasPrefix(k, "metrics.roost.dev/") || strings.HasPrefix(k, "bugsnag.roost.dev/") {
 				fmt.Fprintf(&sig, " %s=%s", k, r.Annotations[k])

@@ -48,7 +48,7 @@ func (m *Model) overviewColumns() []column {
 		}},
 	}
 	if m.opt.Evidence != nil {
-		cols = append(cols, column{title: m.headlineTitle(), width: 5, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, paint) {
+		cols = append(cols, column{title: m.headlineTitle(), width: 6, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			return m.headlineCell(r)
 		}})
 	}
@@ -175,12 +175,24 @@ func (m *Model) headlineCell(r *watch.Rollout) (string, paint) {
 	if !ok {
 		return "-", t.muted
 	}
+	// An error class new in the canary shows beside the ratio, in the
+	// colour of a failing metric: the strongest single sign of a bad
+	// release.
+	newErrors := ""
+	if ev.NewErrors() > 0 && !ev.ErrorsState.Stale {
+		newErrors = m.th.Symbols.New
+	}
 	ratio, ok := mt.Ratio()
 	if !ok {
+		if newErrors != "" {
+			return "n/a" + newErrors, t.bad
+		}
 		return "n/a", t.muted
 	}
-	s := ratioText(ratio, m.th.Symbols.Times)
+	s := ratioText(ratio, m.th.Symbols.Times) + newErrors
 	switch {
+	case newErrors != "":
+		return s, t.bad
 	case ev.MetricsState.Stale:
 		return s, t.warn
 	case mt.Verdict == metrics.VerdictHigh && mt.HigherIsWorse:
@@ -191,10 +203,14 @@ func (m *Model) headlineCell(r *watch.Rollout) (string, paint) {
 	return s, t.text
 }
 
+// ratioText shows a ratio with the precision that tells ratios apart where
+// it matters: 0.25× (not 0.2×) under 1, 1.4× under 10, 12× above.
 func ratioText(r float64, x string) string {
 	switch {
 	case r >= 10:
 		return fmt.Sprintf("%.0f%s", r, x)
+	case r < 1:
+		return fmt.Sprintf("%.2f%s", r, x)
 	}
 	return fmt.Sprintf("%.1f%s", r, x)
 }

@@ -188,8 +188,11 @@ type Summary struct {
 	// Value is passing / judged × 100.
 	Value float64
 	// Judged counts the metrics that could count against the canary and
-	// had data; Failed those whose verdict was in their bad direction.
+	// had data; Failed those whose verdict was in their bad direction
+	// (with the new-error rule, weight more of each).
 	Judged, Failed int
+	// NewErrors counts the error classes new in the canary that counted.
+	NewErrors int
 }
 
 // Summarize scores a canary from its metrics' verdicts, tolerances[i]
@@ -210,8 +213,28 @@ func Summarize(ms []metrics.Metric, tolerances []metrics.Tolerance) Summary {
 			s.Failed++
 		}
 	}
+	return s.scored()
+}
+
+// SummarizeWithErrors is Summarize with the new-error rule: an error class
+// seen in the canary and never in stable is the strongest single sign of a
+// bad release, so when the canary has any, they count as weight failed
+// metrics (0 turns the rule off). With the default weight of 3 and the
+// default two scored metrics passing, the score is 40: Fail.
+func SummarizeWithErrors(ms []metrics.Metric, tolerances []metrics.Tolerance, newErrors, weight int) Summary {
+	s := Summarize(ms, tolerances)
+	if newErrors > 0 && weight > 0 {
+		s.NewErrors = newErrors
+		s.Judged += weight
+		s.Failed += weight
+	}
+	return s.scored()
+}
+
+// scored sets Score and Value from Judged and Failed.
+func (s Summary) scored() Summary {
 	if s.Judged == 0 {
-		s.Score = metrics.ScoreNoData
+		s.Score, s.Value = metrics.ScoreNoData, 0
 		return s
 	}
 	s.Value = float64(s.Judged-s.Failed) / float64(s.Judged) * 100
@@ -243,4 +266,9 @@ func (Judge) Explain(m metrics.Metric, t metrics.Tolerance) (metrics.Verdict, st
 // Score is Summarize's score.
 func (Judge) Score(ms []metrics.Metric, tolerances []metrics.Tolerance) metrics.Score {
 	return Summarize(ms, tolerances).Score
+}
+
+// ScoreWithErrors is SummarizeWithErrors' score (metrics.ErrorScorer).
+func (Judge) ScoreWithErrors(ms []metrics.Metric, tolerances []metrics.Tolerance, newErrors, weight int) metrics.Score {
+	return SummarizeWithErrors(ms, tolerances, newErrors, weight).Score
 }

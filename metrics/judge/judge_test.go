@@ -232,3 +232,32 @@ func BenchmarkMannWhitney180(b *testing.B) {
 		MannWhitney(c, s, Confidence)
 	}
 }
+
+// The new-error rule: a canary with an error class stable never had counts
+// as weight failed metrics.
+func TestSummarizeWithErrors(t *testing.T) {
+	pass := metrics.Metric{Verdict: metrics.VerdictPass, HigherIsWorse: true}
+	high := metrics.Metric{Verdict: metrics.VerdictHigh, HigherIsWorse: true}
+	none := metrics.Tolerance{}
+	tests := []struct {
+		name              string
+		ms                []metrics.Metric
+		newErrors, weight int
+		score             metrics.Score
+		value             float64
+	}{
+		{name: "no new error: the metrics alone", ms: []metrics.Metric{pass, pass}, weight: 3, score: metrics.ScorePass, value: 100},
+		{name: "two passing metrics and a new error class: fail", ms: []metrics.Metric{pass, pass}, newErrors: 1, weight: 3, score: metrics.ScoreFail, value: 40},
+		{name: "many new classes weigh as one", ms: []metrics.Metric{pass, pass}, newErrors: 4, weight: 3, score: metrics.ScoreFail, value: 40},
+		{name: "weight 1: marginal", ms: []metrics.Metric{pass, pass}, newErrors: 1, weight: 1, score: metrics.ScoreMarginal, value: 200.0 / 3},
+		{name: "weight 0: off", ms: []metrics.Metric{pass, pass}, newErrors: 1, weight: 0, score: metrics.ScorePass, value: 100},
+		{name: "no metrics, a new error class: fail", newErrors: 1, weight: 3, score: metrics.ScoreFail, value: 0},
+		{name: "a failing metric and a new error class", ms: []metrics.Metric{high, pass}, newErrors: 2, weight: 3, score: metrics.ScoreFail, value: 20},
+	}
+	for _, tt := range tests {
+		s := SummarizeWithErrors(tt.ms, []metrics.Tolerance{none, none}, tt.newErrors, tt.weight)
+		if s.Score != tt.score || math.Abs(s.Value-tt.value) > 1e-9 {
+			t.Errorf("%s: %s %.4g, want %s %.4g", tt.name, s.Score, s.Value, tt.score, tt.value)
+		}
+	}
+}
