@@ -250,16 +250,12 @@ func (s *Server) respond(r *http.Request, ep Endpoint, body []byte, fault *Fault
 	return answer{status: status, header: h, body: out}
 }
 
-// authenticate checks Datadog's key headers: a missing application key is
-// 401, a missing or wrong key otherwise 403, with Datadog's bodies.
+// authenticate checks Datadog's key headers. The query endpoints document
+// 400, 403 and 429 only: a missing or wrong key, API or application, is a
+// 403 with Datadog's body.
 func (s *Server) authenticate(r *http.Request) (answer, bool) {
 	api, app := r.Header.Get("DD-API-KEY"), r.Header.Get("DD-APPLICATION-KEY")
-	switch {
-	case api == "" || api != s.opts.APIKey:
-		return answer{status: http.StatusForbidden, body: forbiddenBody}, true
-	case app == "":
-		return answer{status: http.StatusUnauthorized, body: errorBody("Unauthorized")}, true
-	case app != s.opts.AppKey:
+	if api == "" || api != s.opts.APIKey || app == "" || app != s.opts.AppKey {
 		return answer{status: http.StatusForbidden, body: forbiddenBody}, true
 	}
 	return answer{}, false

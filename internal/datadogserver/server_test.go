@@ -378,7 +378,7 @@ func TestKeys(t *testing.T) {
 		body     string
 	}{
 		{"no keys", "", "", 403, `"errors":["Forbidden"]`},
-		{"no application key", testAPIKey, "", 401, `{"errors":["Unauthorized"]}`},
+		{"no application key: 403, as documented", testAPIKey, "", 403, string(forbiddenBody)},
 		{"wrong API key", "not-the-key", testAppKey, 403, `"errors":["Forbidden"]`},
 		{"wrong application key", testAPIKey, "not-the-key", 403, `"errors":["Forbidden"]`},
 		{"keys swapped", testAppKey, testAPIKey, 403, `"errors":["Forbidden"]`},

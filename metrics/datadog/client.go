@@ -280,7 +280,7 @@ func callFailure(err error, resp *http.Response, query, address string, timeout 
 		se.Reason = fmt.Sprintf("Datadog rejected the query (400): %s; the query: %s", describeBody(resp.Header.Get("Content-Type"), body), query)
 		se.Permanent = true
 	case status == http.StatusUnauthorized:
-		se.Reason = "unauthorized (401): Datadog did not get an application key; check DD_APP_KEY (or app-key of the Secret) holds an application key"
+		se.Reason = "unauthorized (401): Datadog refused the keys; check DD_API_KEY and DD_APP_KEY (or api-key and app-key of the Secret), and that the address is your Datadog site's"
 		se.Permanent = true
 	case status == http.StatusForbidden:
 		se.Reason = "forbidden (403): the API key or the application key is wrong, or the application key lacks the timeseries_query scope; check DD_API_KEY and DD_APP_KEY (or api-key and app-key of the Secret), and the key's scopes"

@@ -270,7 +270,7 @@ func TestQueryMetricErrors(t *testing.T) {
 		retryAfter     time.Duration
 	}{
 		{name: "401", fault: datadogserver.Fault{Status: 401}, status: 401, permanent: true,
-			reason: "unauthorized (401): Datadog did not get an application key; check DD_APP_KEY"},
+			reason: "unauthorized (401): Datadog refused the keys; check DD_API_KEY and DD_APP_KEY"},
 		{name: "403", fault: datadogserver.Fault{Status: 403, Body: `{"errors":["Forbidden"]}`}, status: 403, permanent: true,
 			reason: "the application key lacks the timeseries_query scope"},
 		{name: "404", fault: datadogserver.Fault{Status: 404}, status: 404, permanent: true,
