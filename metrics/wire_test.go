@@ -29,6 +29,13 @@ type wire struct {
 
 func newWire(tb testing.TB, services int, interval time.Duration, clk clock.WithTicker) *wire {
 	tb.Helper()
+	return newWireTimeout(tb, services, interval, clk, 0)
+}
+
+// newWireTimeout is newWire whose calls give up after timeout (0: the
+// default).
+func newWireTimeout(tb testing.TB, services int, interval time.Duration, clk clock.WithTicker, timeout time.Duration) *wire {
+	tb.Helper()
 	dd := datadogserver.New(datadogserver.Options{APIKey: "api-key", AppKey: "app-key", Clock: clk, RateLimit: datadogserver.RateLimit{Limit: 100000, Period: time.Hour}})
 	srv := httptest.NewServer(dd.Handler())
 	tb.Cleanup(srv.Close)
@@ -44,12 +51,15 @@ func newWire(tb testing.TB, services int, interval time.Duration, clk clock.With
 			}
 		}
 	}
-	client, err := datadog.New(datadog.Options{Credentials: datadog.Credentials{APIKey: "api-key", AppKey: "app-key", Address: srv.URL}, Clock: clk, Interval: interval})
+	client, err := datadog.New(datadog.Options{Credentials: datadog.Credentials{APIKey: "api-key", AppKey: "app-key", Address: srv.URL}, Clock: clk, Interval: interval, Timeout: timeout})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cfg := metrics.Defaults()
 	cfg.Datadog.Interval = interval
+	if timeout > 0 {
+		cfg.Datadog.Timeout = timeout
+	}
 	p, err := metrics.NewPoller(metrics.PollerOptions{Config: cfg, Metrics: client, ErrorsOff: "Bugsnag is off in this test", Judge: judge.Judge{}, Clock: clk})
 	if err != nil {
 		tb.Fatal(err)

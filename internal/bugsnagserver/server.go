@@ -182,6 +182,13 @@ func (s *Server) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
+// ClearFaults removes every fault not used up: the service recovers.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // Requests returns the latest requests (up to 1000), oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()

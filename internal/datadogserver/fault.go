@@ -3,6 +3,7 @@ package datadogserver
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -43,6 +44,10 @@ type Fault struct {
 	EmptySeries bool
 	AllNull     bool
 	DropGroup   string
+	// ExtraGroup adds, beside each group, a copy under another value of
+	// the same tag key ("kube_role:preview"), its values ten times over:
+	// a series for a role nobody asked for.
+	ExtraGroup string
 
 	// QueryError answers 200 with an error inside the body, as Datadog does
 	// for a query it accepted but could not run: v1 {"status":"error",
@@ -112,8 +117,31 @@ func (f *Fault) spoil(rs []result) []result {
 			r = result{tags: r.tags, values: nullValues(len(r.values))}
 		}
 		out = append(out, r)
+		if extra, ok := f.extra(r); ok {
+			out = append(out, extra)
+		}
 	}
 	return out
+}
+
+// extra is r's copy under ExtraGroup, when r has a tag of its key.
+func (f *Fault) extra(r result) (result, bool) {
+	key, _, ok := strings.Cut(f.ExtraGroup, ":")
+	if !ok {
+		return result{}, false
+	}
+	for i, tag := range r.tags {
+		if strings.HasPrefix(tag, key+":") && tag != f.ExtraGroup {
+			tags := slices.Clone(r.tags)
+			tags[i] = f.ExtraGroup
+			values := make([]float64, len(r.values))
+			for j, v := range r.values {
+				values[j] = v * 10
+			}
+			return result{tags: tags, values: values}, true
+		}
+	}
+	return result{}, false
 }
 
 // wrongShape is, per endpoint, valid JSON whose fields have the wrong types:

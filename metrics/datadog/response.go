@@ -118,6 +118,9 @@ func fieldsOf(m map[string]any) string {
 	return "fields " + strings.Join(names, ", ")
 }
 
+// MaxPoints is the most points roost keeps of one side of one metric.
+const MaxPoints = 500
+
 // split finds the canary's and stable's group among a response's groups by
 // their TagKey tag, and scales their values. A side without a group is not
 // Found; a side with two groups means the query groups by more than TagKey.
@@ -143,6 +146,12 @@ func split(groups []group, q metrics.MetricQuery) (canary, stable metrics.Series
 		points := g.points
 		if additive(q) {
 			points = completeBuckets(points, q.To)
+		}
+		// A series of thousands of points (a fine rollup over a long
+		// window) keeps its newest MaxPoints: enough for the judge and the
+		// sparkline, and the memory of 200 rollouts stays bounded.
+		if len(points) > MaxPoints {
+			points = slices.Clone(points[len(points)-MaxPoints:])
 		}
 		side.Points = scaled(points, q.Scale)
 	}
