@@ -223,7 +223,9 @@ const urgencyFailing = watch.UrgencyDegraded - 1
 // fails on evidence that is fresh.
 func (m *Model) urgencyOf(r *watch.Rollout) watch.Urgency {
 	if r.CanaryUnderWay() {
-		if ev, ok := m.evidence[keyOf(r)]; ok && ev.Score == metrics.ScoreFail && !ev.MetricsState.Stale {
+		// Fresh metrics that fail, or a fresh error class new in the
+		// canary (the score counts it even while metrics are stale).
+		if ev, ok := m.evidence[keyOf(r)]; ok && ev.Score == metrics.ScoreFail && (!ev.MetricsState.Stale || ev.NewErrors() > 0 && !ev.ErrorsState.Stale) {
 			return urgencyFailing
 		}
 	}
