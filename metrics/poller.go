@@ -45,6 +45,11 @@ type PollerOptions struct {
 	// ErrorsOff says why.
 	Errors    ErrorSource
 	ErrorsOff string
+	// DatadogApp is Datadog's web app, DatadogApp of the API's address:
+	// each metric links to its graph there. "" gives no links, and
+	// DatadogLinksOff says why.
+	DatadogApp      string
+	DatadogLinksOff string
 	// Judge gives the verdicts and scores (metrics/judge.Judge{}).
 	Judge Judge
 	// Clock paces the polls; nil is the real clock.
@@ -71,6 +76,10 @@ type Poller struct {
 	metricsOff string
 	errors     ErrorSource
 	errorsOff  string
+	// datadogApp and linksOff are PollerOptions' DatadogApp and
+	// DatadogLinksOff.
+	datadogApp string
+	linksOff   string
 	judge      Judge
 	clock      clock.WithTicker
 	// calls holds a token per call in flight.
@@ -160,6 +169,7 @@ func NewPoller(o PollerOptions) (*Poller, error) {
 	p := &Poller{
 		cfg: o.Config, metrics: o.Metrics, metricsOff: o.MetricsOff,
 		errors: o.Errors, errorsOff: o.ErrorsOff, judge: o.Judge, clock: o.Clock,
+		datadogApp: o.DatadogApp, linksOff: o.DatadogLinksOff,
 		calls:   make(chan struct{}, o.Concurrency),
 		wake:    make(chan struct{}, 1),
 		changed: make(chan struct{}, 1),
