@@ -258,3 +258,21 @@ func lzDecompressURI(t *testing.T, s string) string {
 		}
 	}
 }
+
+// BenchmarkExplorerURL is the cost of one metric's link, paid once per
+// metric per poll: the error rate's two queries and formula.
+func BenchmarkExplorerURL(b *testing.B) {
+	from := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	q := MetricQuery{
+		Name: "error rate",
+		Queries: []NamedQuery{
+			{Name: "errors", Query: "sum:trace.http.request.errors{service:cart,env:prod} by {kube_role}.as_count()"},
+			{Name: "hits", Query: "sum:trace.http.request.hits{service:cart,env:prod} by {kube_role}.as_count()"},
+		},
+		Formula: "errors / hits", Scale: 100, From: from, To: from.Add(30 * time.Minute),
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = ExplorerURL("https://app.datadoghq.com", q)
+	}
+}
