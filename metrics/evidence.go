@@ -73,6 +73,10 @@ type Metric struct {
 	// Error is set when this metric's query failed; both series are then
 	// empty and Verdict is NoData.
 	Error string `json:"error,omitempty"`
+	// Link is the metric's graph in Datadog's metrics explorer over the
+	// window queried (ExplorerURL); "" when the web app's address is not
+	// known (Evidence.MetricLinksOff says why).
+	Link string `json:"link,omitempty"`
 }
 
 // Ratio is the canary's latest value over stable's: 2.0 means the canary has
@@ -126,6 +130,9 @@ type Error struct {
 	// New is set when the stable release stage has never seen this error:
 	// the canary brought it.
 	New bool `json:"new"`
+	// URL is the error in Bugsnag's dashboard, showing the canary stage's
+	// events; "" until Bugsnag has said where the project's dashboard is.
+	URL string `json:"url,omitempty"`
 }
 
 // Evidence is what roost knows of one rollout's canary beyond Kubernetes.
@@ -136,6 +143,9 @@ type Evidence struct {
 	// Metrics are the configured metrics, in configuration order.
 	Metrics      []Metric  `json:"metrics,omitempty"`
 	MetricsState Freshness `json:"metricsState"`
+	// MetricLinksOff says why the metrics have no links to Datadog, when
+	// they have none: the API's address is not one of Datadog's sites.
+	MetricLinksOff string `json:"metricLinksOff,omitempty"`
 	// MetricsOff says why there are no metrics at all, when that is so:
 	// "Datadog is not configured: set DD_API_KEY and DD_APP_KEY, or
 	// datadog.secret in ~/.config/roost/config.yaml", or "not polled:
@@ -147,6 +157,9 @@ type Evidence struct {
 
 	Errors      []Error   `json:"errors,omitempty"`
 	ErrorsState Freshness `json:"errorsState"`
+	// ErrorsURL is the canary stage's errors since the canary started, in
+	// Bugsnag's dashboard; "" until Bugsnag has said where it is.
+	ErrorsURL string `json:"errorsURL,omitempty"`
 	// ErrorsOff is MetricsOff's twin for Bugsnag.
 	ErrorsOff string `json:"errorsOff,omitempty"`
 

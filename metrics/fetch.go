@@ -178,7 +178,17 @@ func (p *Poller) fetchMetrics(ctx context.Context, plan Plan, since time.Time, p
 		}()
 	}
 	wg.Wait()
-	return mergeMetrics(prev, plan.Metrics, results, p.judge, pods)
+	ms, tolerances, failures := mergeMetrics(prev, plan.Metrics, results, p.judge, pods)
+	// A metric whose call failed still links to its graph: what Datadog's
+	// web app shows is where to look next.
+	for i, pm := range plan.Metrics {
+		if pm.Err == "" {
+			q := pm.Query
+			q.From, q.To = from, to
+			ms[i].Link = ExplorerURL(p.datadogApp, q)
+		}
+	}
+	return ms, tolerances, failures
 }
 
 // fetchErrors asks for the errors of the canary since it started (or over
@@ -323,6 +333,7 @@ func (p *Poller) present(e *entry) Evidence {
 		ev.MetricsFrom = p.metricsFrom
 		ev.Metrics = copyMetrics(e.metrics)
 		ev.MetricsState = e.metricsState
+		ev.MetricLinksOff = p.linksOff
 		if !e.target.Poll && !e.sched[sideMetrics].running {
 			ev.MetricsState.Stale, ev.MetricsState.Reason, ev.MetricsState.RetryAt = true, notPolledStale, time.Time{}
 		}
@@ -340,6 +351,11 @@ func (p *Poller) present(e *entry) Evidence {
 	default:
 		ev.Errors = append([]Error(nil), e.errors...)
 		ev.ErrorsState = e.errorsState
+		if d, ok := p.errors.(ErrorDashboard); ok {
+			q := e.plan.Errors
+			q.Since = e.target.Since
+			ev.ErrorsURL = d.ErrorsURL(q)
+		}
 		if !e.target.Poll && !e.sched[sideErrors].running {
 			ev.ErrorsState.Stale, ev.ErrorsState.Reason, ev.ErrorsState.RetryAt = true, notPolledStale, time.Time{}
 		}

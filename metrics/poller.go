@@ -55,6 +55,11 @@ type PollerOptions struct {
 	// ErrorsOff says why.
 	Errors    ErrorSource
 	ErrorsOff string
+	// DatadogApp is Datadog's web app, DatadogApp of the API's address:
+	// each metric links to its graph there. "" gives no links, and
+	// DatadogLinksOff says why.
+	DatadogApp      string
+	DatadogLinksOff string
 	// Judge gives the verdicts and scores (metrics/judge.Judge{}).
 	Judge Judge
 	// Clock paces the polls; nil is the real clock.
@@ -83,8 +88,12 @@ type Poller struct {
 	metricsFrom string
 	errors      ErrorSource
 	errorsOff   string
-	judge       Judge
-	clock       clock.WithTicker
+	// datadogApp and linksOff are PollerOptions' DatadogApp and
+	// DatadogLinksOff.
+	datadogApp string
+	linksOff   string
+	judge      Judge
+	clock      clock.WithTicker
 	// calls holds a token per call in flight.
 	calls  chan struct{}
 	budget *callBudget
@@ -175,6 +184,7 @@ func NewPoller(o PollerOptions) (*Poller, error) {
 	p := &Poller{
 		cfg: o.Config, metrics: o.Metrics, metricsOff: o.MetricsOff, metricsFrom: o.MetricsFrom,
 		errors: o.Errors, errorsOff: o.ErrorsOff, judge: o.Judge, clock: o.Clock,
+		datadogApp: o.DatadogApp, linksOff: o.DatadogLinksOff,
 		calls:   make(chan struct{}, o.Concurrency),
 		wake:    make(chan struct{}, 1),
 		changed: make(chan struct{}, 1),

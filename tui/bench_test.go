@@ -147,3 +147,28 @@ func BenchmarkEventToFrame(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkLinkScreens renders the metrics screen with its three Datadog
+// links and the error screen with its stack.
+func BenchmarkLinkScreens(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	t := &testing.T{}
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		base := fixtureModel(ctx, dark(t), size.w, size.h, nil)
+		for _, s := range []struct {
+			name string
+			m    Model
+		}{
+			{"metrics", press(selectRollout(t, base, "web", "front"), "m")},
+			{"error", openFrontError(t, base)},
+		} {
+			b.Run(fmt.Sprintf("%s-%dx%d", s.name, size.w, size.h), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					_ = s.m.View()
+				}
+			})
+		}
+	}
+}

@@ -3,5 +3,9 @@
 // confirmation, help) that are plain structs rendering into a width. Update
 // does no I/O: reading the watch layer, sending an action, asking what the
 // person may do and reading the evidence are all tea.Cmds returning typed
-// messages. Colours and symbols come from themes only.
+// messages. The error screen (errors.go) opens one Bugsnag error from the
+// errors panel and reads its latest event on demand; the copy key (copy.go)
+// puts a one-line summary with the links to Datadog and Bugsnag on the
+// clipboard through the terminal (OSC 52). Colours and symbols come from
+// themes only.
 package tui

@@ -39,17 +39,7 @@ func (m Model) judgeOf(r *watch.Rollout) (string, bool) {
 		return "judge: no evidence yet", false
 	}
 	parts := []string{"judge: score " + string(ev.Score)}
-	var worst metrics.Metric
-	worstRatio := 0.0
-	for _, mt := range ev.Metrics {
-		if !mt.HigherIsWorse {
-			continue
-		}
-		if ratio, ok := mt.Ratio(); ok && ratio > worstRatio {
-			worst, worstRatio = mt, ratio
-		}
-	}
-	if worstRatio > 0 {
+	if worst, worstRatio, ok := worstMetric(ev.Metrics); ok {
 		c, _ := worst.Canary.Latest()
 		st, _ := worst.Stable.Latest()
 		parts = append(parts, fmt.Sprintf("worst %s %.3g× stable (canary %s vs %s)", worst.Name, worstRatio, formatValue(c.Value, worst.Unit), formatValue(st.Value, worst.Unit)))
@@ -315,20 +305,31 @@ func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
 	}
 	out := []string{fit(head+style.Render(fresh), width, t.Symbols.Ellipsis)}
 	var lines []string
-	for _, e := range ev.Errors {
-		lines = append(lines, m.errorLine(e, width))
+	focused := m.focus == panelErrors
+	for i, e := range ev.Errors {
+		lines = append(lines, m.errorLine(e, width, focused && i == m.errCursor))
 	}
-	return append(out, scrolled(lines, m.scroll[panelErrors], height-1)...)
+	// The picked error stays in view.
+	offset := 0
+	if focused {
+		offset = max(m.errCursor-(height-2), 0)
+	}
+	return append(out, scrolled(lines, offset, height-1)...)
 }
 
-func (m Model) errorLine(e metrics.Error, width int) string {
+// errorLine is one error on one line; picked marks the one enter opens.
+func (m Model) errorLine(e metrics.Error, width int, picked bool) string {
 	t := m.th
 	mark := "   "
 	if e.New {
 		mark = t.Bad.Render(t.Symbols.New + "  ")
 	}
+	lead := "  "
+	if picked {
+		lead = t.Key.Render(t.Symbols.Cursor) + " "
+	}
 	counts := t.Muted.Render(fmt.Sprintf("  %d events, %d users, first %s", e.Events, e.Users, m.sinceText(e.FirstSeen)))
-	line := "  " + mark + t.Text.Render(e.Class) + t.Muted.Render(": ") + t.Text.Render(oneLine(e.Message))
+	line := lead + mark + t.Text.Render(e.Class) + t.Muted.Render(": ") + t.Text.Render(oneLine(e.Message))
 	if room := width - cells(counts); cells(line) > room {
 		line = fit(line, max(room, 10), t.Symbols.Ellipsis)
 	}
@@ -356,6 +357,11 @@ func (m Model) metricsScreen(width, height int) []string {
 	} else {
 		fresh, style := m.freshness(ev.MetricsState)
 		lines = append(lines, t.Muted.Render("Datadog: ")+style.Render(fresh))
+		if ev.MetricLinksOff != "" {
+			for _, l := range wrap(oneLine(ev.MetricLinksOff), inner) {
+				lines = append(lines, t.Muted.Render(l))
+			}
+		}
 		for _, mt := range ev.Metrics {
 			lines = append(lines, "")
 			lines = append(lines, m.metricChart(mt, inner, ev.MetricsState.Stale)...)
@@ -372,7 +378,7 @@ func (m Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	t := m.th
 	sym := t.Symbols
 	if mt.Error != "" {
-		return []string{t.Text.Render(mt.Name) + " " + t.Bad.Render("query failed: "+oneLine(mt.Error))}
+		return append([]string{t.Text.Render(mt.Name) + " " + t.Bad.Render("query failed: "+oneLine(mt.Error))}, m.metricLink(mt, width)...)
 	}
 	verdict, vstyle := m.verdictText(mt, stale)
 	ratio := "no ratio"
@@ -387,10 +393,20 @@ func (m Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	cl := label(sym.Canary, "canary", mt.Canary)
 	sl := label(sym.Stable, "stable", mt.Stable)
 	spark := max(width-cells(cl), 0)
-	return []string{
+	out := []string{
 		fit(head, width, sym.Ellipsis),
 		t.Canary.Render(cl + sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
 		t.Stable.Render(sl + sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
 		t.Muted.Render(fit("  "+mt.Query, width, sym.Ellipsis)),
 	}
+	return append(out, m.metricLink(mt, width)...)
+}
+
+// metricLink is the metric's graph in Datadog, the whole address over as
+// many lines as it takes.
+func (m Model) metricLink(mt metrics.Metric, width int) []string {
+	if mt.Link == "" {
+		return nil
+	}
+	return append([]string{m.th.Muted.Render("  graph in Datadog:")}, linkLines(mt.Link, width, m.th.Muted.Render)...)
 }

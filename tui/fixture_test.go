@@ -145,21 +145,29 @@ func fixtureEvidence() map[watch.Key]metrics.Evidence {
 					Canary: series(t0, 180, 182, 179, 185, 181, 183), Stable: series(t0, 178, 180, 181, 179, 182, 180)},
 			},
 			MetricsState: fresh, ErrorsState: fresh,
+			MetricLinksOff: "no Datadog links: roost reads Datadog through https://datadog-proxy.internal, which is not one of Datadog's sites, so the web app's address is unknown; " +
+				"with datadog.site (or DD_SITE) set to your site instead of datadog.address, each metric links to Datadog's metrics explorer",
 		},
 		{Namespace: "web", Name: "front"}: {
 			Namespace: "web", Name: "front", Score: metrics.ScoreFail,
 			Metrics: []metrics.Metric{
 				{ID: "requests", Name: "requests", Unit: "req/s", Verdict: metrics.VerdictPass,
-					Canary: series(t0, 80, 82, 84, 85, 84, 86), Stable: series(t0, 120, 121, 119, 118, 120, 119)},
+					Canary: series(t0, 80, 82, 84, 85, 84, 86), Stable: series(t0, 120, 121, 119, 118, 120, 119),
+					Link: frontLink("requests", "hits", "sum:trace.http.request.hits{service:front} by {kube_role}.as_rate()")},
 				{ID: "error_rate", Name: "error rate", Unit: "%", HigherIsWorse: true, Verdict: metrics.VerdictHigh,
-					Canary: series(t0, 0.9, 1.8, 2.9, 3.6, 4.0, 4.2), Stable: series(t0, 0.9, 1.0, 0.9, 0.8, 1.0, 0.9)},
+					Canary: series(t0, 0.9, 1.8, 2.9, 3.6, 4.0, 4.2), Stable: series(t0, 0.9, 1.0, 0.9, 0.8, 1.0, 0.9),
+					Link: frontLink("error rate", "errors", "sum:trace.http.request.errors{service:front} by {kube_role}.as_count()")},
 				{ID: "latency_p95", Name: "p95 latency", Unit: "ms", HigherIsWorse: true, Verdict: metrics.VerdictHigh,
-					Canary: series(t0, 210, 260, 340, 420, 480, 510), Stable: series(t0, 200, 205, 198, 202, 201, 199)},
+					Canary: series(t0, 210, 260, 340, 420, 480, 510), Stable: series(t0, 200, 205, 198, 202, 201, 199),
+					Link: frontLink("p95 latency", "p95", "p95:trace.http.request{service:front} by {kube_role}")},
 			},
 			Errors: []metrics.Error{
-				{ID: "6750d1a2b3c4d5e6f7a8b9c0", Class: "NoMethodError", Message: "undefined method 'price' for nil", Events: 42, Users: 17, FirstSeen: fixtureNow.Add(-6 * time.Minute), New: true},
+				{ID: "6750d1a2b3c4d5e6f7a8b9c0", Class: "NoMethodError", Message: "undefined method 'price' for nil", Events: 42, Users: 17,
+					FirstSeen: fixtureNow.Add(-6 * time.Minute), LastSeen: fixtureNow.Add(-20 * time.Second), Severity: "error", Context: "POST /cart/items", New: true,
+					URL: "https://app.bugsnag.com/shop-co/front/errors/6750d1a2b3c4d5e6f7a8b9c0?filters[app.release_stage][][type]=eq&filters[app.release_stage][][value]=canary"},
 				{ID: "6750d1a2b3c4d5e6f7a8b9c1", Class: "Timeout::Error", Message: "execution expired calling inventory", Events: 5, Users: 4, FirstSeen: fixtureNow.Add(-30 * 24 * time.Hour)},
 			},
+			ErrorsURL:    "https://app.bugsnag.com/shop-co/front/errors?filters[app.release_stage][][type]=eq&filters[app.release_stage][][value]=canary",
 			MetricsState: fresh, ErrorsState: fresh,
 		},
 		{Namespace: "web", Name: "search"}: {
@@ -175,6 +183,40 @@ func fixtureEvidence() map[watch.Key]metrics.Evidence {
 			},
 			ErrorsOff: "Bugsnag is not configured: set BUGSNAG_AUTH_TOKEN, or bugsnag.secret in ~/.config/roost/config.yaml",
 		},
+	}
+}
+
+// frontLink is web/front's graph of one metric in Datadog.
+func frontLink(name, query, q string) string {
+	return metrics.ExplorerURL("https://app.datadoghq.com", metrics.MetricQuery{
+		Name: name, Queries: []metrics.NamedQuery{{Name: query, Query: q}}, Scale: 1,
+		From: fixtureNow.Add(-30 * time.Minute), To: fixtureNow,
+	})
+}
+
+// fixtureDetail is the latest event of front's new error: a long message
+// and a stack deeper than the screen shows.
+func fixtureDetail() metrics.ErrorDetail {
+	frames := []metrics.Frame{
+		{File: "app/models/line_item.rb", Line: 42, Method: "price", InProject: true},
+		{File: "app/models/cart.rb", Line: 17, Method: "block in total", InProject: true},
+		{File: "/usr/local/bundle/gems/activesupport-7.1.3/lib/active_support/core_ext/enumerable.rb", Line: 61, Method: "sum"},
+		{File: "app/controllers/cart_items_controller.rb", Line: 9, Method: "create", InProject: true},
+	}
+	for i := range 14 {
+		frames = append(frames, metrics.Frame{File: "/usr/local/bundle/gems/actionpack-7.1.3/lib/action_controller/metal.rb", Line: 200 + i, Method: "dispatch"})
+	}
+	return metrics.ErrorDetail{
+		ErrorID: "6750d1a2b3c4d5e6f7a8b9c0", EventID: "6750d1a2b3c4d5e6f7a8ffff",
+		ReceivedAt: fixtureNow.Add(-20 * time.Second), ReleaseStage: "canary", AppVersion: "4.2.0",
+		Context: "POST /cart/items", Severity: "error", Unhandled: true,
+		Exceptions: []metrics.Exception{{
+			Class: "NoMethodError",
+			Message: "undefined method 'price' for nil: LineItem#price called on an item whose product was deleted " +
+				"between the cart's load and its total; the cart holds 3 items, 1 of them without a product (sku-7781)",
+			Frames: frames,
+		}},
+		URL: "https://app.bugsnag.com/shop-co/front/errors/6750d1a2b3c4d5e6f7a8b9c0?event_id=6750d1a2b3c4d5e6f7a8ffff",
 	}
 }
 
@@ -213,6 +255,14 @@ func (s staticEvidence) Evidence(ns, name string) (metrics.Evidence, bool) {
 func (staticEvidence) WaitChanged(ctx context.Context) ([]metrics.Key, error) {
 	<-ctx.Done()
 	return nil, ctx.Err()
+}
+
+// ErrorDetail knows front's new error only.
+func (staticEvidence) ErrorDetail(_ context.Context, ns, name, id string) (metrics.ErrorDetail, error) {
+	if d := fixtureDetail(); ns == "web" && name == "front" && id == d.ErrorID {
+		return d, nil
+	}
+	return metrics.ErrorDetail{}, &metrics.SourceError{Source: "Bugsnag", Status: 404, Permanent: true, Reason: "Bugsnag has no event of error " + id + " for this auth token (404)"}
 }
 
 // fixtureModel is the cockpit over the fixtures at width×height, loaded as

@@ -64,6 +64,59 @@ func selectRollout(t *testing.T, m Model, ns, name string) Model {
 	return m
 }
 
+// focusPanel presses tab until p has the focus.
+func focusPanel(t *testing.T, m Model, p panel) Model {
+	t.Helper()
+	for range panels {
+		if m.focus == p {
+			return m
+		}
+		m = press(m, "tab")
+	}
+	t.Fatalf("tab never focuses the %s panel", p)
+	return m
+}
+
+// run sends msg to m and runs what it answers, message by message, as the
+// program would (a batch's commands one after the other).
+func run(m Model, msg tea.Msg) Model {
+	next, cmd := m.Update(msg)
+	m = next.(Model)
+	for _, msg := range drain(cmd) {
+		next, _ = m.Update(msg)
+		m = next.(Model)
+	}
+	return m
+}
+
+// drain runs cmd and the commands of a batch, and returns their messages.
+func drain(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	msg := cmd()
+	if b, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Msg
+		for _, c := range b {
+			out = append(out, drain(c)...)
+		}
+		return out
+	}
+	return []tea.Msg{msg}
+}
+
+// openFrontError opens web/front's new error from its detail, its latest
+// event read.
+func openFrontError(t *testing.T, m Model) Model {
+	t.Helper()
+	m = focusPanel(t, press(selectRollout(t, m, "web", "front"), "enter"), panelErrors)
+	m = run(m, keyMsg("enter"))
+	if m.screen != screenError {
+		t.Fatalf("enter on the errors panel shows screen %d, want the error screen", m.screen)
+	}
+	return m
+}
+
 // checkGolden compares got with testdata/name.golden byte for byte.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
@@ -123,6 +176,11 @@ func TestGoldenScreens(t *testing.T) {
 		{"detail-aborted", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "shop", "checkout"), "enter") }},
 		{"detail-stale-metrics", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "web", "search"), "enter") }},
 		{"metrics", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "web", "front"), "m") }},
+		{"metrics-links-off", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "shop", "cart"), "m") }},
+		{"error", func(t *testing.T, m Model) Model { return openFrontError(t, m) }},
+		{"errors-focused", func(t *testing.T, m Model) Model {
+			return press(focusPanel(t, press(selectRollout(t, m, "web", "front"), "enter"), panelErrors), "down")
+		}},
 		{"help", func(_ *testing.T, m Model) Model { return press(m, "?") }},
 		{"confirm-promote", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "shop", "cart"), "p") }},
 		{"confirm-abort", func(t *testing.T, m Model) Model {

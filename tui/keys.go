@@ -17,7 +17,9 @@ type keyMap struct {
 	Mark, MarkNone                key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
-	Help, Quit                                    key.Binding
+	// Copy puts a one-line summary on the clipboard (OSC 52).
+	Copy       key.Binding
+	Help, Quit key.Binding
 
 	// In a confirmation.
 	Yes, No, Reason key.Binding
@@ -54,6 +56,7 @@ func newKeyMap(ascii bool) keyMap {
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Metrics: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metrics")),
 		Refresh: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh metrics")),
+		Copy:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "copy summary")),
 		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
@@ -73,6 +76,9 @@ func (k *keyMap) actionKeys() []*key.Binding {
 	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Hold, &k.Continue, &k.Restart, &k.Undo, &k.Mark, &k.MarkNone}
 }
 
+// openErrorKey is enter's help while the errors panel has the focus.
+var openErrorKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open error"))
+
 // shortHelp is the footer: the keys an on-call engineer needs first.
 func (k keyMap) shortHelp(detail bool) []key.Binding {
 	out := []key.Binding{k.Promote, k.Abort}
@@ -89,6 +95,6 @@ func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
 		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo},
-		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Help, k.Quit},
+		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Copy, k.Help, k.Quit},
 	}
 }

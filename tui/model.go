@@ -80,6 +80,8 @@ const (
 	screenDetail
 	screenMetrics
 	screenHelp
+	// screenError is one Bugsnag error, opened from the errors panel.
+	screenError
 )
 
 // panel is what up/down move or scroll.
@@ -150,6 +152,12 @@ type Model struct {
 	back   screen
 	focus  panel
 	scroll [panels]int
+	// errCursor picks an error in the errors panel; errOpen is the error
+	// on the error screen, and details what is known of each error's
+	// latest event, by error id.
+	errCursor int
+	errOpen   *openError
+	details   map[string]detailState
 
 	filter    textinput.Model
 	filtering bool
@@ -185,6 +193,7 @@ func New(ctx context.Context, opt Options) Model {
 		marked:   map[watch.Key]bool{},
 		access:   map[string]accessState{},
 		evidence: map[watch.Key]metrics.Evidence{},
+		details:  map[string]detailState{},
 		width:    80,
 		height:   24,
 
@@ -469,6 +478,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.waitEvidence(), m.armTick())
 	case actionDoneMsg:
 		return m.onActionDone(msg), nil
+	case errorDetailMsg:
+		st := detailState{detail: msg.detail, err: msg.err}
+		if msg.err != nil {
+			// A failed read keeps what an earlier one found.
+			st.detail = m.details[msg.id].detail
+		}
+		m.details[msg.id] = st
+		return m, nil
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
 	}
@@ -603,6 +620,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.screen = m.back
 		return m, nil
+	case m.screen == screenError:
+		if next, cmd, ok := m.onErrorKey(msg); ok {
+			return next, cmd
+		}
 	}
 	k := m.keys
 	switch {
@@ -618,6 +639,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.move(-len(m.rows) - 1000)
 	case key.Matches(msg, k.Bottom):
 		m.move(len(m.rows) + 1000)
+	case key.Matches(msg, k.Detail) && m.focus == panelErrors && (m.screen != screenOverview || m.split()):
+		return m.openPickedError()
+	case key.Matches(msg, k.Copy):
+		return m.copyRollout()
 	case key.Matches(msg, k.Detail):
 		if m.current() == nil {
 			break
@@ -628,6 +653,7 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		}
 		m.focus = panelEvents
 		m.scroll = [panels]int{}
+		m.errCursor = 0
 	case key.Matches(msg, k.Back):
 		m.screen, m.focus = screenOverview, panelList
 	case key.Matches(msg, k.Focus):
@@ -698,6 +724,12 @@ func (m *Model) move(d int) {
 		m.cursor += d
 		m.clampCursor()
 		m.scroll = [panels]int{}
+		m.errCursor = 0
+		return
+	}
+	if m.focus == panelErrors {
+		n := len(m.errorsOf(m.current()))
+		m.errCursor = min(max(m.errCursor+d, 0), max(n-1, 0))
 		return
 	}
 	m.scroll[m.focus] = max(m.scroll[m.focus]+d, 0)

@@ -41,6 +41,8 @@ func (m Model) Render() string {
 		body = m.helpScreen(m.width, h)
 	case m.screen == screenMetrics:
 		body = m.metricsScreen(m.width, h)
+	case m.screen == screenError && m.errOpen != nil:
+		body = m.errorScreen(m.width, h)
 	case m.split():
 		top := max(h*2/5, 8)
 		body = append(m.overviewPanel(m.width, top), m.detailPanel(m.width, h-top)...)
@@ -175,10 +177,21 @@ func (m Model) footer() []string {
 		})
 	case m.screen == screenHelp:
 		keys = t.Muted.Render("any key: back")
+	case m.screen == screenError:
+		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		m.help.SetWidth(m.width - cells(right))
+		keys = fit(m.help.ShortHelpView([]key.Binding{
+			m.keys.Back, m.keys.Copy,
+			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp(m.keys.Up.Help().Key+" "+m.keys.Down.Help().Key, "scroll")),
+			key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "read event again")),
+		}), m.width-cells(right), t.Symbols.Ellipsis) + right
 	default:
 		// Help and quit stay on the right, whatever the width.
 		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		left := m.keys.shortHelp(m.screen != screenOverview)
+		if m.focus == panelErrors && len(m.errorsOf(m.current())) > 0 {
+			left = append([]key.Binding{openErrorKey}, left...)
+		}
 		prefix := ""
 		// Read-only, the action keys are disabled and help lists none of
 		// them. Denied in this namespace only, they stay bound (another

@@ -64,6 +64,7 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 		if err == nil {
 			opts.Metrics, opts.MetricsFrom = dd, creds.Source
 			ev.dd, ev.creds = dd, &creds
+			opts.DatadogApp, opts.DatadogLinksOff = metrics.DatadogApp(creds.Address)
 		}
 	}
 	if err != nil {

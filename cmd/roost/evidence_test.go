@@ -143,7 +143,7 @@ func TestGetShowsTheCanarysEvidence(t *testing.T) {
 		t.Fatalf("evidence of %q is off or stale: %+v", got.Name, ev)
 	}
 	want := map[string][2]float64{
-		"requests":    {1, 10},    // per second: 10 and 100 requests every 10 s
+		"requests":    {0.2, 2},   // per second and ready pod: 10 and 100 requests every 10 s, 5 pods a side
 		"error_rate":  {10, 1},    // percent
 		"latency_p95": {300, 100}, // ms
 	}

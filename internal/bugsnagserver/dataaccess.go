@@ -126,15 +126,20 @@ func withOffset(raw string, n int) string {
 // absoluteURL is the address of r's path with query, as the Link header
 // needs it.
 func (s *Server) absoluteURL(r *http.Request, query string) string {
-	base := s.opts.BaseURL
-	if base == "" {
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		base = scheme + "://" + r.Host
+	return s.apiBase(r) + r.URL.EscapedPath() + "?" + query
+}
+
+// apiBase is the API's address as the client reached it: BaseURL, else the
+// request's scheme and host.
+func (s *Server) apiBase(r *http.Request) string {
+	if s.opts.BaseURL != "" {
+		return s.opts.BaseURL
 	}
-	return base + r.URL.EscapedPath() + "?" + query
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
 }
 
 // listOrganizations serves GET /user/organizations: the one organization.
@@ -143,7 +148,9 @@ func (s *Server) listOrganizations(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, []map[string]string{{"id": s.org.ID, "name": s.org.Name, "slug": slug(s.org.Name)}})
 }
 
-// projectJSON is one element of GET /organizations/{id}/projects.
+// projectJSON is Bugsnag's Project resource: GET /projects/{id}, and each
+// element of GET /organizations/{id}/projects. url and errors_url are the
+// API's; html_url is the project in the dashboard.
 type projectJSON struct {
 	ID             string   `json:"id"`
 	OrganizationID string   `json:"organization_id"`
@@ -152,6 +159,111 @@ type projectJSON struct {
 	APIKey         string   `json:"api_key"`
 	ReleaseStages  []string `json:"release_stages"`
 	OpenErrorCount int      `json:"open_error_count"`
+	URL            string   `json:"url"`
+	ErrorsURL      string   `json:"errors_url"`
+	HTMLURL        string   `json:"html_url"`
+}
+
+// projectView is p as the Project resource. s.mu is held.
+func (s *Server) projectView(r *http.Request, p *project) projectJSON {
+	stages := []string{}
+	for _, g := range p.errors {
+		for _, st := range g.stages {
+			if !slices.Contains(stages, st) {
+				stages = append(stages, st)
+			}
+		}
+	}
+	slices.Sort(stages)
+	api := s.apiBase(r) + "/projects/" + p.ID
+	return projectJSON{
+		ID: p.ID, OrganizationID: s.org.ID, Name: p.Name, Slug: slug(p.Name),
+		APIKey: p.APIKey, ReleaseStages: stages, OpenErrorCount: len(p.errors),
+		URL: api, ErrorsURL: api + "/errors",
+		HTMLURL: s.opts.DashboardURL + "/" + slug(s.org.Name) + "/" + slug(p.Name),
+	}
+}
+
+// viewProject serves GET /projects/{project_id}.
+func (s *Server) viewProject(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	p := s.byID[r.PathValue("project_id")]
+	if p == nil {
+		s.mu.Unlock()
+		writeErrors(w, http.StatusNotFound, "Not found: no project with this id is visible to this auth token")
+		return
+	}
+	out := s.projectView(r, p)
+	s.mu.Unlock()
+	writeJSON(w, out)
+}
+
+// eventJSON is Bugsnag's Event resource, as GET /errors/{id}/latest_event
+// answers it: the fields the API adds are snake_case, the report's own
+// (exceptions, app) keep the notifier's camelCase.
+type eventJSON struct {
+	ID           string           `json:"id"`
+	URL          string           `json:"url"`
+	ProjectURL   string           `json:"project_url"`
+	IsFullReport bool             `json:"is_full_report"`
+	ErrorID      string           `json:"error_id"`
+	ReceivedAt   string           `json:"received_at"`
+	Exceptions   []eventException `json:"exceptions"`
+	Context      string           `json:"context"`
+	Severity     string           `json:"severity"`
+	Unhandled    bool             `json:"unhandled"`
+	App          eventApp         `json:"app"`
+}
+
+type eventException struct {
+	ErrorClass string       `json:"errorClass"`
+	Message    string       `json:"message"`
+	Stacktrace []stackFrame `json:"stacktrace"`
+}
+
+type eventApp struct {
+	ReleaseStage string `json:"releaseStage"`
+	Version      string `json:"version,omitempty"`
+}
+
+// latestEvent serves GET /errors/{error_id}/latest_event: the newest event
+// the server keeps of the error, whatever its project.
+func (s *Server) latestEvent(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("error_id")
+	s.mu.Lock()
+	var (
+		p *project
+		g *errorGroup
+	)
+	for _, pr := range s.projects {
+		for _, eg := range pr.errors {
+			if eg.id == id {
+				p, g = pr, eg
+			}
+		}
+	}
+	if g == nil || len(g.events) == 0 {
+		s.mu.Unlock()
+		writeErrors(w, http.StatusNotFound, "Not found: no error with this id is visible to this auth token")
+		return
+	}
+	e := g.events[len(g.events)-1]
+	api := s.apiBase(r) + "/projects/" + p.ID
+	out := eventJSON{
+		ID: e.id, URL: api + "/events/" + e.id, ProjectURL: api, IsFullReport: true,
+		ErrorID: g.id, ReceivedAt: e.at.UTC().Format(timeFormat),
+		Context: e.context, Severity: e.severity, Unhandled: e.unhandled,
+		App: eventApp{ReleaseStage: e.stage, Version: e.version},
+	}
+	for _, x := range e.exceptions {
+		frames := slices.Clone(x.Stacktrace)
+		if frames == nil {
+			frames = []stackFrame{}
+		}
+		out.Exceptions = append(out.Exceptions, eventException{ErrorClass: x.ErrorClass, Message: x.Message, Stacktrace: frames})
+	}
+	s.mu.Unlock()
+	writeJSON(w, out)
 }
 
 // listProjects serves GET /organizations/{organization_id}/projects, which
@@ -164,19 +276,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	out := make([]projectJSON, 0, len(s.projects))
 	for _, p := range s.projects {
-		stages := []string{}
-		for _, g := range p.errors {
-			for _, st := range g.stages {
-				if !slices.Contains(stages, st) {
-					stages = append(stages, st)
-				}
-			}
-		}
-		slices.Sort(stages)
-		out = append(out, projectJSON{
-			ID: p.ID, OrganizationID: s.org.ID, Name: p.Name, Slug: slug(p.Name),
-			APIKey: p.APIKey, ReleaseStages: stages, OpenErrorCount: len(p.errors),
-		})
+		out = append(out, s.projectView(r, p))
 	}
 	s.mu.Unlock()
 	w.Header().Set("X-Total-Count", strconv.Itoa(len(out)))

@@ -24,11 +24,13 @@ type notifyPayload struct {
 type notifyEvent struct {
 	App struct {
 		ReleaseStage string `json:"releaseStage"`
+		Version      string `json:"version"`
 	} `json:"app"`
 	Context      string            `json:"context"`
 	Exceptions   []notifyException `json:"exceptions"`
 	GroupingHash string            `json:"groupingHash"`
 	Severity     string            `json:"severity"`
+	Unhandled    bool              `json:"unhandled"`
 	User         *struct {
 		ID string `json:"id"`
 	} `json:"user"`

@@ -55,6 +55,10 @@ type Options struct {
 	// BaseURL is the absolute address pagination links start with, for a
 	// server behind a proxy; empty uses the address the request came to.
 	BaseURL string
+	// DashboardURL is the dashboard's address a project's html_url starts
+	// with (default https://app.bugsnag.com): the server serves no
+	// dashboard, it only names it as Bugsnag does.
+	DashboardURL string
 }
 
 // Request is one request the server answered, for tests.
@@ -74,6 +78,7 @@ const (
 	defaultMaxErrors         = 1000
 	defaultMaxEventsPerError = 1000
 	defaultRateWindow        = time.Minute
+	defaultDashboardURL      = "https://app.bugsnag.com"
 	requestLogSize           = 1000
 )
 
@@ -115,6 +120,10 @@ func New(opts Options) *Server {
 		opts.MaxEventsPerError = defaultMaxEventsPerError
 	}
 	opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/")
+	if opts.DashboardURL == "" {
+		opts.DashboardURL = defaultDashboardURL
+	}
+	opts.DashboardURL = strings.TrimSuffix(opts.DashboardURL, "/")
 	org := opts.Organization
 	if org.Name == "" {
 		org.Name = "roost"
@@ -157,6 +166,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /notify", s.notify)
 	mux.HandleFunc("POST /sessions", s.sessions)
 	mux.HandleFunc("GET /projects/{project_id}/errors", s.api(s.listErrors))
+	mux.HandleFunc("GET /projects/{project_id}", s.api(s.viewProject))
+	mux.HandleFunc("GET /errors/{error_id}/latest_event", s.api(s.latestEvent))
 	mux.HandleFunc("GET /user/organizations", s.api(s.listOrganizations))
 	mux.HandleFunc("GET /organizations/{organization_id}/projects", s.api(s.listProjects))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -557,3 +557,87 @@ func TestNewRefusesMalformedProjects(t *testing.T) {
 		}()
 	}
 }
+
+// TestProjectAndLatestEvent: a project names its dashboard (html_url) and
+// an error's latest event carries the report bugsnag-go sent: the full
+// message, the release stage and version, the stack with the project's own
+// frames marked.
+func TestProjectAndLatestEvent(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.DashboardURL = "https://bugsnag.example/" })
+	canary, stable := f.notifier(shopKey, "canary"), f.notifier(shopKey, "stable")
+	mustNotify(t, chargeCard(stable, "u-stable"))
+	f.clock.Advance(time.Minute)
+	mustNotify(t, chargeCard(canary, "u1"))
+
+	resp, body := f.get("/projects/" + shopID)
+	var p projectJSON
+	if err := json.Unmarshal(body, &p); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("GET /projects/%s: HTTP %d %s (%v)", shopID, resp.StatusCode, body, err)
+	}
+	if p.HTMLURL != "https://bugsnag.example/roost/shop" || p.URL != f.http.URL+"/projects/"+shopID || p.ErrorsURL != p.URL+"/errors" {
+		t.Errorf("project addresses: html_url %q, url %q, errors_url %q", p.HTMLURL, p.URL, p.ErrorsURL)
+	}
+	if p.ID != shopID || p.Slug != "shop" || !slices.Equal(p.ReleaseStages, []string{"canary", "stable"}) {
+		t.Errorf("project: %+v", p)
+	}
+	if resp, _ := f.get("/projects/" + strings.Repeat("0", 24)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown project: HTTP %d, want 404", resp.StatusCode)
+	}
+
+	errs := f.listErrors("")
+	if len(errs) != 1 {
+		t.Fatalf("%d errors, want the one checkout error", len(errs))
+	}
+	resp, body = f.get("/errors/" + errs[0].ID + "/latest_event")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("latest event: HTTP %d: %s", resp.StatusCode, body)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatalf("latest event: %v: %s", err, body)
+	}
+	for _, k := range []string{"id", "url", "project_url", "error_id", "received_at", "exceptions", "app", "context", "severity", "unhandled"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("the event has no %s: %s", k, body)
+		}
+	}
+	var ev eventJSON
+	if err := json.Unmarshal(body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.ErrorID != errs[0].ID || ev.App.ReleaseStage != "canary" || ev.App.Version != "1.4.2" || ev.Context != "POST /checkout" || ev.Severity != "error" {
+		t.Errorf("latest event: %+v, want the canary's (version 1.4.2, POST /checkout)", ev)
+	}
+	if want := testNow.Add(time.Minute).Format(timeFormat); ev.ReceivedAt != want {
+		t.Errorf("received_at %s, want %s", ev.ReceivedAt, want)
+	}
+	if len(ev.Exceptions) != 1 || ev.Exceptions[0].ErrorClass != "*bugsnagserver.declinedError" || ev.Exceptions[0].Message != "card visa declined" {
+		t.Fatalf("exceptions: %+v", ev.Exceptions)
+	}
+	frames := ev.Exceptions[0].Stacktrace
+	i := slices.IndexFunc(frames, func(f stackFrame) bool { return f.InProject })
+	if i < 0 {
+		t.Fatalf("no in-project frame among %+v", frames)
+	}
+	if top := frames[i]; !strings.HasSuffix(top.File, "server_test.go") || top.Method != "chargeCard" || top.LineNumber == 0 {
+		t.Errorf("top in-project frame %+v, want chargeCard in server_test.go", top)
+	}
+	if !strings.Contains(string(body), `"lineNumber":`) || !strings.Contains(string(body), `"inProject":`) {
+		t.Errorf("frames are not in the report's camelCase: %s", body)
+	}
+
+	// The next event is the latest, with its own id.
+	f.clock.Advance(time.Second)
+	mustNotify(t, chargeCard(stable, "u2"))
+	_, body = f.get("/errors/" + errs[0].ID + "/latest_event")
+	var next eventJSON
+	if err := json.Unmarshal(body, &next); err != nil || next.ID == ev.ID || next.App.ReleaseStage != "stable" {
+		t.Errorf("after a stable event: %s (%v), want a new stable event", body, err)
+	}
+	if resp, body := f.get("/errors/" + strings.Repeat("0", 24) + "/latest_event"); resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), `"errors"`) {
+		t.Errorf("an unknown error: HTTP %d %s, want 404 with Bugsnag's error body", resp.StatusCode, body)
+	}
+	if resp, _ := f.getWith("/errors/"+errs[0].ID+"/latest_event", "wrong", "2"); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("a wrong token: HTTP %d, want 401", resp.StatusCode)
+	}
+}

@@ -2,6 +2,7 @@ package bugsnagserver
 
 import (
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -27,14 +28,24 @@ type errorGroup struct {
 	// stages are the release stages of every event ever seen, in the order
 	// they first appeared; they outlive the events that are forgotten.
 	stages []string
-	// events are the newest events, oldest first.
-	events []event
+	// events are the newest events, oldest first; received counts every
+	// event ever filed, to give each its own id.
+	events   []event
+	received int
 }
 
 type event struct {
+	// id is the event's id, as the Data Access API names it.
+	id    string
 	at    time.Time
 	stage string
 	user  string
+	// The rest is what GET /errors/{id}/latest_event shows of it.
+	version    string
+	context    string
+	severity   string
+	unhandled  bool
+	exceptions []notifyException
 }
 
 // add files one validated event at now.
@@ -70,7 +81,12 @@ func (p *project) add(e notifyEvent, now time.Time, maxErrors, maxEvents int) {
 	if len(g.events) >= maxEvents {
 		g.events = slices.Delete(g.events, 0, len(g.events)-maxEvents+1)
 	}
-	g.events = append(g.events, event{at: now, stage: stage, user: user})
+	g.received++
+	g.events = append(g.events, event{
+		id: hexID(g.id, strconv.Itoa(g.received)), at: now, stage: stage, user: user,
+		version: e.App.Version, context: e.Context, severity: e.Severity, unhandled: e.Unhandled,
+		exceptions: slices.Clone(e.Exceptions),
+	})
 }
 
 func (p *project) forgetLeastRecentlySeen() {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/roost-dev/roost/metrics"
@@ -74,9 +75,18 @@ type Client struct {
 	maxPages int
 	now      func() time.Time
 	http     *http.Client
+
+	// dashboards holds each project's address in Bugsnag's dashboard
+	// (its html_url), once Bugsnag said it.
+	mu         sync.Mutex
+	dashboards map[string]string
 }
 
-var _ metrics.ErrorSource = (*Client)(nil)
+var (
+	_ metrics.ErrorSource       = (*Client)(nil)
+	_ metrics.ErrorDetailSource = (*Client)(nil)
+	_ metrics.ErrorDashboard    = (*Client)(nil)
+)
 
 // New checks opts and returns a client.
 func New(opts Options) (*Client, error) {
@@ -99,6 +109,8 @@ func New(opts Options) (*Client, error) {
 		maxPages: opts.MaxPages,
 		now:      opts.Now,
 		http:     opts.HTTPClient,
+
+		dashboards: map[string]string{},
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
@@ -186,12 +198,20 @@ func (c *Client) CanaryErrors(ctx context.Context, q metrics.ErrorQuery) ([]metr
 		next = link
 	}
 	slices.SortStableFunc(out, func(a, b metrics.Error) int { return b.LastSeen.Compare(a.LastSeen) })
+	if len(out) > 0 {
+		if dash := c.dashboard(callCtx, q.Project, limit); dash != "" {
+			for i := range out {
+				out[i].URL = errorURL(dash, out[i].ID, canary, q.Since)
+			}
+		}
+	}
 	return out, nil
 }
 
-// fetchPage gets one page and the next page's address (nil on the last).
-// limit is how long the call had, for a timeout's reason.
-func (c *Client) fetchPage(ctx context.Context, u *url.URL, project string, limit time.Duration) ([]errorItem, *url.URL, error) {
+// get sends one GET of the Data Access API and reads its body. Any status
+// but 200 is a *metrics.SourceError from statusError; limit is how long the
+// call had, for a timeout's reason.
+func (c *Client) get(ctx context.Context, u *url.URL, project string, limit time.Duration) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, nil, &metrics.SourceError{Source: source, Reason: "cannot build the request: " + err.Error(), Err: err}
@@ -214,15 +234,25 @@ func (c *Client) fetchPage(ctx context.Context, u *url.URL, project string, limi
 		return nil, nil, c.scrub(statusError(resp.StatusCode, resp.Header, body, project, c.now()))
 	}
 	if len(body) > maxPageBytes {
-		return nil, nil, &metrics.SourceError{Source: source, Status: resp.StatusCode, Reason: fmt.Sprintf("unexpected response from Bugsnag: a page of more than %d MiB", maxPageBytes>>20)}
+		return nil, nil, &metrics.SourceError{Source: source, Status: resp.StatusCode, Reason: fmt.Sprintf("unexpected response from Bugsnag: an answer of more than %d MiB", maxPageBytes>>20)}
+	}
+	return body, resp.Header, nil
+}
+
+// fetchPage gets one page and the next page's address (nil on the last).
+// limit is how long the call had, for a timeout's reason.
+func (c *Client) fetchPage(ctx context.Context, u *url.URL, project string, limit time.Duration) ([]errorItem, *url.URL, error) {
+	body, header, err := c.get(ctx, u, project, limit)
+	if err != nil {
+		return nil, nil, err
 	}
 	items, err := decodePage(body)
 	if err != nil {
-		return nil, nil, c.scrub(&metrics.SourceError{Source: source, Status: resp.StatusCode, Reason: "unexpected response from Bugsnag: " + err.Error(), Err: err})
+		return nil, nil, c.scrub(&metrics.SourceError{Source: source, Status: http.StatusOK, Reason: "unexpected response from Bugsnag: " + err.Error(), Err: err})
 	}
-	link, err := c.nextPage(u, resp.Header.Values("Link"))
+	link, err := c.nextPage(u, header.Values("Link"))
 	if err != nil {
-		return nil, nil, &metrics.SourceError{Source: source, Status: resp.StatusCode, Reason: "unexpected response from Bugsnag: " + err.Error(), Err: err}
+		return nil, nil, &metrics.SourceError{Source: source, Status: http.StatusOK, Reason: "unexpected response from Bugsnag: " + err.Error(), Err: err}
 	}
 	return items, link, nil
 }

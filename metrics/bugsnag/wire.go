@@ -28,11 +28,23 @@ func errorsQuery(perPage int, stage string, since time.Time) string {
 		"sort=last_seen",
 		"direction=desc",
 		"per_page=" + strconv.Itoa(perPage),
+		stageFilters(stage, since),
+	}, "&")
+}
+
+// stageFilters are the filters of one release stage's events since since
+// (any time when since is zero), as the API and the dashboard both read them.
+func stageFilters(stage string, since time.Time) string {
+	f := []string{
 		"filters[app.release_stage][][type]=eq",
 		"filters[app.release_stage][][value]=" + queryEscape(stage),
-		"filters[event.since][][type]=eq",
-		"filters[event.since][][value]=" + queryEscape(since.UTC().Format(time.RFC3339)),
-	}, "&")
+	}
+	if !since.IsZero() {
+		f = append(f,
+			"filters[event.since][][type]=eq",
+			"filters[event.since][][value]="+queryEscape(since.UTC().Format(time.RFC3339)))
+	}
+	return strings.Join(f, "&")
 }
 
 // queryEscape percent-encodes all but the unreserved characters and ':',
