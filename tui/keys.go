@@ -14,7 +14,9 @@ type keyMap struct {
 	// Hold stops a canary where it is (spec.paused), Continue lifts that;
 	// Restart replaces its pods, Undo goes back to the stable revision.
 	Hold, Continue, Restart, Undo key.Binding
-	Mark, MarkNone                key.Binding
+	// Terminate ends the running AnalysisRuns of a canary.
+	Terminate      key.Binding
+	Mark, MarkNone key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
 	Help, Quit                                    key.Binding
@@ -45,6 +47,7 @@ func newKeyMap(ascii bool) keyMap {
 		Continue:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
 		Restart:     key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "restart pods")),
 		Undo:        key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "undo to stable")),
+		Terminate:   key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "terminate analysis")),
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkNone:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unmark all")),
 
@@ -70,7 +73,7 @@ func newKeyMap(ascii bool) keyMap {
 // the rollouts to change: all of them off in a read-only cockpit. They point
 // into k, so that disabling one disables the binding itself.
 func (k *keyMap) actionKeys() []*key.Binding {
-	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Hold, &k.Continue, &k.Restart, &k.Undo, &k.Mark, &k.MarkNone}
+	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Hold, &k.Continue, &k.Restart, &k.Undo, &k.Terminate, &k.Mark, &k.MarkNone}
 }
 
 // shortHelp is the footer: the keys an on-call engineer needs first.
@@ -89,6 +92,6 @@ func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
 		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo},
-		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Help, k.Quit},
+		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Terminate, k.Refresh, k.Help, k.Quit},
 	}
 }

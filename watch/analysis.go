@@ -318,6 +318,20 @@ func conditionParts(cond string) (op, limit string, ok bool) {
 	return m[1], m[2], true
 }
 
+// Threshold is the number a metric's condition compares its result with,
+// when the condition is that simple (result > 0.02): the failure
+// condition's, else the success condition's.
+func (m *AnalysisMetric) Threshold() (float64, bool) {
+	for _, c := range []string{m.FailureCondition, m.SuccessCondition} {
+		if _, limit, ok := conditionParts(c); ok {
+			if v, err := strconv.ParseFloat(limit, 64); err == nil {
+				return v, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // lastMeasurement is the newest measurement of phase p, else the newest.
 func lastMeasurement(m *AnalysisMetric, p v1alpha1.AnalysisPhase) *Measurement {
 	for i := len(m.Measurements) - 1; i >= 0; i-- {
