@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -20,7 +21,14 @@ type Access struct {
 	// rollouts/status in namespace shop; ask for the roost-dashboard
 	// ClusterRole (deploy/rbac-dashboard.yaml)".
 	Reason string
+	// TerminateAnalysis says whether they may also end the namespace's
+	// AnalysisRuns (a patch of the run); TerminateReason says why not.
+	TerminateAnalysis bool
+	TerminateReason   string
 }
+
+// terminateVerb is what terminating an AnalysisRun sends.
+var terminateVerb = authorizationv1.ResourceAttributes{Verb: "patch", Group: v1alpha1.Group, Resource: v1alpha1.AnalysisRunResource}
 
 // actionVerbs are what every action sends: patches of the Rollout and of its
 // status, and the Event naming who acted.
@@ -36,7 +44,8 @@ var actionVerbs = []authorizationv1.ResourceAttributes{
 // says so rather than guessing.
 func CheckAccess(ctx context.Context, kube kubernetes.Interface, namespace string) (Access, error) {
 	var denied []string
-	for _, attrs := range actionVerbs {
+	var out Access
+	for i, attrs := range append(slices.Clone(actionVerbs), terminateVerb) {
 		attrs.Namespace = namespace
 		review := &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs},
@@ -45,15 +54,23 @@ func CheckAccess(ctx context.Context, kube kubernetes.Interface, namespace strin
 		if err != nil {
 			return Access{}, fmt.Errorf("asking the API server what you may do in %s: %w", where(namespace), err)
 		}
-		if !got.Status.Allowed {
+		switch {
+		case i == len(actionVerbs):
+			out.TerminateAnalysis = got.Status.Allowed
+			if !got.Status.Allowed {
+				out.TerminateReason = fmt.Sprintf("you may not patch analysisruns in %s; ask for the roost-dashboard ClusterRole (deploy/rbac-dashboard.yaml)", where(namespace))
+			}
+		case !got.Status.Allowed:
 			denied = append(denied, attrs.Verb+" "+resourceName(attrs))
 		}
 	}
 	if len(denied) == 0 {
-		return Access{Allowed: true}, nil
+		out.Allowed = true
+		return out, nil
 	}
-	return Access{Reason: fmt.Sprintf("you may not %s in %s; ask for the roost-dashboard ClusterRole (deploy/rbac-dashboard.yaml)",
-		strings.Join(denied, ", "), where(namespace))}, nil
+	out.Reason = fmt.Sprintf("you may not %s in %s; ask for the roost-dashboard ClusterRole (deploy/rbac-dashboard.yaml)",
+		strings.Join(denied, ", "), where(namespace))
+	return out, nil
 }
 
 func resourceName(a authorizationv1.ResourceAttributes) string {

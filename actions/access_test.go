@@ -29,4 +29,21 @@ func TestCheckAccess(t *testing.T) {
 			t.Errorf("reason %q does not say %q", a.Reason, want)
 		}
 	}
+	if !a.TerminateAnalysis {
+		t.Errorf("payments: %+v; want analysis runs terminable (patch analysisruns is allowed there)", a)
+	}
+}
+
+// TestCheckAccessTerminate: ending an AnalysisRun is its own right; lacking
+// it leaves the rollout's actions on.
+func TestCheckAccessTerminate(t *testing.T) {
+	kube := kubefake.NewClientset()
+	kubetest.AnswerAccessReviews(kube, func(a authorizationv1.ResourceAttributes) bool { return a.Resource != "analysisruns" })
+	a, err := CheckAccess(context.Background(), kube, "shop")
+	if err != nil || !a.Allowed || a.TerminateAnalysis {
+		t.Fatalf("%+v, %v; want the actions allowed, terminating analysis runs not", a, err)
+	}
+	if !strings.Contains(a.TerminateReason, "patch analysisruns in namespace shop") {
+		t.Errorf("reason %q does not say what is missing", a.TerminateReason)
+	}
 }

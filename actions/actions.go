@@ -614,10 +614,15 @@ func (a *Actions) send(ctx context.Context, ns, name string, pt types.PatchType,
 	return nil
 }
 
-// record creates an Event on the rollout; msg names the actor. The action
+// record creates an Event on the rollout (or, for a run no Rollout owns, on
+// the AnalysisRun); msg names the actor. The action
 // already happened, so a failure only adds a warning to the result.
 func (a *Actions) record(ctx context.Context, ro *unstructured.Unstructured, reason, msg string, res Result) Result {
 	now := a.clock.Now()
+	kind := ro.GetKind()
+	if kind == "" {
+		kind = v1alpha1.Kind
+	}
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        fmt.Sprintf("%s.%x", ro.GetName(), now.UnixNano()),
@@ -626,7 +631,7 @@ func (a *Actions) record(ctx context.Context, ro *unstructured.Unstructured, rea
 		},
 		InvolvedObject: corev1.ObjectReference{
 			APIVersion:      v1alpha1.SchemeGroupVersion.String(),
-			Kind:            v1alpha1.Kind,
+			Kind:            kind,
 			Namespace:       ro.GetNamespace(),
 			Name:            ro.GetName(),
 			UID:             ro.GetUID(),

@@ -284,6 +284,19 @@ func number(v float64, unit string) string {
 	return s
 }
 
+// Fails is how many failing rounds in a row the gate counted for a canary
+// so far; tracked is false when it does not watch it (no canary, or its
+// analysis decides).
+func (g *Gate) Fails(namespace, name string) (fails int, tracked bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	tr := g.tracks[metrics.Key{Namespace: namespace, Name: name}]
+	if tr == nil {
+		return 0, false
+	}
+	return tr.fails, true
+}
+
 // Reset starts the count of a canary afresh: a person promoted it past a
 // hold, so only new failing rounds count.
 func (g *Gate) Reset(namespace, name string) {

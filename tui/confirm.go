@@ -209,12 +209,14 @@ func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
 	var targets []actions.Target
 	var expects []actions.Expect
 	var undoTo []int64
+	var runs [][]string
 	for _, p := range c.plans {
 		if p.skip == "" {
 			targets = append(targets, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
 			expects = append(expects, p.expect)
 			rev, _ := strconv.ParseInt(p.undoTo, 10, 64)
 			undoTo = append(undoTo, rev)
+			runs = append(runs, p.runs)
 		}
 	}
 	v := c.verb
@@ -242,12 +244,36 @@ func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
 				res, err = actor.Restart(actx, t.Namespace, t.Name)
 			case verbUndo:
 				res, err = actor.Undo(actx, t.Namespace, t.Name, undoTo[i])
+			case verbTerminate:
+				res, err = terminateRuns(actx, actor, t, runs[i])
 			}
 			cancel()
 			out = append(out, actions.Outcome{Target: t, Result: res, Err: err})
 		}
 		return actionDoneMsg{verb: v, outcomes: out}
 	}
+}
+
+// terminateRuns ends each run of t in turn, stopping at the first failure;
+// the result tells them all.
+func terminateRuns(ctx context.Context, actor Actor, t actions.Target, runs []string) (actions.Result, error) {
+	var out actions.Result
+	for i, run := range runs {
+		res, err := actor.TerminateAnalysis(ctx, t.Namespace, t.Name, run)
+		if err != nil {
+			return out, err
+		}
+		if i == 0 {
+			out = res
+			continue
+		}
+		out.Summary += "; " + res.Summary
+		out.Skipped = out.Skipped && res.Skipped
+		if res.Warning != "" {
+			out.Warning = res.Warning
+		}
+	}
+	return out, nil
 }
 
 // Render lists what the action will do to which rollouts, in a frame width

@@ -19,6 +19,9 @@ type detailBlock struct {
 	rank int
 	// grow is set for the one block that takes the height left (events).
 	grow bool
+	// full, when set, is a longer form of lines, shown instead when the
+	// height left after every kept block allows.
+	full []string
 }
 
 // rolloutDetail renders the parts of the detail that depend on the rollout
@@ -50,11 +53,15 @@ func (m Model) detailPanel(width, height int) []string {
 	}
 
 	d := rolloutDetail{th: t, now: m.now, r: r}
+	ad := analysisDetail{sym: t.Symbols, p: m.paint, now: m.now, r: r, canTerminate: !m.opt.ReadOnly}
+	compact, full := ad.lines(analysisShown(r), inner)
 	blocks := []detailBlock{
 		{rank: 0, lines: d.phaseLines(inner)},
 		{rank: 1, lines: d.problemLines(inner)},
 		{rank: 2, lines: d.stepLines(inner)},
 		{rank: 3, lines: d.pauseLines()},
+		{rank: 3, lines: m.gateLine(r)},
+		{rank: 3, lines: compact, full: full},
 		{rank: 4, lines: []string{d.podsBar(inner)}},
 		{rank: 7, lines: []string{d.weightLine()}},
 		{rank: 6, lines: d.replicaSetLines(inner)},
@@ -79,6 +86,13 @@ func (m Model) detailPanel(width, height int) []string {
 		if n := len(b.lines); used+n <= room {
 			keep[i] = true
 			used += n
+		}
+	}
+	// Then the longer forms, in the same order, while they fit.
+	for _, i := range order {
+		if b := &blocks[i]; keep[i] && b.full != nil && used+len(b.full)-len(b.lines) <= room {
+			used += len(b.full) - len(b.lines)
+			b.lines = b.full
 		}
 	}
 	var content []string
@@ -123,7 +137,10 @@ func (d rolloutDetail) problemLines(width int) []string {
 	var out []string
 	if r.Aborted {
 		reason := r.AbortReason
-		if reason == "" {
+		switch {
+		case reason == "" && r.AnalysisFailed():
+			reason = "its analysis failed (below)"
+		case reason == "":
 			reason = "no reason given"
 		}
 		by := ""

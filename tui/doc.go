@@ -1,6 +1,9 @@
 // Package tui owns roost's cockpit: one Bubble Tea root model that owns all
-// state and routes every message, and components (overview, detail, metrics,
-// confirmation, help) that are plain structs rendering into a width. Update
+// state and routes every message, and components (overview, detail, analysis,
+// metrics, confirmation, help) that are plain structs rendering into a width.
+// analysis.go draws a rollout's AnalysisRuns: the overview's marker, the
+// detail's block (counts against limits, values, countdown, condition, query,
+// the decision of a finished run) and the judge gate's state. Update
 // does no I/O: reading the watch layer, sending an action, asking what the
 // person may do and reading the evidence are all tea.Cmds returning typed
 // messages. The error screen (errors.go) opens one Bugsnag error from the

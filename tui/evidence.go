@@ -348,7 +348,10 @@ func (m Model) metricsScreen(width, height int) []string {
 	sym := t.Symbols
 	title := t.Title.Render("Metrics of "+r.Namespace+"/"+r.Name) + t.Muted.Render(" "+sym.Dot+" canary "+sym.Canary+" against stable "+sym.Stable)
 	ev, off := m.evidenceOf(r)
-	var lines []string
+	lines := m.analysisScreen(r, inner)
+	if len(lines) > 0 {
+		lines = append(lines, "")
+	}
 	if off == "" && ev.MetricsOff != "" && len(ev.Metrics) == 0 {
 		off = ev.MetricsOff
 	}

@@ -320,4 +320,8 @@ func (noActor) Undo(context.Context, string, string, int64) (actions.Result, err
 	return actions.Result{}, errNoActor
 }
 
+func (noActor) TerminateAnalysis(context.Context, string, string, string) (actions.Result, error) {
+	return actions.Result{}, errNoActor
+}
+
 var errNoActor = errors.New("golden screens send nothing")

@@ -14,7 +14,9 @@ type keyMap struct {
 	// Hold stops a canary where it is (spec.paused), Continue lifts that;
 	// Restart replaces its pods, Undo goes back to the stable revision.
 	Hold, Continue, Restart, Undo key.Binding
-	Mark, MarkNone                key.Binding
+	// Terminate ends the running AnalysisRuns of a canary.
+	Terminate      key.Binding
+	Mark, MarkNone key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
 	// Copy puts a one-line summary on the clipboard (OSC 52).
@@ -47,6 +49,7 @@ func newKeyMap(ascii bool) keyMap {
 		Continue:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
 		Restart:     key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "restart pods")),
 		Undo:        key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "undo to stable")),
+		Terminate:   key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "terminate analysis")),
 		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
 		MarkNone:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unmark all")),
 
@@ -73,7 +76,7 @@ func newKeyMap(ascii bool) keyMap {
 // the rollouts to change: all of them off in a read-only cockpit. They point
 // into k, so that disabling one disables the binding itself.
 func (k *keyMap) actionKeys() []*key.Binding {
-	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Hold, &k.Continue, &k.Restart, &k.Undo, &k.Mark, &k.MarkNone}
+	return []*key.Binding{&k.Promote, &k.PromoteFull, &k.Abort, &k.Retry, &k.Hold, &k.Continue, &k.Restart, &k.Undo, &k.Terminate, &k.Mark, &k.MarkNone}
 }
 
 // openErrorKey is enter's help while the errors panel has the focus.
@@ -94,7 +97,7 @@ func (k keyMap) shortHelp(detail bool) []key.Binding {
 func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
-		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo},
+		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo, k.Terminate},
 		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Copy, k.Help, k.Quit},
 	}
 }

@@ -45,6 +45,9 @@ type Options struct {
 	ErrorsOff  string
 	// Headline is the metric whose canary/stable ratio the overview shows.
 	Headline string
+	// JudgeGate says what roost's judge gate does with a canary; nil shows
+	// nothing about it.
+	JudgeGate JudgeGateFunc
 
 	Theme themes.Theme
 	// FollowBackground switches to the light theme when the terminal says
@@ -406,6 +409,7 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 		for _, e := range r.Events {
 			since(e.Time)
 		}
+		analysisTicks(r, m.now, consider)
 		if ev, ok := m.evidence[keyOf(r)]; ok {
 			for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {
 				if !f.FetchedAt.IsZero() {
@@ -710,6 +714,8 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m.startAction(verbRestart)
 	case key.Matches(msg, k.Undo):
 		return m.startAction(verbUndo)
+	case key.Matches(msg, k.Terminate):
+		return m.startAction(verbTerminate)
 	case m.opt.ReadOnly && slices.ContainsFunc(m.keys.actionKeys(), func(b *key.Binding) bool { return slices.Contains(b.Keys(), msg.String()) }):
 		// The action keys are disabled: say why they do nothing.
 		m.status = status{text: "read-only (--readonly): roost sends no actions; start it without --readonly to act", level: levelWarn}
@@ -786,6 +792,10 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 	for _, r := range targets {
 		if a := m.access[r.Namespace]; a.checked && a.err == nil && !a.Allowed {
 			m.status = status{text: "cannot " + v.String() + " " + r.Namespace + "/" + r.Name + ": " + a.Reason, level: levelBad}
+			return m, nil
+		}
+		if a := m.access[r.Namespace]; v == verbTerminate && a.checked && a.err == nil && !a.TerminateAnalysis {
+			m.status = status{text: "cannot " + v.String() + " the analysis of " + r.Namespace + "/" + r.Name + ": " + a.TerminateReason, level: levelBad}
 			return m, nil
 		}
 	}

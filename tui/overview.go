@@ -47,6 +47,16 @@ func (m *Model) overviewColumns() []column {
 			return age(m.now.Sub(r.StepSince)), t.muted
 		}},
 	}
+	if anyAnalysis(m.all) {
+		// After STABLE: of the two it gives way second.
+		cols = append(cols, column{title: "ANALYSIS", width: 14, drop: 2, cell: func(m *Model, r *watch.Rollout) (string, paint) {
+			s := analysisMarker(r, m.th.Symbols)
+			if s == "" {
+				return "-", t.muted
+			}
+			return s, t.analysis(r)
+		}})
+	}
 	if m.opt.Evidence != nil {
 		cols = append(cols, column{title: m.headlineTitle(), width: 6, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			return m.headlineCell(r)
@@ -217,7 +227,7 @@ func ratioText(r float64, x string) string {
 
 // urgencyFailing ranks, above every other, a live canary whose metrics fail
 // the judge: it hurts users now.
-const urgencyFailing = watch.UrgencyDegraded - 1
+const urgencyFailing = watch.UrgencyAnalysisFailed - 1
 
 // urgencyOf is the watch layer's urgency of r, raised when its canary
 // fails on evidence that is fresh.
@@ -237,8 +247,12 @@ func urgencyTitle(u watch.Urgency) string {
 	switch u {
 	case urgencyFailing:
 		return "NEEDS YOU: canary failing its metrics"
+	case watch.UrgencyAnalysisFailed:
+		return "NEEDS YOU: analysis failed, canary aborted"
 	case watch.UrgencyDegraded:
 		return "NEEDS YOU: degraded or aborted"
+	case watch.UrgencyAnalysisInconclusive:
+		return "NEEDS YOU: analysis inconclusive, promote or abort"
 	case watch.UrgencyAwaitingPromotion:
 		return "NEEDS YOU: waiting for a promote"
 	case watch.UrgencyProgressing:

@@ -21,6 +21,7 @@ const (
 	verbContinue
 	verbRestart
 	verbUndo
+	verbTerminate
 )
 
 func (v verb) String() string {
@@ -39,6 +40,8 @@ func (v verb) String() string {
 		return "restart"
 	case verbUndo:
 		return "undo"
+	case verbTerminate:
+		return "terminate analysis"
 	}
 	return "retry"
 }
@@ -60,6 +63,8 @@ func (v verb) gerund() string {
 		return "restarting"
 	case verbUndo:
 		return "undoing"
+	case verbTerminate:
+		return "terminating the analysis of"
 	}
 	return "retrying"
 }
@@ -85,6 +90,8 @@ type plannedAction struct {
 	fail     bool
 	// undoTo is the revision an undo goes back to.
 	undoTo string
+	// runs are the AnalysisRuns a terminate ends.
+	runs []string
 }
 
 // planAction predicts v on r from its snapshot. The prediction follows the
@@ -153,6 +160,8 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 		}
 	case verbRestart:
 		p.effect = fmt.Sprintf("replaces the pods of every ReplicaSet, one at a time within maxUnavailable (%d pods)", r.Replicas)
+	case verbTerminate:
+		p.effect, p.runs, p.skip = planTerminate(r)
 	case verbUndo:
 		switch {
 		case !canaryActive || r.Stable == nil:
@@ -177,8 +186,40 @@ func expectOf(r *watch.Rollout) actions.Expect {
 // revision shown whatever step it took since.
 func expectFor(v verb, r *watch.Rollout) actions.Expect {
 	e := expectOf(r)
-	e.Revision = v == verbAbort
+	e.Revision = v == verbAbort || v == verbTerminate
 	return e
+}
+
+// planTerminate says what ending r's running AnalysisRuns does, and which
+// they are; skip when none runs.
+func planTerminate(r *watch.Rollout) (effect string, runs []string, skip string) {
+	var parts []string
+	for i := range r.Analysis {
+		a := &r.Analysis[i]
+		if !a.Running() || !a.Current {
+			continue
+		}
+		runs = append(runs, a.Name)
+		ok, failed, _, _, planned := a.Tally()
+		done := fmt.Sprintf("%d measured, %d failed", ok+failed, failed)
+		if planned > 0 {
+			done = fmt.Sprintf("%d of %d measured, %d failed", ok+failed, planned, failed)
+		}
+		what := fmt.Sprintf("ends AnalysisRun %s (%s, %s): no more measurements; ", a.Name, a.Where(), done)
+		switch {
+		case failed > 0:
+			what += "a metric already failed, so it ends Failed and the canary is aborted"
+		case a.Kind == watch.AnalysisStep:
+			what += fmt.Sprintf("what is not yet decided counts as passed, so step %d/%d completes%s", a.Step, r.StepsTotal, nextStep(r, a.Step))
+		default:
+			what += "it counts as passed and the canary goes on without it"
+		}
+		parts = append(parts, what)
+	}
+	if len(runs) == 0 {
+		return "", nil, "no analysis is running"
+	}
+	return strings.Join(parts, "; and "), runs, ""
 }
 
 // nextStep says what step i will do, e.g. "; next: setWeight 50 (canary 5

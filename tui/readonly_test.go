@@ -46,6 +46,10 @@ func (a *countingActor) Undo(context.Context, string, string, int64) (actions.Re
 	a.calls.Add(1)
 	return actions.Result{}, nil
 }
+func (a *countingActor) TerminateAnalysis(context.Context, string, string, string) (actions.Result, error) {
+	a.calls.Add(1)
+	return actions.Result{}, nil
+}
 
 // TestReadOnlyListsNoActionAndSendsNothing: with --readonly (or no one to
 // send actions) the footer and the ? screen list no action key, and p P a r
@@ -81,7 +85,7 @@ func TestReadOnlyListsNoActionAndSendsNothing(t *testing.T) {
 						t.Errorf("%s: the footer's keys list %q in a read-only cockpit:\n%s", screen, w, keys)
 					}
 				}
-				for _, k := range []string{"p", "P", "a", "r", "s", "c", "X", "U", "space", "u"} {
+				for _, k := range []string{"p", "P", "a", "r", "s", "c", "X", "U", "T", "space", "u"} {
 					next, cmd := m.Update(keyMsg(k))
 					m = next.(Model)
 					if m.confirm != nil {

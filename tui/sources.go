@@ -66,6 +66,7 @@ type Actor interface {
 	Resume(ctx context.Context, ns, name string) (actions.Result, error)
 	Restart(ctx context.Context, ns, name string) (actions.Result, error)
 	Undo(ctx context.Context, ns, name string, toRevision int64) (actions.Result, error)
+	TerminateAnalysis(ctx context.Context, ns, rollout, run string) (actions.Result, error)
 }
 
 // AccessFunc says whether the person may act on rollouts of a namespace

@@ -144,6 +144,11 @@ type Rollout struct {
 	// Empty when no controller has recorded anything yet.
 	SteppedBy string
 	Events    []Event
+	// HasAnalysis is set when the canary asks for analysis (an analysis
+	// step or a background analysis): its AnalysisRuns decide, not roost's
+	// judge. Analysis are those runs (AnalysisOf), when the watch has them.
+	HasAnalysis bool
+	Analysis    []AnalysisRun `json:",omitempty"`
 	// Annotations and TemplateLabels are the Rollout's annotations and its
 	// pod template's labels, which say what to query for its metrics. They
 	// are shared with the informer cache: never modify them.
@@ -184,6 +189,7 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 
 		Annotations:    ro.Annotations,
 		TemplateLabels: ro.Spec.Template.Labels,
+		HasAnalysis:    hasAnalysis(ro),
 	}
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		v.MaxSurge, v.MaxUnavailable = c.MaxSurge, c.MaxUnavailable

@@ -25,6 +25,13 @@ type Source interface {
 	Objects(k Key) ([]*appsv1.ReplicaSet, []*Pod, []*corev1.Event)
 }
 
+// RunSource is a Source that also has AnalysisRuns: the Watcher when it
+// watches them (Options.AnalysisRuns).
+type RunSource interface {
+	// AnalysisRunsOf returns the AnalysisRuns owned by the rollout of k.
+	AnalysisRunsOf(k Key) []*unstructured.Unstructured
+}
+
 // Store is the dashboard's read model: the snapshot of every rollout in scope,
 // re-derived only for the rollouts marked dirty, and the overview list sorted
 // so that the rollouts needing a human come first.
@@ -63,6 +70,7 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 	}
 	// Derive outside the lock: readers keep serving the previous frame.
 	results := make([]result, 0, len(keys))
+	runs, _ := s.src.(RunSource)
 	for _, k := range keys {
 		ro, err := s.src.Rollout(k)
 		if err != nil || ro == nil {
@@ -71,6 +79,9 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 		}
 		rss, pods, events := s.src.Objects(k)
 		v := Snapshot(ro, rss, pods, events, now)
+		if runs != nil {
+			v.Analysis = AnalysisOf(ro, runs.AnalysisRunsOf(k), now)
+		}
 		results = append(results, result{key: k, v: &v})
 	}
 	s.mu.Lock()
@@ -155,8 +166,14 @@ type Urgency int
 
 // Urgencies, most urgent first.
 const (
+	// UrgencyAnalysisFailed: the canary's analysis failed (or erred): it
+	// is aborted by it, or about to be.
+	UrgencyAnalysisFailed Urgency = iota
 	// UrgencyDegraded: degraded, aborted or refused (InvalidSpec).
-	UrgencyDegraded Urgency = iota
+	UrgencyDegraded
+	// UrgencyAnalysisInconclusive: paused because its analysis was
+	// inconclusive, until someone promotes or aborts it.
+	UrgencyAnalysisInconclusive
 	// UrgencyAwaitingPromotion: paused until someone promotes or resumes it.
 	UrgencyAwaitingPromotion
 	// UrgencyProgressing: moving on its own (including timed pauses), or not
@@ -169,8 +186,12 @@ const (
 // UrgencyOf ranks v.
 func UrgencyOf(v *Rollout) Urgency {
 	switch {
+	case v.InvalidSpec == "" && v.AnalysisFailed():
+		return UrgencyAnalysisFailed
 	case v.Phase == v1alpha1.PhaseDegraded || v.Aborted || v.InvalidSpec != "":
 		return UrgencyDegraded
+	case v.AnalysisInconclusive():
+		return UrgencyAnalysisInconclusive
 	case v.Paused && (v.PauseUntilPromoted || v.ManuallyPaused):
 		return UrgencyAwaitingPromotion
 	case v.Phase == v1alpha1.PhaseHealthy:

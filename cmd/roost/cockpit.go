@@ -17,6 +17,7 @@ import (
 
 	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/analysis"
+	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/themes"
@@ -124,7 +125,17 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if why != "" {
 		note(themes.Info, "%s", why)
 	}
-	runsServed := reconcile && analysisRunsServed(c)
+	// AnalysisRuns are watched wherever the cluster has them, so that the
+	// cockpit shows the analysis whoever runs it; a person who may not
+	// list them is told why the cockpit shows none.
+	runsServed := analysisRunsServed(c)
+	if runsServed && !reconcile {
+		attrs := authorizationv1.ResourceAttributes{Verb: "list", Group: v1alpha1.Group, Resource: v1alpha1.AnalysisRunResource, Namespace: ns}
+		if ok, err := allowed(ctx, c.Kube, attrs); err == nil && !ok {
+			runsServed = false
+			note(themes.Info, "you may not list analysisruns in %s, so the cockpit shows no analysis; ask for the roost-dashboard ClusterRole", nsText(ns))
+		}
+	}
 	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed})
 	if err != nil {
 		return nil, err
@@ -196,6 +207,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 			// The dashboard sets the poller's targets; the gate reads them.
 			ck.gate = newGate(ev.poller, ev.gate, false)
 		}
+		ck.opts.JudgeGate = judgeGateView(ck.gate, ev.gate)
 	}
 	if reconcile {
 		if ck.providers, err = analysisProviders(c, ns, ev); err != nil {

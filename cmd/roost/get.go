@@ -35,8 +35,8 @@ type getOptions struct {
 func newGetCommand(a *app) *cobra.Command {
 	o := &getOptions{now: a.now}
 	cmd := &cobra.Command{
-		Use:   "get [NAME]",
-		Short: "List rollouts, or show one in detail",
+		Use:   "get [NAME | analysisruns | rollout NAME]",
+		Short: "List rollouts, or show one in detail; list AnalysisRuns",
 		Long: `List the rollouts of the namespace (-n, or every namespace with -A): phase, step,
 desired/actual canary weight, pause countdown, canary and stable pods ready/total.
 
@@ -47,12 +47,22 @@ canary and stable side by side, and the Bugsnag errors of the canary release
 stage (see --config).
 
 Without a traffic router a canary's weight is a pod ratio: "actual" is the canary's
-available pods over all available pods.`,
+available pods over all available pods.
+
+A rollout's AnalysisRuns are shown with it: each metric's phase, counts against its
+limits, last values, condition and query, and why a finished run decided as it did.
+"roost get analysisruns" (or "ar") lists the AnalysisRuns of the namespace: name,
+rollout, kind, phase, metrics successful/failed/inconclusive, age. A rollout named
+like that is shown with "roost get rollout NAME".`,
 		Example: `  roost get -A
   roost get -n shop checkout
   roost get -l team=payments -o wide
-  roost get checkout -o json`,
+  roost get checkout -o json
+  roost get analysisruns -A`,
 		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 2 && rolloutWords[strings.ToLower(args[0])] {
+				return nil
+			}
 			if len(args) > 1 {
 				return fmt.Errorf("roost get shows one rollout NAME or lists them all; got %d names (pick them with -l SELECTOR instead)", len(args))
 			}
@@ -70,6 +80,12 @@ available pods over all available pods.`,
 			c, err := a.connect()
 			if err != nil {
 				return err
+			}
+			switch {
+			case len(args) == 2:
+				args = args[1:]
+			case len(args) == 1 && analysisRunWords[strings.ToLower(args[0])]:
+				return a.getAnalysisRuns(cmd.Context(), c, o)
 			}
 			if len(args) == 1 {
 				if a.allNamespaces {
@@ -177,6 +193,11 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 		return fmt.Errorf("rollout %s/%s: listing its events: %w", ns, name, err)
 	}
 	v := watch.Snapshot(ro, ptrs(rss.Items), watch.PodsOf(pods.Items), ptrs(events.Items), o.now())
+	runs, err := listRuns(ctx, c, ns)
+	if err != nil {
+		fmt.Fprintln(a.errOut, "warning:", err)
+	}
+	v.Analysis = watch.AnalysisOf(ro, runs, o.now())
 	ev, cfgErr := a.fetchEvidence(ctx, c, o.config, &v)
 	if cfgErr != nil {
 		fmt.Fprintln(a.errOut, "warning:", cfgErr)
@@ -189,6 +210,7 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 		}{v, ev})
 	}
 	printDetail(a.out, v, o.now())
+	printAnalysis(a.out, v, o.now())
 	printEvidence(a.out, ev, o.now())
 	return nil
 }

@@ -41,7 +41,7 @@ func newCluster(rollouts []*unstructured.Unstructured, objs ...runtime.Object) *
 	}
 	return &cluster{
 		dyn: dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-			map[schema.GroupVersionResource]string{v1alpha1.RolloutGVR: "RolloutList"}, ros...),
+			map[schema.GroupVersionResource]string{v1alpha1.RolloutGVR: "RolloutList", v1alpha1.AnalysisRunGVR: "AnalysisRunList"}, ros...),
 		kube: kubefake.NewClientset(objs...),
 	}
 }

@@ -41,6 +41,7 @@ var appCommands = []func(*app) *cobra.Command{
 	newResumeCommand,
 	newRestartCommand,
 	newUndoCommand,
+	newTerminateCommand,
 	newWaitCommand,
 	newControllerCommand,
 	newVersionCommand,
