@@ -98,6 +98,11 @@ type fileConfig struct {
 	Bugsnag  fileBugsnag `yaml:"bugsnag"`
 	Overview string      `yaml:"overview"`
 	Judge    fileJudge   `yaml:"judge"`
+	Cockpit  fileCockpit `yaml:"cockpit"`
+}
+
+type fileCockpit struct {
+	Bell string `yaml:"bell"`
 }
 
 type fileJudge struct {
@@ -173,6 +178,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		},
 		Overview: d.Overview,
 		Judge:    fileJudge{Gate: d.Judge.Gate, Rounds: wholeNumber(d.Judge.Rounds)},
+		Cockpit:  fileCockpit{Bell: d.Cockpit.Bell},
 	}
 	doc, problems := decodeStrict(data, &f)
 	if len(problems) > 0 {
@@ -197,6 +203,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		},
 		Overview: f.Overview,
 		Judge:    GateConfig{Gate: strings.ToLower(strings.TrimSpace(f.Judge.Gate)), Rounds: int(f.Judge.Rounds)},
+		Cockpit:  CockpitConfig{Bell: strings.TrimSpace(f.Cockpit.Bell)},
 	}
 	// Templates are tried on a sample rollout with the file's tags.
 	dd := c.Datadog

@@ -140,6 +140,11 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	if c.Judge.Rounds < 1 {
 		v.add("judge.rounds", "%d: write how many failing rounds in a row the gate waits for, 1 or more (default %d)", c.Judge.Rounds, DefaultJudgeRounds)
 	}
+	switch c.Cockpit.Bell {
+	case "off", "bell", "notify":
+	default:
+		v.add("cockpit.bell", "%q is not a bell: write off, bell (ring the terminal bell when a rollout starts to need you; the default) or notify (the bell and a desktop notification)", c.Cockpit.Bell)
+	}
 	bs := c.Bugsnag
 	v.url("bugsnag.address", bs.Address)
 	v.secret("bugsnag.secret", bs.Secret)

@@ -4,7 +4,8 @@
 // budget (datadog.maxCallsPerMinute) and the services' own rate limits, and
 // keeps the last evidence, marked stale, when a call fails. Config, read by
 // Load, says what to query and how often, and every problem with it names
-// the field, the line and the fix. The Judge interface gives each metric its
+// the field, the line and the fix; it also carries the cockpit's own
+// settings (cockpit.bell), the one file roost reads. The Judge interface gives each metric its
 // verdict and a canary its score.
 //
 // The subpackages are what the poller is handed: metrics/datadog queries the
