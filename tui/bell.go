@@ -24,10 +24,6 @@ const (
 	BellNotify
 )
 
-// BellNames are the values of --bell and of the configuration's
-// cockpit.bell, in the order help lists them.
-var BellNames = []string{"off", "bell", "notify"}
-
 // ParseBell reads a --bell value: off, bell or notify.
 func ParseBell(s string) (Bell, error) {
 	switch s {

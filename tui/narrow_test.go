@@ -137,3 +137,25 @@ func TestCountsAgreeInNumber(t *testing.T) {
 		t.Errorf("counts of one:\n%s", screen)
 	}
 }
+
+// TestHeaderNeverCutsItsState: at every width from 40, whatever the context,
+// the header keeps live/reconnecting and read-only whole; the context gives
+// way first.
+func TestHeaderNeverCutsItsState(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, context := range []string{"", "prod", "gke_shop-prod_europe-west1_shop", eksContext} {
+		for _, readOnly := range []bool{false, true} {
+			for w := minWidth; w <= 120; w += 7 {
+				m := fixtureModel(ctx, dark(t), w, 24, func(o *Options) { o.Context, o.ReadOnly = context, readOnly })
+				header := strings.SplitN(ansi.Strip(m.Render()), "\n", 2)[0]
+				if !strings.Contains(header, "✓ live") || readOnly && !strings.Contains(header, "read-only") {
+					t.Errorf("%d cells, context %q, read-only %v: %q", w, context, readOnly, header)
+				}
+				if context == "" && !readOnly && !strings.Contains(header, "roost · all namespaces · ✓ live") {
+					t.Errorf("%d cells, no context: the scope was cut: %q", w, header)
+				}
+			}
+		}
+	}
+}

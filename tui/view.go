@@ -128,6 +128,9 @@ func (m Model) headerParts(reconnecting bool) []string {
 		scope += " -l " + m.opt.Selector
 	}
 	ctx, label, whole := m.opt.Context, "context ", scope
+	if ctx == "" {
+		label = ""
+	}
 	sep := cells(" " + t.Symbols.Dot + " ")
 	fixed := cells("roost") + sep + cells(state) + sep
 	if m.opt.ReadOnly {
