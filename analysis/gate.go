@@ -233,7 +233,11 @@ func (g *Gate) Decide(c Canary) GateDecision {
 	d.Fails = tr.fails
 	if tr.fails >= settings.Rounds {
 		d.Act = true
-		d.Evidence = fmt.Sprintf("%s (judge scored the canary Fail %d rounds in a row)", tr.evidence, tr.fails)
+		rounds := fmt.Sprintf("%d rounds in a row", tr.fails)
+		if tr.fails == 1 {
+			rounds = "in the last round"
+		}
+		d.Evidence = fmt.Sprintf("%s (judge scored the canary Fail %s)", tr.evidence, rounds)
 	}
 	return d
 }

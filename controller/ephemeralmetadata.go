@@ -173,7 +173,7 @@ func (s *syncContext) patchPods(patches []podPatch) error {
 		}
 	}
 	if len(patches) > 0 {
-		s.normal(EventReasonEphemeralMetadataSet, "Updated labels and annotations of %d pods in place", len(patches))
+		s.normal(EventReasonEphemeralMetadataSet, "Updated labels and annotations of %s in place", countOf(len(patches), "pod", "pods"))
 	}
 	return nil
 }

@@ -79,6 +79,14 @@ func (s *syncContext) warning(reason, format string, args ...any) {
 	s.event(corev1.EventTypeWarning, reason, format, args...)
 }
 
+// countOf is "1 pod", "3 pods": Events say counts as people do.
+func countOf(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
 // describeStep is how a step reads in Events: "Step 2/5: set weight 50",
 // "Step 3/5: pause 30s", "Step 4/5: pause".
 func describeStep(steps []v1alpha1.CanaryStep, i int32) string {

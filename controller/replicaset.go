@@ -311,8 +311,8 @@ func (s *syncContext) applyReplicaSets(plan replicaPlan) error {
 				return fmt.Errorf("rollout %s: create replicaset %s: %w", s.key, w.desired.Name, err)
 			}
 			s.newRS = created
-			s.normal(EventReasonReplicaSetCreated, "Created ReplicaSet %s (revision %d) with %d replicas",
-				created.Name, revisionOf(created), replicasOf(created))
+			s.normal(EventReasonReplicaSetCreated, "Created ReplicaSet %s (revision %d) with %s",
+				created.Name, revisionOf(created), countOf(int(replicasOf(created)), "replica", "replicas"))
 			continue
 		}
 		if !replicaSetChanged(w.current, w.desired) {

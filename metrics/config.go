@@ -21,7 +21,20 @@ type Config struct {
 	// Judge is what roost's judge does with a failing canary that has no
 	// analysis of its own (yaml: judge).
 	Judge GateConfig
+	// Cockpit is how the cockpit behaves (yaml: cockpit).
+	Cockpit CockpitConfig
 }
+
+// CockpitConfig is the cockpit's part of the file (yaml: cockpit).
+type CockpitConfig struct {
+	// Bell is what the cockpit does when a rollout starts to need you
+	// (yaml: cockpit.bell): off, bell (the terminal bell, the default) or
+	// notify (the bell and a desktop notification); --bell overrides it.
+	Bell string
+}
+
+// DefaultBell is the cockpit's bell without --bell or cockpit.bell.
+const DefaultBell = "bell"
 
 // GateConfig configures the judge as a gate (yaml: judge.gate, judge.rounds):
 // off, hold (the default) or abort, after Rounds failing rounds in a row.
@@ -248,6 +261,7 @@ func Defaults() Config {
 		},
 		Overview: DefaultOverview,
 		Judge:    GateConfig{Gate: DefaultJudgeGate, Rounds: DefaultJudgeRounds, NewErrorWeight: DefaultNewErrorWeight},
+		Cockpit:  CockpitConfig{Bell: DefaultBell},
 	}
 }
 

@@ -118,6 +118,20 @@ func TestLoadJudgeGate(t *testing.T) {
 	}
 }
 
+func TestLoadCockpitBell(t *testing.T) {
+	if d := Defaults().Cockpit.Bell; d != "bell" {
+		t.Errorf("default cockpit.bell = %q, want bell", d)
+	}
+	c, err := Load(filepath.Join("testdata", "config.example.yaml"), envOf(nil))
+	if err != nil || c.Cockpit.Bell != "notify" {
+		t.Errorf("the example's cockpit.bell = %q (%v), want notify", c.Cockpit.Bell, err)
+	}
+	c, err = Load(writeFile(t, t.TempDir(), "c.yaml", "cockpit:\n  bell: off\n"), envOf(nil))
+	if err != nil || c.Cockpit.Bell != "off" {
+		t.Errorf("cockpit.bell off read as %q (%v)", c.Cockpit.Bell, err)
+	}
+}
+
 func TestLoadOrderOfQueries(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "c.yaml", `
 datadog:
@@ -309,6 +323,12 @@ func TestLoadErrors(t *testing.T) {
 			name: "judge gate of no kind",
 			file: "judge:\n  gate: pause\n",
 			want: []string{`line 2: judge.gate: "pause" is not a gate: write off`},
+			line: 2,
+		},
+		{
+			name: "bell of no kind",
+			file: "cockpit:\n  bell: loud\n",
+			want: []string{`line 2: cockpit.bell: "loud" is not a bell: write off, bell`, "or notify"},
 			line: 2,
 		},
 		{

@@ -105,6 +105,11 @@ type fileConfig struct {
 	Bugsnag  fileBugsnag `yaml:"bugsnag"`
 	Overview string      `yaml:"overview"`
 	Judge    fileJudge   `yaml:"judge"`
+	Cockpit  fileCockpit `yaml:"cockpit"`
+}
+
+type fileCockpit struct {
+	Bell string `yaml:"bell"`
 }
 
 type fileJudge struct {
@@ -182,6 +187,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		},
 		Overview: d.Overview,
 		Judge:    fileJudge{Gate: d.Judge.Gate, Rounds: wholeNumber(d.Judge.Rounds), NewErrorWeight: wholeNumber(d.Judge.NewErrorWeight)},
+		Cockpit:  fileCockpit{Bell: d.Cockpit.Bell},
 	}
 	doc, problems := decodeStrict(data, &f)
 	if len(problems) > 0 {
@@ -206,6 +212,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		},
 		Overview: f.Overview,
 		Judge:    GateConfig{Gate: strings.ToLower(strings.TrimSpace(f.Judge.Gate)), Rounds: int(f.Judge.Rounds), NewErrorWeight: int(f.Judge.NewErrorWeight)},
+		Cockpit:  CockpitConfig{Bell: strings.TrimSpace(f.Cockpit.Bell)},
 	}
 	// Templates are tried on a sample rollout with the file's tags.
 	dd := c.Datadog

@@ -141,6 +141,11 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	if c.Judge.NewErrorWeight < 0 || c.Judge.NewErrorWeight > 100 {
 		v.add("judge.newErrorWeight", "%d: write how many failing metrics an error class new in the canary counts as, 0 (off) to 100 (default %d)", c.Judge.NewErrorWeight, DefaultNewErrorWeight)
 	}
+	switch c.Cockpit.Bell {
+	case "off", "bell", "notify":
+	default:
+		v.add("cockpit.bell", "%q is not a bell: write off, bell (ring the terminal bell when a rollout starts to need you; the default) or notify (the bell and a desktop notification)", c.Cockpit.Bell)
+	}
 	bs := c.Bugsnag
 	v.url("bugsnag.address", bs.Address)
 	v.secret("bugsnag.secret", bs.Secret)

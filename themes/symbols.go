@@ -32,6 +32,7 @@ type Symbols struct {
 	BarEmpty  string // one cell of pods not ready
 
 	Ellipsis string // ends truncated text
+	More     string // "↓ 3 more" under a list cut short
 
 	// Spark holds eight one-cell levels, lowest first, for sparklines; a
 	// point with no data is drawn as a space, never as the lowest level.
@@ -51,6 +52,7 @@ var unicodeSymbols = Symbols{
 	Cursor: "▌", Marked: "✱",
 	BarStable: "█", BarCanary: "▒", BarEmpty: "░",
 	Ellipsis:    "…",
+	More:        "↓",
 	Spark:       "▁▂▃▄▅▆▇█",
 	Times:       "×",
 	Dot:         "·",
@@ -68,6 +70,7 @@ var asciiSymbols = Symbols{
 	Cursor: ">", Marked: "*",
 	BarStable: "=", BarCanary: "#", BarEmpty: ".",
 	Ellipsis:    "...",
+	More:        "v",
 	Spark:       ".:-=+*#@",
 	Times:       "x",
 	Dot:         "|",

@@ -172,3 +172,22 @@ func BenchmarkLinkScreens(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDelivery is what a delivery of 500 rollouts costs Update (the
+// bell's comparison of NEEDS YOU included) when nothing entered it: the
+// common case, which writes nothing to the terminal.
+func BenchmarkDelivery(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	list, ev := fleetRollouts(500)
+	m := fixtureModel(ctx, dark(&testing.T{}), 120, 40, func(o *Options) {
+		o.Rollouts = &staticRollouts{list: list}
+		o.Evidence = staticEvidence{items: ev}
+	})
+	msg := rolloutsMsg{overview: list}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+	}
+}

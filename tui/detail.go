@@ -49,23 +49,25 @@ func (m Model) detailPanel(width, height int) []string {
 	style, sym := t.Phase(string(r.Phase))
 	title := style.Render(sym) + " " + t.Title.Render(r.Namespace+"/"+r.Name)
 	if r.StepsTotal > 0 {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Text.Render(fmt.Sprintf("Step %d/%d", r.StepIndex, r.StepsTotal))
+		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Text.Render(stepTitle(r))
 	}
 
 	d := rolloutDetail{th: t, now: m.now, r: r}
 	ad := analysisDetail{sym: t.Symbols, p: m.paint, now: m.now, r: r, canTerminate: !m.opt.ReadOnly}
 	compact, full := ad.lines(analysisShown(r), inner)
+	// On a short pane the evidence (metrics, analysis) stays before the
+	// step timeline: the title says the step already.
 	blocks := []detailBlock{
 		{rank: 0, lines: d.phaseLines(inner)},
 		{rank: 1, lines: d.problemLines(inner)},
-		{rank: 2, lines: d.stepLines(inner)},
-		{rank: 3, lines: d.pauseLines()},
-		{rank: 3, lines: m.gateLine(r)},
-		{rank: 3, lines: compact, full: full},
-		{rank: 4, lines: []string{d.podsBar(inner)}},
+		{rank: 3, lines: d.stepLines(inner)},
+		{rank: 4, lines: d.pauseLines()},
+		{rank: 4, lines: m.gateLine(r)},
+		{rank: 2, lines: compact, full: full},
+		{rank: 5, lines: []string{d.podsBar(inner)}},
 		{rank: 7, lines: []string{d.weightLine()}},
 		{rank: 6, lines: d.replicaSetLines(inner)},
-		{rank: 5, lines: m.metricsSection(r, inner, 4)},
+		{rank: 2, lines: m.metricsSection(r, inner, 4)},
 		{rank: 8, lines: m.errorsSection(r, inner, 3)},
 		{rank: 9, lines: nil, grow: true},
 	}
@@ -107,6 +109,16 @@ func (m Model) detailPanel(width, height int) []string {
 		}
 	}
 	return m.box(title, focused, width, height, content)
+}
+
+// stepTitle is "Step 2/4" while the second of four steps runs, "Step 4/4
+// done" once all are: the step counted from 1, as the Events say it.
+func stepTitle(r *watch.Rollout) string {
+	step, done := r.CurrentStep()
+	if done {
+		return fmt.Sprintf("Step %d/%d done", step, r.StepsTotal)
+	}
+	return fmt.Sprintf("Step %d/%d", step, r.StepsTotal)
 }
 
 func (d rolloutDetail) phaseLines(width int) []string {

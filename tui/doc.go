@@ -11,4 +11,10 @@
 // puts a one-line summary with the links to Datadog and Bugsnag on the
 // clipboard through the terminal (OSC 52). Colours and symbols come from
 // themes only.
+//
+// The bell (bell.go) rings when a rollout enters NEEDS YOU: a tea.Raw
+// command with BEL (and, for notify, OSC 9 or 777), returned from Update
+// only then, so an idle cockpit writes nothing. On a narrow pane the
+// header, the list's columns and the detail's blocks give way by rank:
+// what says whether a rollout needs you goes last.
 package tui

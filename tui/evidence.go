@@ -328,7 +328,7 @@ func (m Model) errorLine(e metrics.Error, width int, picked bool) string {
 	if picked {
 		lead = t.Key.Render(t.Symbols.Cursor) + " "
 	}
-	counts := t.Muted.Render(fmt.Sprintf("  %d events, %d users, first %s", e.Events, e.Users, m.sinceText(e.FirstSeen)))
+	counts := t.Muted.Render(fmt.Sprintf("  %s, %s, first %s", plural(e.Events, "event", "events"), plural(e.Users, "user", "users"), m.sinceText(e.FirstSeen)))
 	line := lead + mark + t.Text.Render(e.Class) + t.Muted.Render(": ") + t.Text.Render(oneLine(e.Message))
 	if room := width - cells(counts); cells(line) > room {
 		line = fit(line, max(room, 10), t.Symbols.Ellipsis)

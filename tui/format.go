@@ -75,6 +75,22 @@ func fit(s string, width int, tail string) string {
 	return s
 }
 
+// fitMiddle cuts plain text s to width cells by taking out its middle:
+// "arn:aws:eks:…ster/prod-payments-eu-west-1". Names that differ only at
+// their ends (clusters, regions) stay apart.
+func fitMiddle(s string, width int, tail string) string {
+	if cells(s) <= width {
+		return s
+	}
+	keep := width - cells(tail)
+	if keep <= 0 {
+		return fit(s, width, "")
+	}
+	head := keep / 3
+	r := []rune(s)
+	return string(r[:head]) + tail + string(r[len(r)-(keep-head):])
+}
+
 // fitLeft is fit aligned to the right: for numbers in columns.
 func fitLeft(s string, width int, tail string) string {
 	if ansi.StringWidth(s) > width {

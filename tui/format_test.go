@@ -29,3 +29,23 @@ func TestNextChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestFitMiddle(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		width int
+		tail  string
+		want  string
+	}{
+		{"prod-eu-1", 20, "…", "prod-eu-1"},
+		{"prod-eu-1", 9, "…", "prod-eu-1"},
+		{"arn:aws:eks:eu-west-1:123456789012:cluster/prod-payments-eu-west-1", 30, "…", "arn:aws:e…d-payments-eu-west-1"},
+		{"arn:aws:eks:eu-west-1:123456789012:cluster/prod-payments-eu-west-1", 30, "...", "arn:aws:e...payments-eu-west-1"},
+		{"abcdef", 1, "…", "a"},
+	} {
+		got := fitMiddle(c.in, c.width, c.tail)
+		if got != c.want || cells(got) > c.width {
+			t.Errorf("fitMiddle(%q, %d, %q) = %q (%d cells), want %q", c.in, c.width, c.tail, got, cells(got), c.want)
+		}
+	}
+}

@@ -186,6 +186,7 @@ func TestGoldenScreens(t *testing.T) {
 		{"confirm-abort", func(t *testing.T, m Model) Model {
 			return press(selectRollout(t, m, "web", "front"), "a", "e", "p", "9", "9", " ", "3", "x")
 		}},
+		{"confirm-retry", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "shop", "checkout"), "r") }},
 		{"confirm-batch", func(t *testing.T, m Model) Model {
 			m = press(selectRollout(t, m, "shop", "cart"), "space")
 			m = press(selectRollout(t, m, "web", "search"), "space")
@@ -215,6 +216,7 @@ func TestGoldenSmallTerminals(t *testing.T) {
 	}{
 		{"minimum-overview", 40, 12, nil},
 		{"minimum-detail", 40, 12, []string{"down", "down", "enter"}},
+		{"minimum-detail-canary", 40, 12, []string{"enter"}},
 		{"too-small", 39, 12, nil},
 		{"too-small-short", 80, 11, nil},
 	} {
@@ -288,6 +290,49 @@ func TestGoldenHeaderStates(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			checkScreen(t, c.name, fixtureModel(ctx, dark(t), 80, 24, c.mutate))
+		})
+	}
+}
+
+// eksContext is a real context name: an EKS cluster's ARN.
+const eksContext = "arn:aws:eks:eu-west-1:123456789012:cluster/prod-payments-eu-west-1"
+
+// TestGoldenLongContext: a context name as long as an EKS ARN is cut in its
+// middle, never the live or reconnecting indicator; at 40×12 the overview
+// keeps STATE and ERR× and the detail keeps the metrics.
+func TestGoldenLongContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	long := func(o *Options) { o.Context = eksContext }
+	for _, c := range []struct {
+		name   string
+		w, h   int
+		mutate func(*Options)
+		keys   []string
+	}{
+		{"long-context-overview-80x24", 80, 24, long, nil},
+		{"long-context-overview-40x12", 40, 12, long, nil},
+		{"long-context-detail-40x12", 40, 12, long, []string{"enter"}},
+		{"long-context-readonly-40x12", 40, 12, func(o *Options) { long(o); o.ReadOnly = true }, nil},
+		{"long-context-reconnecting-80x24", 80, 24, func(o *Options) {
+			long(o)
+			o.Rollouts = &staticRollouts{list: fixtureRollouts(), health: watch.Health{
+				State: watch.Reconnecting, Resource: "rollouts", Since: fixtureNow.Add(-12e9),
+				LastError: fmt.Errorf("connection refused"),
+			}}
+		}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := press(fixtureModel(ctx, dark(t), c.w, c.h, c.mutate), c.keys...)
+			header := ansi.Strip(m.Render())
+			header = header[:strings.Index(header, "\n")]
+			if !strings.Contains(header, "live") && !strings.Contains(header, "reconnecting") {
+				t.Errorf("the header lost the live/reconnecting indicator: %q", header)
+			}
+			if m.opt.ReadOnly && !strings.Contains(header, "read-only") {
+				t.Errorf("the header lost read-only: %q", header)
+			}
+			checkScreen(t, c.name, m)
 		})
 	}
 }

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"charm.land/bubbles/v2/key"
+
+	"github.com/roost-dev/roost/watch"
 )
 
 // keyMap holds every key binding of the cockpit, each with its help text.
@@ -50,7 +52,7 @@ func newKeyMap(ascii bool) keyMap {
 		Restart:     key.NewBinding(key.WithKeys("X"), key.WithHelp("X", "restart pods")),
 		Undo:        key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "undo to stable")),
 		Terminate:   key.NewBinding(key.WithKeys("T"), key.WithHelp("T", "terminate analysis")),
-		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark")),
+		Mark:        key.NewBinding(key.WithKeys("space"), key.WithHelp("space", "mark, next")),
 		MarkNone:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "unmark all")),
 
 		Detail:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
@@ -82,15 +84,41 @@ func (k *keyMap) actionKeys() []*key.Binding {
 // openErrorKey is enter's help while the errors panel has the focus.
 var openErrorKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open error"))
 
-// shortHelp is the footer: the keys an on-call engineer needs first.
-func (k keyMap) shortHelp(detail bool) []key.Binding {
-	out := []key.Binding{k.Promote, k.Abort}
+// shortHelp is the footer: the keys an on-call engineer needs first, the
+// actions that fit the rollout under the cursor (r) leading, the next
+// likeliest after the moves (a narrow footer drops them first).
+func (k keyMap) shortHelp(detail bool, r *watch.Rollout) []key.Binding {
+	first, then := k.actionsFor(r)
+	out := first
 	if detail {
 		out = append(out, k.Back, k.Metrics, k.Focus)
 	} else {
 		out = append(out, k.Detail, k.Filter)
 	}
-	return append(out, k.PromoteFull, k.Retry, k.Mark)
+	return append(append(out, then...), k.Mark)
+}
+
+// actionsFor are the actions likeliest on r, the first two and the next:
+// retry for an aborted canary, promote for one waiting at a pause, abort
+// and hold for one moving on its own. Without a rollout, promote and abort.
+func (k keyMap) actionsFor(r *watch.Rollout) (first, then []key.Binding) {
+	switch {
+	case r == nil:
+		return []key.Binding{k.Promote, k.Abort}, []key.Binding{k.PromoteFull, k.Retry}
+	case r.Aborted:
+		return []key.Binding{k.Retry}, nil
+	case r.InvalidSpec != "":
+		return nil, nil
+	case r.JudgeHeld != "":
+		return []key.Binding{k.Promote, k.Abort}, nil
+	case r.ManuallyPaused:
+		return []key.Binding{k.Continue, k.Abort}, []key.Binding{k.Promote}
+	case r.PauseUntilPromoted || r.Paused:
+		return []key.Binding{k.Promote, k.Abort}, []key.Binding{k.PromoteFull}
+	case r.Canary != nil:
+		return []key.Binding{k.Abort, k.Hold}, []key.Binding{k.Promote, k.PromoteFull}
+	}
+	return nil, nil
 }
 
 // fullHelp is the `?` screen, in columns.

@@ -58,6 +58,11 @@ type Options struct {
 	Notices []themes.Notice
 	// ReadOnly disables every action (--readonly).
 	ReadOnly bool
+	// Bell is what happens when a rollout enters NEEDS YOU (--bell; the
+	// zero value rings the terminal bell); BellTerminal says how the
+	// terminal takes a notification.
+	Bell         Bell
+	BellTerminal BellTerminal
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 	// FirstFrame, when set, is called once, with the number of rollouts,
@@ -179,6 +184,8 @@ type Model struct {
 	// firstFrame reports the first complete frame once; shared by the
 	// model's copies.
 	firstFrame *sync.Once
+	// bell remembers what needed you at the last delivery.
+	bell bellState
 }
 
 // New builds the cockpit; ctx bounds every command it runs.
@@ -474,12 +481,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			return m, nil
 		}
+		brought := make(map[watch.Key]bool, len(msg.items))
 		for k, e := range msg.items {
 			m.evidence[k] = e
+			brought[k] = true
 		}
 		m.now = m.opt.Now()
 		m.applyFilter()
-		return m, tea.Batch(m.waitEvidence(), m.armTick())
+		return m, tea.Batch(m.waitEvidence(), m.armTick(), m.bellCheck(brought))
 	case actionDoneMsg:
 		return m.onActionDone(msg), nil
 	case errorDetailMsg:
@@ -514,7 +523,7 @@ func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
 	m.health = msg.health
 	m.all = msg.overview
 	m.applyFilter()
-	cmds := []tea.Cmd{m.waitRollouts(), m.armTick(), m.setTargets()}
+	cmds := []tea.Cmd{m.waitRollouts(), m.armTick(), m.setTargets(), m.bellCheck(nil)}
 	if m.opt.Access != nil {
 		for _, ns := range m.namespaces() {
 			if _, ok := m.access[ns]; !ok {

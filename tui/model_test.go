@@ -215,7 +215,7 @@ func TestKeysPromoteAndAbortOnTheCluster(t *testing.T) {
 	s.until(30*time.Second, "promote?", "2/2", "8/8")
 	s.focus("cart")
 	s.press("enter")
-	s.until(5*time.Second, "shop/cart", "Step 1/4", "waiting for a promote")
+	s.until(5*time.Second, "shop/cart", "Step 2/4", "waiting for a promote")
 
 	// n sends nothing.
 	before := s.rollout("cart").ResourceVersion
@@ -234,7 +234,7 @@ func TestKeysPromoteAndAbortOnTheCluster(t *testing.T) {
 		r := s.rollout("cart")
 		return ptr.Deref(r.Status.CurrentStepIndex, 0) == 3 && len(r.Status.PauseConditions) == 1
 	})
-	s.until(30*time.Second, "shop/cart · Step 3/4", "5/5 stable")
+	s.until(30*time.Second, "shop/cart · Step 4/4", "5/5 stable")
 
 	// a e <reason> enter aborts with the reason, which everyone sees.
 	s.press("a")
@@ -252,7 +252,7 @@ func TestKeysPromoteAndAbortOnTheCluster(t *testing.T) {
 	// r y retries from step 1.
 	s.press("r", "y")
 	s.until(10*time.Second, "shop/cart: retried")
-	s.until(30*time.Second, "Step 1/4", "waiting for a promote")
+	s.until(30*time.Second, "Step 2/4", "waiting for a promote")
 	if r := s.rollout("cart"); r.Status.Abort {
 		t.Fatal("retry left abort set")
 	}
@@ -300,7 +300,7 @@ func TestReadOnlyAndForbiddenSendNothing(t *testing.T) {
 	denied := startSimCockpit(t, sim.Options{Deny: []sim.Denial{{Verb: "patch", Resource: "rollouts/status", Namespace: testNS}}}, nil,
 		canaryRollout("cart", 2, weight(50), untilPromoted()))
 	denied.newRevision("cart")
-	denied.until(30*time.Second, "promote?", "p P a r off", "you may not patch rollouts/status in namespace shop")
+	denied.until(30*time.Second, "promote?", "actions off", "you may not patch rollouts/status in namespace shop")
 	denied.press("p")
 	denied.until(time.Second, "cannot promote shop/cart: you may not patch rollouts/status")
 }

@@ -25,22 +25,25 @@ type column struct {
 func (m *Model) overviewColumns() []column {
 	t := m.paint
 	plain := func(s string) (string, paint) { return s, t.text }
-	nsDrop := 4
+	// What drops first on a narrow pane: what the header already says, then
+	// what only adds detail (SINCE, WEIGHT, the pods); STATE and the
+	// headline ratio say whether the rollout needs you, and go last.
+	nsDrop := 6
 	if m.opt.Namespace != "" {
 		// The header names the one namespace already.
-		nsDrop = 7
+		nsDrop = 10
 	}
 	cols := []column{
 		{title: "NAME", min: 10, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return plain(r.Name) }},
 		{title: "NAMESPACE", min: 8, drop: nsDrop, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return r.Namespace, t.muted }},
-		{title: "STATE", width: 11, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, paint) { return m.stateText(r) }},
-		{title: "STEP", width: 5, right: true, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return plain(stepText(r)) }},
-		{title: "WEIGHT", width: 7, right: true, cell: func(_ *Model, r *watch.Rollout) (string, paint) {
+		{title: "STATE", width: 11, drop: 2, cell: func(m *Model, r *watch.Rollout) (string, paint) { return m.stateText(r) }},
+		{title: "STEP", width: 5, right: true, drop: 4, cell: func(m *Model, r *watch.Rollout) (string, paint) { return plain(stepText(r, m.th.Symbols.StepDone)) }},
+		{title: "WEIGHT", width: 7, right: true, drop: 8, cell: func(_ *Model, r *watch.Rollout) (string, paint) {
 			return plain(fmt.Sprintf("%d/%d", r.DesiredWeight, r.ActualWeight))
 		}},
-		{title: "CANARY", width: 6, right: true, drop: 1, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return podsText(r.Canary), t.canary }},
-		{title: "STABLE", width: 6, right: true, drop: 2, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return podsText(r.Stable), t.stable }},
-		{title: "SINCE", width: 5, right: true, drop: 6, cell: func(m *Model, r *watch.Rollout) (string, paint) {
+		{title: "CANARY", width: 6, right: true, drop: 5, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return podsText(r.Canary), t.canary }},
+		{title: "STABLE", width: 6, right: true, drop: 7, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return podsText(r.Stable), t.stable }},
+		{title: "SINCE", width: 5, right: true, drop: 9, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			if r.StepSince.IsZero() {
 				return "-", t.muted
 			}
@@ -48,8 +51,9 @@ func (m *Model) overviewColumns() []column {
 		}},
 	}
 	if anyAnalysis(m.all) {
-		// After STABLE: of the two it gives way second.
-		cols = append(cols, column{title: "ANALYSIS", width: 14, drop: 2, cell: func(m *Model, r *watch.Rollout) (string, paint) {
+		// It says whether a rollout needs you: it gives way with ERR×,
+		// after every count.
+		cols = append(cols, column{title: "ANALYSIS", width: 14, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			s := analysisMarker(r, m.th.Symbols)
 			if s == "" {
 				return "-", t.muted
@@ -58,7 +62,7 @@ func (m *Model) overviewColumns() []column {
 		}})
 	}
 	if m.opt.Evidence != nil {
-		cols = append(cols, column{title: m.headlineTitle(), width: 6, right: true, drop: 5, cell: func(m *Model, r *watch.Rollout) (string, paint) {
+		cols = append(cols, column{title: m.headlineTitle(), width: 6, right: true, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			return m.headlineCell(r)
 		}})
 	}
@@ -118,11 +122,18 @@ func layoutColumns(cols []column, rows []*watch.Rollout, width int) ([]column, [
 	return cols, widths, gap
 }
 
-func stepText(r *watch.Rollout) string {
+// stepText is the step a rollout is at, counted from 1 as its Events and
+// the detail count them ("2/4"), with done's mark once every step is done
+// ("4/4✓").
+func stepText(r *watch.Rollout, done string) string {
 	if r.StepsTotal == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d", r.StepIndex, r.StepsTotal)
+	step, finished := r.CurrentStep()
+	if finished {
+		return fmt.Sprintf("%d/%d%s", step, r.StepsTotal, done)
+	}
+	return fmt.Sprintf("%d/%d", step, r.StepsTotal)
 }
 
 func podsText(rs *watch.ReplicaSet) string {
@@ -168,6 +179,17 @@ func (m *Model) headlineTitle() string {
 		return "P95" + x
 	}
 	return strings.ToUpper(fit(m.opt.Headline, 4, "")) + x
+}
+
+// headlineName is the headline metric in words, for the help.
+func headlineName(id string) string {
+	switch id {
+	case "", "error_rate":
+		return "error rate"
+	case "latency_p95":
+		return "p95 latency"
+	}
+	return strings.ReplaceAll(id, "_", " ")
 }
 
 // headlineCell is the canary's ratio to stable of the headline metric.
@@ -265,7 +287,12 @@ func urgencyTitle(u watch.Urgency) string {
 func (m Model) overviewPanel(width, height int) []string {
 	t := m.th
 	inner := width - 4
-	title := t.Title.Render("Rollouts") + t.Muted.Render(fmt.Sprintf(" %d", len(m.all)))
+	count := fmt.Sprintf(" %d", len(m.all))
+	if len(m.rows) != len(m.all) {
+		// A filter hides some: say how many of them are in view.
+		count = fmt.Sprintf(" %d of %d", len(m.rows), len(m.all))
+	}
+	title := t.Title.Render("Rollouts") + t.Muted.Render(count)
 	needYou := 0
 	for _, r := range m.all {
 		if m.urgencyOf(r) <= watch.UrgencyAwaitingPromotion {
@@ -349,15 +376,27 @@ func (m Model) overviewRows(width, height int) []string {
 	room := height - 1
 	offset := 0
 	if len(all) > room {
+		// The last line says how many rollouts are below the screen.
+		room = max(room-1, 1)
 		offset = min(max(cursorLine-room/2, 0), len(all)-room)
 	}
-	for i := offset; i < len(all) && i < offset+room; i++ {
+	end := min(offset+room, len(all))
+	for i := offset; i < end; i++ {
 		l := all[i]
 		if l.row < 0 {
 			lines = append(lines, t.Muted.Render(urgencyTitle(l.group)))
 			continue
 		}
 		lines = append(lines, m.overviewRow(m.rows[l.row], cols, widths, space, l.row == m.cursor, width))
+	}
+	below := 0
+	for _, l := range all[end:] {
+		if l.row >= 0 {
+			below++
+		}
+	}
+	if below > 0 {
+		lines = append(lines, t.Muted.Render(fmt.Sprintf("%s %d more", t.Symbols.More, below)))
 	}
 	return lines
 }

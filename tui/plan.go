@@ -124,7 +124,7 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 			p.skip = "full promotion already requested"
 		default:
 			left := max(r.StepsTotal-int(r.StepIndex), 0)
-			p.effect = fmt.Sprintf("skips the %s left: the canary takes all %d pods and becomes stable", plural(left, "step", "steps"), r.Replicas)
+			p.effect = fmt.Sprintf("skips the %s left: the canary takes all %s and becomes stable", plural(left, "step", "steps"), plural(int(r.Replicas), "pod", "pods"))
 		}
 	case verbAbort:
 		switch {
@@ -133,14 +133,15 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 		case !canaryActive:
 			p.skip = "no canary is running"
 		default:
-			p.effect = fmt.Sprintf("scales the canary to 0 (now %d pods) and stable back to %d; the rollout turns Degraded until retried or updated", r.Canary.Total, r.Replicas)
+			p.effect = fmt.Sprintf("scales the canary to 0 (now %s) and stable back to %d; the rollout turns Degraded until retried or updated", plural(int(r.Canary.Total), "pod", "pods"), r.Replicas)
 		}
 	case verbRetry:
 		switch {
 		case !r.Aborted:
 			p.skip = "not aborted"
 		default:
-			p.effect = "restarts the canary from step 1" + nextStep(r, 0)
+			// Say why it stopped: a retry should be a decision, not a reflex.
+			p.effect = abortText(r) + "; retry restarts the canary from step 1" + nextStep(r, 0)
 		}
 	case verbHold:
 		switch {
@@ -149,7 +150,7 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 		case !canaryActive:
 			p.skip = "no canary is running"
 		default:
-			p.effect = fmt.Sprintf("holds the canary where it is, at step %d/%d with %d of %d pods (spec.paused): no timed pause carries it further until you continue (c), promote or abort it", min(int(r.StepIndex)+1, r.StepsTotal), r.StepsTotal, r.Canary.Total, r.Replicas)
+			p.effect = fmt.Sprintf("holds the canary where it is, at step %d/%d with %d of %s (spec.paused): no timed pause carries it further until you continue (c), promote or abort it", min(int(r.StepIndex)+1, r.StepsTotal), r.StepsTotal, r.Canary.Total, plural(int(r.Replicas), "pod", "pods"))
 		}
 	case verbContinue:
 		switch {
@@ -159,7 +160,7 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 			p.effect = fmt.Sprintf("lifts the hold (spec.paused); the canary goes on from step %d/%d", min(int(r.StepIndex)+1, r.StepsTotal), r.StepsTotal)
 		}
 	case verbRestart:
-		p.effect = fmt.Sprintf("replaces the pods of every ReplicaSet, one at a time within maxUnavailable (%d pods)", r.Replicas)
+		p.effect = fmt.Sprintf("replaces the pods of every ReplicaSet, one at a time within maxUnavailable (%s)", plural(int(r.Replicas), "pod", "pods"))
 	case verbTerminate:
 		p.effect, p.runs, p.skip = planTerminate(r)
 	case verbUndo:
@@ -172,6 +173,18 @@ func planAction(v verb, r *watch.Rollout) plannedAction {
 		}
 	}
 	return p
+}
+
+// abortText says who aborted r and why: "aborted by alice: p99 3x stable".
+func abortText(r *watch.Rollout) string {
+	s := "aborted"
+	if r.AbortedBy != "" {
+		s += " by " + r.AbortedBy
+	}
+	if r.AbortReason == "" {
+		return s + " (no reason given)"
+	}
+	return s + ": " + r.AbortReason
 }
 
 // expectOf is the state of r an action is confirmed against.
@@ -226,12 +239,12 @@ func planTerminate(r *watch.Rollout) (effect string, runs []string, skip string)
 // of 10 pods)", or that the canary will be done.
 func nextStep(r *watch.Rollout, i int) string {
 	if i >= len(r.Steps) {
-		return fmt.Sprintf("; then the canary takes all %d pods and becomes stable", r.Replicas)
+		return fmt.Sprintf("; then the canary takes all %s and becomes stable", plural(int(r.Replicas), "pod", "pods"))
 	}
 	s := r.Steps[i]
 	if s.Weight == nil {
 		return "; next: " + s.Text
 	}
 	canary, _ := controller.BasicCanaryReplicas(r.Replicas, *s.Weight, r.MaxSurge, r.MaxUnavailable)
-	return fmt.Sprintf("; next: %s (canary %d of %d pods)", s.Text, canary, r.Replicas)
+	return fmt.Sprintf("; next: %s (canary %d of %s)", s.Text, canary, plural(int(r.Replicas), "pod", "pods"))
 }

@@ -79,32 +79,15 @@ func (m Model) tooSmall() []string {
 // who steps the canaries (or, while reconnecting, what fails).
 func (m Model) header() []string {
 	t := m.th
-	sep := t.Muted.Render(" " + m.th.Symbols.Dot + " ")
-	parts := []string{t.Title.Render("roost")}
-	if m.opt.Context != "" {
-		parts = append(parts, t.Muted.Render("context ")+t.Text.Render(m.opt.Context))
-	}
-	scope := "all namespaces"
-	if m.opt.Namespace != "" {
-		scope = "namespace " + m.opt.Namespace
-	}
-	if m.opt.Selector != "" {
-		scope += " -l " + m.opt.Selector
-	}
-	parts = append(parts, t.Text.Render(scope))
 	reconnecting := m.health.State == watch.Reconnecting
-	switch {
-	case reconnecting:
-		parts = append(parts, t.Bad.Render(t.Symbols.Progressing+" reconnecting"))
-	case !m.synced:
-		parts = append(parts, t.Muted.Render("listing rollouts"+t.Symbols.Ellipsis))
-	default:
-		parts = append(parts, t.OK.Render(t.Symbols.Healthy+" live"))
+	var b strings.Builder
+	for i, p := range m.headerParts(reconnecting) {
+		if i > 0 {
+			b.WriteString(t.Muted.Render(" " + t.Symbols.Dot + " "))
+		}
+		b.WriteString(p)
 	}
-	if m.opt.ReadOnly {
-		parts = append(parts, t.Warn.Render("read-only"))
-	}
-	line1 := strings.Join(parts, sep)
+	line1 := b.String()
 
 	var line2 string
 	switch {
@@ -122,6 +105,74 @@ func (m Model) header() []string {
 		line2 = m.steppingStyle().Render(m.stepping.String())
 	}
 	return []string{fit(line1, m.width, t.Symbols.Ellipsis), fit(line2, m.width, t.Symbols.Ellipsis)}
+}
+
+// headerParts are the first line's parts, rendered to fit the width: whether
+// roost is live or reconnecting, and read-only, are never cut; the context
+// (an EKS ARN can take 70 cells) and then the scope give way, cut in the
+// middle where their ends tell clusters apart.
+func (m Model) headerParts(reconnecting bool) []string {
+	t := m.th
+	var state string
+	switch {
+	case reconnecting:
+		state = t.Bad.Render(t.Symbols.Progressing + " reconnecting")
+	case !m.synced:
+		state = t.Muted.Render("listing rollouts" + t.Symbols.Ellipsis)
+	default:
+		state = t.OK.Render(t.Symbols.Healthy + " live")
+	}
+	scope := "all namespaces"
+	if m.opt.Namespace != "" {
+		scope = "namespace " + m.opt.Namespace
+	}
+	if m.opt.Selector != "" {
+		scope += " -l " + m.opt.Selector
+	}
+	ctx, label, whole := m.opt.Context, "context ", scope
+	if ctx == "" {
+		label = ""
+	}
+	sep := cells(" " + t.Symbols.Dot + " ")
+	fixed := cells("roost") + sep + cells(state) + sep
+	if m.opt.ReadOnly {
+		fixed += cells("read-only") + sep
+	}
+	if ctx != "" {
+		fixed += sep
+	}
+	room := m.width - fixed
+	ell := t.Symbols.Ellipsis
+	if ctx != "" && cells(label)+cells(ctx)+cells(scope) > room {
+		label = ""
+	}
+	// The context gives way first, down to a dozen cells; then the scope,
+	// down to a few; then both down to eight and four; then the context
+	// goes.
+	over := func() int { return cells(label) + cells(ctx) + cells(scope) - room }
+	for _, floor := range []struct{ ctx, scope int }{{12, 0}, {12, 8}, {8, 8}, {8, 4}} {
+		if o := over(); o > 0 && cells(ctx) > floor.ctx {
+			ctx = fitMiddle(ctx, max(cells(ctx)-o, floor.ctx), ell)
+		}
+		if o := over(); o > 0 && floor.scope > 0 && cells(scope) > floor.scope {
+			scope = fit(scope, max(cells(scope)-o, floor.scope), ell)
+		}
+	}
+	if over() > 0 && ctx != "" {
+		// Too few cells to tell one context from another: leave it out,
+		// and give the scope its room.
+		ctx, label, room = "", "", room+sep
+		scope = fit(whole, min(cells(whole), max(room, 4)), ell)
+	}
+	parts := []string{t.Title.Render("roost")}
+	if ctx != "" {
+		parts = append(parts, t.Muted.Render(label)+t.Text.Render(ctx))
+	}
+	parts = append(parts, t.Text.Render(scope), state)
+	if m.opt.ReadOnly {
+		parts = append(parts, t.Warn.Render("read-only"))
+	}
+	return parts
 }
 
 func (m Model) steppingStyle() lipgloss.Style {
@@ -144,6 +195,9 @@ func (m Model) steppingStyle() lipgloss.Style {
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// statusLines is the most lines the status takes.
+const statusLines = 3
+
 // footer is the status line and the keys.
 func (m Model) footer() []string {
 	t := m.th
@@ -164,7 +218,24 @@ func (m Model) footer() []string {
 	default:
 		style = t.Text
 	}
-	statusLine := t.StatusBar.Render(fit(" "+style.Inherit(t.StatusBar).Render(oneLine(st.text)), m.width, t.Symbols.Ellipsis))
+	// A long status (a configuration file's problem, the themes there
+	// are) takes up to three lines rather than lose its end.
+	// A short pane keeps one line.
+	most := statusLines
+	if m.height < 20 {
+		most = 1
+	}
+	var out []string
+	text := wrap(oneLine(st.text), m.width-2)
+	for i, l := range text {
+		if i == most-1 && len(text) > most {
+			l += " " + strings.Join(text[most:], " ")
+		}
+		out = append(out, t.StatusBar.Render(fit(" "+style.Inherit(t.StatusBar).Render(l), m.width, t.Symbols.Ellipsis)))
+		if i == most-1 {
+			break
+		}
+	}
 
 	var keys string
 	switch {
@@ -188,7 +259,7 @@ func (m Model) footer() []string {
 	default:
 		// Help and quit stay on the right, whatever the width.
 		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
-		left := m.keys.shortHelp(m.screen != screenOverview)
+		left := m.keys.shortHelp(m.screen != screenOverview, m.current())
 		if m.focus == panelErrors && len(m.errorsOf(m.current())) > 0 {
 			left = append([]key.Binding{openErrorKey}, left...)
 		}
@@ -197,16 +268,15 @@ func (m Model) footer() []string {
 		// them. Denied in this namespace only, they stay bound (another
 		// namespace may allow them) and show as off.
 		if !m.opt.ReadOnly && m.actionsOff() != "" {
-			off := []key.Binding{m.keys.Promote, m.keys.PromoteFull, m.keys.Abort, m.keys.Retry}
 			left = slices.DeleteFunc(left, func(b key.Binding) bool {
-				return slices.ContainsFunc(off, func(a key.Binding) bool { return a.Help() == b.Help() })
+				return slices.ContainsFunc(m.keys.actionKeys()[:8], func(a *key.Binding) bool { return a.Help() == b.Help() })
 			})
-			prefix = t.Muted.Render("p P a r off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
+			prefix = t.Muted.Render("actions off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
 		}
 		m.help.SetWidth(m.width - cells(right) - cells(prefix))
 		keys = fit(prefix+m.help.ShortHelpView(left), m.width-cells(right), t.Symbols.Ellipsis) + right
 	}
-	return []string{statusLine, fit(keys, m.width, t.Symbols.Ellipsis)}
+	return append(out, fit(keys, m.width, t.Symbols.Ellipsis))
 }
 
 // actionsOff says why the action keys do nothing for the rollout in front of
@@ -301,24 +371,44 @@ func (m Model) helpScreen(width, height int) []string {
 	s := t.Symbols
 	m.help.SetWidth(width - 4)
 	lines := strings.Split(m.help.FullHelpView(m.keys.fullHelp()), "\n")
+	// What the overview's words and columns mean.
+	term := func(name, text string) {
+		for i, l := range wrap(text, max(width-4-11, 10)) {
+			head := strings.Repeat(" ", 11)
+			if i == 0 {
+				head = fit(name, 11, "")
+			}
+			lines = append(lines, t.Key.Render(head)+t.Muted.Render(l))
+		}
+	}
+	lines = append(lines, "")
+	term("NEEDS YOU", "a person must act: metrics failing, degraded or aborted, promote?")
+	promote := "paused until promoted (p); held by judge: roost's judge paused it"
+	if m.opt.ReadOnly {
+		promote = "paused until promoted; held by judge: roost's judge paused it"
+	}
+	term("promote?", promote)
+	term("STEP", fmt.Sprintf("the step it is at: 2/4 is the 2nd of 4, 4/4%s all done", s.StepDone))
+	term("WEIGHT", "desired/actual canary % (a pod ratio without a traffic router)")
+	term("SINCE", "how long it has been at this step")
+	if m.opt.Evidence != nil || m.opt.MetricsOff != "" {
+		term(m.headlineTitle(), fmt.Sprintf("the canary's %s as a multiple of stable's: 1.0%s is alike", headlineName(m.opt.Headline), s.Times))
+	}
+	lines = append(lines,
+		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+
+			t.Healthy.Render(s.Healthy+" healthy")+"  "+t.Progressing.Render(s.Progressing+" progressing")+"  "+
+			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"))
 	prose := func(style lipgloss.Style, text string) {
 		for _, l := range wrap(text, width-4) {
 			lines = append(lines, style.Render(l))
 		}
 	}
-	lines = append(lines, "")
 	if m.opt.ReadOnly {
 		prose(t.Text, "Read-only (--readonly): roost sends no actions; start it without --readonly to act.")
 	} else {
-		prose(t.Text, "Every action asks to confirm with y or n, and lists what it will do to which rollouts.")
-		prose(t.Text, "Mark rollouts with space to act on them together: p P a r then act on all the marked ones.")
+		prose(t.Text, "Actions ask y or n first, and act on every marked rollout (space marks).")
 	}
 	prose(t.Text, "Nothing needs Esc (tmux delays it): n cancels, backspace or h goes back.")
-	lines = append(lines, "",
-		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+
-			t.Healthy.Render(s.Healthy+" healthy")+"  "+t.Progressing.Render(s.Progressing+" progressing")+"  "+
-			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"))
-	prose(t.Muted, "STEP is steps done/steps; WEIGHT is desired/actual canary weight (a pod ratio without a traffic router).")
 	return m.box("Keys", true, width, height, lines)
 }
 

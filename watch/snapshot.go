@@ -98,8 +98,10 @@ type Rollout struct {
 	AbortedBy string
 	// InvalidSpec is the InvalidSpec condition's message, when the spec was refused.
 	InvalidSpec string
-	// StepIndex is status.currentStepIndex, the number of steps done, as Argo
-	// Rollouts shows it ("1/4"); Steps is how many steps there are.
+	// StepIndex is status.currentStepIndex: the 0-based index of the step
+	// under way, which is also the number of steps done. People read steps
+	// counted from 1, as roost's Events do: see CurrentStep. Steps is how
+	// many steps there are.
 	StepIndex  int32
 	StepsTotal int
 	Steps      []Step
@@ -158,6 +160,16 @@ type Rollout struct {
 	// how many pods a weight takes.
 	MaxSurge       *intstr.IntOrString `json:"-"`
 	MaxUnavailable *intstr.IntOrString `json:"-"`
+}
+
+// CurrentStep is the step the rollout is at, counted from 1 ("step 2 of
+// 4" while the second step runs), as its Events count them; done is set
+// once every step is done (then step is the last one, or 0 without steps).
+func (r *Rollout) CurrentStep() (step int, done bool) {
+	if int(r.StepIndex) >= r.StepsTotal {
+		return r.StepsTotal, true
+	}
+	return int(r.StepIndex) + 1, false
 }
 
 // CanaryUnderWay says whether the rollout's canary is progressing or paused:

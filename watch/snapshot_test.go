@@ -379,3 +379,25 @@ func TestSnapshotStepAgeAndSteppedBy(t *testing.T) {
 		})
 	}
 }
+
+// TestCurrentStep: steps count from 1, as the Events say them; past the last
+// step the rollout is done at its last step.
+func TestCurrentStep(t *testing.T) {
+	for _, c := range []struct {
+		index, total int
+		step         int
+		done         bool
+	}{
+		{0, 4, 1, false},
+		{1, 4, 2, false},
+		{3, 4, 4, false},
+		{4, 4, 4, true},
+		{0, 0, 0, true},
+	} {
+		r := Rollout{StepIndex: int32(c.index), StepsTotal: c.total}
+		step, done := r.CurrentStep()
+		if step != c.step || done != c.done {
+			t.Errorf("currentStepIndex %d of %d steps: CurrentStep() = %d, %v; want %d, %v", c.index, c.total, step, done, c.step, c.done)
+		}
+	}
+}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -35,6 +37,15 @@ type cockpitOptions struct {
 	config         string
 	leaseNamespace string
 	workers        int
+	// bell is --bell: off, bell or notify; "" leaves it to the
+	// configuration file (cockpit.bell), else bell.
+	bell string
+	// steps is set by the demo: its simulated cluster has no other
+	// controller, so this roost steps the canaries even when read-only.
+	steps bool
+	// ready, when set, is waited for before the first frame (the demo's
+	// world reaching its starting state), the reconciler already running.
+	ready func(ctx context.Context) error
 	// evidence, when set, replaces the configuration file and the
 	// environment as the source of the metrics and errors (the demo's
 	// servers).
@@ -51,6 +62,23 @@ func (o *cockpitOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.config, "config", "", "metrics configuration file (default $XDG_CONFIG_HOME/roost/config.yaml)")
 	f.StringVar(&o.leaseNamespace, "lease-namespace", "", "namespace of the reconciler's Lease (default: the namespace in scope; kube-system with -A)")
 	f.IntVar(&o.workers, "workers", 2, "rollouts reconciled in parallel when this roost steps the canaries")
+	addBellFlag(f, &o.bell)
+}
+
+// addBellFlag adds --bell, which the cockpit and the demo share.
+func addBellFlag(f *pflag.FlagSet, bell *string) {
+	f.StringVar(bell, "bell", "", "when a rollout starts to need you, the `mode`: bell (ring the terminal bell once; tmux flags the window), notify (the bell and a desktop notification), off (default: cockpit.bell in the config file, else bell)")
+}
+
+// checkBell refuses a --bell value that is none of off, bell, notify.
+func checkBell(bell string) error {
+	if bell == "" {
+		return nil
+	}
+	if _, err := tui.ParseBell(bell); err != nil {
+		return fmt.Errorf("--bell %w", err)
+	}
+	return nil
 }
 
 func (o *cockpitOptions) check() error {
@@ -61,6 +89,9 @@ func (o *cockpitOptions) check() error {
 	}
 	if o.workers < 1 {
 		return fmt.Errorf("--workers %d: need at least 1", o.workers)
+	}
+	if err := checkBell(o.bell); err != nil {
+		return err
 	}
 	return selectorOK(o.selector)
 }
@@ -98,6 +129,10 @@ type cockpit struct {
 	// drawn is closed when the first complete frame is on screen (the
 	// dashboard reports it once).
 	drawn chan struct{}
+	// profile is the terminal's colour profile, from the environment.
+	profile colorprofile.Profile
+	// ready is waited for before the first frame (cockpitOptions.ready).
+	ready func(ctx context.Context) error
 }
 
 // runCockpit opens the dashboard on c until the person quits.
@@ -140,7 +175,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if err != nil {
 		return nil, err
 	}
-	ck := &cockpit{watcher: w, workers: o.workers, drawn: make(chan struct{})}
+	ck := &cockpit{watcher: w, workers: o.workers, drawn: make(chan struct{}), profile: colorProfile(os.Getenv), ready: o.ready}
 
 	theme, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
 	notices = append(themeNotices, notices...)
@@ -215,6 +250,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		}
 	}
 	ck.opts.MetricsOff, ck.opts.ErrorsOff = ev.metricsOff, ev.errorsOff
+	ck.opts.Bell, ck.opts.BellTerminal = bellOf(o.bell, ev.bell), bellTerminal(os.Getenv)
 	ck.opts.Headline = ev.headline
 	notices = append(notices, ev.notices...)
 	ck.opts.Notices = notices
@@ -225,6 +261,8 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 // canaries, and, when --reconciler=auto turned it off, why.
 func (a *app) decideReconciler(ctx context.Context, c *clients, o *cockpitOptions, ns string) (bool, string) {
 	switch {
+	case o.steps:
+		return true, ""
 	case o.readonly || o.reconciler == "off":
 		return false, ""
 	case o.reconciler == "on":
@@ -298,12 +336,15 @@ func (ck *cockpit) run(ctx context.Context) error {
 		start(func(ctx context.Context) {
 			// The first frame first: the reconciler's first pass over every
 			// rollout competes with it for the CPU, and a second's wait for
-			// the canaries to move is nothing at start.
-			select {
-			case <-ck.drawn:
-			case <-time.After(reconcilerDelay):
-			case <-ctx.Done():
-				return
+			// the canaries to move is nothing at start. Unless the first
+			// frame waits for the canaries (ready).
+			if ck.ready == nil {
+				select {
+				case <-ck.drawn:
+				case <-time.After(reconcilerDelay):
+				case <-ctx.Done():
+					return
+				}
 			}
 			_ = ck.leader.RunBeside(ctx, ck.detector, logArgo, func(term context.Context) {
 				ctrl, err := ck.newCtrl()
@@ -317,7 +358,12 @@ func (ck *cockpit) run(ctx context.Context) error {
 			})
 		})
 	}
-	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(frameRate))
+	if ck.ready != nil {
+		if err := ck.ready(ctx); err != nil {
+			klog.ErrorS(err, "drawing before the starting state")
+		}
+	}
+	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(frameRate), tea.WithColorProfile(ck.profile))
 	_, err := p.Run()
 	cancel()
 	stopped := time.After(10 * time.Second)

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
 	"github.com/roost-dev/roost/internal/demo"
@@ -19,6 +21,8 @@ type demoOptions struct {
 	speed    float64
 	theme    string
 	ascii    bool
+	readonly bool
+	bell     string
 }
 
 func newDemoCommand(a *app) *cobra.Command {
@@ -58,6 +62,9 @@ Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n co
 			if err := demo.CheckSpeed(o.speed); err != nil {
 				return err
 			}
+			if err := checkBell(o.bell); err != nil {
+				return err
+			}
 			if ns := a.flags.Namespace; ns != nil && *ns != "" {
 				// The cockpit would step only that namespace's canaries,
 				// and the others' releases would never start.
@@ -75,8 +82,27 @@ Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n co
 	f.Float64Var(&o.speed, "speed", 1, fmt.Sprintf("how fast the scenario plays, %g to %g: pauses, pod starts, traffic and new versions (the clock is never changed)", demo.MinSpeed, demo.MaxSpeed))
 	f.StringVar(&o.theme, "theme", "", "colour theme, as for the cockpit: dark, light, high-contrast, colorblind, mono, or one of yours")
 	f.BoolVar(&o.ascii, "ascii", false, "draw with ASCII only (the default when the locale is not UTF-8)")
+	f.BoolVar(&o.readonly, "readonly", false, "watch the demo play without acting: no key sends an action (the demo's releases still step)")
+	addBellFlag(f, &o.bell)
+	// The demo reads no kubeconfig: its help lists its own flags, and of
+	// roost's only those about its logs.
+	cmd.SetUsageFunc(func(c *cobra.Command) error {
+		logs := pflag.NewFlagSet("logs", pflag.ContinueOnError)
+		for _, name := range []string{"log-file", "v"} {
+			if fl := c.InheritedFlags().Lookup(name); fl != nil {
+				logs.AddFlag(fl)
+			}
+		}
+		w := c.OutOrStderr()
+		fmt.Fprintf(w, "Usage:\n  %s\n\nExamples:\n%s\n\nFlags:\n%s\nLogs:\n%s", c.UseLine(), c.Example, c.LocalFlags().FlagUsages(), logs.FlagUsages())
+		return nil
+	})
 	return cmd
 }
+
+// demoReadyTimeout bounds the wait for the demo's starting state before the
+// first frame: it takes a second or two.
+const demoReadyTimeout = 30 * time.Second
 
 // runDemo builds the scenario's world, runs it under the cockpit until the
 // person quits, then stops it.
@@ -107,8 +133,16 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 	c := &clients{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic, User: sim.DefaultUser, Context: demo.ContextName}
 	a.allNamespaces = true
 	co := &cockpitOptions{
-		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii,
+		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii, readonly: o.readonly, bell: o.bell,
 		evidence: &evidenceSources{config: w.Metrics(), getenv: w.Getenv},
+		// Nothing else steps the simulated canaries; and the first frame
+		// shows where the scenario starts, not the cluster filling up.
+		steps: true,
+		ready: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, demoReadyTimeout)
+			defer cancel()
+			return w.Ready(ctx)
+		},
 	}
 	return c, co
 }

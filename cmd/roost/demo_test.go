@@ -38,6 +38,7 @@ func TestDemoRefusesBadFlags(t *testing.T) {
 		{[]string{"demo", "--speed", "fast"}, []string{`invalid argument "fast" for "--speed"`, "see `roost demo --help`"}},
 		{[]string{"demo", "shop"}, []string{`unknown command "shop" for "roost demo"`}},
 		{[]string{"demo", "-n", "shop"}, []string{"-n shop: roost demo shows every namespace", "filter in the cockpit with /"}},
+		{[]string{"demo", "--bell", "loud"}, []string{`--bell "loud" is not a bell: use off, bell`}},
 	}
 	for _, tt := range tests {
 		_, errOut, code := runRoost(tt.args...)
@@ -64,9 +65,18 @@ func TestDemoHelpSaysWhatItOpens(t *testing.T) {
 		"default  five rollouts",
 		"busy     24 rollouts",
 		"--speed float",
+		"--readonly",
+		"--bell mode",
+		"-v, --v level",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("roost demo --help lacks %q:\n%s", want, out)
+		}
+	}
+	// The connection flags do not apply to the demo: its help lists none.
+	for _, flag := range []string{"--kubeconfig", "--context", "--token", "--all-namespaces", "--namespace"} {
+		if strings.Contains(out, flag) {
+			t.Errorf("roost demo --help lists %s, which the demo ignores:\n%s", flag, out)
 		}
 	}
 	if root, _, _ := runRoost("--help"); !strings.Contains(root, "demo ") {
@@ -97,7 +107,13 @@ func TestDemoCockpitWiring(t *testing.T) {
 	}()
 
 	a := newApp(&bytes.Buffer{}, &bytes.Buffer{})
-	c, co := a.demoCockpit(w, &demoOptions{theme: "mono"})
+	// A read-only demo: no actions, and still this roost steps the
+	// simulated canaries (nothing else does).
+	c, co := a.demoCockpit(w, &demoOptions{theme: "mono", readonly: true})
+	if ro, err := a.buildCockpit(ctx, c, co, demo.ContextName); err != nil || !ro.opts.ReadOnly || ro.opts.Actor != nil || ro.leader == nil || ro.ready == nil {
+		t.Errorf("demo --readonly: err %v, read-only %v, actor %v, stepping %v, waits for the start %v", err, ro.opts.ReadOnly, ro.opts.Actor != nil, ro.leader != nil, ro.ready != nil)
+	}
+	c, co = a.demoCockpit(w, &demoOptions{theme: "mono"})
 	if err := checkCRD(c); err != nil {
 		t.Fatal(err)
 	}

@@ -4,5 +4,6 @@
 // read them (get, get analysisruns, wait), run the reconciler
 // headless (controller), install the CRD and RBAC (install) and run the
 // self-contained demo (demo). This package only parses flags and wires the
-// other packages together.
+// other packages together, and reads the terminal's environment (its colour
+// profile, how it takes a notification: terminal.go) for the cockpit.
 package main

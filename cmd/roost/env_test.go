@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"testing"
+
+	"k8s.io/klog/v2"
 )
 
 // TestMain keeps the tests off the machine's own configuration and
@@ -14,6 +16,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	os.Setenv("XDG_CONFIG_HOME", dir)
+	// klog's flags, as main registers them: --help then lists -v.
+	klog.InitFlags(klogFlags)
 	for _, k := range []string{"DD_API_KEY", "DD_APP_KEY", "DD_SITE", "BUGSNAG_AUTH_TOKEN", "NO_COLOR"} {
 		os.Unsetenv(k)
 	}

@@ -24,6 +24,8 @@ type evidence struct {
 	notices               []themes.Notice
 	// gate is the judge gate's default, from the configuration.
 	gate metrics.GateConfig
+	// bell is the configuration's cockpit.bell.
+	bell string
 	// dd is the Datadog client, nil without credentials; creds its
 	// credentials; the analysis' provider shares its budget and falls back
 	// on its keys.
@@ -50,7 +52,7 @@ func (a *app) buildEvidence(ctx context.Context, c *clients, o *cockpitOptions) 
 
 func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence {
 	cfg := src.config
-	ev := evidence{headline: cfg.Headline(), gate: cfg.Judge}
+	ev := evidence{headline: cfg.Headline(), gate: cfg.Judge, bell: cfg.Cockpit.Bell}
 	opts := metrics.PollerOptions{Config: cfg, Judge: judge.Judge{}}
 
 	creds, err := datadog.ResolveCredentials(ctx, datadog.CredentialConfig{

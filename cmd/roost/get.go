@@ -294,11 +294,18 @@ func printStructured(w io.Writer, format string, v any) error {
 	return err
 }
 
+// stepColumn is the step the rollout is at, counted from 1 as its Events
+// and the cockpit count it: "2/4" during the second step, "4/4 done" after
+// the last.
 func stepColumn(v watch.Rollout) string {
 	if v.StepsTotal == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d", v.StepIndex, v.StepsTotal)
+	step, done := v.CurrentStep()
+	if done {
+		return fmt.Sprintf("%d/%d done", step, v.StepsTotal)
+	}
+	return fmt.Sprintf("%d/%d", step, v.StepsTotal)
 }
 
 // pauseColumn is the countdown of a timed pause, "promote" for a pause that

@@ -151,11 +151,11 @@ func shopCluster() *cluster {
 func TestGetTable(t *testing.T) {
 	c := shopCluster()
 	out, errOut, code := c.run(t, "get", "-A")
-	want := `NAMESPACE  NAME      PHASE     STEP  WEIGHT   PAUSE    CANARY  STABLE  AGE
-shop       cart      Paused    3/4   50/50    3m30s    5/5     5/5     26h
-shop       checkout  Paused    1/4   20/11    promote  1/2     8/8     3h
-shop       search    Healthy   4/4   100/100  -        -       10/10   10d
-web        front     Degraded  0/4   0/0      -        -       10/10   5m
+	want := `NAMESPACE  NAME      PHASE     STEP      WEIGHT   PAUSE    CANARY  STABLE  AGE
+shop       cart      Paused    4/4       50/50    3m30s    5/5     5/5     26h
+shop       checkout  Paused    2/4       20/11    promote  1/2     8/8     3h
+shop       search    Healthy   4/4 done  100/100  -        -       10/10   10d
+web        front     Degraded  1/4       0/0      -        -       10/10   5m
 `
 	if code != 0 || out != want {
 		t.Errorf("code %d, stderr %q, stdout:\n%s\nwant:\n%s", code, errOut, out, want)
@@ -190,7 +190,7 @@ func TestGetDetail(t *testing.T) {
 	for _, want := range []string{
 		"Name:      checkout\n",
 		"Phase:     Paused\n",
-		"Step:      1/4\n",
+		"Step:      2/4\n",
 		"Weight:    desired 20%, actual 11% (canary available pods / all available pods)\n",
 		"Pause:     waiting for promote: roost promote checkout -n shop\n",
 		"  ok 1. setWeight 20\n  -> 2. pause (until promoted)\n     3. setWeight 50\n     4. pause 5m0s\n",
@@ -352,6 +352,13 @@ func TestBareRoostAndVersion(t *testing.T) {
 	}
 	if _, errOut, code := c.run(t, "--reconciler", "maybe"); code != 1 || !strings.Contains(errOut, "--reconciler \"maybe\": use auto, on or off") {
 		t.Errorf("bad --reconciler: code %d, %q", code, errOut)
+	}
+	if _, errOut, code := c.run(t, "--bell", "loud"); code != 1 || !strings.Contains(errOut, "--bell \"loud\" is not a bell: use off, bell") {
+		t.Errorf("bad --bell: code %d, %q", code, errOut)
+	}
+	// -v is klog's log level, and says so: not the version.
+	if !strings.Contains(out, "-v, --v level ") || strings.Contains(out, "--v roost version") || !strings.Contains(out, "--bell mode ") {
+		t.Errorf("roost --help names -v or --bell's value badly:\n%s", out)
 	}
 	out, _, code = c.run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "roost version dev (commit ") || !strings.Contains(out, " go1.") {

@@ -145,7 +145,8 @@ Kubernetes Event on the Rollout naming who acted.`,
 	a.flags.AddFlags(root.PersistentFlags())
 	if v := klogFlags.Lookup("v"); v != nil {
 		root.PersistentFlags().AddGoFlag(v)
-		root.PersistentFlags().Lookup("v").Usage = "log verbosity (logs go to the file named by `roost version`, never to the terminal)"
+		// The backquoted word is the value's name in --help: "-v, --v level".
+		root.PersistentFlags().Lookup("v").Usage = "log `level`, 0 to 10: how much roost writes to its log file (roost version names the file; logs never go to the terminal). Not the version: that is roost version"
 	}
 	root.PersistentFlags().StringVar(&a.logFlag, "log-file", "", "write roost's logs here instead of $XDG_STATE_HOME/roost/roost.log; - is stderr (for roost controller in a pod)")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {

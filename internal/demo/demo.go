@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -161,7 +162,7 @@ func New(o Options) (*World, error) {
 		hits: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
 	}
 	w.traffic.backfill()
-	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}}
+	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}, started: make(chan struct{})}
 	// Every rollout starts as if released a while ago, in the scenario's
 	// order, so that the first new versions go to them in turn.
 	for i, svc := range sc.Services {
@@ -248,6 +249,63 @@ func (w *World) Run(ctx context.Context) error {
 	wg.Wait()
 	klog.InfoS("demo stopped", "errorsReported", w.work.sent.Load(), "reportsFailed", w.work.failed.Load(), "reportsDropped", w.work.dropped.Load())
 	return errors.Join(errs...)
+}
+
+// Ready waits, while Run runs and a reconciler steps the canaries, until
+// the demo is where its scenario starts: every rollout's pods up, and the
+// scenario's first canaries at their first pause. Drawn before that, the
+// cockpit would show an empty cluster filling up (every rollout at 100/0,
+// stable 0 of 10) as if that were the state to act on.
+func (w *World) Ready(ctx context.Context) error {
+	select {
+	case <-w.script.started:
+	case <-ctx.Done():
+		return fmt.Errorf("demo: the scenario's first canaries did not start: %w", ctx.Err())
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		waiting, err := w.unsettled(ctx)
+		if err == nil && waiting == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%s is still moving", waiting)
+			}
+			return fmt.Errorf("demo: not at its starting state: %w (%w)", err, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// unsettled names a rollout that is still on its way to the scenario's
+// starting state, "" when none is: each is Healthy, Paused or aborted, its status
+// written for its spec, its pods ready.
+func (w *World) unsettled(ctx context.Context) (string, error) {
+	list, err := w.Cluster.Dynamic.Resource(v1alpha1.RolloutGVR).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("listing the demo's rollouts: %w", err)
+	}
+	seen := 0
+	for i := range list.Items {
+		r, errs := v1alpha1.FromUnstructured(&list.Items[i])
+		key := list.Items[i].GetNamespace() + "/" + list.Items[i].GetName()
+		if len(errs) > 0 || w.services[key] == nil {
+			continue
+		}
+		seen++
+		st := r.Status
+		at := st.Phase == v1alpha1.PhaseHealthy || st.Phase == v1alpha1.PhasePaused || st.Abort
+		if !at || st.ObservedGeneration != strconv.FormatInt(r.Generation, 10) || st.ReadyReplicas < w.services[key].Replicas {
+			return key, nil
+		}
+	}
+	if seen < len(w.services) {
+		return "a rollout", nil
+	}
+	return "", nil
 }
 
 // Close releases the listeners. Run closes them itself when it ends.

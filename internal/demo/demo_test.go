@@ -146,7 +146,7 @@ func metric(ev metrics.Evidence, id string) (metrics.Metric, bool) {
 // the bad one climbs, fails the judge and throws an error stable never
 // threw; the healthy one is left alone.
 func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
-	w := running(t, Options{Speed: 10, Seed: 11})
+	w := running(t, Options{Seed: 11})
 	p := poller(t, w)
 	ctx := context.Background()
 
@@ -215,5 +215,35 @@ func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
 	}
 	if !strings.Contains(shown, "Datadog at http://127.0.0.1:") {
 		t.Errorf("the world prints as %q", shown)
+	}
+}
+
+// TestReadyIsTheStartingState: once Ready returns, every rollout's stable
+// pods are up and the scenario's canaries are released and at rest at a
+// step: what the cockpit's first frame shows.
+func TestReadyIsTheStartingState(t *testing.T) {
+	w := running(t, Options{Seed: 11})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := w.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for key, svc := range w.services {
+		u, err := w.Cluster.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(svc.Namespace).Get(ctx, svc.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, _ := v1alpha1.FromUnstructured(u)
+		st := r.Status
+		if st.StableRS == "" || st.ReadyReplicas < svc.Replicas || (st.Phase != v1alpha1.PhaseHealthy && st.Phase != v1alpha1.PhasePaused) {
+			t.Errorf("%s after Ready: phase %s, stableRS %q, %d of %d pods ready", key, st.Phase, st.StableRS, st.ReadyReplicas, svc.Replicas)
+		}
+		want := svc.Stable
+		if svc.Canary != "" {
+			want = svc.Canary
+		}
+		if img := r.Spec.Template.Spec.Containers[0].Image; img != svc.Image(want) {
+			t.Errorf("%s after Ready runs %s, want %s: the scenario's start is not released", key, img, svc.Image(want))
+		}
 	}
 }

@@ -4,7 +4,9 @@
 // Bugsnag (internal/bugsnagserver) that the pods' workload reports its
 // errors to with bugsnag-go. roost's real reconciler, watches, metrics
 // clients and cockpit run on it unchanged: only the addresses and the keys
-// (made up at start) differ from production.
+// (made up at start) differ from production. World.Ready says when the
+// scenario is at its start (stable versions up, first canaries at their
+// first step), which the cockpit waits for before its first frame.
 //
 // A World opens two listeners, both on 127.0.0.1 at ports the system
 // picks, and nothing else: no file, no other network.

@@ -128,6 +128,8 @@ type script struct {
 	released map[string]time.Time
 	// releases counts the new versions, for the plan.
 	releases int
+	// started is closed once the scenario's first canaries are released.
+	started chan struct{}
 }
 
 // startPoll is how often the script looks for stable versions that are up
@@ -141,6 +143,7 @@ const (
 
 func (s *script) run(ctx context.Context) {
 	s.startCanaries(ctx)
+	close(s.started)
 	tick := time.NewTicker(s.scenario.RevisionEvery)
 	defer tick.Stop()
 	for {

@@ -132,7 +132,7 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 	pauseBegan := paused.Status.PauseConditions[0].StartTime
 
 	ck.awaitText("NEEDS YOU: waiting for a promote")
-	ck.awaitLine(name, "promote?", "1/4")
+	ck.awaitLine(name, "promote?", "2/4")
 	ck.awaitLine("search", "healthy")
 
 	// Filter to it; Enter keeps the filter, Enter again opens the detail.
@@ -143,7 +143,7 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 		return lineWith(s, name, "promote?") != "" && !strings.Contains(s, "search")
 	})
 	ck.keys("Enter")
-	ck.awaitLine(ns+"/"+name, "Step 1/4")
+	ck.awaitLine(ns+"/"+name, "Step 2/4")
 	ck.awaitLine("Pods", "canary 1/1", "4/4 stable")
 	ck.awaitLine(name+"-"+stable, "4/4 ready", "role=stable:4")
 	ck.awaitLine(name+"-"+canary, "1/1 ready", "role=canary:1")
@@ -178,7 +178,7 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 		t.Errorf("the Rollout's watch never showed status.pauseConditions empty after the pause at step 1 (%d states recorded)", len(records))
 	}
 	awaitActionEvent(t, ns, name, actions.EventPromoted, who)
-	ck.awaitLine(ns+"/"+name, "Step 3/4")
+	ck.awaitLine(ns+"/"+name, "Step 4/4")
 	ck.awaitLine("Pods", "canary 3/3", "3/3 stable")
 
 	// a, e, a reason, Enter aborts with that reason.
@@ -216,7 +216,7 @@ func TestCockpitPromoteAbortRetry(t *testing.T) {
 	awaitPods(t, ns, name, "20% again: 1 canary + 4 stable pods",
 		map[string]int{stable + "/stable": 4, canary + "/canary": 1}, map[string]int32{stable: 4, canary: 1})
 	awaitActionEvent(t, ns, name, actions.EventRetried, who)
-	ck.awaitLine(name, "promote?", "1/4")
+	ck.awaitLine(name, "promote?", "2/4")
 
 	// The n at the start sent nothing: one promote in all.
 	countEvents(t, ns, name, actions.EventPromoted, 1)
@@ -351,7 +351,7 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 	for _, c := range []*cockpitTerm{ro, mono, ascii} {
 		c.awaitText("another roost steps the canaries: " + stepper)
 	}
-	ro.awaitLine(name, "promote?", "1/4")
+	ro.awaitLine(name, "promote?", "2/4")
 	// Read-only, the footer lists no action key at all, not even as off.
 	screen := ro.awaitText("read-only (--readonly): actions are off")
 	for _, k := range []string{"p promote", "a abort", "r retry", "space mark", "p P a r off"} {
@@ -366,7 +366,7 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 	ro.keys("P", "a", "r", "?")
 	ro.awaitText("any key: back")
 	ro.keys("j")
-	ro.awaitLine(name, "promote?", "1/4")
+	ro.awaitLine(name, "promote?", "2/4")
 
 	// The coloured cockpit shows colour, so that its absence below means
 	// something.
@@ -382,7 +382,7 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 	}
 
 	mono.awaitText("NEEDS YOU: waiting for a promote")
-	mono.awaitLine(name, "promote?", "1/4")
+	mono.awaitLine(name, "promote?", "2/4")
 	plain, err := mono.capture(true)
 	if err != nil {
 		t.Fatal(err)
@@ -392,7 +392,7 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 	}
 
 	shown := ascii.awaitScreen("the overview in ASCII", func(s string) bool {
-		return strings.Contains(s, "NEEDS YOU: waiting for a promote") && lineWith(s, name, "promote?", "1/4") != ""
+		return strings.Contains(s, "NEEDS YOU: waiting for a promote") && lineWith(s, name, "promote?", "2/4") != ""
 	})
 	if bad := nonASCII(shown); len(bad) > 0 {
 		t.Errorf("with LANG=C the screen has bytes above 127 in %d lines:\n%s", len(bad), strings.Join(bad, "\n"))
@@ -408,7 +408,7 @@ func TestCockpitReadOnlyAndTerminals(t *testing.T) {
 	ro.awaitText("Terminal too small")
 	ro.resize(120, 40)
 	ro.awaitScreen("the overview and detail at 120x40", func(s string) bool {
-		return screenLines(s) == 40 && lineWith(s, name, "promote?") != "" && lineWith(s, ns+"/"+name, "Step 1/4") != "" && !strings.Contains(s, "Terminal too small")
+		return screenLines(s) == 40 && lineWith(s, name, "promote?") != "" && lineWith(s, ns+"/"+name, "Step 2/4") != "" && !strings.Contains(s, "Terminal too small")
 	})
 
 	unmoved(t, ns, name, 1, pauseBegan, canary, 1)
@@ -458,7 +458,7 @@ func TestCockpitLeaderHandOver(t *testing.T) {
 	canary := r.Status.CurrentPodHash
 	awaitPods(t, ns, name, "20%: 1 canary + 4 stable pods",
 		map[string]int{stable + "/stable": 4, canary + "/canary": 1}, map[string]int32{stable: 4, canary: 1})
-	second.awaitLine(name, "promote?", "1/4")
+	second.awaitLine(name, "promote?", "2/4")
 }
 
 // TestCockpitDialogFollowsTheRollout: a promote dialog held open while the
@@ -473,7 +473,7 @@ func TestCockpitDialogFollowsTheRollout(t *testing.T) {
 	startCanary(t, ns, name, []v1alpha1.CanaryStep{
 		rollouttest.SetWeight(20), rollouttest.PauseFor("20s"), rollouttest.SetWeight(40), rollouttest.Pause(),
 	})
-	ck.awaitLine(name, "1/4")
+	ck.awaitLine(name, "2/4")
 
 	ck.keys("p")
 	ck.awaitText("Promote 1 rollout?", "releases the pause at step 2/4")
@@ -499,7 +499,7 @@ func TestCockpitHoldContinueUndo(t *testing.T) {
 	stable, canary, _ := startCanary(t, ns, name, []v1alpha1.CanaryStep{
 		rollouttest.SetWeight(20), rollouttest.PauseFor("5s"), rollouttest.SetWeight(40), rollouttest.Pause(), rollouttest.SetWeight(60),
 	})
-	ck.awaitLine(name, "1/5")
+	ck.awaitLine(name, "2/5")
 
 	ck.keys("s")
 	ck.awaitText("Hold 1 rollout?", "holds the canary where it is")
