@@ -19,6 +19,9 @@ type detailBlock struct {
 	rank int
 	// grow is set for the one block that takes the height left (events).
 	grow bool
+	// pods is set for the pods panel, whose lines are only counted here:
+	// it is drawn once its rows are known.
+	pods bool
 }
 
 // rolloutDetail renders the parts of the detail that depend on the rollout
@@ -50,20 +53,31 @@ func (m Model) detailPanel(width, height int) []string {
 	}
 
 	d := rolloutDetail{th: t, now: m.now, r: r}
+	// The pods panel comes with a few rows by its rank, and grows with the
+	// room left (first, when it is focused).
+	podsMin, podsRank := min(len(r.Pods), podRowsMin), 6
+	if m.focus == panelPods {
+		// Focused, it is what the person looks at: it comes before the
+		// evidence, with more rows.
+		podsMin, podsRank = min(len(r.Pods), podRowsFocused), 4
+	}
 	blocks := []detailBlock{
 		{rank: 0, lines: d.phaseLines(inner)},
 		{rank: 1, lines: d.problemLines(inner)},
 		{rank: 2, lines: d.stepLines(inner)},
 		{rank: 3, lines: d.pauseLines()},
 		{rank: 4, lines: []string{d.podsBar(inner)}},
-		{rank: 7, lines: []string{d.weightLine()}},
-		{rank: 6, lines: d.replicaSetLines(inner)},
+		{rank: 10, lines: []string{d.weightLine()}},
+		{rank: 9, lines: d.replicaSetLines(inner)},
+		{rank: podsRank, pods: true, lines: make([]string, 1+podsMin)},
 		{rank: 5, lines: m.metricsSection(r, inner, 4)},
-		{rank: 8, lines: m.errorsSection(r, inner, 3)},
-		{rank: 9, lines: nil, grow: true},
+		{rank: 7, lines: m.errorsSection(r, inner, 3)},
+		// The events' title and newest one by rank; the rest of the room.
+		{rank: 8, lines: make([]string, 2), grow: true},
 	}
 	room := height - 2
-	// Keep blocks by rank while they fit; events get what is left.
+	// Keep blocks by rank while they fit; events get what is left, shared
+	// with the pods panel.
 	order := make([]int, len(blocks))
 	for i := range order {
 		order[i] = i
@@ -73,21 +87,32 @@ func (m Model) detailPanel(width, height int) []string {
 	used := 0
 	for _, i := range order {
 		b := blocks[i]
-		if b.grow {
-			continue
-		}
 		if n := len(b.lines); used+n <= room {
 			keep[i] = true
 			used += n
 		}
 	}
+	podRows := 0
+	for i, b := range blocks {
+		if b.pods && keep[i] {
+			// The room left goes to more pods: all of it when the pods
+			// panel is focused, else half (the events take the rest), up
+			// to podRowsMax.
+			left := room - used
+			if m.focus != panelPods {
+				left /= 2
+			}
+			podRows = podsMin + min(max(left, 0), podRowsMax-podsMin, len(r.Pods)-podsMin)
+			used += podRows - podsMin
+		}
+	}
 	var content []string
 	for i, b := range blocks {
 		switch {
-		case b.grow:
-			if left := room - used; left >= 2 {
-				content = append(content, m.eventsSection(r, inner, left)...)
-			}
+		case b.grow && keep[i]:
+			content = append(content, m.eventsSection(r, inner, room-used+len(b.lines))...)
+		case keep[i] && b.pods:
+			content = append(content, m.podsSection(r, inner, podRows)...)
 		case keep[i]:
 			content = append(content, b.lines...)
 		}

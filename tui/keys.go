@@ -17,7 +17,11 @@ type keyMap struct {
 	Mark, MarkNone                key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
-	Help, Quit                                    key.Binding
+	// OpenPod opens the pod screen from the pods panel (enter, as Detail:
+	// which one depends on the focus); Follow turns its log's following on
+	// and off.
+	OpenPod, Follow key.Binding
+	Help, Quit      key.Binding
 
 	// In a confirmation.
 	Yes, No, Reason key.Binding
@@ -54,6 +58,8 @@ func newKeyMap(ascii bool) keyMap {
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Metrics: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metrics")),
 		Refresh: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh metrics")),
+		OpenPod: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pod log (pods panel)")),
+		Follow:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow the log")),
 		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
@@ -74,11 +80,22 @@ func (k *keyMap) actionKeys() []*key.Binding {
 }
 
 // shortHelp is the footer: the keys an on-call engineer needs first.
-func (k keyMap) shortHelp(detail bool) []key.Binding {
+func (k keyMap) shortHelp(s screen, podsFocused bool) []key.Binding {
+	if s == screenPod {
+		up, down := k.Up, k.Down
+		up.SetHelp(up.Help().Key, "older")
+		down.SetHelp(down.Help().Key, "newer")
+		return []key.Binding{k.Follow, k.Back, up, down, k.Promote, k.Abort}
+	}
 	out := []key.Binding{k.Promote, k.Abort}
-	if detail {
+	switch {
+	case podsFocused:
+		open := k.OpenPod
+		open.SetHelp("enter", "pod log")
+		out = append(out, open, k.Back, k.Focus)
+	case s != screenOverview:
 		out = append(out, k.Back, k.Metrics, k.Focus)
-	} else {
+	default:
 		out = append(out, k.Detail, k.Filter)
 	}
 	return append(out, k.PromoteFull, k.Retry, k.Mark)
@@ -89,6 +106,6 @@ func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
 		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo},
-		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Help, k.Quit},
+		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.OpenPod, k.Follow, k.Help, k.Quit},
 	}
 }

@@ -43,6 +43,12 @@ type Options struct {
 	Evidence   Evidence
 	MetricsOff string
 	ErrorsOff  string
+	// Logs and PodEvents feed the pod screen (enter on the pods panel):
+	// its log, streamed only while the screen is shown, and its Events.
+	// nil shows LogsOff instead.
+	Logs      PodLogs
+	PodEvents PodEvents
+	LogsOff   string
 	// Headline is the metric whose canary/stable ratio the overview shows.
 	Headline string
 
@@ -80,6 +86,8 @@ const (
 	screenDetail
 	screenMetrics
 	screenHelp
+	// screenPod is one pod: its Events and its log (see podScreen).
+	screenPod
 )
 
 // panel is what up/down move or scroll.
@@ -87,6 +95,7 @@ type panel int
 
 const (
 	panelList panel = iota
+	panelPods
 	panelMetrics
 	panelErrors
 	panelEvents
@@ -94,7 +103,7 @@ const (
 )
 
 func (p panel) String() string {
-	return [...]string{"rollouts", "metrics", "errors", "events"}[p]
+	return [...]string{"rollouts", "pods", "metrics", "errors", "events"}[p]
 }
 
 // level colours the status line.
@@ -155,8 +164,10 @@ type Model struct {
 	filtering bool
 
 	confirm *confirmDialog
-	busy    string
-	status  status
+	// pod is the pod screen's state while it is open.
+	pod    *podScreen
+	busy   string
+	status status
 
 	access   map[string]accessState
 	stepping election.Stepping
@@ -469,6 +480,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.waitEvidence(), m.armTick())
 	case actionDoneMsg:
 		return m.onActionDone(msg), nil
+	case logOpenedMsg, logLinesMsg, podEventsMsg, podEventsTickMsg:
+		return m.onPodMsg(msg)
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
 	}
@@ -583,6 +596,9 @@ func (m *Model) panelsShown() []panel {
 		out = append(out, panelList)
 	}
 	if m.screen == screenDetail || m.screen == screenMetrics || m.split() {
+		if m.screen != screenMetrics {
+			out = append(out, panelPods)
+		}
 		out = append(out, panelMetrics, panelErrors)
 		if m.screen != screenMetrics {
 			out = append(out, panelEvents)
@@ -602,7 +618,15 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 		m.screen = m.back
+		if m.screen == screenPod && m.pod != nil {
+			// The log was not read while help was shown.
+			return m, m.resumePod()
+		}
 		return m, nil
+	case m.screen == screenPod && m.pod != nil:
+		if cmd, handled := m.onPodKey(msg); handled {
+			return m, cmd
+		}
 	}
 	k := m.keys
 	switch {
@@ -610,6 +634,11 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case key.Matches(msg, k.Help):
 		m.back, m.screen = m.screen, screenHelp
+		if m.back == screenPod {
+			m.stopLogs()
+		}
+	case key.Matches(msg, k.OpenPod) && m.focus == panelPods && m.detailShown():
+		return m.openPod()
 	case key.Matches(msg, k.Up):
 		m.move(-1)
 	case key.Matches(msg, k.Down):
@@ -693,6 +722,11 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // move moves the cursor, or scrolls the focused panel.
 func (m *Model) move(d int) {
+	if m.focus == panelPods {
+		n := len(m.pods())
+		m.scroll[panelPods] = min(max(m.podCursor()+d, 0), max(n-1, 0))
+		return
+	}
 	if m.focus == panelList || (!m.split() && m.screen == screenOverview) {
 		m.picked = true
 		m.cursor += d

@@ -41,6 +41,8 @@ func (m Model) Render() string {
 		body = m.helpScreen(m.width, h)
 	case m.screen == screenMetrics:
 		body = m.metricsScreen(m.width, h)
+	case m.screen == screenPod && m.pod != nil:
+		body = m.podScreenView(m.width, h)
 	case m.split():
 		top := max(h*2/5, 8)
 		body = append(m.overviewPanel(m.width, top), m.detailPanel(m.width, h-top)...)
@@ -178,7 +180,7 @@ func (m Model) footer() []string {
 	default:
 		// Help and quit stay on the right, whatever the width.
 		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
-		left := m.keys.shortHelp(m.screen != screenOverview)
+		left := m.keys.shortHelp(m.screen, m.focus == panelPods && m.detailShown())
 		prefix := ""
 		// Read-only, the action keys are disabled and help lists none of
 		// them. Denied in this namespace only, they stay bound (another
