@@ -408,6 +408,10 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 		for _, e := range r.Events {
 			since(e.Time)
 		}
+		// The pods panel's ages: at most a screenful of pods shows.
+		for i := range min(len(r.Pods), 64) {
+			since(r.Pods[i].Created)
+		}
 		if ev, ok := m.evidence[keyOf(r)]; ok {
 			for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {
 				if !f.FetchedAt.IsZero() {
@@ -417,6 +421,14 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 					consider(nextCountdownChange(f.RetryAt.Sub(m.now)))
 				}
 			}
+		}
+	}
+	if ps := m.pod; ps != nil && m.screen == screenPod {
+		for i := range min(len(ps.events), podEventsShown) {
+			since(ps.events[i].Time)
+		}
+		if !ps.eventsAt.IsZero() {
+			since(ps.eventsAt)
 		}
 	}
 	// Land just past the change, not just before it.

@@ -109,6 +109,7 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 	co := &cockpitOptions{
 		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii,
 		evidence: &evidenceSources{config: w.Metrics(), getenv: w.Getenv},
+		podLogs:  w.Cluster.PodLogs,
 	}
 	return c, co
 }
