@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/roost-dev/roost/watch"
@@ -61,8 +62,12 @@ func (f failingLogs) PodLogs(context.Context, string, string, LogOptions) (LogSt
 }
 
 // kubeletDown is what an API server answers when the pod's node has no
-// kubelet to ask (kwok's nodes).
-var kubeletDown = apierrors.NewInternalError(fmt.Errorf("no preferred addresses found; known addresses: []"))
+// kubelet to ask (kwok's nodes, which have no address): a 500 with this
+// message, as seen from the end-to-end tests' kube-apiserver.
+var kubeletDown = &apierrors.StatusError{ErrStatus: metav1.Status{
+	Status: metav1.StatusFailure, Code: 500, Reason: metav1.StatusReasonInternalError,
+	Message: "no preferred addresses found; known addresses: []",
+}}
 
 var forbiddenLogs = apierrors.NewForbidden(schema.GroupResource{Resource: "pods/log"}, "front-9d8c7b6a5-7xk2p",
 	fmt.Errorf(`User "bob" cannot get resource "pods/log" in API group "" in the namespace "web"`))

@@ -279,7 +279,7 @@ func TestLogsProblemSaysWhatToDo(t *testing.T) {
 		err  error
 		want []string
 	}{
-		{kubeletDown, []string{"logs: the node's kubelet did not answer (Internal error occurred: no preferred addresses found; known addresses: [])", "try `kubectl logs -n web front-9d8c7b6a5-7xk2p`", "--previous"}},
+		{kubeletDown, []string{"logs: the node's kubelet did not answer (no preferred addresses found; known addresses: [])", "try `kubectl logs -n web front-9d8c7b6a5-7xk2p`", "--previous"}},
 		{forbiddenLogs, []string{"you may not read pods/log in namespace web", "roost-dashboard ClusterRole"}},
 	} {
 		got := logsProblem(c.err, "web", pod)
