@@ -70,7 +70,7 @@ var kubeletDown = &apierrors.StatusError{ErrStatus: metav1.Status{
 }}
 
 var forbiddenLogs = apierrors.NewForbidden(schema.GroupResource{Resource: "pods/log"}, "front-9d8c7b6a5-7xk2p",
-	fmt.Errorf(`User "bob" cannot get resource "pods/log" in API group "" in the namespace "web"`))
+	fmt.Errorf(`user "bob" cannot get resource "pods/log" in API group "" in the namespace "web"`))
 
 // fixturePodEvents are the Events of a crash-looping pod.
 type fixturePodEvents struct{}

@@ -76,7 +76,7 @@ func (c *Cluster) PodLogs(ctx context.Context, ns, name string, o *corev1.PodLog
 	for _, d := range c.deny {
 		if d.covers(&authorizationv1.ResourceAttributes{Verb: "get", Resource: "pods", Subresource: "log", Namespace: ns}) {
 			return nil, apierrors.NewForbidden(schema.GroupResource{Resource: "pods/log"}, name,
-				fmt.Errorf("User %q cannot get resource \"pods/log\" in API group \"\" in the namespace %q", c.user, ns))
+				fmt.Errorf("user %q cannot get resource \"pods/log\" in API group \"\" in the namespace %q", c.user, ns))
 		}
 	}
 	pod, started, err := c.runningContainer(ns, name, o.Container)
