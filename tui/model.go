@@ -45,10 +45,9 @@ type Options struct {
 	ErrorsOff  string
 	// Logs and PodEvents feed the pod screen (enter on the pods panel):
 	// its log, streamed only while the screen is shown, and its Events.
-	// nil shows LogsOff instead.
+	// Without them the screen says there is no source.
 	Logs      PodLogs
 	PodEvents PodEvents
-	LogsOff   string
 	// Headline is the metric whose canary/stable ratio the overview shows.
 	Headline string
 
@@ -409,8 +408,10 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 			since(e.Time)
 		}
 		// The pods panel's ages: at most a screenful of pods shows.
-		for i := range min(len(r.Pods), 64) {
-			since(r.Pods[i].Created)
+		if m.detailShown() {
+			for i := range min(len(r.Pods), 64) {
+				since(r.Pods[i].Created)
+			}
 		}
 		if ev, ok := m.evidence[keyOf(r)]; ok {
 			for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {

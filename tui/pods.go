@@ -401,7 +401,7 @@ func (m *Model) startLogs() tea.Cmd {
 	ps := m.pod
 	m.stopLogs()
 	if m.opt.Logs == nil {
-		ps.logProblem = "logs: " + orOff(m.opt.LogsOff)
+		ps.logProblem = "logs: this cockpit has no source of logs"
 		return nil
 	}
 	ps.logs = newLogBuffer()
@@ -682,7 +682,7 @@ func (m Model) podScreenView(width, height int) []string {
 	head := t.Title.Render("Events") + t.Muted.Render(", newest first")
 	switch {
 	case m.opt.PodEvents == nil:
-		head += t.Muted.Render(": " + orOff(m.opt.LogsOff))
+		head += t.Muted.Render(": this cockpit has no source of Events")
 	case ps.eventsErr != "":
 		head += t.Muted.Render(": ") + t.Warn.Render("could not list them: "+ps.eventsErr+"; try `kubectl get events -n "+ps.rollout.Namespace+" --field-selector involvedObject.name="+pod.Name+"`")
 	case ps.eventsAt.IsZero():
@@ -835,11 +835,12 @@ func (ps *podScreen) scrollBy(d int) {
 	ps.scroll = min(max(ps.scroll+d, 0), max(len(ps.logs.lines)-1, 0))
 }
 
-// resumePod reads the pod screen's log again after help hid it, if it was
-// being followed.
+// resumePod reads the pod screen's Events again after help hid it, and its
+// log if it was being followed.
 func (m *Model) resumePod() tea.Cmd {
+	events := m.listPodEvents()
 	if !m.pod.follow {
-		return nil
+		return events
 	}
-	return m.startLogs()
+	return tea.Batch(m.startLogs(), events)
 }

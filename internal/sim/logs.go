@@ -196,10 +196,11 @@ func (g *logLines) index(now time.Time) int64 {
 
 func (g *logLines) at(k int64) time.Time { return g.started.Add(time.Duration(k) * g.interval) }
 
-var (
-	logMethods = []string{"GET", "GET", "GET", "POST", "GET", "PUT"}
-	logPaths   = []string{"/api/items/%d", "/api/cart/%d", "/healthz", "/api/orders/%d", "/api/price/sku-%04d", "/api/session"}
-)
+// logRequests are the requests a simulated container serves.
+var logRequests = []string{
+	"GET /api/items/%d", "GET /api/cart/%d", "GET /healthz", "POST /api/orders", "GET /api/orders/%d",
+	"GET /api/price/sku-%04d", "POST /api/session", "PUT /api/cart/%d",
+}
 
 // line is line k: its time, level and text.
 func (g *logLines) line(k int64) string {
@@ -221,10 +222,9 @@ func (g *logLines) line(k int64) string {
 	_, _ = fmt.Fprintf(h, "%s/%d", g.pod.UID, k)
 	r := rand.New(rand.NewPCG(h.Sum64(), uint64(k)))
 	p := g.profile(g.pod, at)
-	method := logMethods[r.IntN(len(logMethods))]
-	path := logPaths[r.IntN(len(logPaths))]
-	if strings.Contains(path, "%") {
-		path = fmt.Sprintf(path, r.IntN(5000))
+	request := logRequests[r.IntN(len(logRequests))]
+	if strings.Contains(request, "%") {
+		request = fmt.Sprintf(request, r.IntN(5000))
 	}
 	latency := p.Latency
 	if latency <= 0 {
@@ -237,7 +237,7 @@ func (g *logLines) line(k int64) string {
 		if len(p.Errors) > 0 {
 			msg = p.Errors[r.IntN(len(p.Errors))]
 		}
-		return fmt.Sprintf("%s ERROR %s %s 500 %dms request_id=%s %s", ts, method, path, ms, id, msg)
+		return fmt.Sprintf("%s ERROR %s 500 %dms request_id=%s %s", ts, request, ms, id, msg)
 	}
-	return fmt.Sprintf("%s INFO  %s %s 200 %dms request_id=%s", ts, method, path, ms, id)
+	return fmt.Sprintf("%s INFO  %s 200 %dms request_id=%s", ts, request, ms, id)
 }
