@@ -191,3 +191,80 @@ func BenchmarkDelivery(b *testing.B) {
 		m = next.(Model)
 	}
 }
+
+// BenchmarkDetailPods renders the detail of a canary with 50 pods, with the
+// pods panel focused (its most rows) and not, against the same rollout
+// without pods: what the pods panel adds to a frame.
+func BenchmarkDetailPods(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	th := dark(&testing.T{})
+	list := fixtureRollouts()
+	var front *watch.Rollout
+	for _, r := range list {
+		if r.Name == "front" {
+			front = r
+		}
+	}
+	with := *front
+	with.Pods = nil
+	for i := range 50 {
+		p := front.Pods[i%len(front.Pods)]
+		p.Name = fmt.Sprintf("front-9d8c7b6a5-%05d", i)
+		with.Pods = append(with.Pods, p)
+	}
+	without := *front
+	without.Pods = nil
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		for _, c := range []struct {
+			name  string
+			r     *watch.Rollout
+			focus bool
+		}{{"no-pods", &without, false}, {"50-pods", &with, false}, {"50-pods-focused", &with, true}} {
+			m := fixtureModel(ctx, th, size.w, size.h, func(o *Options) {
+				o.Rollouts = &staticRollouts{list: []*watch.Rollout{c.r}}
+			})
+			m = press(m, "enter")
+			if c.focus {
+				for m.focus != panelPods {
+					m = press(m, "tab")
+				}
+				m = press(m, "down", "down", "down", "down", "down", "down")
+			}
+			b.Run(fmt.Sprintf("%dx%d/%s", size.w, size.h, c.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					_ = m.View()
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkPodScreen renders the pod screen with a full log (200 lines of
+// 150 characters, wrapped) and its Events: each line a followed log brings
+// costs one such frame at most (the renderer draws 60 a second at most).
+func BenchmarkPodScreen(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, size := range []struct{ w, h int }{{80, 24}, {120, 40}} {
+		m := fixtureModel(ctx, dark(&testing.T{}), size.w, size.h, nil)
+		m = press(selectRollout(&testing.T{}, m, "web", "front"), "enter")
+		for m.focus != panelPods {
+			m = press(m, "tab")
+		}
+		next, _ := m.Update(keyMsg("enter"))
+		m = next.(Model)
+		m.pod.events, _ = fixturePodEvents{}.PodEvents(ctx, "web", m.pod.pod.Name)
+		m.pod.eventsAt = fixtureNow
+		for i := range logTailLines {
+			m.pod.logs.add(fmt.Sprintf("2026-12-01T14:29:%02d.000Z ERROR GET /api/price/sku-%04d 500 12ms request_id=6f1c2a9e NoMethodError: undefined method 'price' for nil (user=user-118 region=eu-west-1)", i%60, i))
+		}
+		b.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = m.View()
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ type detailBlock struct {
 	// full, when set, is a longer form of lines, shown instead when the
 	// height left after every kept block allows.
 	full []string
+	// pods is set for the pods panel, whose lines are only counted here:
+	// it is drawn once its rows are known.
+	pods bool
 }
 
 // rolloutDetail renders the parts of the detail that depend on the rollout
@@ -55,6 +58,14 @@ func (m Model) detailPanel(width, height int) []string {
 	d := rolloutDetail{th: t, now: m.now, r: r}
 	ad := analysisDetail{sym: t.Symbols, p: m.paint, now: m.now, r: r, canTerminate: !m.opt.ReadOnly}
 	compact, full := ad.lines(analysisShown(r), inner)
+	// The pods panel comes with a few rows by its rank, and grows with the
+	// room left (first, when it is focused).
+	podsMin, podsRank := min(len(r.Pods), podRowsMin), 6
+	if m.focus == panelPods {
+		// Focused, it is what the person looks at: it comes before the
+		// evidence, with more rows.
+		podsMin, podsRank = min(len(r.Pods), podRowsFocused), 1
+	}
 	// On a short pane the evidence (metrics, analysis) stays before the
 	// step timeline: the title says the step already.
 	blocks := []detailBlock{
@@ -65,14 +76,17 @@ func (m Model) detailPanel(width, height int) []string {
 		{rank: 4, lines: m.gateLine(r)},
 		{rank: 2, lines: compact, full: full},
 		{rank: 5, lines: []string{d.podsBar(inner)}},
-		{rank: 7, lines: []string{d.weightLine()}},
-		{rank: 6, lines: d.replicaSetLines(inner)},
+		{rank: 10, lines: []string{d.weightLine()}},
+		{rank: 9, lines: d.replicaSetLines(inner)},
+		{rank: podsRank, pods: true, lines: make([]string, 1+podsMin)},
 		{rank: 2, lines: m.metricsSection(r, inner, 4)},
-		{rank: 8, lines: m.errorsSection(r, inner, 3)},
-		{rank: 9, lines: nil, grow: true},
+		{rank: 7, lines: m.errorsSection(r, inner, 3)},
+		// The events' title and newest one by rank; the rest of the room.
+		{rank: 8, lines: make([]string, 2), grow: true},
 	}
 	room := height - 2
-	// Keep blocks by rank while they fit; events get what is left.
+	// Keep blocks by rank while they fit; events get what is left, shared
+	// with the pods panel.
 	order := make([]int, len(blocks))
 	for i := range order {
 		order[i] = i
@@ -82,12 +96,23 @@ func (m Model) detailPanel(width, height int) []string {
 	used := 0
 	for _, i := range order {
 		b := blocks[i]
-		if b.grow {
-			continue
-		}
 		if n := len(b.lines); used+n <= room {
 			keep[i] = true
 			used += n
+		}
+	}
+	podRows := 0
+	for i, b := range blocks {
+		if b.pods && keep[i] {
+			// The room left goes to more pods: all of it when the pods
+			// panel is focused, else half (the events take the rest), up
+			// to podRowsMax.
+			left := room - used
+			if m.focus != panelPods {
+				left /= 2
+			}
+			podRows = podsMin + min(max(left, 0), podRowsMax-podsMin, len(r.Pods)-podsMin)
+			used += podRows - podsMin
 		}
 	}
 	// Then the longer forms, in the same order, while they fit.
@@ -100,10 +125,10 @@ func (m Model) detailPanel(width, height int) []string {
 	var content []string
 	for i, b := range blocks {
 		switch {
-		case b.grow:
-			if left := room - used; left >= 2 {
-				content = append(content, m.eventsSection(r, inner, left)...)
-			}
+		case b.grow && keep[i]:
+			content = append(content, m.eventsSection(r, inner, room-used+len(b.lines))...)
+		case keep[i] && b.pods:
+			content = append(content, m.podsSection(r, inner, podRows)...)
 		case keep[i]:
 			content = append(content, b.lines...)
 		}

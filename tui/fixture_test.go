@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -112,7 +113,62 @@ func fixtureRollouts() []*watch.Rollout {
 		StepsTotal:  2, Steps: steps(0, "setWeight 10", "pause (until promoted)"),
 		Replicas: 3,
 	}
+	cart.Pods = fixturePods(cart, nil)
+	search.Pods = fixturePods(search, nil)
+	refunds.Pods = fixturePods(refunds, nil)
+	checkout.Pods = fixturePods(checkout, nil)
+	// front's canary: one pod crash-looping, one pulling a bad image, one
+	// that restarted; stable is fine.
+	front.Pods = fixturePods(front, map[string]func(p *watch.PodInfo){
+		"front-9d8c7b6a5-7xk2p": func(p *watch.PodInfo) {
+			p.Ready, p.ReadyContainers, p.Reason, p.Severity, p.Restarts = false, 0, "CrashLoopBackOff", watch.PodBad, 7
+		},
+		"front-9d8c7b6a5-m4q9z": func(p *watch.PodInfo) {
+			p.Ready, p.ReadyContainers, p.Reason, p.Severity = false, 0, "ImagePullBackOff", watch.PodBad
+			p.Phase = "Pending"
+		},
+		"front-9d8c7b6a5-b8d3w": func(p *watch.PodInfo) { p.Restarts = 2 },
+	})
 	return []*watch.Rollout{checkout, ledger, cart, front, search, refunds}
+}
+
+// podSuffixes are the random parts of the fixture pods' names.
+var podSuffixes = []string{"7xk2p", "m4q9z", "b8d3w", "c2v7n", "h5j6k", "q9r2t", "w3e4y", "z8x1c", "f6g7h", "p0o9i", "l2k3j", "n4m5b"}
+
+// fixturePods are the pods of r's ReplicaSets, as the watch layer lists
+// them (canary first, the worst first), each changed by bad[name] if any.
+func fixturePods(r *watch.Rollout, bad map[string]func(p *watch.PodInfo)) []watch.PodInfo {
+	var out []watch.PodInfo
+	nodes := []string{"ip-10-0-1-17.eu-west-1.compute.internal", "ip-10-0-2-43.eu-west-1.compute.internal", "ip-10-0-3-8.eu-west-1.compute.internal"}
+	for _, x := range []struct {
+		rs   *watch.ReplicaSet
+		role watch.PodRole
+	}{{r.Canary, watch.PodOfCanary}, {r.Stable, watch.PodOfStable}} {
+		if x.rs == nil {
+			continue
+		}
+		for i := range int(x.rs.Desired) {
+			p := watch.PodInfo{
+				Name: x.rs.Name + "-" + podSuffixes[i%len(podSuffixes)], ReplicaSet: x.rs.Name, Role: x.role,
+				Phase: "Running", Ready: true, ReadyContainers: 1, Containers: 1,
+				Node: nodes[i%len(nodes)], Created: x.rs.Created.Add(time.Duration(i) * 7 * time.Second),
+			}
+			if f := bad[p.Name]; f != nil {
+				f(&p)
+			}
+			out = append(out, p)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b watch.PodInfo) int {
+		if a.Role != b.Role {
+			return int(a.Role) - int(b.Role)
+		}
+		if a.Severity != b.Severity {
+			return int(b.Severity) - int(a.Severity)
+		}
+		return int(b.Restarts) - int(a.Restarts)
+	})
+	return out
 }
 
 func series(start time.Time, values ...float64) metrics.Series {
@@ -274,6 +330,7 @@ func fixtureModel(ctx context.Context, theme themes.Theme, width, height int, mu
 		Actor:    noActor{},
 		Stepping: staticStepping{election.Stepping{Kind: election.SteppingByMe, Who: "alice@bastion/4242"}},
 		Evidence: staticEvidence{}, Headline: "error_rate",
+		Logs: fixtureLogs{}, PodEvents: fixturePodEvents{},
 		Theme: theme,
 		Now:   func() time.Time { return fixtureNow },
 	}

@@ -22,8 +22,12 @@ type keyMap struct {
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
 	// Copy puts a one-line summary on the clipboard (OSC 52).
-	Copy       key.Binding
-	Help, Quit key.Binding
+	Copy key.Binding
+	// OpenPod opens the pod screen from the pods panel (enter, as Detail:
+	// which one depends on the focus); Follow turns its log's following on
+	// and off.
+	OpenPod, Follow key.Binding
+	Help, Quit      key.Binding
 
 	// In a confirmation.
 	Yes, No, Reason key.Binding
@@ -62,6 +66,8 @@ func newKeyMap(ascii bool) keyMap {
 		Metrics: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metrics")),
 		Refresh: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh metrics")),
 		Copy:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "copy summary")),
+		OpenPod: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "pod log (pods panel)")),
+		Follow:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow the log")),
 		Help:    key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:    key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 
@@ -87,12 +93,23 @@ var openErrorKey = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "
 // shortHelp is the footer: the keys an on-call engineer needs first, the
 // actions that fit the rollout under the cursor (r) leading, the next
 // likeliest after the moves (a narrow footer drops them first).
-func (k keyMap) shortHelp(detail bool, r *watch.Rollout) []key.Binding {
+func (k keyMap) shortHelp(s screen, podsFocused bool, r *watch.Rollout) []key.Binding {
+	if s == screenPod {
+		up, down := k.Up, k.Down
+		up.SetHelp(up.Help().Key, "older")
+		down.SetHelp(down.Help().Key, "newer")
+		return []key.Binding{k.Follow, k.Back, up, down, k.Promote, k.Abort}
+	}
 	first, then := k.actionsFor(r)
 	out := first
-	if detail {
+	switch {
+	case podsFocused:
+		open := k.OpenPod
+		open.SetHelp("enter", "pod log")
+		out = append(out, open, k.Back, k.Focus)
+	case s != screenOverview:
 		out = append(out, k.Back, k.Metrics, k.Focus)
-	} else {
+	default:
 		out = append(out, k.Detail, k.Filter)
 	}
 	return append(append(out, then...), k.Mark)
@@ -124,7 +141,7 @@ func (k keyMap) actionsFor(r *watch.Rollout) (first, then []key.Binding) {
 // fullHelp is the `?` screen, in columns.
 func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus},
+		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus, k.OpenPod, k.Follow},
 		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo, k.Terminate},
 		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Copy, k.Help, k.Quit},
 	}

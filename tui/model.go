@@ -43,6 +43,11 @@ type Options struct {
 	Evidence   Evidence
 	MetricsOff string
 	ErrorsOff  string
+	// Logs and PodEvents feed the pod screen (enter on the pods panel):
+	// its log, streamed only while the screen is shown, and its Events.
+	// Without them the screen says there is no source.
+	Logs      PodLogs
+	PodEvents PodEvents
 	// Headline is the metric whose canary/stable ratio the overview shows.
 	Headline string
 	// JudgeGate says what roost's judge gate does with a canary; nil shows
@@ -90,6 +95,8 @@ const (
 	screenHelp
 	// screenError is one Bugsnag error, opened from the errors panel.
 	screenError
+	// screenPod is one pod: its Events and its log (see podScreen).
+	screenPod
 )
 
 // panel is what up/down move or scroll.
@@ -97,6 +104,7 @@ type panel int
 
 const (
 	panelList panel = iota
+	panelPods
 	panelMetrics
 	panelErrors
 	panelEvents
@@ -104,7 +112,7 @@ const (
 )
 
 func (p panel) String() string {
-	return [...]string{"rollouts", "metrics", "errors", "events"}[p]
+	return [...]string{"rollouts", "pods", "metrics", "errors", "events"}[p]
 }
 
 // level colours the status line.
@@ -171,8 +179,10 @@ type Model struct {
 	filtering bool
 
 	confirm *confirmDialog
-	busy    string
-	status  status
+	// pod is the pod screen's state while it is open.
+	pod    *podScreen
+	busy   string
+	status status
 
 	access   map[string]accessState
 	stepping election.Stepping
@@ -417,6 +427,12 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 			since(e.Time)
 		}
 		analysisTicks(r, m.now, consider)
+		// The pods panel's ages: at most a screenful of pods shows.
+		if m.detailShown() {
+			for i := range min(len(r.Pods), 64) {
+				since(r.Pods[i].Created)
+			}
+		}
 		if ev, ok := m.evidence[keyOf(r)]; ok {
 			for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {
 				if !f.FetchedAt.IsZero() {
@@ -426,6 +442,14 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 					consider(nextCountdownChange(f.RetryAt.Sub(m.now)))
 				}
 			}
+		}
+	}
+	if ps := m.pod; ps != nil && m.screen == screenPod {
+		for i := range min(len(ps.events), podEventsShown) {
+			since(ps.events[i].Time)
+		}
+		if !ps.eventsAt.IsZero() {
+			since(ps.eventsAt)
 		}
 	}
 	// Land just past the change, not just before it.
@@ -499,6 +523,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.details[msg.id] = st
 		return m, nil
+	case logOpenedMsg, logLinesMsg, podEventsMsg, podEventsTickMsg:
+		return m.onPodMsg(msg)
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
 	}
@@ -613,6 +639,9 @@ func (m *Model) panelsShown() []panel {
 		out = append(out, panelList)
 	}
 	if m.screen == screenDetail || m.screen == screenMetrics || m.split() {
+		if m.screen != screenMetrics {
+			out = append(out, panelPods)
+		}
 		out = append(out, panelMetrics, panelErrors)
 		if m.screen != screenMetrics {
 			out = append(out, panelEvents)
@@ -632,10 +661,18 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		}
 		m.screen = m.back
+		if m.screen == screenPod && m.pod != nil {
+			// The log was not read while help was shown.
+			return m, m.resumePod()
+		}
 		return m, nil
 	case m.screen == screenError:
 		if next, cmd, ok := m.onErrorKey(msg); ok {
 			return next, cmd
+		}
+	case m.screen == screenPod && m.pod != nil:
+		if cmd, handled := m.onPodKey(msg); handled {
+			return m, cmd
 		}
 	}
 	k := m.keys
@@ -644,6 +681,11 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, tea.Quit
 	case key.Matches(msg, k.Help):
 		m.back, m.screen = m.screen, screenHelp
+		if m.back == screenPod {
+			m.stopLogs()
+		}
+	case key.Matches(msg, k.OpenPod) && m.focus == panelPods && m.detailShown():
+		return m.openPod()
 	case key.Matches(msg, k.Up):
 		m.move(-1)
 	case key.Matches(msg, k.Down):
@@ -734,6 +776,11 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 
 // move moves the cursor, or scrolls the focused panel.
 func (m *Model) move(d int) {
+	if m.focus == panelPods {
+		n := len(m.pods())
+		m.scroll[panelPods] = min(max(m.podCursor()+d, 0), max(n-1, 0))
+		return
+	}
 	if m.focus == panelList || (!m.split() && m.screen == screenOverview) {
 		m.picked = true
 		m.cursor += d

@@ -157,7 +157,9 @@ func startSimCockpit(t *testing.T, opt sim.Options, mutate func(*Options), rollo
 		Access: func(ctx context.Context, ns string) (actions.Access, error) {
 			return actions.CheckAccess(ctx, c.Kube, ns)
 		},
-		Theme: dark(t),
+		Theme:     dark(t),
+		Logs:      simPods{c},
+		PodEvents: simPods{c},
 	}
 	if mutate != nil {
 		mutate(&o)

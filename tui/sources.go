@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/roost-dev/roost/actions"
@@ -85,4 +86,39 @@ type Evidence interface {
 	Refresh(namespace, name string)
 	Evidence(namespace, name string) (metrics.Evidence, bool)
 	WaitChanged(ctx context.Context) ([]metrics.Key, error)
+}
+
+// LogOptions ask for one pod's log.
+type LogOptions struct {
+	// Container names the container; "" lets the source pick the pod's
+	// default one (its kubectl.kubernetes.io/default-container annotation,
+	// else its first container), as kubectl logs does.
+	Container string
+	// TailLines is how many of the last lines to start with.
+	TailLines int64
+	// LimitBytes caps what the server sends; 0 is no cap. A followed log
+	// is not capped by the server (it would end the stream): the cockpit
+	// keeps only its last lines (see logBuffer).
+	LimitBytes int64
+	// Follow keeps the stream open for new lines until ctx ends.
+	Follow bool
+}
+
+// LogStream is one pod's log being read: lines separated by "\n". Closing
+// it, or ending the context it was opened with, ends the stream.
+type LogStream struct {
+	// Container is the container whose log it is.
+	Container string
+	io.ReadCloser
+}
+
+// PodLogs reads pods' logs: cmd/roost's over the API server (GetLogs), the
+// demo's from its simulated kubelets.
+type PodLogs interface {
+	PodLogs(ctx context.Context, namespace, pod string, o LogOptions) (LogStream, error)
+}
+
+// PodEvents lists the Events about one pod, newest first (watch.PodEventsOf).
+type PodEvents interface {
+	PodEvents(ctx context.Context, namespace, pod string) ([]watch.Event, error)
 }

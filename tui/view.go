@@ -43,6 +43,8 @@ func (m Model) Render() string {
 		body = m.metricsScreen(m.width, h)
 	case m.screen == screenError && m.errOpen != nil:
 		body = m.errorScreen(m.width, h)
+	case m.screen == screenPod && m.pod != nil:
+		body = m.podScreenView(m.width, h)
 	case m.split():
 		top := max(h*2/5, 8)
 		body = append(m.overviewPanel(m.width, top), m.detailPanel(m.width, h-top)...)
@@ -259,7 +261,7 @@ func (m Model) footer() []string {
 	default:
 		// Help and quit stay on the right, whatever the width.
 		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
-		left := m.keys.shortHelp(m.screen != screenOverview, m.current())
+		left := m.keys.shortHelp(m.screen, m.focus == panelPods && m.detailShown(), m.current())
 		if m.focus == panelErrors && len(m.errorsOf(m.current())) > 0 {
 			left = append([]key.Binding{openErrorKey}, left...)
 		}

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -68,6 +69,89 @@ type ReplicaSet struct {
 	Created time.Time
 }
 
+// PodRole says which of a rollout's ReplicaSets a pod belongs to.
+type PodRole int8
+
+// Pod roles, in the order the cockpit lists them.
+const (
+	PodOfCanary PodRole = iota
+	PodOfStable
+	// PodOfOther: an older revision's pod, still there (scaling down).
+	PodOfOther
+)
+
+func (r PodRole) String() string {
+	switch r {
+	case PodOfCanary:
+		return "canary"
+	case PodOfStable:
+		return "stable"
+	}
+	return "old"
+}
+
+// PodInfo is one pod of a rollout as the cockpit lists it. Its strings are
+// shared with the informer cache.
+type PodInfo struct {
+	Name string
+	// ReplicaSet is the name of its ReplicaSet, Role which one of the
+	// rollout's that is.
+	ReplicaSet string
+	Role       PodRole
+	Phase      corev1.PodPhase
+	Ready      bool
+	Severity   PodSeverity
+	// ReadyContainers of Containers are ready.
+	ReadyContainers, Containers uint8
+	Restarts                    int32
+	// Reason is the worst reason its status gives (see Pod.Reason); empty
+	// when nothing is wrong.
+	Reason string
+	Node   string
+	// Created is when the pod was made: its age.
+	Created time.Time
+}
+
+// Status is what the pod's STATUS column says: its reason, else its phase.
+func (p *PodInfo) Status() string {
+	if p.Reason != "" {
+		return p.Reason
+	}
+	if p.Phase == "" {
+		return "Unknown"
+	}
+	return string(p.Phase)
+}
+
+// comparePods orders a rollout's pods for the cockpit: canary, then stable,
+// then older revisions' pods; within each, the worst first: a failing or odd
+// reason (the worse first), then not Ready, then the most restarts; then by
+// name.
+func comparePods(a, b PodInfo) int {
+	if c := cmp.Compare(a.Role, b.Role); c != 0 {
+		return c
+	}
+	sev := func(p PodInfo) PodSeverity {
+		if p.Severity >= PodWarn {
+			return p.Severity
+		}
+		return PodFine
+	}
+	if c := cmp.Compare(sev(b), sev(a)); c != 0 {
+		return c
+	}
+	if a.Ready != b.Ready {
+		if !a.Ready {
+			return -1
+		}
+		return 1
+	}
+	if c := cmp.Compare(b.Restarts, a.Restarts); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
 // Event is one Kubernetes Event on a rollout.
 type Event struct {
 	Time    time.Time
@@ -133,9 +217,13 @@ type Rollout struct {
 	// Stable and Canary are nil when not found; when the rollout is fully
 	// promoted there is only a Stable.
 	Stable, Canary *ReplicaSet
-	Replicas       int32
-	Created        time.Time
-	Age            time.Duration
+	// Pods are the pods of the rollout's ReplicaSets, terminating and
+	// finished ones included: the canary's, then stable's, then older
+	// revisions', each the worst first (see comparePods).
+	Pods     []PodInfo `json:"-"`
+	Replicas int32
+	Created  time.Time
+	Age      time.Duration
 	// StepSince is when the rollout reached its current step (or finished,
 	// or was aborted), as far as its status and Events tell; StepAge is how
 	// long ago that was. Zero when nothing tells.
@@ -264,21 +352,31 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 	}
 
 	owned := ownedReplicaSets(ro, rss)
+	byRS := podsByReplicaSet(pods)
 	var totalAvailable, canaryAvailable int32
 	for _, rs := range owned {
 		totalAvailable += rs.Status.AvailableReplicas
 	}
 	for _, rs := range owned {
 		hash := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		role := PodOfOther
 		switch {
 		case hash == "":
 		case hash == st.StableRS:
-			v.Stable = replicaSetView(rs, pods)
+			v.Stable = replicaSetView(rs, byRS[rs.UID])
+			role = PodOfStable
 		case hash == st.CurrentPodHash:
-			v.Canary = replicaSetView(rs, pods)
+			v.Canary = replicaSetView(rs, byRS[rs.UID])
 			canaryAvailable = rs.Status.AvailableReplicas
+			role = PodOfCanary
+		}
+		for _, p := range byRS[rs.UID] {
+			if p.Namespace == rs.Namespace {
+				v.Pods = append(v.Pods, podInfo(p, rs.Name, role))
+			}
 		}
 	}
+	slices.SortFunc(v.Pods, comparePods)
 	if totalAvailable > 0 {
 		v.ActualWeight = int32((int64(canaryAvailable)*100 + int64(totalAvailable)/2) / int64(totalAvailable))
 	}
@@ -406,6 +504,32 @@ func revision(rs *appsv1.ReplicaSet) int64 {
 	return n
 }
 
+// podsByReplicaSet groups pods by the uid of their controller, in one pass
+// over them: each ReplicaSet's count and list then read only its own.
+func podsByReplicaSet(pods []*Pod) map[types.UID][]*Pod {
+	out := map[types.UID][]*Pod{}
+	for _, p := range pods {
+		for _, r := range p.OwnerReferences {
+			if r.Controller != nil && *r.Controller {
+				out[r.UID] = append(out[r.UID], p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func podInfo(p *Pod, rs string, role PodRole) PodInfo {
+	return PodInfo{
+		Name: p.Name, ReplicaSet: rs, Role: role,
+		Phase: p.Phase, Ready: p.Ready, Severity: p.Severity,
+		ReadyContainers: p.ReadyContainers, Containers: p.Containers, Restarts: p.Restarts,
+		Reason: p.Reason, Node: p.NodeName, Created: p.CreationTimestamp.Time,
+	}
+}
+
+// replicaSetView is rs as shown, its pods those it controls (see
+// podsByReplicaSet).
 func replicaSetView(rs *appsv1.ReplicaSet, pods []*Pod) *ReplicaSet {
 	v := &ReplicaSet{
 		Name:       rs.Name,
@@ -426,12 +550,7 @@ func replicaSetView(rs *appsv1.ReplicaSet, pods []*Pod) *ReplicaSet {
 		if p.Namespace != rs.Namespace || p.DeletionTimestamp != nil || p.Phase == corev1.PodSucceeded || p.Phase == corev1.PodFailed {
 			continue
 		}
-		for _, r := range p.OwnerReferences {
-			if r.UID == rs.UID && r.Controller != nil && *r.Controller {
-				v.PodsByRole[p.Labels[RoleLabel]]++
-				break
-			}
-		}
+		v.PodsByRole[p.Labels[RoleLabel]]++
 	}
 	return v
 }
@@ -518,4 +637,30 @@ func eventTime(e *corev1.Event) time.Time {
 		return e.FirstTimestamp.Time
 	}
 	return e.CreationTimestamp.Time
+}
+
+// MaxPodEvents is how many of a pod's latest Events PodEventsOf keeps.
+const MaxPodEvents = 50
+
+// PodEventsOf keeps the Events about the pod named pod (uid, when given,
+// tells it from an earlier pod of that name), newest first, at most
+// MaxPodEvents: what the cockpit's pod screen lists.
+func PodEventsOf(events []corev1.Event, pod string, uid types.UID) []Event {
+	var out []Event
+	for i := range events {
+		e := &events[i]
+		io := e.InvolvedObject
+		if io.Kind != "Pod" || io.Name != pod || (uid != "" && io.UID != "" && io.UID != uid) {
+			continue
+		}
+		out = append(out, Event{
+			Time: eventTime(e), Type: e.Type, Reason: e.Reason, Message: strings.TrimSpace(e.Message),
+			Source: eventSource(e), Count: e.Count, created: createdNanos(e.Name),
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return newer(out[i], out[j]) })
+	if len(out) > MaxPodEvents {
+		out = out[:MaxPodEvents]
+	}
+	return out
 }

@@ -111,6 +111,17 @@ func TestSnapshot(t *testing.T) {
 				Replicas: 10, Created: now.Add(-2 * time.Hour), Age: 2 * time.Hour,
 				StepSince: now.Add(-time.Minute), StepAge: time.Minute,
 			}
+			// The pods of the rollout's ReplicaSets, canary first; not
+			// cart's.
+			var names []string
+			for _, p := range v.Pods {
+				names = append(names, p.Role.String()+" "+p.Name)
+			}
+			if wantNames := []string{"canary checkout-new-0", "canary checkout-new-1", "stable checkout-old-0", "stable checkout-old-1", "stable checkout-old-2",
+				"stable checkout-old-3", "stable checkout-old-4", "stable checkout-old-5", "stable checkout-old-6", "stable checkout-old-7"}; !reflect.DeepEqual(names, wantNames) {
+				t.Errorf("pods %q, want %q", names, wantNames)
+			}
+			v.Pods = nil
 			if !reflect.DeepEqual(v, want) {
 				t.Errorf("got  %+v\nwant %+v", v, want)
 			}

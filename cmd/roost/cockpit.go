@@ -50,6 +50,9 @@ type cockpitOptions struct {
 	// environment as the source of the metrics and errors (the demo's
 	// servers).
 	evidence *evidenceSources
+	// podLogs, when set, reads pods' logs instead of the API server's
+	// pods/log (the demo's simulated kubelets).
+	podLogs logStream
 }
 
 func (o *cockpitOptions) addFlags(cmd *cobra.Command) {
@@ -229,6 +232,8 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if !o.readonly {
 		ck.opts.Actor = actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
 	}
+	pods := newKubePods(c.Kube, o.podLogs)
+	ck.opts.Logs, ck.opts.PodEvents = pods, pods
 	var ev evidence
 	if o.evidence != nil {
 		ev = newEvidence(ctx, c, *o.evidence)

@@ -50,7 +50,9 @@ It reads no kubeconfig: the connection flags do not apply to it.
 Scenarios:` + scenarios.String() + `
 
 Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n confirm,
-/ filter, enter detail, backspace or h back, ? every key, q quit.`,
+/ filter, enter detail, tab to the pods and enter for a pod's log and Events (the
+simulated kubelets log each request; a bad version's fail), backspace or h back,
+? every key, q quit.`,
 		Example: `  roost demo                     # the default scenario, in real time
   roost demo --speed 3           # pauses, pod starts and new versions three times as fast
   roost demo --scenario busy     # 24 rollouts, for the overview`,
@@ -143,6 +145,7 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 			defer cancel()
 			return w.Ready(ctx)
 		},
+		podLogs: w.Cluster.PodLogs,
 	}
 	return c, co
 }

@@ -108,7 +108,7 @@ func New(o Options) (*World, error) {
 	cluster, err := sim.New(sim.Options{
 		PodStartMin: sc.PodStartMin, PodStartMax: sc.PodStartMax,
 		PodStopMin: sc.PodStopMin, PodStopMax: sc.PodStopMax,
-		Seed: seed,
+		Seed: seed, PodEvents: true,
 	})
 	if err != nil {
 		return nil, err
@@ -162,6 +162,7 @@ func New(o Options) (*World, error) {
 		hits: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
 	}
 	w.traffic.backfill()
+	cluster.SetLogProfile(w.logProfile(sc))
 	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}, started: make(chan struct{})}
 	// Every rollout starts as if released a while ago, in the scenario's
 	// order, so that the first new versions go to them in turn.
@@ -377,4 +378,32 @@ func madeUpKey(n int) string {
 func projectID(key string) string {
 	sum := sha256.Sum256([]byte("roost-demo project " + key))
 	return hex.EncodeToString(sum[:12])
+}
+
+// logProfile is how each pod serves, for the log the pod screen shows: as
+// its version serves in the traffic (a bad version's requests fail with its
+// regression once it has served a while), counted from when the pod
+// started.
+func (w *World) logProfile(sc Scenario) func(pod *corev1.Pod, at time.Time) sim.LogProfile {
+	return func(pod *corev1.Pod, at time.Time) sim.LogProfile {
+		svc := w.services[pod.Namespace+"/"+pod.Labels["app"]]
+		if svc == nil || len(pod.Spec.Containers) == 0 {
+			return sim.LogProfile{}
+		}
+		serving := time.Duration(0)
+		if pod.Status.StartTime != nil {
+			serving = at.Sub(pod.Status.StartTime.Time)
+		}
+		prof := profileOf(svc.Baseline, w.book.quality(pod.Spec.Containers[0].Image), sc.Regression, serving)
+		out := sim.LogProfile{ErrorRate: prof.ErrorRate, Latency: time.Duration(prof.LatencyMedian * float64(time.Second))}
+		if prof.Failing > 0 {
+			e := svc.Errors.Regression
+			out.Errors = []string{e.Class + ": " + e.Message}
+		} else {
+			for _, e := range svc.Errors.Background {
+				out.Errors = append(out.Errors, e.Class+": "+e.Message)
+			}
+		}
+		return out
+	}
 }

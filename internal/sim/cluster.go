@@ -57,6 +57,14 @@ type Options struct {
 	PodStopMin, PodStopMax time.Duration
 	// Seed makes generated names, uids and delays repeatable; 0 picks one.
 	Seed uint64
+	// LogInterval is how often a running container logs a line (see
+	// PodLogs); DefaultLogInterval when 0.
+	LogInterval time.Duration
+	// PodEvents has the scheduler and the kubelets record the Events
+	// about a pod that started (Scheduled, Pulled, Started), as a real
+	// cluster's do, for the cockpit's pod screen. They are kept as long as
+	// the cluster is: leave it off where many pods come and go.
+	PodEvents bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -94,6 +102,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Seed == 0 {
 		o.Seed = rand.Uint64() | 1
 	}
+	switch {
+	case o.LogInterval < 0:
+		return o, fmt.Errorf("sim: Options.LogInterval is %s; give a positive interval, or 0 for %s", o.LogInterval, DefaultLogInterval)
+	case o.LogInterval == 0:
+		o.LogInterval = DefaultLogInterval
+	}
 	return o, nil
 }
 
@@ -108,6 +122,10 @@ type Cluster struct {
 	kubelet *kubelet
 	nodes   *nodePool
 	actions *actionLog
+	logs    *logs
+	// user and deny are Options.User and Options.Deny.
+	user string
+	deny []Denial
 
 	// loops is set while Run runs.
 	loops   atomic.Pointer[loops]
@@ -124,8 +142,11 @@ func New(o Options) (*Cluster, error) {
 	r := newLockedRand(o.Seed)
 	c := &Cluster{
 		api:     newAPIServer(time.Now, r.uid, r.suffix),
-		kubelet: newKubelet(r, o.PodStartMin, o.PodStartMax, o.PodStopMin, o.PodStopMax),
+		kubelet: newKubelet(r, o.PodStartMin, o.PodStartMax, o.PodStopMin, o.PodStopMax, o.PodEvents),
 		nodes:   newNodePool(o.Nodes),
+		logs:    &logs{interval: o.LogInterval},
+		user:    o.User,
+		deny:    o.Deny,
 	}
 	c.api.observe = func(ch change) {
 		if l := c.loops.Load(); l != nil {

@@ -3,6 +3,7 @@
 // on (resourceVersions and preconditions, status subresources, generation,
 // graceful pod deletion, resumable watches, access reviews, discovery), and
 // the parts of a cluster that act on their own: a ReplicaSet controller,
-// kubelets on simulated nodes and a garbage collector. roost's reconciler,
+// kubelets on simulated nodes (which also make up the containers' logs, see
+// PodLogs) and a garbage collector. roost's reconciler,
 // watches and dashboard run on it unchanged.
 package sim

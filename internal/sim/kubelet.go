@@ -58,13 +58,47 @@ func (l *loops) runPod(t task) error {
 		return nil
 	}
 	next.Status = runningStatus(pod, node, l.kubelet.podIP(node), l.kubelet.containerID, now)
-	_, err := l.api.update(podsGVR, pod.Namespace, next, "status")
-	return err
+	if _, err := l.api.update(podsGVR, pod.Namespace, next, "status"); err != nil {
+		return err
+	}
+	if l.kubelet.events {
+		l.recordStarted(pod, node, now)
+	}
+	return nil
+}
+
+// recordStarted records the Events a scheduler and a kubelet record for a
+// pod that started: where it was placed, and each container started.
+func (l *loops) recordStarted(pod *corev1.Pod, n node, now time.Time) {
+	record := func(source, reason, message string, at time.Time) {
+		t := metav1.NewTime(at)
+		e := &corev1.Event{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, at.UnixNano()), Namespace: pod.Namespace},
+			InvolvedObject: corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name,
+				UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+			Reason: reason, Message: message, Type: corev1.EventTypeNormal, Count: 1,
+			Source:         corev1.EventSource{Component: source, Host: n.name},
+			FirstTimestamp: t, LastTimestamp: t,
+		}
+		_, _ = l.api.create(eventsGVR, pod.Namespace, e)
+	}
+	created := pod.CreationTimestamp.Time
+	if created.IsZero() || created.After(now) {
+		created = now
+	}
+	record("default-scheduler", "Scheduled", "Successfully assigned "+pod.Namespace+"/"+pod.Name+" to "+n.name, created)
+	for i, c := range pod.Spec.Containers {
+		at := now.Add(time.Duration(i) * time.Microsecond)
+		record("kubelet", "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image), at)
+		record("kubelet", "Started", "Started container "+c.Name, at.Add(time.Nanosecond))
+	}
 }
 
 // kubelet holds what the kubelets decided about each pod: when its
 // containers are up, when it has stopped.
 type kubelet struct {
+	// events is Options.PodEvents.
+	events             bool
 	startMin, startMax time.Duration
 	stopMin, stopMax   time.Duration
 	rand               *lockedRand
@@ -75,9 +109,10 @@ type kubelet struct {
 	ips   atomic.Uint64
 }
 
-func newKubelet(r *lockedRand, startMin, startMax, stopMin, stopMax time.Duration) *kubelet {
+func newKubelet(r *lockedRand, startMin, startMax, stopMin, stopMax time.Duration, events bool) *kubelet {
 	return &kubelet{
-		rand: r, startMin: startMin, startMax: startMax, stopMin: stopMin, stopMax: stopMax,
+		events: events,
+		rand:   r, startMin: startMin, startMax: startMax, stopMin: stopMin, stopMax: stopMax,
 		start: map[types.UID]time.Time{}, stop: map[types.UID]time.Time{},
 	}
 }

@@ -173,6 +173,21 @@ func TestShippedRolesSuffice(t *testing.T) {
 		return r.Status.StableRS == paused.Status.CurrentPodHash && pods[r.Status.StableRS+"/"] == 2 && len(pods) == 1
 	})
 
+	// The pod screen reads a pod's log and lists its Events.
+	for _, attrs := range []authorizationv1.ResourceAttributes{
+		{Namespace: ns, Verb: "get", Resource: "pods", Subresource: "log"},
+		{Namespace: ns, Verb: "list", Resource: "events"},
+	} {
+		r, err := dashKube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("self subject access review as the dashboard user: %v", err)
+		}
+		if !r.Status.Allowed {
+			t.Errorf("the dashboard role may not %s %s/%s: the pod screen needs it", attrs.Verb, attrs.Resource, attrs.Subresource)
+		}
+	}
 	review, err := dashKube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Namespace: ns, Verb: "update", Group: "apps", Resource: "replicasets",
