@@ -67,7 +67,7 @@ func TestCockpitErrorScreenAndCopy(t *testing.T) {
 	}
 	ck.awaitText("you step the canaries (this roost leads as ")
 	startCanary(t, ns, name, cockpitSteps())
-	ck.awaitLine(name, "promote?", "1/4")
+	ck.awaitLine(name, "promote?", "2/4")
 
 	canary := bugsnaggo.New(bugsnaggo.Configuration{
 		APIKey: bsKey, ReleaseStage: "canary", AppVersion: "2.0.0",
@@ -80,10 +80,12 @@ func TestCockpitErrorScreenAndCopy(t *testing.T) {
 	}
 	// R polls now rather than at the next interval.
 	ck.keys("R")
-	ck.awaitLine("e2e.lineItemError", "1 events, 1 users")
+	ck.awaitLine("e2e.lineItemError", "1 event, 1 user")
 
 	// At 120×40 the list and the detail share the screen: tab past the
-	// metrics to the errors.
+	// pods and the metrics to the errors.
+	ck.keys("Tab")
+	ck.awaitText("▸ Pods")
 	ck.keys("Tab")
 	ck.awaitText("▸ Metrics, Datadog")
 	ck.keys("Tab")

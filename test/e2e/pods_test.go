@@ -84,9 +84,9 @@ func TestCockpitPodsCrashLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ck.awaitLine(name, "promote?", "1/4")
+	ck.awaitLine(name, "promote?", "2/4")
 	ck.keys("Enter")
-	ck.awaitLine(ns+"/"+name, "Step 1/4")
+	ck.awaitLine(ns+"/"+name, "Step 2/4")
 	// The list, then the pods panel.
 	ck.keys("Tab", "Tab")
 	screen := ck.awaitScreen("the crash-looping canary pod first in the focused pods panel", func(s string) bool {
