@@ -8,14 +8,19 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
-// age is a duration as the overview shows it: 45s, 12m, 3h, 3h20m under a
-// day's age only when it fits, 2d, 40d.
+// ageStep is how finely an age under a minute is shown: in 5 s steps an
+// age changes a fifth as often as by the second, which is what a cockpit
+// over ssh writes while a canary's first minute ticks on every row.
+const ageStep = 5 * time.Second
+
+// age is a duration as the overview shows it: 45s (in 5 s steps), 12m, 3h,
+// 2d, 40d.
 func age(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "0s"
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
+		return fmt.Sprintf("%ds", int(d/ageStep*ageStep/time.Second))
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d/time.Minute))
 	case d < 48*time.Hour:
@@ -37,12 +42,12 @@ func countdown(d time.Duration) string {
 }
 
 // nextAgeChange is how long until age(d) reads differently: to the next
-// second, minute, hour or day, whichever unit it shows.
+// 5 s step, minute, hour or day, whichever unit it shows.
 func nextAgeChange(d time.Duration) time.Duration {
 	unit := 24 * time.Hour
 	switch {
 	case d < time.Minute:
-		unit = time.Second
+		unit = ageStep
 	case d < time.Hour:
 		unit = time.Minute
 	case d < 48*time.Hour:

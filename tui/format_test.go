@@ -10,8 +10,9 @@ func TestNextChanges(t *testing.T) {
 		d         time.Duration
 		age, down time.Duration
 	}{
-		{0, time.Second, time.Second},
-		{1500 * time.Millisecond, 500 * time.Millisecond, time.Second},
+		{0, 5 * time.Second, time.Second},
+		{1500 * time.Millisecond, 3500 * time.Millisecond, time.Second},
+		{57 * time.Second, 3 * time.Second, time.Second},
 		{90 * time.Second, 30 * time.Second, time.Second},
 		{59*time.Minute + 59*time.Second, time.Second, time.Second},
 		{2*time.Hour + 10*time.Minute + 20*time.Second, 49*time.Minute + 40*time.Second, 20*time.Second + time.Second/2},

@@ -210,6 +210,13 @@ func (r *recordingLogs) PodLogs(ctx context.Context, _, _ string, o LogOptions) 
 		for {
 			select {
 			case l := <-r.lines:
+				if ctx.Err() != nil {
+					// An ended stream that took a line hands it on to the
+					// stream that follows it.
+					go func() { r.lines <- l }()
+					_ = pw.CloseWithError(ctx.Err())
+					return
+				}
 				if _, err := io.WriteString(pw, l+"\n"); err != nil {
 					return
 				}
