@@ -94,7 +94,7 @@ func TestDemoInATerminal(t *testing.T) {
 		return regexp.MustCompile(`refunds +payments`).MatchString(s) && !regexp.MustCompile(`checkout +shop`).MatchString(s)
 	})
 	d.keys("Enter")
-	d.awaitText("Analysis ✓ Successful", "every metric passed (6 successful measurements) → step 2 passed")
+	d.awaitText("Analysis ✓ Successful", "every metric passed (6 measurements successful) → step 2 passed", "✓ analysis canary-health")
 	d.keys("h")
 
 	// The canary that turns bad: its background analysis fails on the
@@ -108,11 +108,15 @@ func TestDemoInATerminal(t *testing.T) {
 	})
 	d.keys("Enter")
 	d.awaitLine("payments/ledger", "Step ")
-	d.awaitText("NEEDS YOU: analysis failed, canary aborted", "Analysis ✗ Failed", "background",
-		"error-rate", ", not < 0.03 at measurement", "failed (1) > failureLimit (0) → aborted")
+	// The decision sentence wraps at 100 columns after its long value.
+	d.awaitText("Aborted: its analysis failed (below)", "Analysis ✗ Failed · background", "judge gate off here",
+		"error-rate", ", not < 0.03 at measurement", "failed (1) > failureLimit (0) →")
 	d.awaitLine("Pods", "canary 0/0", "10/10 stable")
 	d.awaitText("RolloutAborted Rollout aborted update to revision 2")
 	aborted := time.Since(started)
+	// The overview's ANALYSIS column says so too.
+	d.keys("h")
+	d.awaitLine("ledger", "payments", "✗ failed")
 
 	d.keys("q")
 	if code := d.awaitExit(); code != 0 {
