@@ -4,7 +4,10 @@
 // Bugsnag (internal/bugsnagserver) that the pods' workload reports its
 // errors to with bugsnag-go. roost's real reconciler, watches, metrics
 // clients and cockpit run on it unchanged: only the addresses and the keys
-// (made up at start) differ from production.
+// (made up at start) differ from production. Some rollouts are gated by
+// Argo analysis: the demo creates AnalysisTemplates (analysis.go) whose
+// Datadog metrics read the canary pods' traffic from the demo's Datadog,
+// and roost's run loop measures them there.
 //
 // A World opens two listeners, both on 127.0.0.1 at ports the system
 // picks, and nothing else: no file, no other network.
