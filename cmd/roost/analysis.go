@@ -118,13 +118,19 @@ func newGate(poller *metrics.Poller, cfg metrics.GateConfig, owned bool) *analys
 // DD_API_KEY+DD_APP_KEY+DD_ADDRESS, the Secret "datadog" in roost's
 // namespace), then roost's own configuration; a metric that finds none is
 // an Error that says what to create. It spends the dashboard's call budget
-// when there is a dashboard client.
+// when there is a dashboard client. The environment is the evidence's: the
+// process's, or the demo's own keys (its Datadog is roost's configuration,
+// the fallback).
 func analysisProviders(c *clients, scope string, ev evidence) (analysis.Providers, error) {
 	p := analysis.Providers{Web: analysis.NewWebProvider(analysis.WebOptions{})}
+	getenv, lookupEnv := ev.getenv, ev.lookupEnv
+	if getenv == nil || lookupEnv == nil {
+		getenv, lookupEnv = os.Getenv, os.LookupEnv
+	}
 	dd, err := datadog.NewAnalysisProvider(datadog.AnalysisOptions{
-		Kube: c.Kube, Namespace: controllerNamespace(os.Getenv, scope),
+		Kube: c.Kube, Namespace: controllerNamespace(getenv, scope),
 		Fallback: ev.creds, FallbackSource: "roost's configuration (datadog.secret, DD_API_KEY/DD_APP_KEY)",
-		Share: ev.dd,
+		LookupEnv: lookupEnv, Share: ev.dd,
 	})
 	if err != nil {
 		return p, fmt.Errorf("the AnalysisRuns' Datadog metrics are off (they end as Error): %w", err)

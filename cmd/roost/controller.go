@@ -187,7 +187,7 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 	if cfgErr != nil {
 		fmt.Fprintf(a.errOut, "%v\n", cfgErr)
 	}
-	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv})
+	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv, lookupEnv: os.LookupEnv})
 	providers, perr := analysisProviders(c, ns, ev)
 	if perr != nil {
 		fmt.Fprintln(a.errOut, perr)

@@ -36,10 +36,13 @@ func newDemoCommand(a *app) *cobra.Command {
 		Use:   "demo",
 		Short: "Practise canary releases in the cockpit on a simulated cluster: no cluster, no account",
 		Long: `roost demo opens the cockpit on a cluster simulated inside roost, where a scripted
-release window plays: rollouts to promote, a canary that turns bad to abort, pauses
-counting down, and new versions every few minutes. roost's own reconciler, watches,
-Datadog and Bugsnag clients and cockpit run on it unchanged; only the cluster, the
-traffic and the two services are simulated, and nothing you do leaves the process.
+release window plays: rollouts to promote, pauses counting down, canaries gated by
+Argo analysis (AnalysisTemplates whose metrics query the demo's Datadog): one passes
+and promotes itself, the one that turns bad is aborted by its analysis with no key
+pressed; and new versions every few minutes. roost's own reconciler, analysis runs,
+watches, Datadog and Bugsnag clients and cockpit run on it unchanged; only the
+cluster, the traffic and the two services are simulated, and nothing you do leaves
+the process.
 
 The pods' requests go to a Datadog API and their errors, sent with bugsnag-go, to
 a Bugsnag, both served by roost itself. They are the only ports the demo opens: two,
@@ -55,6 +58,7 @@ simulated kubelets log each request; a bad version's fail), backspace or h back,
 ? every key, q quit.`,
 		Example: `  roost demo                     # the default scenario, in real time
   roost demo --speed 3           # pauses, pod starts and new versions three times as fast
+  roost demo --scenario analysis # analysis that passes, fails, and is inconclusive
   roost demo --scenario busy     # 24 rollouts, for the overview`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -64,6 +64,7 @@ func TestDemoHelpSaysWhatItOpens(t *testing.T) {
 		"--log-file",
 		"default  five rollouts",
 		"busy     24 rollouts",
+		"analysis canaries gated by Argo analysis",
 		"--speed float",
 		"--readonly",
 		"--bell mode",
@@ -91,6 +92,8 @@ func TestDemoCockpitWiring(t *testing.T) {
 	// The real environment must not redirect the demo's clients.
 	t.Setenv("DD_SITE", "datadoghq.eu")
 	t.Setenv("DD_API_KEY", "0123456789abcdef0123456789abcdef")
+	t.Setenv("DD_APP_KEY", "0123456789abcdef0123456789abcdef01234567")
+	t.Setenv("DD_ADDRESS", "https://api.datadoghq.eu")
 	w, err := demo.New(demo.Options{Speed: 10, Seed: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -133,6 +136,10 @@ func TestDemoCockpitWiring(t *testing.T) {
 		t.Errorf("evidence %v, metrics off %q, errors off %q, headline %q", o.Evidence != nil, o.MetricsOff, o.ErrorsOff, o.Headline)
 	case o.Theme.Name != "mono":
 		t.Errorf("theme %q, want mono", o.Theme.Name)
+	case ck.providers.Datadog == nil:
+		t.Error("the AnalysisRuns' Datadog metrics have no provider")
+	case ck.watcher.AnalysisRunInformer() == nil:
+		t.Error("the cockpit does not watch AnalysisRuns")
 	}
 	for _, n := range o.Notices {
 		if n.Level == themes.Warning {
@@ -163,7 +170,19 @@ func TestDemoCockpitWiring(t *testing.T) {
 		}
 	}
 
-	shown := fmt.Sprintf("%+v %+v %v", o, ev, o.Notices)
+	// The analysis' Datadog provider measures on the demo's Datadog with
+	// its keys, whatever DD_API_KEY, DD_APP_KEY and DD_ADDRESS say.
+	run := &v1alpha1.AnalysisRun{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "checkout-run"}}
+	stable := "{service:checkout,env:demo,kube_role:stable}"
+	read := ck.providers.Datadog.Measure(fctx, run, v1alpha1.Metric{Name: "error-rate", Provider: v1alpha1.MetricProvider{Datadog: &v1alpha1.DatadogMetric{
+		APIVersion: v1alpha1.DatadogAPIv2, Interval: "5m", Aggregator: v1alpha1.DatadogAggregatorSum, Formula: "errors / hits",
+		Queries: map[string]string{"errors": "sum:trace.http.request.errors" + stable + ".as_count()", "hits": "sum:trace.http.request.hits" + stable + ".as_count()"},
+	}}}, time.Now())
+	if rate, ok := read.Result.(float64); read.Err != nil || !ok || rate <= 0 || rate > 0.02 {
+		t.Errorf("checkout's stable error rate through the analysis provider: %+v; want about 0.008", read)
+	}
+
+	shown := fmt.Sprintf("%+v %+v %v %+v", o, ev, o.Notices, read)
 	for _, k := range []string{"DD_API_KEY", "DD_APP_KEY", bugsnag.TokenEnv} {
 		if key := w.Getenv(k); key == "" || strings.Contains(shown, key) {
 			t.Errorf("%s is %q, or shows in the cockpit's options or evidence", k, key)

@@ -31,6 +31,10 @@ type evidence struct {
 	// on its keys.
 	dd    *datadog.Client
 	creds *datadog.Credentials
+	// getenv and lookupEnv are the environment the clients were built
+	// from, which the analysis' provider reads too.
+	getenv    func(string) string
+	lookupEnv func(string) (string, bool)
 }
 
 // evidenceSources are the configuration and the environment the clients
@@ -38,6 +42,9 @@ type evidence struct {
 type evidenceSources struct {
 	config metrics.Config
 	getenv func(string) string
+	// lookupEnv tells a variable set empty from one unset, as Argo's
+	// DD_ADDRESS needs; nil counts only non-empty variables as set.
+	lookupEnv func(string) (string, bool)
 }
 
 // buildEvidence reads the metrics configuration and builds the Datadog and
@@ -46,13 +53,19 @@ type evidenceSources struct {
 // it.
 func (a *app) buildEvidence(ctx context.Context, c *clients, o *cockpitOptions) (evidence, error) {
 	cfg, err := metrics.Load(o.config, os.Getenv)
-	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv})
+	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv, lookupEnv: os.LookupEnv})
 	return ev, err
 }
 
 func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence {
 	cfg := src.config
-	ev := evidence{headline: cfg.Headline(), gate: cfg.Judge, bell: cfg.Cockpit.Bell}
+	ev := evidence{headline: cfg.Headline(), gate: cfg.Judge, bell: cfg.Cockpit.Bell, getenv: src.getenv, lookupEnv: src.lookupEnv}
+	if ev.lookupEnv == nil {
+		ev.lookupEnv = func(k string) (string, bool) {
+			v := src.getenv(k)
+			return v, v != ""
+		}
+	}
 	opts := metrics.PollerOptions{Config: cfg, Judge: judge.Judge{}}
 
 	creds, err := datadog.ResolveCredentials(ctx, datadog.CredentialConfig{
@@ -103,7 +116,7 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 // Its error is the configuration file's; the evidence says why a side is off.
 func (a *app) fetchEvidence(ctx context.Context, c *clients, configPath string, v *watch.Rollout) (metrics.Evidence, error) {
 	cfg, cfgErr := metrics.Load(configPath, os.Getenv)
-	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv})
+	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv, lookupEnv: os.LookupEnv})
 	if ev.poller == nil {
 		return metrics.Evidence{Namespace: v.Namespace, Name: v.Name, MetricsOff: ev.metricsOff, ErrorsOff: ev.errorsOff}, cfgErr
 	}

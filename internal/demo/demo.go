@@ -147,6 +147,12 @@ func New(o Options) (*World, error) {
 		*url = "http://" + l.Addr().String()
 	}
 	ctx := context.Background()
+	for _, t := range analysisTemplates(sc, speed) {
+		if err := cluster.CreateAnalysisTemplate(ctx, t); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
 	for _, svc := range sc.Services {
 		r := w.services[svc.Key()]
 		if err := cluster.CreateRollout(ctx, r.rollout()); err != nil {
@@ -332,6 +338,9 @@ func (s *runningService) rollout() *v1alpha1.Rollout {
 	var st []v1alpha1.CanaryStep
 	for _, step := range s.Steps {
 		switch {
+		case step.Analysis != "":
+			a := s.analysisOf(step.Analysis)
+			st = append(st, v1alpha1.CanaryStep{Analysis: &a})
 		case step.WaitForPromote:
 			st = append(st, v1alpha1.CanaryStep{Pause: &v1alpha1.RolloutPause{}})
 		case step.Pause > 0:
@@ -340,6 +349,10 @@ func (s *runningService) rollout() *v1alpha1.Rollout {
 		default:
 			st = append(st, v1alpha1.CanaryStep{SetWeight: ptr.To(step.Weight)})
 		}
+	}
+	var background *v1alpha1.RolloutAnalysisBackground
+	if s.Gate.Background != "" {
+		background = &v1alpha1.RolloutAnalysisBackground{RolloutAnalysis: s.analysisOf(s.Gate.Background)}
 	}
 	return &v1alpha1.Rollout{
 		ObjectMeta: metav1.ObjectMeta{
@@ -359,6 +372,7 @@ func (s *runningService) rollout() *v1alpha1.Rollout {
 			},
 			Strategy: v1alpha1.RolloutStrategy{Canary: &v1alpha1.CanaryStrategy{
 				Steps:          st,
+				Analysis:       background,
 				CanaryMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": canaryRole}},
 				StableMetadata: &v1alpha1.PodTemplateMetadata{Labels: map[string]string{"role": stableRole}},
 			}},

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/metrics"
@@ -19,14 +21,30 @@ import (
 )
 
 // running is the world of a scenario, played with roost's real reconciler
-// (as the cockpit runs it) until the test ends.
+// and its analysis runs (as the cockpit runs them: the Datadog provider at
+// the demo's server, with the demo's keys) until the test ends.
 func running(t *testing.T, o Options) *World {
 	t.Helper()
 	w, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrl, err := controller.New(controller.Config{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic})
+	cfg := w.Metrics()
+	creds, err := datadog.ResolveCredentials(context.Background(), datadog.CredentialConfig{Address: cfg.Datadog.Address, Getenv: w.Getenv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dd, err := datadog.NewAnalysisProvider(datadog.AnalysisOptions{
+		Kube: w.Cluster.Kube, Namespace: "roost-system", Fallback: &creds,
+		LookupEnv: func(k string) (string, bool) { v := w.Getenv(k); return v, v != "" },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctrl, err := controller.New(controller.Config{
+		Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic,
+		AnalysisRuns: true, Providers: analysis.Providers{Datadog: dd},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,5 +263,119 @@ func TestReadyIsTheStartingState(t *testing.T) {
 		if img := r.Spec.Template.Spec.Containers[0].Image; img != svc.Image(want) {
 			t.Errorf("%s after Ready runs %s, want %s: the scenario's start is not released", key, img, svc.Image(want))
 		}
+	}
+}
+
+// runsOf lists a rollout's AnalysisRuns of one kind (Step or Background).
+func runsOf(t *testing.T, w *World, ns, name, kind string) []*v1alpha1.AnalysisRun {
+	t.Helper()
+	list, err := w.Cluster.Dynamic.Resource(v1alpha1.AnalysisRunGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=" + name + ",rollout-type=" + kind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*v1alpha1.AnalysisRun
+	for i := range list.Items {
+		run, errs := v1alpha1.AnalysisRunFromUnstructured(&list.Items[i])
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		out = append(out, run)
+	}
+	return out
+}
+
+func describeRuns(runs []*v1alpha1.AnalysisRun) string {
+	var b strings.Builder
+	for _, r := range runs {
+		fmt.Fprintf(&b, "%s %s %q [", r.Name, r.Status.Phase, r.Status.Message)
+		for _, m := range r.Status.MetricResults {
+			last := ""
+			if n := len(m.Measurements); n > 0 {
+				last = m.Measurements[n-1].Value + " " + m.Measurements[n-1].Message
+			}
+			fmt.Fprintf(&b, "%s %s ✓%d ✗%d ?%d ⚠%d last %s; ", m.Name, m.Phase, m.Successful, m.Failed, m.Inconclusive, m.Error, last)
+		}
+		b.WriteString("] ")
+	}
+	return b.String()
+}
+
+func state(r *v1alpha1.Rollout) string {
+	return fmt.Sprintf("phase %s step %d abort %v pauses %v message %q", r.Status.Phase, ptr.Deref(r.Status.CurrentStepIndex, -1), r.Status.Abort, r.Status.PauseConditions, r.Status.Message)
+}
+
+// The default scenario's analysis, ten times faster, on the demo's
+// Datadog: refunds' good canary passes its step analysis (error rate and
+// p95 latency) and promotes itself; ledger's bad canary, whose error rate
+// climbs, is aborted by its background analysis with no one acting.
+func TestDefaultScenarioAnalysisPromotesAndAborts(t *testing.T) {
+	w := running(t, Options{Speed: 10, Seed: 3})
+
+	eventually(t, 60*time.Second, "refunds' canary promoted by its analysis", func() (bool, string) {
+		r, _, _ := canary(t, w, "payments", "refunds")
+		// The image is set before the reconciler sees it: the status must
+		// be of this generation.
+		done := r.Status.Phase == v1alpha1.PhaseHealthy && r.Status.StableRS == r.Status.CurrentPodHash &&
+			r.Status.ObservedGeneration == strconv.FormatInt(r.Generation, 10) && strings.HasSuffix(r.Spec.Template.Spec.Containers[0].Image, ":1.3.0")
+		return done, state(r) + "; " + describeRuns(runsOf(t, w, "payments", "refunds", "Step"))
+	})
+	steps := runsOf(t, w, "payments", "refunds", "Step")
+	if len(steps) != 1 || steps[0].Status.Phase != v1alpha1.AnalysisPhaseSuccessful || len(steps[0].Status.MetricResults) != 2 {
+		t.Fatalf("refunds' step runs: %s; want one Successful run of two metrics", describeRuns(steps))
+	}
+	for _, m := range steps[0].Status.MetricResults {
+		if m.Successful != canaryHealthCount || m.Failed+m.Inconclusive+m.Error != 0 {
+			t.Errorf("refunds' %s: %s", m.Name, describeRuns(steps))
+		}
+	}
+	if bg := runsOf(t, w, "payments", "refunds", "Background"); len(bg) != 1 || bg[0].Status.Phase != v1alpha1.AnalysisPhaseSuccessful {
+		t.Errorf("refunds' background run: %s; want it ended Successful once the steps finished", describeRuns(bg))
+	}
+
+	eventually(t, 60*time.Second, "ledger's bad canary aborted by its analysis", func() (bool, string) {
+		r, _, _ := canary(t, w, "payments", "ledger")
+		return r.Status.Abort && r.Status.Phase == v1alpha1.PhaseDegraded, state(r) + "; " + describeRuns(runsOf(t, w, "payments", "ledger", "Background"))
+	})
+	r, _, _ := canary(t, w, "payments", "ledger")
+	bg := runsOf(t, w, "payments", "ledger", "Background")
+	cs := r.Status.Canary.CurrentBackgroundAnalysisRunStatus
+	if len(bg) != 1 || bg[0].Status.Phase != v1alpha1.AnalysisPhaseFailed || cs == nil || cs.Name != bg[0].Name || cs.Status != v1alpha1.AnalysisPhaseFailed {
+		t.Fatalf("ledger's background runs: %s; status %+v; want its one run Failed", describeRuns(bg), cs)
+	}
+	m := bg[0].Status.MetricResults[0]
+	if m.Name != "error-rate" || m.Failed != 1 || !strings.Contains(bg[0].Status.Message, `Metric "error-rate" assessed Failed due to failed (1) > failureLimit (0)`) {
+		t.Errorf("ledger's run: %s", describeRuns(bg))
+	}
+	if !strings.Contains(r.Status.Message, "RolloutAborted") {
+		t.Errorf("ledger's message %q does not say it was aborted", r.Status.Message)
+	}
+	// Checkout, which no analysis gates, still waits for a person.
+	if c, _, _ := canary(t, w, "shop", "checkout"); c.Status.Abort || len(runsOf(t, w, "shop", "checkout", "Step"))+len(runsOf(t, w, "shop", "checkout", "Background")) != 0 {
+		t.Errorf("checkout: %s, with analysis runs", state(c))
+	}
+}
+
+// The analysis scenario's frontend: its good version's p95 misses the
+// latency objective without reaching the hard limit, so the run is
+// Inconclusive and the canary pauses for a person.
+func TestAnalysisScenarioInconclusivePauses(t *testing.T) {
+	w := running(t, Options{Scenario: "analysis", Speed: 10, Seed: 9})
+	eventually(t, 60*time.Second, "frontend paused by an inconclusive analysis", func() (bool, string) {
+		r, _, _ := canary(t, w, "web", "frontend")
+		paused := false
+		for _, c := range r.Status.PauseConditions {
+			paused = paused || c.Reason == v1alpha1.PauseReasonInconclusiveAnalysis
+		}
+		return paused && r.Status.ControllerPause && r.Status.Phase == v1alpha1.PhasePaused && !r.Status.Abort,
+			state(r) + "; " + describeRuns(runsOf(t, w, "web", "frontend", "Step"))
+	})
+	runs := runsOf(t, w, "web", "frontend", "Step")
+	if len(runs) != 1 || runs[0].Status.Phase != v1alpha1.AnalysisPhaseInconclusive {
+		t.Fatalf("frontend's step runs: %s; want one Inconclusive", describeRuns(runs))
+	}
+	m := runs[0].Status.MetricResults[0]
+	p95, err := strconv.ParseFloat(m.Measurements[len(m.Measurements)-1].Value, 64)
+	if err != nil || p95 <= 0.15 || p95 >= 0.4 || m.Inconclusive != 1 {
+		t.Errorf("frontend's latency: %s; want one p95 between 0.15 and 0.4", describeRuns(runs))
 	}
 }

@@ -47,6 +47,8 @@ type Service struct {
 	CanaryQuality Quality
 	Baseline      Baseline
 	Errors        Errors
+	// Gate is the analysis over its canaries beside the steps'.
+	Gate Gate
 }
 
 // Key is the rollout's namespace/name.
@@ -57,17 +59,19 @@ func (s Service) Image(version string) string {
 	return s.Namespace + "/" + s.Name + ":" + version
 }
 
-// Step is one canary step: a weight, a timed pause, or a pause that waits
-// for a promote.
+// Step is one canary step: a weight, a timed pause, a pause that waits
+// for a promote, or an analysis of the named template.
 type Step struct {
 	Weight         int32
 	Pause          time.Duration
 	WaitForPromote bool
+	Analysis       string
 }
 
 func weight(w int32) Step           { return Step{Weight: w} }
 func pauseFor(d time.Duration) Step { return Step{Pause: d} }
 func waitForPromote() Step          { return Step{WaitForPromote: true} }
+func analyse(template string) Step  { return Step{Analysis: template} }
 func steps(s ...Step) []Step        { return s }
 
 // Quality says whether a version works.
@@ -245,6 +249,9 @@ var (
 			Background: []AppError{{"*pq.Error", "pq: canceling statement due to statement timeout", "POST /entries"}},
 			Regression: AppError{"ledger.UnbalancedEntryError", "entry does not balance: debits 120.00 != credits 119.99", "POST /entries"},
 		},
+		// Its error rate is watched from the first step: a bad version
+		// is aborted by its analysis, no key pressed.
+		Gate: Gate{Background: TemplateErrorRate},
 	}
 	frontend = Service{
 		Namespace: "web", Name: "frontend", Replicas: 8, Stable: "5.0.2", Canary: "5.1.0", CanaryQuality: Good,
@@ -256,9 +263,13 @@ var (
 			Regression: AppError{"*template.ExecError", `template: product.html:42:17: executing "price" at <.Price.Amount>: nil pointer evaluating *money.Price.Amount`, "GET /product/:id"},
 		},
 	}
+	// refunds releases on its analysis alone: a step gated by the
+	// canary's error rate and latency, and its error rate watched
+	// throughout; a good version promotes itself within a minute.
 	refunds = Service{
-		Namespace: "payments", Name: "refunds", Replicas: 4, Stable: "1.2.0",
-		Steps:    steps(weight(25), pauseFor(time.Minute), weight(50), waitForPromote()),
+		Namespace: "payments", Name: "refunds", Replicas: 4, Stable: "1.2.0", Canary: "1.3.0", CanaryQuality: Good,
+		Steps:    steps(weight(25), analyse(TemplateCanaryHealth), weight(50), pauseFor(20*time.Second)),
+		Gate:     Gate{Background: TemplateErrorRate},
 		Baseline: Baseline{RequestsPerPod: 50, ErrorRate: 0.007, LatencyMedian: 60 * time.Millisecond, LatencySpread: 0.4},
 		Errors: Errors{
 			Background: []AppError{{"stripe.Error", "request timed out after 10s: POST /v1/refunds", "POST /refunds"}},
@@ -266,6 +277,15 @@ var (
 		},
 	}
 )
+
+// frontendSLO is frontend gated on a latency objective that its good
+// version's p95 (about 210 ms) misses without reaching the hard limit:
+// its analysis is Inconclusive, and the canary waits for a person.
+var frontendSLO = func() Service {
+	s := frontend
+	s.Steps = steps(weight(25), analyse(TemplateLatencySLO), weight(50), pauseFor(time.Minute), weight(75), pauseFor(time.Minute))
+	return s
+}()
 
 // calmed is s with every canary good.
 func calmed(s []Service) []Service {
@@ -279,7 +299,7 @@ func calmed(s []Service) []Service {
 var catalog = []Scenario{
 	withTimings(Scenario{
 		Name:          DefaultScenario,
-		Summary:       "five rollouts: two healthy, one waiting at 20% for a promote, one to abort, one counting down a pause",
+		Summary:       "five rollouts: one healthy, one waiting at 20% for a promote, one counting down a pause, one its analysis promotes, one its analysis aborts",
 		Services:      []Service{checkout, ledger, frontend, cart, refunds},
 		RevisionEvery: 3 * time.Minute,
 		Plan:          []Quality{Good, Bad, Good},
@@ -290,6 +310,13 @@ var catalog = []Scenario{
 		Services:      calmed([]Service{checkout, ledger, frontend, cart, refunds}),
 		RevisionEvery: 3 * time.Minute,
 		Plan:          []Quality{Good},
+	}),
+	withTimings(Scenario{
+		Name:          "analysis",
+		Summary:       "canaries gated by Argo analysis on Datadog: one passes and promotes itself, one is aborted, one is inconclusive and waits for you",
+		Services:      []Service{refunds, ledger, frontendSLO, cart},
+		RevisionEvery: 3 * time.Minute,
+		Plan:          []Quality{Good, Bad},
 	}),
 	withTimings(Scenario{
 		Name:          "busy",

@@ -10,7 +10,7 @@ import (
 )
 
 func TestLookupNamesTheChoices(t *testing.T) {
-	for _, name := range []string{"default", "calm", "busy"} {
+	for _, name := range []string{"default", "calm", "analysis", "busy"} {
 		if s, err := Lookup(name); err != nil || s.Name != name {
 			t.Errorf("Lookup(%q) = %q, %v", name, s.Name, err)
 		}
@@ -19,13 +19,13 @@ func TestLookupNamesTheChoices(t *testing.T) {
 	if err == nil {
 		t.Fatal("Lookup(bsuy) found a scenario")
 	}
-	for _, want := range []string{`--scenario "bsuy"`, "default (", "calm (", "busy ("} {
+	for _, want := range []string{`--scenario "bsuy"`, "default (", "calm (", "analysis (", "busy ("} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}
 	}
-	if names := ScenarioNames(); len(names) != 3 || names[0] != DefaultScenario {
-		t.Errorf("ScenarioNames() = %v, want the default first of 3", names)
+	if names := ScenarioNames(); len(names) != 4 || names[0] != DefaultScenario {
+		t.Errorf("ScenarioNames() = %v, want the default first of 4", names)
 	}
 }
 
@@ -140,10 +140,19 @@ func TestScenariosStartingStates(t *testing.T) {
 }
 
 // Every scenario rollout is one roost accepts, with its role labels and
-// its own Bugsnag project.
+// its own Bugsnag project; the templates its analysis names are valid
+// ones in its namespace, every step template bounded (Argo refuses a step
+// analysis that would run forever).
 func TestScenarioRolloutsAreValid(t *testing.T) {
 	for _, name := range ScenarioNames() {
 		s, _ := Lookup(name)
+		templates := map[string]*v1alpha1.AnalysisTemplate{}
+		for _, at := range analysisTemplates(s, 3) {
+			if errs := v1alpha1.ValidateAnalysisTemplate(at); len(errs) > 0 {
+				t.Errorf("%s: template %s/%s: %v", name, at.Namespace, at.Name, errs)
+			}
+			templates[at.Namespace+"/"+at.Name] = at
+		}
 		seen := map[string]bool{}
 		for _, svc := range s.Scaled(3).Services {
 			if seen[svc.Key()] {
@@ -161,6 +170,24 @@ func TestScenarioRolloutsAreValid(t *testing.T) {
 			}
 			if got := r.Annotations["bugsnag.roost.dev/project"]; len(got) != 24 {
 				t.Errorf("%s: %s: project %q", name, svc.Key(), got)
+			}
+			for i, st := range r.Spec.Strategy.Canary.Steps {
+				if st.Analysis == nil {
+					continue
+				}
+				at := templates[svc.Namespace+"/"+st.Analysis.Templates[0].TemplateName]
+				if at == nil {
+					t.Errorf("%s: %s step %d names a template the demo does not create: %+v", name, svc.Key(), i, st.Analysis.Templates)
+					continue
+				}
+				for _, m := range at.Spec.Metrics {
+					if _, bounded, err := m.EffectiveCount(); err != nil || !bounded {
+						t.Errorf("%s: %s step %d: template %s metric %s runs forever (%v)", name, svc.Key(), i, at.Name, m.Name, err)
+					}
+				}
+			}
+			if bg := r.Spec.Strategy.Canary.Analysis; bg != nil && templates[svc.Namespace+"/"+bg.Templates[0].TemplateName] == nil {
+				t.Errorf("%s: %s: its background analysis names a template the demo does not create: %+v", name, svc.Key(), bg.Templates)
 			}
 		}
 	}

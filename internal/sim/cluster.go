@@ -156,8 +156,11 @@ func New(o Options) (*Cluster, error) {
 
 	kube := kubefake.NewClientset()
 	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{
-		v1alpha1.RolloutGVR: "RolloutList",
-		deploy.CRDGVR:       "CustomResourceDefinitionList",
+		v1alpha1.RolloutGVR:                 "RolloutList",
+		v1alpha1.AnalysisTemplateGVR:        "AnalysisTemplateList",
+		v1alpha1.ClusterAnalysisTemplateGVR: "ClusterAnalysisTemplateList",
+		v1alpha1.AnalysisRunGVR:             "AnalysisRunList",
+		deploy.CRDGVR:                       "CustomResourceDefinitionList",
 	})
 	c.actions = &actionLog{clear: func() { kube.ClearActions(); dyn.ClearActions() }}
 	kf := &front{api: c.api, user: o.User, deny: o.Deny, actions: c.actions}
@@ -179,7 +182,8 @@ func New(o Options) (*Cluster, error) {
 }
 
 // seed creates what a fresh cluster has: namespaces, Ready nodes, and
-// roost's Rollout CRD, established.
+// roost's CRDs (Rollout, AnalysisTemplate, ClusterAnalysisTemplate,
+// AnalysisRun), established, as after `roost install`.
 func (c *Cluster) seed() error {
 	now := time.Now()
 	for _, ns := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
@@ -199,13 +203,24 @@ func (c *Cluster) seed() error {
 			return fmt.Errorf("sim: node %s status: %w", n.name, err)
 		}
 	}
-	crd, err := deploy.CRD()
+	crds, err := deploy.CRDs()
 	if err != nil {
 		return err
 	}
+	for _, crd := range crds {
+		if err := c.establish(crd, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// establish creates a CRD with the conditions the API server gives it once
+// it serves the resource.
+func (c *Cluster) establish(crd *unstructured.Unstructured, now time.Time) error {
 	created, err := c.api.create(deploy.CRDGVR, "", crd)
 	if err != nil {
-		return fmt.Errorf("sim: create CRD %s: %w", deploy.CRDName, err)
+		return fmt.Errorf("sim: create CRD %s: %w", crd.GetName(), err)
 	}
 	established := created.(*unstructured.Unstructured)
 	t := now.UTC().Format(time.RFC3339)
@@ -214,10 +229,10 @@ func (c *Cluster) seed() error {
 		conds = append(conds, map[string]any{"type": typ, "status": "True", "reason": typ, "lastTransitionTime": t})
 	}
 	if err := unstructured.SetNestedSlice(established.Object, conds, "status", "conditions"); err != nil {
-		return fmt.Errorf("sim: CRD %s status: %w", deploy.CRDName, err)
+		return fmt.Errorf("sim: CRD %s status: %w", crd.GetName(), err)
 	}
 	if _, err := c.api.update(deploy.CRDGVR, "", established, "status"); err != nil {
-		return fmt.Errorf("sim: CRD %s status: %w", deploy.CRDName, err)
+		return fmt.Errorf("sim: CRD %s status: %w", crd.GetName(), err)
 	}
 	return nil
 }
@@ -260,6 +275,36 @@ func (c *Cluster) CreateRollout(ctx context.Context, r *v1alpha1.Rollout) error 
 	}
 	if _, err := c.rollouts(r.Namespace).Create(ctx, u, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("sim: create rollout %s/%s: %w", r.Namespace, r.Name, err)
+	}
+	return nil
+}
+
+// CreateAnalysisTemplate creates an AnalysisTemplate (and its namespace, if
+// new) as kubectl create would, after the checks roost's reconciler makes
+// of a template it reads.
+func (c *Cluster) CreateAnalysisTemplate(ctx context.Context, t *v1alpha1.AnalysisTemplate) error {
+	switch {
+	case t == nil:
+		return errors.New("sim: no analysis template given (nil)")
+	case t.Name == "" || t.Namespace == "":
+		return fmt.Errorf("sim: analysis template %q in namespace %q: give it a metadata.name and the metadata.namespace of the rollouts that use it", t.Name, t.Namespace)
+	}
+	if errs := v1alpha1.ValidateAnalysisTemplate(t); len(errs) > 0 {
+		return fmt.Errorf("sim: analysis template %s/%s: %w", t.Namespace, t.Name, errs.ToAggregate())
+	}
+	t = t.DeepCopy()
+	t.APIVersion, t.Kind = v1alpha1.SchemeGroupVersion.String(), "AnalysisTemplate"
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t)
+	if err != nil {
+		return fmt.Errorf("sim: encode analysis template %s/%s: %w", t.Namespace, t.Name, err)
+	}
+	if err := c.ensureNamespace(t.Namespace); err != nil {
+		return err
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	if _, err := c.Dynamic.Resource(v1alpha1.AnalysisTemplateGVR).Namespace(t.Namespace).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("sim: create analysis template %s/%s: %w", t.Namespace, t.Name, err)
 	}
 	return nil
 }

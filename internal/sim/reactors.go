@@ -291,6 +291,9 @@ func discovery() []*metav1.APIResourceList {
 		{GroupVersion: "argoproj.io/v1alpha1", APIResources: []metav1.APIResource{
 			{Name: "rollouts", SingularName: "rollout", Namespaced: true, Kind: "Rollout", Verbs: all, ShortNames: []string{"ro"}, Categories: []string{"all"}},
 			{Name: "rollouts/status", Namespaced: true, Kind: "Rollout", Verbs: status},
+			{Name: "analysistemplates", SingularName: "analysistemplate", Namespaced: true, Kind: "AnalysisTemplate", Verbs: all, ShortNames: []string{"at"}},
+			{Name: "clusteranalysistemplates", SingularName: "clusteranalysistemplate", Kind: "ClusterAnalysisTemplate", Verbs: all, ShortNames: []string{"cat"}},
+			{Name: "analysisruns", SingularName: "analysisrun", Namespaced: true, Kind: "AnalysisRun", Verbs: all, ShortNames: []string{"ar"}},
 		}},
 		{GroupVersion: "coordination.k8s.io/v1", APIResources: []metav1.APIResource{
 			{Name: "leases", Namespaced: true, Kind: "Lease", Verbs: all},

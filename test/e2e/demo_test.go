@@ -35,8 +35,10 @@ func startDemo(t *testing.T, args ...string) (d *cockpitTerm, home, cwd string, 
 // TestDemoInATerminal plays the default scenario in a real terminal at
 // 100x32 and practises what it is for: the header says nothing is real, the
 // overview shows every rollout with its pods, the paused canary is
-// promoted one step, the canary that turns bad shows its metrics failing
-// and an error stable never threw, and is aborted, its canary scaled to 0.
+// promoted one step, the canary gated by a step analysis passes it by
+// itself, and the canary that turns bad is aborted by its background
+// analysis with no key pressed, its canary scaled to 0 and the decision
+// sentence on screen.
 // Quitting ends the process, which leaves no file behind. It reports the
 // start-up figures.
 func TestDemoInATerminal(t *testing.T) {
@@ -89,8 +91,22 @@ func TestDemoInATerminal(t *testing.T) {
 	d.awaitLine("Pods", "canary 5/5", "5/5 stable")
 	d.keys("h")
 
-	// The canary that turns bad: the judge fails it, Bugsnag has an error
-	// only the canary threw; then the abort.
+	// The canary its analysis promotes: refunds' canary-health step passes
+	// (error rate and p95 from the demo's Datadog) and it carries on
+	// alone.
+	d.keys("/", "C-c", "/")
+	d.typeText("refunds")
+	d.keys("Enter")
+	d.awaitScreen("only refunds in the list", func(s string) bool {
+		return regexp.MustCompile(`refunds +payments`).MatchString(s) && !regexp.MustCompile(`checkout +shop`).MatchString(s)
+	})
+	d.keys("Enter")
+	d.awaitText("Analysis ✓ Successful", "every metric passed (6 measurements successful) → step 2 passed", "✓ analysis canary-health")
+	d.keys("h")
+
+	// The canary that turns bad: its background analysis fails on the
+	// error rate and aborts it, no key pressed; the detail says why in one
+	// sentence.
 	d.keys("/", "C-c", "/")
 	d.typeText("ledger")
 	d.keys("Enter")
@@ -99,15 +115,15 @@ func TestDemoInATerminal(t *testing.T) {
 	})
 	d.keys("Enter")
 	d.awaitLine("payments/ledger", "Step ")
-	d.awaitLine("error rate", "HIGH")
-	d.awaitText("score Fail", "1 new in canary", "ledger.UnbalancedEntryError")
-	d.keys("a")
-	d.awaitText("Abort 1 rollout?", "scales the canary to 0")
-	d.keys("y")
-	d.awaitText("payments/ledger: aborted: canary scaling to 0")
-	d.awaitText("Aborted: no reason given (by you@roost-demo)")
+	// The decision sentence wraps at 100 columns after its long value.
+	d.awaitText("Aborted: its analysis failed (below)", "Analysis ✗ Failed · background", "judge gate off here",
+		"error-rate", ", not < 0.03 at measurement", "failed (1) > failureLimit (0) →")
 	d.awaitLine("Pods", "canary 0/0", "10/10 stable")
 	d.awaitText("RolloutAborted Rollout aborted update to revision 2")
+	aborted := time.Since(started)
+	// The overview's ANALYSIS column says so too.
+	d.keys("h")
+	d.awaitLine("ledger", "payments", "✗ failed")
 
 	d.keys("q")
 	if code := d.awaitExit(); code != 0 {
@@ -125,8 +141,8 @@ func TestDemoInATerminal(t *testing.T) {
 			t.Errorf("roost demo left files behind: %v", left)
 		}
 	}
-	t.Logf("roost demo: its starting state on screen %s after exec, the canaries' pods %s, checkout's metrics and errors %s",
-		firstPods.Round(time.Millisecond), canaryPods.Round(time.Millisecond), evidence.Round(time.Millisecond))
+	t.Logf("roost demo: its starting state on screen %s after exec, the canaries' pods %s, checkout's metrics and errors %s, ledger aborted by its analysis %s",
+		firstPods.Round(time.Millisecond), canaryPods.Round(time.Millisecond), evidence.Round(time.Millisecond), aborted.Round(time.Millisecond))
 	// Figures on a loaded CI machine vary; these bounds catch a demo that
 	// stopped starting fast, not a slow moment.
 	if firstPods > 10*time.Second || evidence > 10*time.Second {
