@@ -288,8 +288,9 @@ func (w *World) Ready(ctx context.Context) error {
 }
 
 // unsettled names a rollout that is still on its way to the scenario's
-// starting state, "" when none is: each is Healthy, Paused or aborted, its status
-// written for its spec, its pods ready.
+// starting state, "" when none is: each with its status written for its
+// spec, and at rest (Healthy, Paused, aborted) with its pods ready or its
+// canary on its way from a stable version.
 func (w *World) unsettled(ctx context.Context) (string, error) {
 	list, err := w.Cluster.Dynamic.Resource(v1alpha1.RolloutGVR).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -304,8 +305,13 @@ func (w *World) unsettled(ctx context.Context) (string, error) {
 		}
 		seen++
 		st := r.Status
-		at := st.Phase == v1alpha1.PhaseHealthy || st.Phase == v1alpha1.PhasePaused || st.Abort
-		if !at || st.ObservedGeneration != strconv.FormatInt(r.Generation, 10) || st.ReadyReplicas < w.services[key].Replicas {
+		// At rest with its pods ready, or a canary on its way from a
+		// stable version whose pods are up: either is the scenario's
+		// start as it really is, not a cluster still filling up.
+		observed := st.ObservedGeneration == strconv.FormatInt(r.Generation, 10)
+		atRest := (st.Phase == v1alpha1.PhaseHealthy || st.Phase == v1alpha1.PhasePaused || st.Abort) && st.ReadyReplicas >= w.services[key].Replicas
+		onItsWay := st.Phase == v1alpha1.PhaseProgressing && st.StableRS != "" && st.StableRS != st.CurrentPodHash
+		if !observed || !atRest && !onItsWay {
 			return key, nil
 		}
 	}

@@ -237,8 +237,8 @@ func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
 }
 
 // TestReadyIsTheStartingState: once Ready returns, every rollout's stable
-// pods are up and the scenario's canaries are released and at rest at a
-// step: what the cockpit's first frame shows.
+// pods are up and the scenario's canaries are released, at rest at a step
+// or on their way: what the cockpit's first frame shows.
 func TestReadyIsTheStartingState(t *testing.T) {
 	w := running(t, Options{Seed: 11})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -253,7 +253,9 @@ func TestReadyIsTheStartingState(t *testing.T) {
 		}
 		r, _ := v1alpha1.FromUnstructured(u)
 		st := r.Status
-		if st.StableRS == "" || st.ReadyReplicas < svc.Replicas || (st.Phase != v1alpha1.PhaseHealthy && st.Phase != v1alpha1.PhasePaused) {
+		atRest := (st.Phase == v1alpha1.PhaseHealthy || st.Phase == v1alpha1.PhasePaused) && st.ReadyReplicas >= svc.Replicas
+		onItsWay := st.Phase == v1alpha1.PhaseProgressing && st.StableRS != st.CurrentPodHash
+		if st.StableRS == "" || !atRest && !onItsWay {
 			t.Errorf("%s after Ready: phase %s, stableRS %q, %d of %d pods ready", key, st.Phase, st.StableRS, st.ReadyReplicas, svc.Replicas)
 		}
 		want := svc.Stable

@@ -119,7 +119,7 @@ func TestDemoInATerminal(t *testing.T) {
 	d.awaitText("Aborted: its analysis failed (below)", "Analysis ✗ Failed · background", "judge gate off here",
 		"error-rate", ", not < 0.03 at measurement", "failed (1) > failureLimit (0) →")
 	d.awaitLine("Pods", "canary 0/0", "10/10 stable")
-	d.awaitText("RolloutAborted Rollout aborted update to revision 2")
+	d.awaitText("Degraded: RolloutAborted: Rollout aborted update to revision 2")
 	aborted := time.Since(started)
 	// The overview's ANALYSIS column says so too.
 	d.keys("h")
