@@ -14,20 +14,6 @@ import (
 	"unicode/utf16"
 )
 
-// datadogApps maps each Datadog site's API host to its web app's host, as
-// Datadog's documentation pairs them ("app.datadoghq.eu: https://api.datadoghq.eu").
-var datadogApps = map[string]string{
-	"api.datadoghq.com":     "app.datadoghq.com",
-	"api.us3.datadoghq.com": "us3.datadoghq.com",
-	"api.us5.datadoghq.com": "us5.datadoghq.com",
-	"api.datadoghq.eu":      "app.datadoghq.eu",
-	"api.ap1.datadoghq.com": "ap1.datadoghq.com",
-	"api.ap2.datadoghq.com": "ap2.datadoghq.com",
-	"api.uk1.datadoghq.com": "uk1.datadoghq.com",
-	"api.ddog-gov.com":      "app.ddog-gov.com",
-	"api.us2.ddog-gov.com":  "us2.ddog-gov.com",
-}
-
 // DatadogApp is the web app's address for the Datadog API at apiAddress
 // (https://api.datadoghq.eu gives https://app.datadoghq.eu), or "" and why
 // there is none: any other address (a proxy, a test server) has no app
@@ -37,9 +23,8 @@ func DatadogApp(apiAddress string) (app, why string) {
 	if err != nil || u.Host == "" {
 		return "", fmt.Sprintf("no Datadog links: the Datadog address %q is not a URL", apiAddress)
 	}
-	host := strings.ToLower(u.Hostname())
-	if appHost, ok := datadogApps[host]; ok && u.Scheme == "https" && u.Port() == "" && strings.Trim(u.Path, "/") == "" {
-		return "https://" + appHost, ""
+	if site, ok := SiteOfAddress(apiAddress); ok {
+		return "https://" + siteApp(site), ""
 	}
 	return "", fmt.Sprintf("no Datadog links: roost reads Datadog through %s, which is not one of Datadog's sites, so the web app's address is unknown; "+
 		"with datadog.site (or DD_SITE) set to your site instead of datadog.address, each metric links to Datadog's metrics explorer", u.Scheme+"://"+u.Host)

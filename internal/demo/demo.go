@@ -259,8 +259,8 @@ func (w *World) Run(ctx context.Context) error {
 }
 
 // Ready waits, while Run runs and a reconciler steps the canaries, until
-// the demo is where its scenario starts: every rollout's pods up, and the
-// scenario's first canaries at their first pause. Drawn before that, the
+// the demo is where its scenario starts: every stable version's pods up,
+// and the scenario's first canaries on their way. Drawn before that, the
 // cockpit would show an empty cluster filling up (every rollout at 100/0,
 // stable 0 of 10) as if that were the state to act on.
 func (w *World) Ready(ctx context.Context) error {

@@ -232,7 +232,7 @@ func ResolveCredentials(ctx context.Context, cfg CredentialConfig) (Credentials,
 // where names an address for a person: "site datadoghq.eu" for one of
 // Datadog's, else the URL.
 func where(address string) string {
-	if site, ok := metrics.ParseSite(strings.TrimPrefix(strings.TrimPrefix(address, "https://"), "http://")); ok && address == metrics.SiteAddress(site) {
+	if site, ok := metrics.SiteOfAddress(address); ok {
 		return "site " + site
 	}
 	return "address " + address
