@@ -23,6 +23,26 @@ type Config struct {
 	Judge GateConfig
 	// Cockpit is how the cockpit behaves (yaml: cockpit).
 	Cockpit CockpitConfig
+	// ArgoCD is where roost finds Argo CD's Applications and how it tells
+	// which one deploys a Rollout (yaml: argocd).
+	ArgoCD ArgoCDConfig
+}
+
+// ArgoCDConfig is the file's argocd part. Nothing in it is required: with
+// no Argo CD in sight roost groups nothing.
+type ArgoCDConfig struct {
+	// Context is the kube context of the cluster where Argo CD keeps its
+	// Applications (yaml: argocd.context), "" for the cluster roost
+	// watches; --argocd-context overrides it.
+	Context string
+	// Namespace is Argo CD's own namespace (yaml: argocd.namespace), where
+	// a tracking mark without a namespace points; default argocd.
+	Namespace string
+	// InstanceLabel is the label Argo CD 2.x tracks by (yaml:
+	// argocd.instanceLabel, default app.kubernetes.io/instance); "" or
+	// none turns label tracking off, for clusters where Helm's label of
+	// the same name would lie.
+	InstanceLabel string
 }
 
 // CockpitConfig is the cockpit's part of the file (yaml: cockpit).
@@ -31,6 +51,11 @@ type CockpitConfig struct {
 	// (yaml: cockpit.bell): off, bell (the terminal bell, the default) or
 	// notify (the bell and a desktop notification); --bell overrides it.
 	Bell string
+	// Grouping is how the overview groups rollouts (yaml:
+	// cockpit.grouping): none (the default), application or project (by
+	// Argo CD Application or AppProject). The cockpit's key writes it back
+	// (SaveGrouping), so the choice is remembered.
+	Grouping string
 }
 
 // DefaultBell is the cockpit's bell without --bell or cockpit.bell.
@@ -261,7 +286,8 @@ func Defaults() Config {
 		},
 		Overview: DefaultOverview,
 		Judge:    GateConfig{Gate: DefaultJudgeGate, Rounds: DefaultJudgeRounds, NewErrorWeight: DefaultNewErrorWeight},
-		Cockpit:  CockpitConfig{Bell: DefaultBell},
+		Cockpit:  CockpitConfig{Bell: DefaultBell, Grouping: "none"},
+		ArgoCD:   ArgoCDConfig{Namespace: "argocd", InstanceLabel: "app.kubernetes.io/instance"},
 	}
 }
 

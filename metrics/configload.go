@@ -106,10 +106,18 @@ type fileConfig struct {
 	Overview string      `yaml:"overview"`
 	Judge    fileJudge   `yaml:"judge"`
 	Cockpit  fileCockpit `yaml:"cockpit"`
+	ArgoCD   fileArgoCD  `yaml:"argocd"`
 }
 
 type fileCockpit struct {
-	Bell string `yaml:"bell"`
+	Bell     string `yaml:"bell"`
+	Grouping string `yaml:"grouping"`
+}
+
+type fileArgoCD struct {
+	Context       string `yaml:"context"`
+	Namespace     string `yaml:"namespace"`
+	InstanceLabel string `yaml:"instanceLabel"`
 }
 
 type fileJudge struct {
@@ -187,7 +195,8 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		},
 		Overview: d.Overview,
 		Judge:    fileJudge{Gate: d.Judge.Gate, Rounds: wholeNumber(d.Judge.Rounds), NewErrorWeight: wholeNumber(d.Judge.NewErrorWeight)},
-		Cockpit:  fileCockpit{Bell: d.Cockpit.Bell},
+		Cockpit:  fileCockpit{Bell: d.Cockpit.Bell, Grouping: d.Cockpit.Grouping},
+		ArgoCD:   fileArgoCD{Namespace: d.ArgoCD.Namespace, InstanceLabel: d.ArgoCD.InstanceLabel},
 	}
 	doc, problems := decodeStrict(data, &f)
 	if len(problems) > 0 {
@@ -212,7 +221,15 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		},
 		Overview: f.Overview,
 		Judge:    GateConfig{Gate: strings.ToLower(strings.TrimSpace(f.Judge.Gate)), Rounds: int(f.Judge.Rounds), NewErrorWeight: int(f.Judge.NewErrorWeight)},
-		Cockpit:  CockpitConfig{Bell: strings.TrimSpace(f.Cockpit.Bell)},
+		Cockpit:  CockpitConfig{Bell: strings.TrimSpace(f.Cockpit.Bell), Grouping: strings.ToLower(strings.TrimSpace(f.Cockpit.Grouping))},
+		ArgoCD: ArgoCDConfig{
+			Context:       strings.TrimSpace(f.ArgoCD.Context),
+			Namespace:     strings.TrimSpace(f.ArgoCD.Namespace),
+			InstanceLabel: strings.TrimSpace(f.ArgoCD.InstanceLabel),
+		},
+	}
+	if l := strings.ToLower(c.ArgoCD.InstanceLabel); l == "none" || l == "off" {
+		c.ArgoCD.InstanceLabel = ""
 	}
 	// Templates are tried on a sample rollout with the file's tags.
 	dd := c.Datadog

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/roost-dev/roost/watch"
 )
 
 // ConfigError is everything wrong with one configuration source (a file or
@@ -145,6 +147,15 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	case "off", "bell", "notify":
 	default:
 		v.add("cockpit.bell", "%q is not a bell: write off, bell (ring the terminal bell when a rollout starts to need you; the default) or notify (the bell and a desktop notification)", c.Cockpit.Bell)
+	}
+	if _, err := watch.ParseGroupBy(c.Cockpit.Grouping); err != nil {
+		v.add("cockpit.grouping", "%s", err.Error())
+	}
+	if c.ArgoCD.Namespace == "" || len(validation.IsDNS1123Label(c.ArgoCD.Namespace)) > 0 {
+		v.add("argocd.namespace", "%q is not a namespace: write the namespace Argo CD runs in (default argocd)", c.ArgoCD.Namespace)
+	}
+	if l := c.ArgoCD.InstanceLabel; l != "" && len(validation.IsQualifiedName(l)) > 0 {
+		v.add("argocd.instanceLabel", "%q is not a label key: write the label Argo CD's label tracking sets (default app.kubernetes.io/instance), or none to track by the annotation alone", l)
 	}
 	bs := c.Bugsnag
 	v.url("bugsnag.address", bs.Address)

@@ -1,6 +1,7 @@
 package watch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,9 @@ const (
 	ResourceEvents      = "events"
 	// ResourceAnalysisRuns is watched only when Options.AnalysisRuns is set.
 	ResourceAnalysisRuns = "analysisruns"
+	// ResourceApplications (Argo CD's) is watched only when
+	// Options.ArgoCD.Applications is set.
+	ResourceApplications = "applications"
 )
 
 // Index names on the informers' caches. They let the Store find one rollout's
@@ -48,6 +52,9 @@ const (
 	byRollout = "roost-watch-rollout"
 	// byReplicaSet maps a pod to "namespace/replicaset" of its controller.
 	byReplicaSet = "roost-watch-replicaset"
+	// byAppName maps a Rollout to the name of the Argo CD Application its
+	// tracking mark names, and an Application to its name.
+	byAppName = "roost-watch-app-name"
 )
 
 // Options scope a Watcher.
@@ -75,6 +82,30 @@ type Options struct {
 	// indexed by the Rollout that owns each. Set it only where the
 	// AnalysisRun CRD is installed: a watch of a missing resource fails.
 	AnalysisRuns bool
+	// ArgoCD says how to tell the Argo CD Application of each rollout; nil
+	// tracks by the annotation and DefaultInstanceLabel and reads no
+	// Applications.
+	ArgoCD *ArgoCDOptions
+}
+
+// ArgoCDOptions: how a Watcher learns which Argo CD Application deploys each
+// rollout.
+type ArgoCDOptions struct {
+	// InstanceLabel is the label of Argo CD's label tracking; "" turns
+	// label tracking off (see AppTracker).
+	InstanceLabel string
+	// Applications is a client of the cluster where Argo CD keeps its
+	// Applications (this one or another); nil reads none. Set it only where
+	// the Application resource is served and may be listed and watched in
+	// ApplicationNamespace: a watch of a missing resource fails.
+	Applications dynamic.Interface
+	// ApplicationNamespace limits the watch of Applications to one
+	// namespace (Argo CD's own); "" watches every namespace (apps in any
+	// namespace).
+	ApplicationNamespace string
+	// ArgoNamespace is Argo CD's own namespace, where a tracking mark
+	// without a namespace points ("" is DefaultArgoCDNamespace).
+	ArgoNamespace string
 }
 
 // Watcher owns the shared informers of one scope and turns their callbacks
@@ -97,6 +128,10 @@ type Watcher struct {
 	eventInformer   cache.SharedIndexInformer
 	// runInformer is nil unless Options.AnalysisRuns.
 	runInformer cache.SharedIndexInformer
+	// appInformer is nil unless Options.ArgoCD.Applications; tracker tells
+	// a rollout's Application.
+	appInformer cache.SharedIndexInformer
+	tracker     AppTracker
 
 	dirty  *dirtySet
 	health *healthTracker
@@ -118,7 +153,14 @@ func New(o Options) (*Watcher, error) {
 	if clk == nil {
 		clk = clock.RealClock{}
 	}
-	w := &Watcher{clock: clk, dirty: newDirtySet()}
+	w := &Watcher{clock: clk, dirty: newDirtySet(), tracker: DefaultAppTracker}
+	argo := o.ArgoCD
+	if argo != nil {
+		w.tracker = AppTracker{InstanceLabel: argo.InstanceLabel}
+		if argo.Applications != nil {
+			w.tracker.Apps = &cachedApps{w: w, argoNamespace: cmp.Or(argo.ArgoNamespace, DefaultArgoCDNamespace)}
+		}
+	}
 	w.health = newHealthTracker(clk, w.dirty.wakeHealth)
 	t := transforms(o.FullObjects)
 	ns := o.Namespace
@@ -153,7 +195,7 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return dyn.Namespace(ns).Watch(ctx, lo)
 			},
-			selected, t.rollout, nil, rolloutKeys, &w.rolloutInformer},
+			selected, t.rollout, cache.Indexers{byAppName: w.indexRolloutByApp}, rolloutKeys, &w.rolloutInformer},
 		{ResourceReplicaSets, &appsv1.ReplicaSet{}, o.Kube,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return o.Kube.AppsV1().ReplicaSets(ns).List(ctx, lo)
@@ -188,6 +230,18 @@ func New(o Options) (*Watcher, error) {
 				return runs.Namespace(ns).Watch(ctx, lo)
 			},
 			func(*metav1.ListOptions) {}, TrimRollout, cache.Indexers{byRollout: indexRunByRollout}, runKeys, &w.runInformer})
+	}
+	if argo != nil && argo.Applications != nil {
+		apps := argo.Applications.Resource(ApplicationGVR)
+		appNS := argo.ApplicationNamespace
+		wirings = append(wirings, wiring{ResourceApplications, &unstructured.Unstructured{}, argo.Applications,
+			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
+				return apps.Namespace(appNS).List(ctx, lo)
+			},
+			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
+				return apps.Namespace(appNS).Watch(ctx, lo)
+			},
+			func(*metav1.ListOptions) {}, TrimApplication, cache.Indexers{byAppName: indexAppByName}, w.appKeys, &w.appInformer})
 	}
 	for _, x := range wirings {
 		indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
@@ -289,6 +343,9 @@ func (w *Watcher) informers() []cache.SharedIndexInformer {
 	if w.runInformer != nil {
 		infs = append(infs, w.runInformer)
 	}
+	if w.appInformer != nil {
+		infs = append(infs, w.appInformer)
+	}
 	return infs
 }
 
@@ -348,6 +405,70 @@ func (w *Watcher) AnalysisRunsOf(k Key) []*unstructured.Unstructured {
 		}
 	}
 	return out
+}
+
+// AppTracker implements AppSource: the tracking marks roost reads, and the
+// watched Applications when there are any.
+func (w *Watcher) AppTracker() AppTracker { return w.tracker }
+
+// ApplicationInformer is the dynamic informer of Argo CD Applications, nil
+// unless the Watcher was built with Options.ArgoCD.Applications.
+func (w *Watcher) ApplicationInformer() cache.SharedIndexInformer { return w.appInformer }
+
+// cachedApps is the AppIndex over the Watcher's Applications.
+type cachedApps struct {
+	w             *Watcher
+	argoNamespace string
+}
+
+func (c *cachedApps) Application(ref AppRef) *Application {
+	objs, _ := c.w.appInformer.GetIndexer().ByIndex(byAppName, ref.Name)
+	named := make([]*Application, 0, len(objs))
+	for _, o := range objs {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			named = append(named, ApplicationFrom(u))
+		}
+	}
+	return pickApplication(named, ref, c.argoNamespace)
+}
+
+// indexRolloutByApp indexes a Rollout by the name of the Application its
+// tracking mark names, so that an Application's change re-derives only its
+// rollouts.
+func (w *Watcher) indexRolloutByApp(obj any) ([]string, error) {
+	m := metaOf(obj)
+	if m == nil {
+		return nil, nil
+	}
+	t := AppTracker{InstanceLabel: w.tracker.InstanceLabel}
+	if a := t.AppOf(m.GetNamespace(), m.GetName(), m.GetAnnotations(), m.GetLabels()); a != nil {
+		return []string{a.Name}, nil
+	}
+	return nil, nil
+}
+
+func indexAppByName(obj any) ([]string, error) {
+	if m := metaOf(obj); m != nil {
+		return []string{m.GetName()}, nil
+	}
+	return nil, nil
+}
+
+// appKeys maps an Application to the rollouts whose tracking mark names an
+// Application of its name.
+func (w *Watcher) appKeys(obj any) []Key {
+	m := metaOf(obj)
+	if m == nil {
+		return nil
+	}
+	objs, _ := w.rolloutInformer.GetIndexer().ByIndex(byAppName, m.GetName())
+	keys := make([]Key, 0, len(objs))
+	for _, o := range objs {
+		if r := metaOf(o); r != nil {
+			keys = append(keys, Key{Namespace: r.GetNamespace(), Name: r.GetName()})
+		}
+	}
+	return keys
 }
 
 // runKeys maps an AnalysisRun to the Rollouts that own it.

@@ -239,6 +239,11 @@ type Rollout struct {
 	// judge. Analysis are those runs (AnalysisOf), when the watch has them.
 	HasAnalysis bool
 	Analysis    []AnalysisRun `json:",omitempty"`
+	// App is the Argo CD Application that deploys the rollout (its
+	// tracking annotation, else its instance label), nil when Argo CD does
+	// not track it. Set by the Store from its source's AppTracker, or by a
+	// caller with AppTracker.AppOf.
+	App *App `json:",omitempty"`
 	// Annotations and TemplateLabels are the Rollout's annotations and its
 	// pod template's labels, which say what to query for its metrics. They
 	// are shared with the informer cache: never modify them.

@@ -32,6 +32,14 @@ type RunSource interface {
 	AnalysisRunsOf(k Key) []*unstructured.Unstructured
 }
 
+// AppSource is a Source that knows which Argo CD Application deploys a
+// Rollout: the Watcher always does (from the tracking marks, and from its
+// Applications when it watches them).
+type AppSource interface {
+	// AppTracker is how the Source tells a rollout's Application.
+	AppTracker() AppTracker
+}
+
 // Store is the dashboard's read model: the snapshot of every rollout in scope,
 // re-derived only for the rollouts marked dirty, and the overview list sorted
 // so that the rollouts needing a human come first.
@@ -71,6 +79,10 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 	// Derive outside the lock: readers keep serving the previous frame.
 	results := make([]result, 0, len(keys))
 	runs, _ := s.src.(RunSource)
+	tracker := DefaultAppTracker
+	if a, ok := s.src.(AppSource); ok {
+		tracker = a.AppTracker()
+	}
 	for _, k := range keys {
 		ro, err := s.src.Rollout(k)
 		if err != nil || ro == nil {
@@ -82,6 +94,7 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 		if runs != nil {
 			v.Analysis = AnalysisOf(ro, runs.AnalysisRunsOf(k), now)
 		}
+		v.App = tracker.AppOf(ro.Namespace, ro.Name, ro.Annotations, ro.Labels)
 		results = append(results, result{key: k, v: &v})
 	}
 	s.mu.Lock()
