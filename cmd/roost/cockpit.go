@@ -22,6 +22,7 @@ import (
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
 	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/tui"
 	"github.com/roost-dev/roost/watch"
@@ -174,7 +175,15 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 			note(themes.Info, "you may not list analysisruns in %s, so the cockpit shows no analysis; ask for the roost-dashboard ClusterRole", nsText(ns))
 		}
 	}
-	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed})
+	// Argo CD's Applications, where roost can read them, group the
+	// overview by Application and AppProject; the configuration's errors
+	// are the evidence's to show.
+	cfg, _ := metrics.Load(o.config, os.Getenv)
+	argo := a.findArgoCD(ctx, c, cfg.ArgoCD)
+	if argo.Why != "" {
+		note(themes.Info, "%s", argo.Why)
+	}
+	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed, ArgoCD: argo.options()})
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,11 @@ type app struct {
 	now func() time.Time
 	// started is when the process began, for start-up figures.
 	started time.Time
+	// argoContext is --argocd-context: the kube context of the cluster
+	// where Argo CD keeps its Applications. contextClientsFor replaces
+	// building its clients in tests.
+	argoContext       string
+	contextClientsFor func(name string) (kubernetes.Interface, dynamic.Interface, error)
 }
 
 // errNeedsOneNamespace is what a command acting on one named rollout says to -A.
@@ -163,6 +168,7 @@ Kubernetes Event on the Rollout naming who acted.`,
 		return nil
 	}
 	root.PersistentFlags().BoolVarP(&a.allNamespaces, "all-namespaces", "A", false, "act on rollouts of every namespace (-n is then ignored)")
+	root.PersistentFlags().StringVar(&a.argoContext, "argocd-context", "", "kube `context` of the cluster where Argo CD keeps its Applications, when not the one watched (overrides argocd.context in the configuration): their projects, sync and self-heal")
 	for _, c := range appCommands {
 		root.AddCommand(c(a))
 	}
