@@ -34,6 +34,10 @@ var (
 // Namespace is where Argo CD keeps its Applications and AppProjects.
 const Namespace = "argocd"
 
+// TrackingAnnotation is where Argo CD marks the objects an Application
+// deploys (annotation tracking, the default from Argo CD 3).
+const TrackingAnnotation = "argocd.argoproj.io/tracking-id"
+
 // CRDs returns the Application and AppProject CRDs.
 func CRDs() ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured

@@ -39,7 +39,7 @@ type ddWorld struct {
 	rates map[string]float64
 }
 
-func newDDWorld(t *testing.T, rates map[string]float64) *ddWorld {
+func newDDWorld(t testing.TB, rates map[string]float64) *ddWorld {
 	t.Helper()
 	w := &ddWorld{srv: datadogserver.New(datadogserver.Options{
 		APIKey: ddAPIKey, AppKey: ddAppKey,

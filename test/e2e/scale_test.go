@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -14,15 +15,21 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/controller"
+	"github.com/roost-dev/roost/internal/argocd"
 	"github.com/roost-dev/roost/internal/cluster"
 	"github.com/roost-dev/roost/internal/rollouttest"
+	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/metrics/datadog"
 )
 
 // The namespace the cockpit is sized for: 200 Rollouts of 50 pods (10,000
@@ -32,6 +39,14 @@ const (
 	scaleRollouts   = 200
 	scaleReplicas   = 50
 	scaleConfigMaps = 2000
+	// scaleApps Argo CD Applications in scaleProjects AppProjects deploy
+	// the rollouts, ten each.
+	scaleApps     = 20
+	scaleProjects = 4
+	// scaleMetrics Datadog metrics every scaleInterval: the background
+	// analysis of each canary in the analysis phase.
+	scaleMetrics  = 3
+	scaleInterval = "30s"
 	// idleWindow is how long CPU is counted with nothing changing, and how
 	// long after start the steady RSS is read.
 	idleWindow = 30 * time.Second
@@ -63,8 +78,13 @@ func (f cockpitFigures) String() string {
 // with --reconciler=off and with --reconciler=on (this roost reconciling all
 // 200); the time from a pod's label write to the screen showing it; and, with
 // the reconciler on, the time and CPU to step all 200 to their pause after a
-// new image. It is a benchmark run once (`make e2e-scale`), not a test: it
-// reports figures and asserts only that every step happened.
+// new image; then, with every canary under a background analysis of three
+// Datadog metrics every 30 s (run by a reconciler in this process), a
+// watching cockpit's start, steady figures and event-to-frame times. The
+// rollouts are deployed by 20 Argo CD Applications in 4 AppProjects, and
+// the cockpits group them by project. It is a benchmark run once (`make
+// e2e-scale`), not a test: it reports figures and asserts only that every
+// step happened.
 func BenchmarkCockpitAtScale(b *testing.B) {
 	if cluster.FakeNodePods < scaleRollouts*scaleReplicas {
 		b.Fatalf("the kwok node holds %d pods; the benchmark needs %d", cluster.FakeNodePods, scaleRollouts*scaleReplicas)
@@ -99,7 +119,66 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 		b.ReportMetric(wave.took.Seconds(), "step-200-s")
 		b.ReportMetric(wave.cpu.Seconds(), "step-200-CPU-s")
 		b.ReportMetric(float64(wave.peakRSS>>20), "step-200-peak-RSS-MB")
+
+		an, aft := measureAnalysis(b, ns, dyn)
+		b.ReportMetric(an.firstFrame.Seconds(), "analysis-first-frame-s")
+		b.ReportMetric(float64(an.peakRSS>>20), "analysis-peak-RSS-MB")
+		b.ReportMetric(float64(an.steadyRSS>>20), "analysis-steady-RSS-MB")
+		b.ReportMetric(an.idleCPU, "analysis-idle-CPU-%")
+		b.ReportMetric(ms(aft.roost.percentile(50)), "analysis-event-to-frame-p50-ms")
+		b.ReportMetric(ms(aft.roost.percentile(99)), "analysis-event-to-frame-p99-ms")
+		b.ReportMetric(ms(aft.written.percentile(99)), "analysis-write-to-frame-p99-ms")
 	}
+}
+
+// scaleApp and scaleProject name the Argo CD Application and AppProject
+// of rollout i: ten rollouts an Application, five Applications a project.
+func scaleApp(ns string, i int) string {
+	return fmt.Sprintf("%s-app-%02d", ns, i*scaleApps/scaleRollouts)
+}
+
+func scaleProject(ns string, app int) string {
+	return fmt.Sprintf("%s-proj-%d", ns, app*scaleProjects/scaleApps)
+}
+
+// populateArgoCD installs Argo CD's CRDs and creates the AppProjects and
+// Applications that deploy the benchmark's rollouts: the cockpit reads them
+// and groups the overview by project.
+func populateArgoCD(b *testing.B, ns string, dyn dynamic.Interface) {
+	b.Helper()
+	ctx := context.Background()
+	if err := argocd.InstallCRDs(ctx, dyn); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := env.Client().CoreV1().Namespaces().Get(ctx, argocd.Namespace, metav1.GetOptions{}); err != nil {
+		if _, err := env.Client().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: argocd.Namespace}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			b.Fatal(err)
+		}
+	}
+	for p := 0; p < scaleProjects; p++ {
+		name := scaleProject(ns, p*scaleApps/scaleProjects)
+		if _, err := dyn.Resource(argocd.AppProjectGVR).Namespace(argocd.Namespace).Create(ctx, argocd.AppProject(name, "scale"), metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for a := 0; a < scaleApps; a++ {
+		app := argocd.Application(argocd.App{Name: fmt.Sprintf("%s-app-%02d", ns, a), Project: scaleProject(ns, a), DestNamespace: ns, Sync: "Synced", Health: "Healthy"})
+		if _, err := dyn.Resource(argocd.ApplicationGVR).Namespace(argocd.Namespace).Create(ctx, app, metav1.CreateOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	progress("Argo CD: %d Applications in %d AppProjects", scaleApps, scaleProjects)
+}
+
+// scaleConfig is the cockpits' configuration: grouped by AppProject, as a
+// team that releases by project keeps it.
+func scaleConfig(b *testing.B) string {
+	b.Helper()
+	p := filepath.Join(b.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte("cockpit:\n  grouping: project\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return p
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -177,8 +256,11 @@ func populateScale(b *testing.B, ns string, dyn dynamic.Interface) time.Duration
 		}
 	}()
 
+	populateArgoCD(b, ns, dyn)
 	if err := parallel(scaleRollouts, 8, func(i int) error {
-		u, err := v1alpha1.ToUnstructured(roleCanary(ns, scaleName(i), scaleReplicas, rollouttest.SetWeight(20), rollouttest.Pause()))
+		ro := roleCanary(ns, scaleName(i), scaleReplicas, rollouttest.SetWeight(20), rollouttest.Pause())
+		ro.Annotations = map[string]string{argocd.TrackingAnnotation: argocd.TrackingID(scaleApp(ns, i), ns, ro.Name)}
+		u, err := v1alpha1.ToUnstructured(ro)
 		if err != nil {
 			return err
 		}
@@ -307,7 +389,7 @@ func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
 // each.
 func measureOff(b *testing.B, ns string) (cockpitFigures, frameTimes) {
 	b.Helper()
-	c, pid, after := startMeasured(b, ns, "scale-off", "--reconciler=off")
+	c, pid, after := startMeasured(b, ns, "scale-off", "--reconciler=off", "--config", scaleConfig(b))
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
 	progress("--reconciler=off: %s", f)
@@ -446,7 +528,7 @@ type stepWave struct {
 // 200 canaries wait at their pause with their pods Ready.
 func measureOn(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, stepWave) {
 	b.Helper()
-	c, pid, after := startMeasured(b, ns, "scale-on", "--reconciler=on")
+	c, pid, after := startMeasured(b, ns, "scale-on", "--reconciler=on", "--config", scaleConfig(b))
 	c.awaitText("you step the canaries (this roost leads as ")
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
@@ -473,6 +555,132 @@ func measureOn(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, 
 		b.Fatalf("scale-on: exit status %d after q", code)
 	}
 	return f, wave
+}
+
+// measureAnalysis gives every rollout a background analysis of
+// scaleMetrics Datadog metrics every scaleInterval and a new image, with
+// roost's reconciler and run loop in this process measuring on the in-repo
+// Datadog server; once all 200 canaries wait at their pause with a run
+// measuring, it runs a watching cockpit (--reconciler=off): its start, its
+// figures while 200 runs write a measurement each every 30 s, and the time
+// from a pod's write to the frame showing it.
+func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, frameTimes) {
+	b.Helper()
+	ctx := context.Background()
+	kube := env.Client()
+	// The keys live apart from the rollouts' namespace, so that the
+	// cockpit measured finds none and polls no evidence of its own.
+	keysNS := env.NewNamespace(b)
+	dd := newDDWorld(b, map[string]float64{"scale/canary": 0.01, "scale/stable": 0.01})
+	if _, err := kube.CoreV1().Secrets(keysNS).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "datadog", Namespace: keysNS},
+		StringData: map[string]string{"api-key": ddAPIKey, "app-key": ddAppKey, "address": dd.http.URL},
+	}, metav1.CreateOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	provider, err := datadog.NewAnalysisProvider(datadog.AnalysisOptions{Kube: kube, Namespace: keysNS, LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	op := "trace." + metrics.DefaultOperation
+	query := func(what, role string) string {
+		return "sum:" + op + "." + what + "{service:{{args.service}},kube_role:" + role + "}.as_count()"
+	}
+	tmpl := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.SchemeGroupVersion.String(), "kind": v1alpha1.AnalysisTemplateKind,
+		"metadata": map[string]any{"name": "scale-health", "namespace": ns},
+		"spec": map[string]any{
+			"args": []any{map[string]any{"name": "service"}},
+			"metrics": []any{
+				map[string]any{"name": "error-rate", "interval": scaleInterval, "successCondition": "result < 0.05",
+					"provider": map[string]any{"datadog": map[string]any{"apiVersion": "v2", "interval": "1m", "aggregator": "avg",
+						"queries": map[string]any{"errors": query("errors", "canary"), "hits": query("hits", "canary")}, "formula": "errors / hits"}}},
+				map[string]any{"name": "errors-vs-stable", "interval": scaleInterval, "successCondition": "result < 2",
+					"provider": map[string]any{"datadog": map[string]any{"interval": "1m",
+						"query": query("errors", "canary") + " / " + query("errors", "stable")}}},
+				map[string]any{"name": "traffic", "interval": scaleInterval, "successCondition": "result > 0",
+					"provider": map[string]any{"datadog": map[string]any{"apiVersion": "v2", "interval": "1m", "aggregator": "sum",
+						"queries": map[string]any{"hits": query("hits", "canary")}, "formula": "hits"}}},
+			},
+		},
+	}}
+	if _, err := dyn.Resource(v1alpha1.AnalysisTemplateGVR).Namespace(ns).Create(ctx, tmpl, metav1.CreateOptions{}); err != nil {
+		b.Fatalf("create AnalysisTemplate: %v", err)
+	}
+
+	ctrl, err := controller.New(controller.Config{Kube: kube, Dynamic: dyn, Namespace: ns, AnalysisRuns: true, Providers: analysis.Providers{Datadog: provider}})
+	if err != nil {
+		b.Fatalf("build reconciler: %v", err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- ctrl.Run(rctx, 4) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			b.Errorf("reconciler: %v", err)
+		}
+	}()
+
+	began := time.Now()
+	patch := []byte(`{"spec":{"strategy":{"canary":{"analysis":{"templates":[{"templateName":"scale-health"}],"args":[{"name":"service","value":"scale"}]}}},` +
+		`"template":{"spec":{"containers":[{"name":"app","image":"registry.example/svc:v3"}]}}}}`)
+	if err := parallel(scaleRollouts, 8, func(i int) error {
+		_, err := dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).Patch(ctx, scaleName(i), types.MergePatchType, patch, metav1.PatchOptions{})
+		return err
+	}); err != nil {
+		b.Fatalf("give the rollouts background analysis and a new image: %v", err)
+	}
+	awaitScale(b, ns, dyn, 10*time.Minute, "every canary at its pause with its pods Ready, its analysis running", atPause(1), scaleReplicas*20/100)
+	awaitRunsMeasuring(b, ns, dyn, 3*time.Minute)
+	progress("analysis: %d canaries at their pause with a background run of %d metrics every %s, after %s",
+		scaleRollouts, scaleMetrics, scaleInterval, time.Since(began).Round(time.Second))
+
+	c, pid, after := startMeasured(b, ns, "scale-analysis", "--reconciler=off", "--config", scaleConfig(b))
+	f := cockpitFigures{firstFrame: after}
+	measureIdle(b, pid, &f)
+	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s)", f, scaleRollouts, scaleInterval)
+	ft := eventToFrame(b, c, ns)
+	progress("analysis on: watch event to roost's frame on the terminal: %s; pod label write to the frame: %s", ft.roost, ft.written)
+	c.keys("q")
+	if code := c.awaitExit(); code != 0 {
+		b.Fatalf("scale-analysis: exit status %d after q", code)
+	}
+	return f, ft
+}
+
+// awaitRunsMeasuring waits until each rollout has one Running background
+// AnalysisRun whose every metric has a measurement.
+func awaitRunsMeasuring(b *testing.B, ns string, dyn dynamic.Interface, timeout time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		list, err := dyn.Resource(v1alpha1.AnalysisRunGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		measuring := 0
+		for i := range list.Items {
+			run, _ := v1alpha1.AnalysisRunFromUnstructured(&list.Items[i])
+			if run == nil || run.Status.Phase != v1alpha1.AnalysisPhaseRunning || len(run.Status.MetricResults) != scaleMetrics {
+				continue
+			}
+			all := true
+			for _, mr := range run.Status.MetricResults {
+				all = all && len(mr.Measurements) > 0
+			}
+			if all {
+				measuring++
+			}
+		}
+		if measuring >= scaleRollouts {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("after %s, %d of %d AnalysisRuns measure all %d metrics (%d runs)", timeout, measuring, scaleRollouts, scaleMetrics, len(list.Items))
+		}
+		time.Sleep(2 * time.Second)
+	}
 }
 
 // cpuTime is the user and system CPU time process pid has used.
