@@ -3,6 +3,7 @@ package controller
 import (
 	"encoding/json"
 	"fmt"
+	appsv1 "k8s.io/api/apps/v1"
 	"sort"
 	"strconv"
 	"strings"
@@ -296,7 +297,9 @@ func hasPauseReason(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) boo
 }
 
 // terminateOthers ends every run of the Rollout that is not current, and
-// deletes the oldest finished ones beyond the history limits.
+// deletes, as Argo does, those no ReplicaSet of the Rollout backs any more
+// (no pod-hash label, no ReplicaSet of that hash, or one being deleted) and
+// the oldest finished ones beyond the history limits.
 func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...*v1alpha1.AnalysisRun) {
 	keep := map[string]bool{}
 	for _, run := range current {
@@ -304,9 +307,24 @@ func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...
 			keep[run.Name] = true
 		}
 	}
+	// The Rollout's ReplicaSets by pod hash: whether each is being deleted.
+	hashes := map[string]bool{}
+	for _, rs := range append([]*appsv1.ReplicaSet{s.newRS, s.stableRS}, s.older...) {
+		if rs == nil {
+			continue
+		}
+		if h, ok := rs.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]; ok {
+			hashes[h] = rs.DeletionTimestamp != nil
+		}
+	}
 	var succeeded, other []*v1alpha1.AnalysisRun
 	for _, run := range owned {
 		if keep[run.Name] {
+			continue
+		}
+		hash, labelled := run.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
+		if deleting, found := hashes[hash]; !labelled || !found || deleting {
+			s.deleteRun(run)
 			continue
 		}
 		if !run.Status.Phase.Completed() {
@@ -338,12 +356,16 @@ func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...
 	}{{succeeded, okLimit}, {other, badLimit}} {
 		// owned is oldest first.
 		for i := 0; i < len(set.runs)-set.limit; i++ {
-			run := set.runs[i]
-			err := s.c.runs.Namespace(run.Namespace).Delete(s.ctx, run.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &run.UID}})
-			if err != nil && !apierrors.IsNotFound(err) {
-				s.warning(EventReasonAnalysisRunFailed, "Could not delete old AnalysisRun %s: %v", run.Name, err)
-			}
+			s.deleteRun(set.runs[i])
 		}
+	}
+}
+
+// deleteRun deletes one of the Rollout's runs, that very one (by UID).
+func (s *syncContext) deleteRun(run *v1alpha1.AnalysisRun) {
+	err := s.c.runs.Namespace(run.Namespace).Delete(s.ctx, run.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &run.UID}})
+	if err != nil && !apierrors.IsNotFound(err) {
+		s.warning(EventReasonAnalysisRunFailed, "Could not delete old AnalysisRun %s: %v", run.Name, err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 
@@ -20,7 +21,9 @@ func main() {
 	a := newApp(os.Stdout, os.Stderr)
 	a.logFile = logs.path
 	a.setLogFile = logs.open
+	stopProfile := startProfile(os.Getenv(profileEnv))
 	code := execute(ctx, a, os.Args[1:])
+	stopProfile()
 	stop()
 	logs.close()
 	os.Exit(code)
@@ -139,4 +142,32 @@ func defaultLogPath() string {
 		dir = filepath.Join(home, ".local", "state")
 	}
 	return filepath.Join(dir, "roost", "roost.log")
+}
+
+// profileEnv names a file for a CPU profile of the whole run, for the
+// figures of `make e2e-scale` and for a user reporting a slow cockpit:
+// `ROOST_CPUPROFILE=roost.pprof roost`, then `go tool pprof -top roost.pprof`.
+// Nothing is written without it, and no port is opened either way.
+const profileEnv = "ROOST_CPUPROFILE"
+
+// startProfile starts the CPU profile to path ("" for none) and returns what
+// stops it; a profile that cannot start is logged, never fatal.
+func startProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		klog.ErrorS(err, "no CPU profile", "env", profileEnv)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		klog.ErrorS(err, "no CPU profile", "env", profileEnv)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

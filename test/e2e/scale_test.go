@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -350,7 +351,14 @@ var firstFrameLine = regexp.MustCompile(`"first complete frame" after="([^"]+)" 
 // frame: the time it logged, after it saw all the rollouts.
 func startMeasured(b *testing.B, ns, name string, args ...string) (*cockpitTerm, int, time.Duration) {
 	b.Helper()
-	c := startCockpit(b, ns, name, nil, args...)
+	return startMeasuredEnv(b, ns, name, nil, args...)
+}
+
+// startMeasuredEnv is startMeasured with environ added to the cockpit's
+// environment.
+func startMeasuredEnv(b *testing.B, ns, name string, environ []string, args ...string) (*cockpitTerm, int, time.Duration) {
+	b.Helper()
+	c := startCockpit(b, ns, name, environ, args...)
 	pid := c.pid()
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
@@ -394,7 +402,7 @@ func measureOff(b *testing.B, ns string) (cockpitFigures, frameTimes) {
 	measureIdle(b, pid, &f)
 	progress("--reconciler=off: %s", f)
 
-	ft := eventToFrame(b, c, ns)
+	ft := eventToFrame(b, c, ns, scaleReplicas)
 	progress("--reconciler=off: pod label write to a watch event: %s; watch event to roost's frame on the terminal: %s", ft.delivered, ft.roost)
 	progress("--reconciler=off: pod label write to roost's frame on the terminal: %s; to the screen read back: %s (one capture-pane takes %s)",
 		ft.written, ft.shown, ft.capture.Round(10*time.Microsecond))
@@ -416,23 +424,25 @@ type frameTimes struct {
 	capture time.Duration
 }
 
-// eventToFrame relabels one pod of the first rollout in the list (whose
-// detail is on screen) 50 times, role=probe and back to role=stable, and
-// times each write to the frame that shows it: to the first output of roost
-// holding the new count of stable pods (49, then 50 again), read from tmux's
-// copy of the pane's output as it arrives, then to the first capture of the
-// screen showing the new labels.
-func eventToFrame(b *testing.B, c *cockpitTerm, ns string) frameTimes {
+// eventToFrame relabels one stable pod of the first rollout in the list
+// (whose detail is on screen, with stable stable pods) 50 times, role=probe
+// and back to role=stable, and times each write to the frame that shows it:
+// to the first output of roost holding the new count of stable pods (49,
+// then 50 again with 50 stable pods), read from tmux's copy of the pane's
+// output as it arrives, then to the first capture of the screen showing the
+// new labels.
+func eventToFrame(b *testing.B, c *cockpitTerm, ns string, stable int) frameTimes {
 	b.Helper()
 	ctx := context.Background()
 	kube := env.Client()
 	first := scaleName(0)
-	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + first})
+	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + first + ",role=stable"})
 	if err != nil || len(pods.Items) == 0 {
-		b.Fatalf("pods of %s: %d, %v", first, len(pods.Items), err)
+		b.Fatalf("stable pods of %s: %d, %v", first, len(pods.Items), err)
 	}
 	pod := pods.Items[0].Name
-	c.awaitLine(first, "role=stable:50")
+	all, less := fmt.Sprintf("role=stable:%d", stable), fmt.Sprintf("role=stable:%d", stable-1)
+	c.awaitLine(first, all)
 	output := c.streamOutput()
 	// The test's own watch of the pod gets each change when roost's
 	// informer does, from the same API server.
@@ -453,11 +463,11 @@ func eventToFrame(b *testing.B, c *cockpitTerm, ns string) frameTimes {
 	var captures time.Duration
 	var n int
 	for i := 0; i < 50; i++ {
-		role, count := "probe", "49"
-		shown := func(s string) bool { return lineWith(s, "role=probe:1", "role=stable:49") != "" }
+		role, count := "probe", strconv.Itoa(stable-1)
+		shown := func(s string) bool { return lineWith(s, "role=probe:1", less) != "" }
 		if i%2 == 1 {
-			role, count = "stable", "50"
-			shown = func(s string) bool { return lineWith(s, "role=stable:50") != "" && !strings.Contains(s, "role=probe") }
+			role, count = "stable", strconv.Itoa(stable)
+			shown = func(s string) bool { return lineWith(s, all) != "" && !strings.Contains(s, "role=probe") }
 		}
 		// What came before this write is not its answer.
 		for drained := false; !drained; {
@@ -636,15 +646,22 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	progress("analysis: %d canaries at their pause with a background run of %d metrics every %s, after %s",
 		scaleRollouts, scaleMetrics, scaleInterval, time.Since(began).Round(time.Second))
 
-	c, pid, after := startMeasured(b, ns, "scale-analysis", "--reconciler=off", "--config", scaleConfig(b))
+	profile := filepath.Join(b.TempDir(), "cpu.pprof")
+	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile}, "--reconciler=off", "--config", scaleConfig(b))
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
 	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s)", f, scaleRollouts, scaleInterval)
-	ft := eventToFrame(b, c, ns)
+	ft := eventToFrame(b, c, ns, scaleReplicas*80/100)
 	progress("analysis on: watch event to roost's frame on the terminal: %s; pod label write to the frame: %s", ft.roost, ft.written)
 	c.keys("q")
 	if code := c.awaitExit(); code != 0 {
 		b.Fatalf("scale-analysis: exit status %d after q", code)
+	}
+	// Where the CPU went, for whoever reads the figures.
+	if out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=35", roostBinary(b), profile).CombinedOutput(); err == nil {
+		progress("analysis on: the cockpit's CPU profile, start to quit:\n%s", out)
+	} else {
+		progress("analysis on: no CPU profile (%v): %s", err, out)
 	}
 	return f, ft
 }
