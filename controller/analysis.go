@@ -296,11 +296,35 @@ func hasPauseReason(st *v1alpha1.RolloutStatus, reason v1alpha1.PauseReason) boo
 	return false
 }
 
-// terminateOthers ends every run of the Rollout that is not current, and
-// deletes, as Argo does, those no ReplicaSet of the Rollout backs any more
-// (no pod-hash label, no ReplicaSet of that hash, or one being deleted) and
-// the oldest finished ones beyond the history limits.
+// terminateOthers ends every run of the Rollout that is not current and
+// deletes those otherRuns says to.
 func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...*v1alpha1.AnalysisRun) {
+	okLimit, badLimit := defaultSuccessfulRunHistory, defaultUnsuccessfulRunHistory
+	if a := s.r.Spec.Analysis; a != nil {
+		if a.SuccessfulRunHistoryLimit != nil {
+			okLimit = int(*a.SuccessfulRunHistoryLimit)
+		}
+		if a.UnsuccessfulRunHistoryLimit != nil {
+			badLimit = int(*a.UnsuccessfulRunHistoryLimit)
+		}
+	}
+	rss := append([]*appsv1.ReplicaSet{s.newRS, s.stableRS}, s.older...)
+	terminate, remove := otherRuns(owned, current, rss, okLimit, badLimit)
+	for _, run := range terminate {
+		s.terminate(run)
+	}
+	for _, run := range remove {
+		s.deleteRun(run)
+	}
+}
+
+// otherRuns says what becomes of the runs of a Rollout (owned, oldest first)
+// that are not current, as Argo Rollouts decides it: a run no ReplicaSet of
+// the Rollout backs any more (no pod-hash label, no ReplicaSet of that hash,
+// or one being deleted) is deleted; one still measuring is terminated; of
+// the finished ones, the newest okLimit successful and badLimit unsuccessful
+// are kept and older ones deleted.
+func otherRuns(owned, current []*v1alpha1.AnalysisRun, rss []*appsv1.ReplicaSet, okLimit, badLimit int) (terminate, remove []*v1alpha1.AnalysisRun) {
 	keep := map[string]bool{}
 	for _, run := range current {
 		if run != nil {
@@ -309,7 +333,7 @@ func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...
 	}
 	// The Rollout's ReplicaSets by pod hash: whether each is being deleted.
 	hashes := map[string]bool{}
-	for _, rs := range append([]*appsv1.ReplicaSet{s.newRS, s.stableRS}, s.older...) {
+	for _, rs := range rss {
 		if rs == nil {
 			continue
 		}
@@ -324,12 +348,12 @@ func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...
 		}
 		hash, labelled := run.Labels[v1alpha1.DefaultRolloutUniqueLabelKey]
 		if deleting, found := hashes[hash]; !labelled || !found || deleting {
-			s.deleteRun(run)
+			remove = append(remove, run)
 			continue
 		}
 		if !run.Status.Phase.Completed() {
 			if !run.Spec.Terminate {
-				s.terminate(run)
+				terminate = append(terminate, run)
 			}
 			continue
 		}
@@ -339,26 +363,16 @@ func (s *syncContext) terminateOthers(owned []*v1alpha1.AnalysisRun, current ...
 			other = append(other, run)
 		}
 	}
-	limit := func(p *int32, def int) int {
-		if p == nil {
-			return def
-		}
-		return int(*p)
-	}
-	okLimit, badLimit := defaultSuccessfulRunHistory, defaultUnsuccessfulRunHistory
-	if a := s.r.Spec.Analysis; a != nil {
-		okLimit = limit(a.SuccessfulRunHistoryLimit, defaultSuccessfulRunHistory)
-		badLimit = limit(a.UnsuccessfulRunHistoryLimit, defaultUnsuccessfulRunHistory)
-	}
 	for _, set := range []struct {
 		runs  []*v1alpha1.AnalysisRun
 		limit int
 	}{{succeeded, okLimit}, {other, badLimit}} {
 		// owned is oldest first.
 		for i := 0; i < len(set.runs)-set.limit; i++ {
-			s.deleteRun(set.runs[i])
+			remove = append(remove, set.runs[i])
 		}
 	}
+	return terminate, remove
 }
 
 // deleteRun deletes one of the Rollout's runs, that very one (by UID).

@@ -261,6 +261,9 @@ func populateScale(b *testing.B, ns string, dyn dynamic.Interface) time.Duration
 	if err := parallel(scaleRollouts, 8, func(i int) error {
 		ro := roleCanary(ns, scaleName(i), scaleReplicas, rollouttest.SetWeight(20), rollouttest.Pause())
 		ro.Annotations = map[string]string{argocd.TrackingAnnotation: argocd.TrackingID(scaleApp(ns, i), ns, ro.Name)}
+		if i == 0 {
+			ro.Labels = map[string]string{probeLabel: "true"}
+		}
 		u, err := v1alpha1.ToUnstructured(ro)
 		if err != nil {
 			return err
@@ -618,19 +621,8 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 		b.Fatalf("create AnalysisTemplate: %v", err)
 	}
 
-	ctrl, err := controller.New(controller.Config{Kube: kube, Dynamic: dyn, Namespace: ns, AnalysisRuns: true, Providers: analysis.Providers{Datadog: provider}})
-	if err != nil {
-		b.Fatalf("build reconciler: %v", err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ctrl.Run(rctx, 4) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			b.Errorf("reconciler: %v", err)
-		}
-	}()
+	cfg := controller.Config{Kube: kube, Dynamic: dyn, Namespace: ns, AnalysisRuns: true, Providers: analysis.Providers{Datadog: provider}}
+	stop := runScaleReconciler(b, cfg)
 
 	began := time.Now()
 	patch := []byte(`{"spec":{"strategy":{"canary":{"analysis":{"templates":[{"templateName":"scale-health"}],"args":[{"name":"service","value":"scale"}]}}},` +
@@ -645,6 +637,12 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	awaitRunsMeasuring(b, ns, dyn, 3*time.Minute)
 	progress("analysis: %d canaries at their pause with a background run of %d metrics every %s, after %s",
 		scaleRollouts, scaleMetrics, scaleInterval, time.Since(began).Round(time.Second))
+	// The runs go on measuring, but the rollout whose pods the event test
+	// relabels is left alone: the reconciler would put its role labels
+	// back.
+	stop()
+	cfg.Selector = "!" + probeLabel
+	defer runScaleReconciler(b, cfg)()
 
 	profile := filepath.Join(b.TempDir(), "cpu.pprof")
 	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile}, "--reconciler=off", "--config", scaleConfig(b))
@@ -664,6 +662,28 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 		progress("analysis on: no CPU profile (%v): %s", err, out)
 	}
 	return f, ft
+}
+
+// probeLabel marks the rollout whose pods eventToFrame relabels.
+const probeLabel = "e2e.roost.dev/probe"
+
+// runScaleReconciler runs roost's reconciler in this process with cfg; the
+// function returned stops it.
+func runScaleReconciler(b *testing.B, cfg controller.Config) func() {
+	b.Helper()
+	ctrl, err := controller.New(cfg)
+	if err != nil {
+		b.Fatalf("build reconciler: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ctrl.Run(ctx, 4) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("reconciler: %v", err)
+		}
+	}
 }
 
 // awaitRunsMeasuring waits until each rollout has one Running background
