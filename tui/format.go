@@ -3,7 +3,10 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/charmbracelet/x/ansi"
 )
@@ -71,10 +74,12 @@ func fit(s string, width int, tail string) string {
 	if width <= 0 {
 		return ""
 	}
-	if ansi.StringWidth(s) > width {
+	w := cells(s)
+	if w > width {
 		s = ansi.Truncate(s, width, tail)
+		w = cells(s)
 	}
-	if pad := width - ansi.StringWidth(s); pad > 0 {
+	if pad := width - w; pad > 0 {
 		s += strings.Repeat(" ", pad)
 	}
 	return s
@@ -136,4 +141,105 @@ func plural(n int, one, many string) string {
 }
 
 // cells is how many terminal cells s takes, styles aside.
-func cells(s string) int { return ansi.StringWidth(s) }
+func cells(s string) int {
+	if n, ok := quickWidth(s); ok {
+		return n
+	}
+	return ansi.StringWidth(s)
+}
+
+// quickWidth measures, without ansi.StringWidth's grapheme segmentation,
+// what the cockpit draws on every frame: printable ASCII, CSI (colours)
+// and OSC (links) escapes, and symbols one cell wide standing alone (the
+// themes' borders, marks and bars). It reports false for anything else
+// (control characters, wide or combining characters, emoji, variation
+// selectors), which ansi.StringWidth then measures. A test holds it to
+// ansi.StringWidth on every golden screen.
+func quickWidth(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c >= 0x20 && c < 0x7f:
+			n++
+			i++
+		case c == 0x1b:
+			j, ok := skipEscape(s, i)
+			if !ok {
+				return 0, false
+			}
+			i = j
+		case c < 0x80:
+			return 0, false
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if !narrowSymbol(r) {
+				return 0, false
+			}
+			// A following mark, joiner or variation selector makes one
+			// cluster of two runes, whose width only the slow path knows.
+			if i+size < len(s) && s[i+size] >= 0x80 {
+				next, _ := utf8.DecodeRuneInString(s[i+size:])
+				if !narrowSymbol(next) {
+					return 0, false
+				}
+			}
+			n++
+			i += size
+		}
+	}
+	return n, true
+}
+
+// skipEscape returns the index after the CSI or OSC escape at s[i].
+func skipEscape(s string, i int) (int, bool) {
+	if i+1 >= len(s) {
+		return 0, false
+	}
+	switch s[i+1] {
+	case '[':
+		j := i + 2
+		for j < len(s) && s[j] >= 0x30 && s[j] <= 0x3f {
+			j++
+		}
+		for j < len(s) && s[j] >= 0x20 && s[j] <= 0x2f {
+			j++
+		}
+		if j >= len(s) || s[j] < 0x40 || s[j] > 0x7e {
+			return 0, false
+		}
+		return j + 1, true
+	case ']':
+		for j := i + 2; j < len(s); j++ {
+			switch s[j] {
+			case 0x07:
+				return j + 1, true
+			case 0x1b:
+				if j+1 < len(s) && s[j+1] == '\\' {
+					return j + 2, true
+				}
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+// narrowSymbols caches, per rune, whether it is a symbol one cell wide on
+// its own: Latin-1 and general punctuation, arrows, mathematical operators,
+// box drawing, blocks, geometric shapes and dingbats, each checked once
+// with ansi.StringWidth (some of those, such as ◽, are emoji two cells
+// wide).
+var narrowSymbols sync.Map
+
+func narrowSymbol(r rune) bool {
+	if !(r >= 0xa0 && r <= 0x2ff || r >= 0x2010 && r <= 0x2bff) {
+		return false
+	}
+	if v, ok := narrowSymbols.Load(r); ok {
+		return v.(bool)
+	}
+	ok := !unicode.Is(unicode.Mn, r) && !unicode.Is(unicode.Me, r) && ansi.StringWidth(string(r)) == 1
+	narrowSymbols.Store(r, ok)
+	return ok
+}

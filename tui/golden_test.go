@@ -336,3 +336,44 @@ func TestGoldenLongContext(t *testing.T) {
 		})
 	}
 }
+
+// TestQuickWidthAgreesWithAnsi holds cells' fast path to ansi.StringWidth
+// on every line of every golden screen, and on strings built to trip it.
+func TestQuickWidthAgreesWithAnsi(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.golden"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden files (%v)", err)
+	}
+	fast, lines := 0, 0
+	check := func(where, s string) {
+		n, ok := quickWidth(s)
+		if ok {
+			fast++
+			if want := ansi.StringWidth(s); n != want {
+				t.Errorf("%s: quickWidth %d, ansi.StringWidth %d: %q", where, n, want, s)
+			}
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(b), "\n") {
+			lines++
+			check(fmt.Sprintf("%s:%d", f, i+1), l)
+		}
+	}
+	if fast < lines/2 {
+		t.Errorf("the fast path measured only %d of %d golden lines", fast, lines)
+	}
+	for _, s := range []string{
+		"plain", "\x1b[38;5;42mgreen\x1b[m ok", "\x1b]8;;https://x\x07link\x1b]8;;\x07", "\x1b]8;;u\x1b\\l\x1b]8;;\x1b\\",
+		"╭─ ● ◆ ▒█ ✓ ✗ ★ ↻ … · × ↓", "◽ wide", "e\u0301", "✓\ufe0f", "日本", "a\tb", "\x1b[", "\x1b]8;;", "\x1bc", "x\u200dy", "café",
+	} {
+		check("sample", s)
+		if got, want := cells(s), ansi.StringWidth(s); got != want {
+			t.Errorf("cells(%q) = %d, ansi.StringWidth %d", s, got, want)
+		}
+	}
+}

@@ -187,8 +187,13 @@ type Model struct {
 	access   map[string]accessState
 	stepping election.Stepping
 	evidence map[watch.Key]metrics.Evidence
-	// targets is the last set given to the poller, to skip repeats.
-	targets string
+	// targetSigs tell, rollout by rollout in overview order, the targets
+	// last given to the poller, to skip repeats; targetMemo holds each
+	// rollout's target with the snapshot it came from, so that a delivery
+	// works out only the changed ones.
+	targetSigs []string
+	targetMemo map[watch.Key]targetMemo
+	targetGen  uint64
 	// tickAt is when the armed tick fires; zero when none is armed.
 	tickAt time.Time
 	// firstFrame reports the first complete frame once; shared by the
@@ -366,28 +371,71 @@ func (m *Model) setTargets() tea.Cmd {
 	if m.opt.Evidence == nil {
 		return nil
 	}
-	targets := make([]metrics.Target, 0, len(m.all))
-	var sig strings.Builder
-	for _, r := range m.all {
-		t := metrics.TargetOf(r)
-		targets = append(targets, t)
-		fmt.Fprintf(&sig, "%s/%s %v %d %d/%d", r.Namespace, r.Name, t.Poll, t.Since.Unix(), t.CanaryPods, t.StablePods)
-		for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
-			if strings.HasPrefix(k, "metrics.roost.dev/") || strings.HasPrefix(k, "bugsnag.roost.dev/") {
-				fmt.Fprintf(&sig, " %s=%s", k, r.Annotations[k])
+	// A snapshot is never modified once derived: a rollout whose snapshot
+	// is the one seen last time has the same target, worked out then.
+	if m.targetMemo == nil {
+		m.targetMemo = map[watch.Key]targetMemo{}
+	}
+	m.targetGen++
+	changed := len(m.all) != len(m.targetSigs)
+	if changed {
+		m.targetSigs = make([]string, len(m.all))
+	}
+	for i, r := range m.all {
+		k := keyOf(r)
+		tm, ok := m.targetMemo[k]
+		if !ok || tm.of != r {
+			tm = newTargetMemo(r)
+		}
+		tm.gen = m.targetGen
+		m.targetMemo[k] = tm
+		if m.targetSigs[i] != tm.sig {
+			m.targetSigs[i], changed = tm.sig, true
+		}
+	}
+	if len(m.targetMemo) > len(m.all) {
+		for k, tm := range m.targetMemo {
+			if tm.gen != m.targetGen {
+				delete(m.targetMemo, k)
 			}
 		}
-		sig.WriteString(";")
 	}
-	if sig.String() == m.targets {
+	if !changed {
 		return nil
 	}
-	m.targets = sig.String()
+	targets := make([]metrics.Target, 0, len(m.all))
+	for _, r := range m.all {
+		targets = append(targets, m.targetMemo[keyOf(r)].target)
+	}
 	ev := m.opt.Evidence
 	return func() tea.Msg {
 		ev.SetTargets(targets)
 		return nil
 	}
+}
+
+// targetMemo is a rollout's evidence target and the text that tells a
+// change of it.
+type targetMemo struct {
+	// of is the snapshot it was worked out from; gen the last setTargets
+	// that saw the rollout.
+	of     *watch.Rollout
+	gen    uint64
+	target metrics.Target
+	sig    string
+}
+
+func newTargetMemo(r *watch.Rollout) targetMemo {
+	t := metrics.TargetOf(r)
+	var sig strings.Builder
+	fmt.Fprintf(&sig, "%s/%s %v %d %d/%d", r.Namespace, r.Name, t.Poll, t.Since.Unix(), t.CanaryPods, t.StablePods)
+	for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
+		if strings.HasPrefix(k, "metrics.roost.dev/") || strings.HasPrefix(k, "bugsnag.roost.dev/") {
+			fmt.Fprintf(&sig, " %s=%s", k, r.Annotations[k])
+		}
+	}
+	sig.WriteString(";")
+	return targetMemo{of: r, target: t, sig: sig.String()}
 }
 
 // armTick schedules the next redraw for the clock: only when something on

@@ -401,7 +401,7 @@ func (m Model) overviewRows(width, height int) []string {
 	return lines
 }
 
-func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space string, selected bool, width int) string {
+func (m *Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space string, selected bool, width int) string {
 	t := m.th
 	sym := t.Symbols
 	mark := " "
@@ -422,7 +422,7 @@ func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space 
 			if i > 0 {
 				b.WriteString(space)
 			}
-			s, _ := c.cell(&m, r)
+			s, _ := c.cell(m, r)
 			if c.right {
 				b.WriteString(fitLeft(s, widths[i], sym.Ellipsis))
 			} else {
@@ -437,7 +437,7 @@ func (m Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space 
 		if i > 0 {
 			b.WriteString(space)
 		}
-		s, style := c.cell(&m, r)
+		s, style := c.cell(m, r)
 		if c.right {
 			s = fitLeft(s, widths[i], sym.Ellipsis)
 		} else {

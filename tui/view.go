@@ -335,12 +335,13 @@ func frame(th themes.Theme, title string, focused bool, width, height int, conte
 	fill := max(inner-1-cells(t), 0)
 	out := make([]string, 0, height)
 	out = append(out, bs.Render(b.TopLeft+b.Top)+t+bs.Render(strings.Repeat(b.Top, fill)+b.TopRight))
+	left, right := bs.Render(b.Left)+" ", " "+bs.Render(b.Right)
 	for i := 0; i < height-2; i++ {
 		line := ""
 		if i < len(content) {
 			line = content[i]
 		}
-		out = append(out, bs.Render(b.Left)+" "+fit(line, inner-2, th.Symbols.Ellipsis)+" "+bs.Render(b.Right))
+		out = append(out, left+fit(line, inner-2, th.Symbols.Ellipsis)+right)
 	}
 	out = append(out, bs.Render(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
 	return out
