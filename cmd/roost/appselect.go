@@ -30,8 +30,8 @@ type appPick struct {
 }
 
 func (p *appPick) addFlags(f *pflag.FlagSet) {
-	f.StringVar(&p.app, "app", "", "only the rollouts Argo CD's `Application` deploys: NAME, or NAMESPACE/NAME for an Application outside Argo CD's namespace (read from the rollouts' tracking marks)")
-	f.StringVar(&p.project, "project", "", "only the rollouts of Argo CD's `AppProject`: those whose Application is in it (needs Argo CD's Applications readable; see --argocd-context)")
+	f.StringVar(&p.app, "app", "", "only the rollouts Argo CD's Application deploys: its `NAME`, or NAMESPACE/NAME for one outside Argo CD's namespace (read from the rollouts' tracking marks)")
+	f.StringVar(&p.project, "project", "", "only the rollouts of Argo CD's AppProject `NAME`: those whose Application is in it (needs Argo CD's Applications readable; see --argocd-context)")
 }
 
 func (p appPick) set() bool { return p.app != "" || p.project != "" }
