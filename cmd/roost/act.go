@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/roost-dev/roost/actions"
-	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/watch"
 )
 
 // actionFunc is one of actions.Actions' methods, bound to its options.
@@ -19,21 +18,60 @@ type actionFunc func(act *actions.Actions) func(ctx context.Context, ns, name st
 type batchOptions struct {
 	selector string
 	all      bool
+	pick     appPick
+	// picks are the ways of picking the command offers besides names.
+	picks picks
+}
+
+// picks are the ways an action command picks its rollouts besides names.
+type picks struct {
+	// selector adds -l SELECTOR and --all.
+	selector bool
+	// argo adds --app and --project.
+	argo bool
+	// specChange is set for an action that changes the rollout's spec,
+	// which Argo CD's self-heal reverts: it is warned about.
+	specChange bool
 }
 
 // actionCommand builds a command that runs an action on each named rollout;
-// with batch it also takes -l SELECTOR and --all. Every rollout gets one line;
-// a failure never stops the others, and the exit code is 1 if any failed.
-func actionCommand(a *app, cmd *cobra.Command, batch bool, fn actionFunc) *cobra.Command {
-	o := &batchOptions{}
-	if batch {
-		cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "act on every rollout with these labels (e.g. -l team=payments)")
+// it also takes -l SELECTOR and --all, and --app and --project, as picks
+// says. Every rollout gets one line; a failure never stops the others, and
+// the exit code is 1 if any failed.
+func actionCommand(a *app, cmd *cobra.Command, p picks, fn actionFunc) *cobra.Command {
+	o := &batchOptions{picks: p}
+	if p.selector {
+		cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "act on every rollout with these labels (e.g. -l team=payments); with --app or --project, only those of theirs")
 		cmd.Flags().BoolVar(&o.all, "all", false, "act on every rollout of the namespace (of every namespace with -A)")
 		cmd.Long += `
 
 Several rollouts can be named, or picked with -l SELECTOR or --all (with -A across
-namespaces). Each rollout is reported on its own line; one failure never stops the
-others. Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`
+namespaces).`
+	}
+	if p.argo {
+		o.pick.addFlags(cmd.Flags())
+		cmd.Long += `
+
+--app NAME picks the rollouts Argo CD's Application deploys (from their tracking
+marks), --project NAME those of every Application in an AppProject (which needs
+Argo CD's Applications readable: here, or in the cluster --argocd-context names);
+in the namespace, or every namespace with -A.`
+		if p.selector {
+			cmd.Long += ` -l SELECTOR narrows them further.`
+		}
+	}
+	if p.specChange {
+		cmd.Long += `
+
+A rollout whose Argo CD Application auto-syncs with self-heal is still changed,
+with a warning: Argo CD will revert the change to its spec.`
+	}
+	if p.selector || p.argo {
+		cmd.Long += `
+
+Each rollout is reported on its own line; one failure never stops the others.
+Exit code: 0 when all succeeded (or had nothing to do, or none matched), 1 when
+any failed.`
 	} else {
 		cmd.Long += `
 
@@ -41,7 +79,7 @@ Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`
 	}
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := o.check(a, cmd.Name(), args, batch); err != nil {
+		if err := o.check(a, cmd.Name(), args); err != nil {
 			return err
 		}
 		c, err := a.connect()
@@ -49,45 +87,95 @@ Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`
 			return err
 		}
 		ctx := cmd.Context()
-		targets, err := o.targets(ctx, a, c, args)
+		// Argo CD's Applications are read only when the selection or a
+		// self-heal warning needs them.
+		var argo *argoRead
+		if o.pick.set() {
+			argo = a.readArgoCD(ctx, c, a.argoConfig(""))
+			if err := argo.needApplications(o.pick); err != nil {
+				return err
+			}
+			for _, w := range argo.warnings() {
+				fmt.Fprintln(a.errOut, "warning:", w)
+			}
+		}
+		targets, apps, err := o.targets(ctx, a, c, args, argo)
 		if err != nil {
 			return err
 		}
 		if len(targets) == 0 {
+			if o.pick.set() {
+				fmt.Fprintln(a.errOut, argo.noneMatched(o.pick, c.namespace(a.allNamespaces), cmd.Name()))
+				return nil
+			}
 			fmt.Fprintf(a.errOut, "No rollouts matched; nothing to %s. See them with `roost get -A`.\n", cmd.Name())
 			return nil
 		}
 		act := actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
-		return a.report(act.ForEach(ctx, targets, fn(act)))
+		outcomes := act.ForEach(ctx, targets, fn(act))
+		var warnings map[actions.Target]string
+		if p.specChange {
+			warnings = a.revertWarnings(ctx, c, argo, outcomes, apps)
+		}
+		return a.report(outcomes, warnings)
 	}
 	return cmd
 }
 
-func (o *batchOptions) check(a *app, verb string, args []string, batch bool) error {
+func (o *batchOptions) check(a *app, verb string, args []string) error {
+	if err := o.pick.check(); err != nil {
+		return err
+	}
+	switch {
+	case o.pick.set() && len(args) > 0:
+		return fmt.Errorf("%s picks the rollouts by Argo CD; give rollout names or %s, not both", o.pick, o.pick)
+	case o.pick.set() && o.all:
+		return fmt.Errorf("--all takes every rollout in scope and %s picks some of them; drop --all", o.pick)
+	}
 	picked := 0
 	if len(args) > 0 {
 		picked++
 	}
-	if o.selector != "" {
+	// -l with --app or --project narrows them: one pick.
+	if o.selector != "" || o.pick.set() {
 		picked++
 	}
 	if o.all {
 		picked++
 	}
+	var ways []string
+	if o.picks.selector {
+		ways = append(ways, "-l SELECTOR", "--all")
+	}
+	if o.picks.argo {
+		ways = append(ways, "--app NAME", "--project NAME")
+	}
 	switch {
-	case picked == 0 && batch:
-		return fmt.Errorf("name the rollouts to %s, or pick them with -l SELECTOR or --all", verb)
+	case picked == 0 && len(ways) > 0:
+		return fmt.Errorf("name the rollouts to %s, or pick them with %s", verb, orList(ways))
 	case picked == 0:
 		return fmt.Errorf("name the rollouts to %s", verb)
 	case picked > 1:
 		return fmt.Errorf("give rollout names, -l SELECTOR or --all, not several of them")
+	case len(args) > 0 && a.allNamespaces && len(ways) > 0:
+		return fmt.Errorf("rollout names need one namespace: drop -A and give -n NAMESPACE (or use %s with -A)", orList(ways))
 	case len(args) > 0 && a.allNamespaces:
-		return fmt.Errorf("rollout names need one namespace: drop -A and give -n NAMESPACE (or use -l/--all with -A)")
+		return errNeedsOneNamespace
 	}
 	return selectorOK(o.selector)
 }
 
-func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []string) ([]actions.Target, error) {
+// orList joins ways as "a, b or c".
+func orList(ways []string) string {
+	if len(ways) == 1 {
+		return ways[0]
+	}
+	return strings.Join(ways[:len(ways)-1], ", ") + " or " + ways[len(ways)-1]
+}
+
+// targets are the rollouts the action applies to; apps holds the
+// Applications of those listed (not of those named).
+func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []string, argo *argoRead) ([]actions.Target, map[actions.Target]*watch.App, error) {
 	if len(args) > 0 {
 		seen := map[string]bool{}
 		var out []actions.Target
@@ -97,23 +185,24 @@ func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []s
 				out = append(out, actions.Target{Namespace: c.Namespace, Name: name})
 			}
 		}
-		return out, nil
+		return out, nil, nil
 	}
-	ns := c.namespace(a.allNamespaces)
-	list, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: o.selector})
+	picked, err := a.pickRollouts(ctx, c, c.namespace(a.allNamespaces), o.selector, o.pick, argo)
 	if err != nil {
-		return nil, listError(ns, err)
+		return nil, nil, err
 	}
-	out := make([]actions.Target, 0, len(list.Items))
-	for _, u := range list.Items {
-		out = append(out, actions.Target{Namespace: u.GetNamespace(), Name: u.GetName()})
+	out := make([]actions.Target, 0, len(picked))
+	apps := make(map[actions.Target]*watch.App, len(picked))
+	for _, p := range picked {
+		out = append(out, p.target())
+		apps[p.target()] = p.app
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out, nil
+	return out, apps, nil
 }
 
-// report prints one line per rollout: results on stdout, failures on stderr.
-func (a *app) report(outcomes []actions.Outcome) error {
+// report prints one line per rollout: results on stdout, failures on
+// stderr, each followed by its warning (stderr) when it has one.
+func (a *app) report(outcomes []actions.Outcome, warnings map[actions.Target]string) error {
 	failed := 0
 	for _, o := range outcomes {
 		if o.Err != nil {
@@ -122,6 +211,9 @@ func (a *app) report(outcomes []actions.Outcome) error {
 			continue
 		}
 		fmt.Fprintf(a.out, "%s: %s\n", o.Target, o.Result)
+		if w := warnings[o.Target]; w != "" {
+			fmt.Fprintln(a.errOut, "warning:", w)
+		}
 	}
 	if failed > 0 {
 		err := fmt.Errorf("%d of %d rollouts failed", failed, len(outcomes))
@@ -136,7 +228,7 @@ func (a *app) report(outcomes []actions.Outcome) error {
 func newPromoteCommand(a *app) *cobra.Command {
 	var full bool
 	cmd := actionCommand(a, &cobra.Command{
-		Use:   "promote NAME... | -l SELECTOR | --all",
+		Use:   "promote NAME... | -l SELECTOR | --all | --app NAME | --project NAME",
 		Short: "Release the pause a canary waits at, or skip to the next step (--full: to 100% now)",
 		Long: `Promote a rollout: release the pause step it waits at, or, when it waits at none,
 skip to the next step. With --full, skip every remaining step: the canary goes to
@@ -145,8 +237,9 @@ skip to the next step. With --full, skip every remaining step: the canary goes t
 The patches are those of "kubectl argo rollouts promote".`,
 		Example: `  roost promote checkout -n shop
   roost promote --full checkout
-  roost promote -l app.kubernetes.io/part-of=payments -A`,
-	}, true, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+  roost promote -l app.kubernetes.io/part-of=payments -A
+  roost promote --project shop -A          # every rollout of Argo CD's AppProject shop`,
+	}, picks{selector: true, argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		if full {
 			return act.PromoteFull
 		}
@@ -159,14 +252,15 @@ The patches are those of "kubectl argo rollouts promote".`,
 func newAbortCommand(a *app) *cobra.Command {
 	var reason string
 	cmd := actionCommand(a, &cobra.Command{
-		Use:   "abort NAME... [--reason TEXT] | -l SELECTOR | --all",
+		Use:   "abort NAME... [--reason TEXT] | -l SELECTOR | --all | --app NAME | --project NAME",
 		Short: "Send a canary back to 0%: stable takes every replica",
 		Long: `Abort a rollout: the canary is scaled to 0 and stable to all replicas; the rollout
 turns Degraded until it is retried or given a new template. --reason is kept on the
 rollout and quoted in its status message and Events, so everyone sees why.`,
 		Example: `  roost abort checkout --reason "p99 latency 3x stable"
-  roost abort --all -n shop --reason "payment provider incident"`,
-	}, true, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+  roost abort --all -n shop --reason "payment provider incident"
+  roost abort --app shop-checkout --reason "card errors up"`,
+	}, picks{selector: true, argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return func(ctx context.Context, ns, name string) (actions.Result, error) {
 			return act.Abort(ctx, ns, name, reason)
 		}
@@ -177,34 +271,37 @@ rollout and quoted in its status message and Events, so everyone sees why.`,
 
 func newRetryCommand(a *app) *cobra.Command {
 	return actionCommand(a, &cobra.Command{
-		Use:     "retry NAME... | -l SELECTOR | --all",
-		Short:   "Restart an aborted rollout from its first step",
-		Long:    `Retry an aborted rollout: it starts again from its first step.`,
-		Example: `  roost retry checkout -n shop`,
-	}, true, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+		Use:   "retry NAME... | -l SELECTOR | --all | --app NAME | --project NAME",
+		Short: "Restart an aborted rollout from its first step",
+		Long:  `Retry an aborted rollout: it starts again from its first step.`,
+		Example: `  roost retry checkout -n shop
+  roost retry --project shop -A`,
+	}, picks{selector: true, argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Retry
 	})
 }
 
 func newPauseCommand(a *app) *cobra.Command {
 	return actionCommand(a, &cobra.Command{
-		Use:     "pause NAME...",
-		Short:   "Hold rollouts where they are until resumed",
-		Long:    `Pause rollouts by hand (spec.paused): they hold at their current step until resumed.`,
-		Example: `  roost pause checkout cart -n shop`,
-	}, false, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+		Use:   "pause NAME... | --app NAME | --project NAME",
+		Short: "Hold rollouts where they are until resumed",
+		Long:  `Pause rollouts by hand (spec.paused): they hold at their current step until resumed.`,
+		Example: `  roost pause checkout cart -n shop
+  roost pause --app shop-checkout`,
+	}, picks{argo: true, specChange: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Pause
 	})
 }
 
 func newResumeCommand(a *app) *cobra.Command {
 	return actionCommand(a, &cobra.Command{
-		Use:   "resume NAME...",
+		Use:   "resume NAME... | --app NAME | --project NAME",
 		Short: "Lift a manual pause",
 		Long: `Resume rollouts paused by hand (spec.paused). A pause step of the canary is
 released with "roost promote" instead.`,
-		Example: `  roost resume checkout -n shop`,
-	}, false, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+		Example: `  roost resume checkout -n shop
+  roost resume --project shop -A`,
+	}, picks{argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Resume
 	})
 }
@@ -215,7 +312,7 @@ func newRestartCommand(a *app) *cobra.Command {
 		Short:   "Replace the pods of rollouts (spec.restartAt)",
 		Long:    `Restart rollouts: their controller replaces their pods, within maxUnavailable.`,
 		Example: `  roost restart checkout -n shop`,
-	}, false, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+	}, picks{}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Restart
 	})
 }
@@ -228,6 +325,9 @@ func newUndoCommand(a *app) *cobra.Command {
 		Long: `Undo a rollout: put back the pod template of an earlier revision (by default the
 previous one). This starts a new canary of that template; going back to the stable
 template finishes at once. Revisions are listed by "roost get NAME".
+
+When the rollout's Argo CD Application auto-syncs with self-heal, the undo is still
+made, with a warning: Argo CD will put Git's template back.
 
 Exit code: 0 on success (or nothing to do), 1 on failure.`,
 		Example: `  roost undo checkout -n shop
@@ -248,10 +348,11 @@ Exit code: 0 on success (or nothing to do), 1 on failure.`,
 			}
 			ctx := cmd.Context()
 			act := actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
-			return a.report(act.ForEach(ctx, []actions.Target{{Namespace: c.Namespace, Name: args[0]}},
+			outcomes := act.ForEach(ctx, []actions.Target{{Namespace: c.Namespace, Name: args[0]}},
 				func(ctx context.Context, ns, name string) (actions.Result, error) {
 					return act.Undo(ctx, ns, name, to)
-				}))
+				})
+			return a.report(outcomes, a.revertWarnings(ctx, c, nil, outcomes, nil))
 		},
 	}
 	cmd.Flags().Int64Var(&to, "to-revision", 0, "revision to go back to (0: the previous one)")

@@ -36,7 +36,23 @@ type argoCD struct {
 	// Why says why no Applications are read when the person asked for
 	// them or when they are there but may not be listed; "" otherwise.
 	Why string
+	// Missing says why Apps is nil, for the CLI's error when it needs them;
+	// ContextProblem what is wrong with the context named.
+	Missing        argoMissing
+	ContextProblem string
 }
+
+// argoMissing is why roost reads no Applications; 0 when it may.
+type argoMissing int
+
+const (
+	// argoNoContext: the context named could not be used.
+	argoNoContext argoMissing = iota + 1
+	// argoNotServed: the cluster serves no Application resource.
+	argoNotServed
+	// argoForbidden: Applications may not be listed.
+	argoForbidden
+)
 
 // options are the watch layer's options for a cockpit's Watcher.
 func (a argoCD) options() *watch.ArgoCDOptions {
@@ -70,12 +86,14 @@ func (a *app) findArgoCD(ctx context.Context, c *clients, cfg metrics.ArgoCDConf
 		out.Where = "context " + name
 		k, d, err := a.contextClients(name)
 		if err != nil {
-			out.Why = fmt.Sprintf("%s %q: %v; Applications are not read, so rollouts are grouped by their tracking marks alone, without projects", from, name, err)
+			out.Missing, out.ContextProblem = argoNoContext, fmt.Sprintf("%s %q: %v", from, name, err)
+			out.Why = out.ContextProblem + "; Applications are not read, so rollouts are grouped by their tracking marks alone, without projects"
 			return out
 		}
 		kube, dyn = k, d
 	}
 	if !applicationsServed(kube) {
+		out.Missing = argoNotServed
 		if name != "" {
 			out.Why = fmt.Sprintf("%s serves no Argo CD Applications (argoproj.io/v1alpha1 applications); check %s", out.Where, from)
 		}
@@ -91,6 +109,7 @@ func (a *app) findArgoCD(ctx context.Context, c *clients, cfg metrics.ArgoCDConf
 	case list(out.ArgoNamespace):
 		out.Apps, out.Namespace = dyn, out.ArgoNamespace
 	default:
+		out.Missing = argoForbidden
 		out.Why = fmt.Sprintf("you may not list Argo CD Applications in %s (namespace %s), so rollouts are grouped by their tracking marks alone, without projects; ask for get, list and watch on applications.argoproj.io", out.Where, out.ArgoNamespace)
 	}
 	return out

@@ -112,15 +112,14 @@ func newEvidence(ctx context.Context, c *clients, src evidenceSources) evidence 
 	return ev
 }
 
-// fetchEvidence polls the evidence of one rollout once, for `roost get NAME`.
-// Its error is the configuration file's; the evidence says why a side is off.
-func (a *app) fetchEvidence(ctx context.Context, c *clients, configPath string, v *watch.Rollout) (metrics.Evidence, error) {
-	cfg, cfgErr := metrics.Load(configPath, os.Getenv)
+// fetchEvidence polls the evidence of one rollout once, for `roost get NAME`,
+// as the configuration cfg asks; the evidence says why a side is off.
+func (a *app) fetchEvidence(ctx context.Context, c *clients, cfg metrics.Config, v *watch.Rollout) metrics.Evidence {
 	ev := newEvidence(ctx, c, evidenceSources{config: cfg, getenv: os.Getenv, lookupEnv: os.LookupEnv})
 	if ev.poller == nil {
-		return metrics.Evidence{Namespace: v.Namespace, Name: v.Name, MetricsOff: ev.metricsOff, ErrorsOff: ev.errorsOff}, cfgErr
+		return metrics.Evidence{Namespace: v.Namespace, Name: v.Name, MetricsOff: ev.metricsOff, ErrorsOff: ev.errorsOff}
 	}
-	return ev.poller.FetchOnce(ctx, metrics.TargetOf(v)), cfgErr
+	return ev.poller.FetchOnce(ctx, metrics.TargetOf(v))
 }
 
 // offReason is the sentence shown where a side's data would be.

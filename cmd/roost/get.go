@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -29,13 +30,14 @@ type getOptions struct {
 	output   string
 	selector string
 	config   string
+	pick     appPick
 	now      func() time.Time
 }
 
 func newGetCommand(a *app) *cobra.Command {
 	o := &getOptions{now: a.now}
 	cmd := &cobra.Command{
-		Use:   "get [NAME | analysisruns | rollout NAME]",
+		Use:   "get [NAME | analysisruns | rollout NAME | --app NAME | --project NAME]",
 		Short: "List rollouts, or show one in detail; list AnalysisRuns",
 		Long: `List the rollouts of the namespace (-n, or every namespace with -A): phase, step,
 desired/actual canary weight, pause countdown, canary and stable pods ready/total.
@@ -49,6 +51,13 @@ stage (see --config).
 Without a traffic router a canary's weight is a pod ratio: "actual" is the canary's
 available pods over all available pods.
 
+--app NAME lists the rollouts Argo CD's Application deploys (from their tracking
+marks), --project NAME those of every Application in an AppProject (which needs Argo
+CD's Applications readable: here, or in the cluster --argocd-context names); -l
+narrows them further. -o wide adds each rollout's APP and PROJECT, -o json|yaml its
+Application, and "roost get NAME" an Application line: project, sync, health and
+whether Argo CD auto-syncs it with self-heal.
+
 A rollout's AnalysisRuns are shown with it: each metric's phase, counts against its
 limits, last values, condition and query, and why a finished run decided as it did.
 "roost get analysisruns" (or "ar") lists the AnalysisRuns of the namespace: name,
@@ -57,6 +66,7 @@ like that is shown with "roost get rollout NAME".`,
 		Example: `  roost get -A
   roost get -n shop checkout
   roost get -l team=payments -o wide
+  roost get --project shop -A -o wide
   roost get checkout -o json
   roost get analysisruns -A`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -77,15 +87,28 @@ like that is shown with "roost get rollout NAME".`,
 			default:
 				return fmt.Errorf("unknown output format %q; use -o wide, -o json or -o yaml", o.output)
 			}
-			c, err := a.connect()
-			if err != nil {
+			if err := o.pick.check(); err != nil {
 				return err
 			}
 			switch {
 			case len(args) == 2:
 				args = args[1:]
 			case len(args) == 1 && analysisRunWords[strings.ToLower(args[0])]:
+				if o.pick.set() {
+					return fmt.Errorf("%s picks rollouts, not AnalysisRuns; list a rollout's runs with `roost get NAME`", o.pick)
+				}
+				c, err := a.connect()
+				if err != nil {
+					return err
+				}
 				return a.getAnalysisRuns(cmd.Context(), c, o)
+			}
+			if len(args) == 1 && o.pick.set() {
+				return fmt.Errorf("%s picks the rollouts by Argo CD; give a rollout NAME or %s, not both", o.pick, o.pick)
+			}
+			c, err := a.connect()
+			if err != nil {
+				return err
 			}
 			if len(args) == 1 {
 				if a.allNamespaces {
@@ -98,7 +121,8 @@ like that is shown with "roost get rollout NAME".`,
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json or yaml")
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "only rollouts with these labels (e.g. team=payments)")
-	cmd.Flags().StringVar(&o.config, "config", "", "metrics configuration file, for the metrics and errors of one rollout (default $XDG_CONFIG_HOME/roost/config.yaml)")
+	cmd.Flags().StringVar(&o.config, "config", "", "configuration file: the metrics and errors of one rollout, and where Argo CD is (default $XDG_CONFIG_HOME/roost/config.yaml)")
+	o.pick.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -111,16 +135,23 @@ func decodeRollout(u *unstructured.Unstructured) *v1alpha1.Rollout {
 
 func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
 	ns := c.namespace(a.allNamespaces)
-	list, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(ns).List(ctx, metav1.ListOptions{LabelSelector: o.selector})
+	argo := a.readArgoCD(ctx, c, a.argoConfig(o.config))
+	if err := argo.needApplications(o.pick); err != nil {
+		return err
+	}
+	for _, w := range argo.warnings() {
+		fmt.Fprintln(a.errOut, "warning:", w)
+	}
+	picked, err := a.pickRollouts(ctx, c, ns, o.selector, o.pick, argo)
 	if err != nil {
-		return listError(ns, err)
+		return err
 	}
 	// ReplicaSets are listed only in the namespaces that have rollouts, so a
 	// cluster-wide `get -A` stays cheap on a big cluster.
 	rsByNS := map[string][]*appsv1.ReplicaSet{}
 	var views []watch.Rollout
-	for i := range list.Items {
-		ro := decodeRollout(&list.Items[i])
+	for _, p := range picked {
+		ro := decodeRollout(p.obj)
 		if _, ok := rsByNS[ro.Namespace]; !ok {
 			rss, err := c.Kube.AppsV1().ReplicaSets(ro.Namespace).List(ctx, metav1.ListOptions{})
 			if err != nil {
@@ -128,7 +159,9 @@ func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
 			}
 			rsByNS[ro.Namespace] = ptrs(rss.Items)
 		}
-		views = append(views, watch.Snapshot(ro, rsByNS[ro.Namespace], nil, nil, o.now()))
+		v := watch.Snapshot(ro, rsByNS[ro.Namespace], nil, nil, o.now())
+		v.App = p.app
+		views = append(views, v)
 	}
 	sort.Slice(views, func(i, j int) bool {
 		if views[i].Namespace != views[j].Namespace {
@@ -143,6 +176,10 @@ func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
 		}
 		return printStructured(a.out, o.output, views)
 	}
+	if len(views) == 0 && o.pick.set() {
+		fmt.Fprintln(a.errOut, argo.noneMatched(o.pick, ns, "list"))
+		return nil
+	}
 	if len(views) == 0 {
 		where := "namespace " + ns
 		if ns == "" {
@@ -151,7 +188,7 @@ func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
 		fmt.Fprintf(a.errOut, "No rollouts found in %s.\n", where)
 		return nil
 	}
-	printTable(a.out, views, a.allNamespaces, o.output == "wide")
+	printTable(a.out, views, a.allNamespaces, o.output == "wide", argo.argo.ArgoNamespace)
 	return nil
 }
 
@@ -198,10 +235,16 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 		fmt.Fprintln(a.errOut, "warning:", err)
 	}
 	v.Analysis = watch.AnalysisOf(ro, runs, o.now())
-	ev, cfgErr := a.fetchEvidence(ctx, c, o.config, &v)
+	cfg, cfgErr := metrics.Load(o.config, os.Getenv)
 	if cfgErr != nil {
 		fmt.Fprintln(a.errOut, "warning:", cfgErr)
 	}
+	argo := a.readArgoCD(ctx, c, cfg.ArgoCD)
+	for _, w := range argo.warnings() {
+		fmt.Fprintln(a.errOut, "warning:", w)
+	}
+	v.App = argo.appOf(ro.Namespace, ro.Name, ro.Annotations, ro.Labels)
+	ev := a.fetchEvidence(ctx, c, cfg, &v)
 	switch o.output {
 	case "json", "yaml":
 		return printStructured(a.out, o.output, struct {
@@ -345,14 +388,17 @@ func ageColumn(v watch.Rollout) string {
 	return duration.HumanDuration(v.Age)
 }
 
-func printTable(w io.Writer, views []watch.Rollout, allNamespaces, wide bool) {
+// printTable prints the rollouts' table; wide adds the canary image, the
+// Argo CD Application and project (argoNamespace is Argo CD's own, where an
+// Application is named without its namespace) and the message.
+func printTable(w io.Writer, views []watch.Rollout, allNamespaces, wide bool, argoNamespace string) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	header := []string{"NAME", "PHASE", "STEP", "WEIGHT", "PAUSE", "CANARY", "STABLE", "AGE"}
 	if allNamespaces {
 		header = append([]string{"NAMESPACE"}, header...)
 	}
 	if wide {
-		header = append(header, "CANARY-IMAGE", "MESSAGE")
+		header = append(header, "CANARY-IMAGE", "APP", "PROJECT", "MESSAGE")
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, v := range views {
@@ -376,7 +422,7 @@ func printTable(w io.Writer, views []watch.Rollout, allNamespaces, wide bool) {
 			if msg == "" {
 				msg = "-"
 			}
-			row = append(row, img, msg)
+			row = append(row, img, appColumn(v, argoNamespace), projectColumn(v), msg)
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
@@ -388,6 +434,9 @@ func printDetail(w io.Writer, v watch.Rollout, now time.Time) {
 	line := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s:\t%s\n", k, fmt.Sprintf(format, args...)) }
 	line("Name", "%s", v.Name)
 	line("Namespace", "%s", v.Namespace)
+	if v.App != nil {
+		line("Application", "%s", applicationLine(v.App))
+	}
 	phase := string(v.Phase)
 	if v.Message != "" {
 		phase += " - " + v.Message

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	dynfake "k8s.io/client-go/dynamic/fake"
+	"k8s.io/client-go/kubernetes"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
@@ -32,6 +35,8 @@ var testNow = time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 type cluster struct {
 	dyn  *dynfake.FakeDynamicClient
 	kube *kubefake.Clientset
+	// contexts are the other kube contexts --argocd-context may name.
+	contexts map[string]*cluster
 }
 
 func newCluster(rollouts []*unstructured.Unstructured, objs ...runtime.Object) *cluster {
@@ -41,7 +46,7 @@ func newCluster(rollouts []*unstructured.Unstructured, objs ...runtime.Object) *
 	}
 	return &cluster{
 		dyn: dynfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(),
-			map[schema.GroupVersionResource]string{v1alpha1.RolloutGVR: "RolloutList", v1alpha1.AnalysisRunGVR: "AnalysisRunList"}, ros...),
+			map[schema.GroupVersionResource]string{v1alpha1.RolloutGVR: "RolloutList", v1alpha1.AnalysisRunGVR: "AnalysisRunList", watch.ApplicationGVR: "ApplicationList"}, ros...),
 		kube: kubefake.NewClientset(objs...),
 	}
 }
@@ -57,22 +62,29 @@ func (c *cluster) run(t *testing.T, args ...string) (stdout, stderr string, code
 		if *a.flags.Namespace != "" {
 			ns = *a.flags.Namespace
 		}
-		return &clients{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, User: "kube-user"}, nil
+		return &clients{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, User: "kube-user", Context: "workload"}, nil
+	}
+	a.contextClientsFor = func(name string) (kubernetes.Interface, dynamic.Interface, error) {
+		if other, ok := c.contexts[name]; ok {
+			return other.kube, other.dyn, nil
+		}
+		return nil, nil, fmt.Errorf("context %q does not exist", name)
 	}
 	code = execute(context.Background(), a, args)
 	return out.String(), errOut.String(), code
 }
 
 type ro struct {
-	ns, name   string
-	labels     map[string]any
-	stepIndex  int64
-	paused     bool // at a pause step
-	abort      bool
-	healthy    bool
-	phase      string
-	created    time.Duration // ago
-	pauseStart time.Duration // ago
+	ns, name    string
+	labels      map[string]any
+	annotations map[string]any
+	stepIndex   int64
+	paused      bool // at a pause step
+	abort       bool
+	healthy     bool
+	phase       string
+	created     time.Duration // ago
+	pauseStart  time.Duration // ago
 }
 
 func (r ro) object() *unstructured.Unstructured {
@@ -96,6 +108,9 @@ func (r ro) object() *unstructured.Unstructured {
 	}
 	if r.labels != nil {
 		md["labels"] = r.labels
+	}
+	if r.annotations != nil {
+		md["annotations"] = r.annotations
 	}
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": md,
@@ -162,7 +177,7 @@ web        front     Degraded  1/4       0/0      -        -       10/10   5m
 	}
 
 	out, _, code = c.run(t, "get", "-l", "team=payments", "-o", "wide")
-	if code != 0 || !strings.HasPrefix(out, "NAME      PHASE   STEP  WEIGHT  PAUSE    CANARY  STABLE  AGE  CANARY-IMAGE  MESSAGE\ncart ") ||
+	if code != 0 || !strings.HasPrefix(out, "NAME      PHASE   STEP  WEIGHT  PAUSE    CANARY  STABLE  AGE  CANARY-IMAGE  APP  PROJECT  MESSAGE\ncart ") ||
 		strings.Contains(out, "search") || !strings.Contains(out, "checkout:2") {
 		t.Errorf("wide, selected:\n%s", out)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,9 +32,10 @@ var waitTargets = map[string]bool{"healthy": true, "paused": true, "degraded": t
 func newWaitCommand(a *app) *cobra.Command {
 	var target string
 	var timeout time.Duration
+	var pick appPick
 	cmd := &cobra.Command{
-		Use:   "wait NAME --for=healthy|paused|degraded|completed [--timeout 10m]",
-		Short: "Wait until a rollout is healthy, paused, degraded or completed (for scripts)",
+		Use:   "wait NAME | --app NAME | --project NAME  --for=healthy|paused|degraded|completed [--timeout 10m]",
+		Short: "Wait until a rollout, or all of an Argo CD Application's or AppProject's, is healthy, paused, degraded or completed (for scripts)",
 		Long: `Wait until a rollout reaches a state, watching it (no polling):
 
   healthy    phase Healthy: every step done, stable is the current template, all pods available
@@ -40,16 +43,25 @@ func newWaitCommand(a *app) *cobra.Command {
   degraded   phase Degraded: aborted, past its progress deadline, or an invalid spec
   completed  every step done and stable switched to the current template
 
+--app NAME waits for every rollout Argo CD's Application deploys, --project NAME
+for every rollout of an AppProject's Applications (in the namespace, or every
+namespace with -A): one line per rollout as it gets there. The rollouts are those
+there when roost starts. Waiting stops at the first rollout that cannot get there.
+
 Exit codes:
-  0  the state was reached
-  1  the rollout ended up Degraded while waiting for healthy, paused or completed
+  0  the state was reached (by every rollout picked, or none matched)
+  1  a rollout ended up Degraded while waiting for healthy, paused or completed
      (the message says why), was deleted, or could not be read
-  2  the timeout passed first`,
+  2  the timeout passed first (the message names the rollouts not there yet)`,
 		Example: `  roost wait checkout -n shop --for=healthy --timeout 15m && echo released
-  roost wait checkout --for=paused   # until the canary reaches its next pause`,
+  roost wait checkout --for=paused   # until the canary reaches its next pause
+  roost wait --project shop -A --for=healthy --timeout 30m`,
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("name exactly one rollout to wait for, e.g. `roost wait checkout --for=healthy`")
+			switch {
+			case pick.set() && len(args) > 0:
+				return fmt.Errorf("%s picks the rollouts by Argo CD; give a rollout NAME or %s, not both", pick, pick)
+			case !pick.set() && len(args) != 1:
+				return fmt.Errorf("name exactly one rollout to wait for, e.g. `roost wait checkout --for=healthy`, or pick them with --app NAME or --project NAME")
 			}
 			return nil
 		},
@@ -57,7 +69,10 @@ Exit codes:
 			if !waitTargets[target] {
 				return fmt.Errorf("--for=%q is not a state roost can wait for; use --for=healthy, paused, degraded or completed", target)
 			}
-			if a.allNamespaces {
+			if err := pick.check(); err != nil {
+				return err
+			}
+			if a.allNamespaces && !pick.set() {
 				return errNeedsOneNamespace
 			}
 			c, err := a.connect()
@@ -69,6 +84,9 @@ Exit codes:
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
+			}
+			if pick.set() {
+				return a.waitPicked(ctx, c, pick, target, timeout)
 			}
 			msg, err := waitFor(ctx, c, c.Namespace, args[0], target)
 			switch {
@@ -83,6 +101,7 @@ Exit codes:
 	}
 	cmd.Flags().StringVar(&target, "for", "healthy", "state to wait for: healthy, paused, degraded or completed")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long (exit code 2); 0 waits forever")
+	pick.addFlags(cmd.Flags())
 	return cmd
 }
 
@@ -188,4 +207,77 @@ func watchUntil(ctx context.Context, w watch.Interface, name, target, msg string
 			msg = m
 		}
 	}
+}
+
+// waitPicked waits for every rollout p picks at once, each with its own
+// watch, and prints a line for each as it gets there. The first that cannot
+// get there ends the wait for all (the set cannot): exit code 1, naming it
+// and where the others stood; at the timeout, exit code 2 naming those not
+// there yet.
+func (a *app) waitPicked(ctx context.Context, c *clients, p appPick, target string, timeout time.Duration) error {
+	argo := a.readArgoCD(ctx, c, a.argoConfig(""))
+	if err := argo.needApplications(p); err != nil {
+		return err
+	}
+	for _, w := range argo.warnings() {
+		fmt.Fprintln(a.errOut, "warning:", w)
+	}
+	ns := c.namespace(a.allNamespaces)
+	picked, err := a.pickRollouts(ctx, c, ns, "", p, argo)
+	if err != nil {
+		return err
+	}
+	if len(picked) == 0 {
+		fmt.Fprintln(a.errOut, argo.noneMatched(p, ns, "wait for"))
+		return nil
+	}
+	type waited struct {
+		t   actions.Target
+		msg string
+		err error
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan waited, len(picked))
+	for _, r := range picked {
+		t := r.target()
+		go func() {
+			msg, err := waitFor(ctx, c, t.Namespace, t.Name, target)
+			done <- waited{t, msg, err}
+		}()
+	}
+	var failed, lagging []waited
+	for range picked {
+		w := <-done
+		switch {
+		case w.err == nil:
+			fmt.Fprintf(a.out, "rollout %s is %s\n", w.t, target)
+		case errors.Is(w.err, context.DeadlineExceeded) || errors.Is(w.err, context.Canceled):
+			lagging = append(lagging, w)
+		default:
+			failed = append(failed, w)
+			fmt.Fprintf(a.errOut, "%s: error: %v\n", w.t, w.err)
+			stop()
+		}
+	}
+	sort.Slice(lagging, func(i, j int) bool { return lagging[i].t.String() < lagging[j].t.String() })
+	var names []string
+	for _, w := range lagging {
+		names = append(names, w.t.String())
+		fmt.Fprintf(a.errOut, "%s: not %s (%s)\n", w.t, target, w.msg)
+	}
+	switch {
+	case len(failed) > 0:
+		var bad []string
+		for _, w := range failed {
+			bad = append(bad, w.t.String())
+		}
+		sort.Strings(bad)
+		return &exitError{code: waitDegraded, err: fmt.Errorf("%d of the %d rollouts of %s cannot be %s (%s); stopped waiting for the others", len(bad), len(picked), p.what(), target, strings.Join(bad, ", "))}
+	case len(lagging) > 0 && errors.Is(lagging[0].err, context.DeadlineExceeded):
+		return &exitError{code: waitTimeout, err: fmt.Errorf("%d of the %d rollouts of %s not %s after %s: %s; wait longer with --timeout", len(lagging), len(picked), p.what(), target, timeout, strings.Join(names, ", "))}
+	case len(lagging) > 0:
+		return &exitError{code: waitDegraded, err: fmt.Errorf("stopped waiting for %s: %v", strings.Join(names, ", "), ctx.Err())}
+	}
+	return nil
 }

@@ -173,11 +173,21 @@ func TestShippedRolesSuffice(t *testing.T) {
 		return r.Status.StableRS == paused.Status.CurrentPodHash && pods[r.Status.StableRS+"/"] == 2 && len(pods) == 1
 	})
 
-	// The pod screen reads a pod's log and lists its Events.
-	for _, attrs := range []authorizationv1.ResourceAttributes{
-		{Namespace: ns, Verb: "get", Resource: "pods", Subresource: "log"},
-		{Namespace: ns, Verb: "list", Resource: "events"},
+	// The pod screen reads a pod's log and lists its Events; the groups by
+	// Argo CD Application and project, get's APP and PROJECT and --project
+	// list and watch Argo CD's Applications, in every namespace (apps in
+	// any namespace) or Argo CD's own.
+	for _, need := range []struct {
+		attrs authorizationv1.ResourceAttributes
+		why   string
+	}{
+		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "get", Resource: "pods", Subresource: "log"}, "the pod screen"},
+		{authorizationv1.ResourceAttributes{Namespace: ns, Verb: "list", Resource: "events"}, "the pod screen"},
+		{authorizationv1.ResourceAttributes{Verb: "list", Group: "argoproj.io", Resource: "applications"}, "roost get --project"},
+		{authorizationv1.ResourceAttributes{Verb: "watch", Group: "argoproj.io", Resource: "applications"}, "the cockpit's groups"},
+		{authorizationv1.ResourceAttributes{Namespace: "argocd", Verb: "get", Group: "argoproj.io", Resource: "appprojects"}, "the cockpit's projects"},
 	} {
+		attrs := need.attrs
 		r, err := dashKube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &attrs},
 		}, metav1.CreateOptions{})
@@ -185,7 +195,21 @@ func TestShippedRolesSuffice(t *testing.T) {
 			t.Fatalf("self subject access review as the dashboard user: %v", err)
 		}
 		if !r.Status.Allowed {
-			t.Errorf("the dashboard role may not %s %s/%s: the pod screen needs it", attrs.Verb, attrs.Resource, attrs.Subresource)
+			t.Errorf("the dashboard role may not %s %s %s/%s: %s needs it", attrs.Verb, attrs.Group, attrs.Resource, attrs.Subresource, need.why)
+		}
+	}
+	// Argo CD's objects are only read: Argo CD owns them.
+	for _, verb := range []string{"create", "update", "patch", "delete"} {
+		r, err := dashKube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Namespace: "argocd", Verb: verb, Group: "argoproj.io", Resource: "applications",
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("self subject access review as the dashboard user: %v", err)
+		}
+		if r.Status.Allowed {
+			t.Errorf("the dashboard role may %s Argo CD's Applications; it should only read them", verb)
 		}
 	}
 	review, err := dashKube.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
