@@ -191,6 +191,8 @@ type Model struct {
 	// last given to the poller, to skip repeats; targetMemo holds each
 	// rollout's target with the snapshot it came from, so that a delivery
 	// works out only the changed ones.
+	// onScreen are the rollouts last said to be on screen (publishOnScreen).
+	onScreen   map[watch.Key]bool
 	targetSigs []string
 	targetMemo map[watch.Key]targetMemo
 	targetGen  uint64
@@ -519,6 +521,56 @@ func keyOf(r *watch.Rollout) watch.Key { return watch.Key{Namespace: r.Namespace
 
 // Update routes one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	next, cmd := m.update(msg)
+	if nm, ok := next.(Model); ok {
+		nm.publishOnScreen()
+		return nm, cmd
+	}
+	return next, cmd
+}
+
+// onScreenSetter is a Rollouts that delivers changes to rollouts on screen
+// first (WatchRollouts).
+type onScreenSetter interface {
+	SetOnScreen(map[watch.Key]bool)
+}
+
+// publishOnScreen tells the read model which rollouts the cockpit may show,
+// when that changed: the rows within a screen's height of the cursor (more
+// than are in view), the one under the cursor, the marked ones and an open
+// dialog's. Their changes are delivered within a frame; others' are
+// batched (WatchRollouts.BackgroundInterval).
+func (m *Model) publishOnScreen() {
+	setter, ok := m.opt.Rollouts.(onScreenSetter)
+	if !ok {
+		return
+	}
+	room := max(m.height, 24)
+	lo, hi := max(m.cursor-room, 0), min(m.cursor+room+1, len(m.rows))
+	keys := make(map[watch.Key]bool, hi-lo+len(m.marked)+1)
+	for _, r := range m.rows[lo:hi] {
+		keys[keyOf(r)] = true
+	}
+	if r := m.current(); r != nil {
+		keys[keyOf(r)] = true
+	}
+	for k := range m.marked {
+		keys[k] = true
+	}
+	if m.confirm != nil {
+		for _, p := range m.confirm.plans {
+			keys[p.key] = true
+		}
+	}
+	if maps.Equal(keys, m.onScreen) {
+		return
+	}
+	m.onScreen = keys
+	setter.SetOnScreen(keys)
+}
+
+// update is Update without the bookkeeping every message gets.
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height

@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"io"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/roost-dev/roost/actions"
@@ -30,10 +34,34 @@ type WatchRollouts struct {
 	Store   *watch.Store
 	// synced is set once the first complete list was derived.
 	synced bool
+	// onScreen are the rollouts the cockpit shows, as it last said
+	// (SetOnScreen); nil until it says, when every change is delivered at
+	// once.
+	onScreen atomic.Pointer[map[watch.Key]bool]
+	// pending are the changes to rollouts off screen not yet delivered;
+	// last is when the last delivery went out.
+	pending []watch.Key
+	last    time.Time
 }
+
+// BackgroundInterval is how long a change to a rollout off screen may wait
+// to be delivered, batched with others. A change on screen (or to the
+// connection) goes out within a frame. With 200 canaries under analysis,
+// each run writing a measurement every 30 s, the cockpit would otherwise
+// redraw seven times a second to show nothing new.
+const BackgroundInterval = time.Second
+
+// SetOnScreen says which rollouts are on screen (rows in view, the detail,
+// marked ones, an open dialog's): their changes are delivered at once,
+// others' at most once a BackgroundInterval. Safe to call from any
+// goroutine.
+func (w *WatchRollouts) SetOnScreen(keys map[watch.Key]bool) { w.onScreen.Store(&keys) }
 
 // Wait implements Rollouts: at most one delivery per frame, and the first
 // one only once every informer has listed, so the first frame is complete.
+// The Store is brought up to date with every change as it comes; changes
+// to rollouts off screen are delivered together, at most once a
+// BackgroundInterval.
 func (w *WatchRollouts) Wait(ctx context.Context, now func() time.Time) (watch.Changes, error) {
 	if !w.synced {
 		if !w.Watcher.WaitForCacheSync(ctx) {
@@ -41,14 +69,58 @@ func (w *WatchRollouts) Wait(ctx context.Context, now func() time.Time) (watch.C
 		}
 		w.synced = true
 	}
-	c, err := w.Watcher.WaitDirty(ctx, watch.FrameInterval)
-	if err != nil {
-		return c, err
+	for {
+		wctx, cancel := ctx, context.CancelFunc(func() {})
+		if len(w.pending) > 0 {
+			wctx, cancel = context.WithTimeout(ctx, max(w.last.Add(BackgroundInterval).Sub(now()), 0))
+		}
+		c, err := w.Watcher.WaitDirty(wctx, watch.FrameInterval)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return c, ctx.Err()
+			}
+			// The pending changes waited long enough.
+			return w.deliver(watch.Changes{}, now()), nil
+		}
+		t := now()
+		if len(c.Keys) > 0 {
+			w.Store.Update(c.Keys, t)
+		}
+		if c.Health || w.shown(c.Keys) || t.Sub(w.last) >= BackgroundInterval {
+			return w.deliver(c, t), nil
+		}
+		w.pending = append(w.pending, c.Keys...)
 	}
-	if len(c.Keys) > 0 {
-		w.Store.Update(c.Keys, now())
+}
+
+// shown says whether any of keys is on screen (all are, until the cockpit
+// says what it shows).
+func (w *WatchRollouts) shown(keys []watch.Key) bool {
+	on := w.onScreen.Load()
+	if on == nil {
+		return true
 	}
-	return c, nil
+	for _, k := range keys {
+		if (*on)[k] {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver is c with the pending changes, which it clears.
+func (w *WatchRollouts) deliver(c watch.Changes, at time.Time) watch.Changes {
+	if len(w.pending) > 0 {
+		c.Keys = append(w.pending, c.Keys...)
+		slices.SortFunc(c.Keys, func(a, b watch.Key) int {
+			return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+		})
+		c.Keys = slices.Compact(c.Keys)
+		w.pending = nil
+	}
+	w.last = at
+	return c
 }
 
 // Overview implements Rollouts.

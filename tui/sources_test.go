@@ -1,0 +1,94 @@
+package tui
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/sim"
+	"github.com/roost-dev/roost/watch"
+)
+
+// TestWatchRolloutsBatchesWhatIsOffScreen: a change to a rollout on screen
+// is delivered at once; a change to one off screen waits, batched, up to
+// BackgroundInterval, and goes out with the next change on screen; until the
+// cockpit says what it shows, everything is delivered at once.
+func TestWatchRolloutsBatchesWhatIsOffScreen(t *testing.T) {
+	c, err := sim.New(sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	for _, name := range []string{"shown", "hidden"} {
+		if err := c.CreateRollout(ctx, canaryRollout(name, 2, weight(50), untilPromoted())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Start(ctx)
+	src := &WatchRollouts{Watcher: w, Store: watch.NewStore(w)}
+	// The first delivery: everything listed.
+	if _, err := src.Wait(ctx, time.Now); err != nil {
+		t.Fatal(err)
+	}
+	touch := func(name string) {
+		t.Helper()
+		patch := []byte(`{"metadata":{"annotations":{"touched":"` + time.Now().String() + `"}}}`)
+		if _, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(testNS).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func() (watch.Changes, time.Duration) {
+		t.Helper()
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		defer wcancel()
+		began := time.Now()
+		ch, err := src.Wait(wctx, time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ch, time.Since(began)
+	}
+	shown, hidden := watch.Key{Namespace: testNS, Name: "shown"}, watch.Key{Namespace: testNS, Name: "hidden"}
+	has := func(ch watch.Changes, k watch.Key) bool {
+		for _, x := range ch.Keys {
+			if x == k {
+				return true
+			}
+		}
+		return false
+	}
+
+	// Nothing said yet: an off-screen notion does not exist.
+	touch("hidden")
+	if ch, took := wait(); !has(ch, hidden) || took > BackgroundInterval/2 {
+		t.Fatalf("before SetOnScreen: %v after %s, want hidden at once", ch.Keys, took)
+	}
+
+	src.SetOnScreen(map[watch.Key]bool{shown: true})
+	touch("hidden")
+	ch, took := wait()
+	if !has(ch, hidden) || took < BackgroundInterval/2 {
+		t.Fatalf("an off-screen change was delivered after %s (%v), want it batched for up to %s", took, ch.Keys, BackgroundInterval)
+	}
+	if v, ok := src.Store.Detail(hidden); !ok || v.Annotations["touched"] == "" {
+		t.Fatal("the Store did not take the off-screen change")
+	}
+
+	touch("hidden")
+	time.Sleep(50 * time.Millisecond)
+	touch("shown")
+	ch, took = wait()
+	if !has(ch, shown) || !has(ch, hidden) || took > BackgroundInterval/2 {
+		t.Fatalf("an on-screen change: %v after %s, want it at once with the pending off-screen one", ch.Keys, took)
+	}
+}
