@@ -146,7 +146,8 @@ func defaultLogPath() string {
 
 // profileEnv names a file for a CPU profile of the whole run, for the
 // figures of `make e2e-scale` and for a user reporting a slow cockpit:
-// `ROOST_CPUPROFILE=roost.pprof roost`, then `go tool pprof -top roost.pprof`.
+// `ROOST_CPUPROFILE=roost.pprof roost`, then `go tool pprof -top roost.pprof`;
+// the heap at exit goes to roost.pprof.heap.
 // Nothing is written without it, and no port is opened either way.
 const profileEnv = "ROOST_CPUPROFILE"
 
@@ -169,5 +170,10 @@ func startProfile(path string) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		// The heap as it stands at the end, beside the CPU profile.
+		if h, err := os.Create(path + ".heap"); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(h, 0)
+			h.Close()
+		}
 	}
 }

@@ -644,7 +644,7 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	cfg.Selector = "!" + probeLabel
 	defer runScaleReconciler(b, cfg)()
 
-	profile := filepath.Join(b.TempDir(), "cpu.pprof")
+	profile := filepath.Join(os.TempDir(), "roost-scale-cpu.pprof")
 	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile}, "--reconciler=off", "--config", scaleConfig(b))
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
@@ -656,10 +656,12 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 		b.Fatalf("scale-analysis: exit status %d after q", code)
 	}
 	// Where the CPU went, for whoever reads the figures.
-	if out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=35", roostBinary(b), profile).CombinedOutput(); err == nil {
-		progress("analysis on: the cockpit's CPU profile, start to quit:\n%s", out)
-	} else {
-		progress("analysis on: no CPU profile (%v): %s", err, out)
+	for _, p := range []struct{ file, what string }{{profile, "CPU, start to quit"}, {profile + ".heap", "heap in use at quit"}} {
+		if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", "-sample_index=inuse_space", roostBinary(b), p.file).CombinedOutput(); err == nil {
+			progress("analysis on: the cockpit's profile (%s, %s):\n%s", p.what, p.file, out)
+		} else {
+			progress("analysis on: no profile %s (%v): %s", p.file, err, out)
+		}
 	}
 	return f, ft
 }
