@@ -76,6 +76,10 @@ simulated kubelets log each request; a bad version's fail), backspace or h back,
 				// and the others' releases would never start.
 				return fmt.Errorf("-n %s: roost demo shows every namespace of its simulated cluster; drop -n, and filter in the cockpit with / instead", *ns)
 			}
+			if a.argoContext != "" {
+				// It would read a real cluster's Applications.
+				return fmt.Errorf("--argocd-context %s: roost demo's Argo CD is in its simulated cluster, and the demo reads no kubeconfig; drop --argocd-context", a.argoContext)
+			}
 			if a.logFlag == "" {
 				klog.SetOutput(io.Discard)
 				a.logFile = ""
