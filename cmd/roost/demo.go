@@ -39,7 +39,8 @@ func newDemoCommand(a *app) *cobra.Command {
 release window plays: rollouts to promote, pauses counting down, canaries gated by
 Argo analysis (AnalysisTemplates whose metrics query the demo's Datadog): one passes
 and promotes itself, the one that turns bad is aborted by its analysis with no key
-pressed; and new versions every few minutes. roost's own reconciler, analysis runs,
+pressed; Argo CD Applications in two AppProjects that deploy the rollouts (v groups
+by them); and new versions every few minutes. roost's own reconciler, analysis runs,
 watches, Datadog and Bugsnag clients and cockpit run on it unchanged; only the
 cluster, the traffic and the two services are simulated, and nothing you do leaves
 the process.
