@@ -40,14 +40,17 @@ const (
 )
 
 var appProjects = []struct{ name, description string }{
-	{projectShop, "The web shop: storefront, cart, checkout and what serves them. Auto-synced."},
-	{projectPayments, "Payments: the ledger and refunds. Synced by hand; released together."},
+	{projectShop, "The web shop: storefront, cart, checkout and what serves them."},
+	{projectPayments, "Payments: the ledger and refunds, released together."},
 }
 
 // selfHealing is the rollout whose Application auto-syncs with selfHeal:
 // Argo CD puts back a pause or a pod template changed by hand, so the
-// cockpit warns before either. It is in every scenario.
-const selfHealing = "shop/cart"
+// cockpit warns before either. Its Argo analysis decides its canaries
+// (roost's judge gate is off there): the judge holds a canary with
+// spec.paused, which the self-heal would put back again and again. Where a
+// scenario does not gate it by analysis (busy), no Application self-heals.
+const selfHealing = "payments/refunds"
 
 // Argo CD's words for an Application's state.
 const (
@@ -69,7 +72,7 @@ func appOf(svc Service) argocd.App {
 	}
 	return argocd.App{
 		Name: svc.Namespace + "-" + svc.Name, Project: project, DestNamespace: svc.Namespace,
-		AutoSync: project == projectShop, SelfHeal: svc.Key() == selfHealing,
+		AutoSync: true, SelfHeal: svc.Key() == selfHealing && len(svc.templates()) > 0,
 		// What Argo CD reports of a rollout it has just synced.
 		Sync: syncSynced, Health: healthProgressing,
 	}

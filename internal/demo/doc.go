@@ -21,11 +21,13 @@
 // step, an inconclusive analysis or by hand), Degraded once aborted,
 // Healthy at rest; sync Synced while the rollout is as the script released
 // it (a release is a commit Argo CD syncs), OutOfSync after a pause or an
-// undo by hand. shop-cart's Application auto-syncs with selfHeal: Argo CD
-// puts such a change back after its 5 s (scaled by the speed), which is
-// why the cockpit warns before an undo or a pause there. In the cockpit, v
-// groups the rollouts by Application, then by project, and a project's
-// group line marked with space takes p to promote every rollout of it.
+// undo by hand. Every Application auto-syncs; payments-refunds' also
+// self-heals (where its analysis gates it, not roost's judge, whose hold
+// is a spec.paused): Argo CD puts such a change back after its 5 s (scaled
+// by the speed), which is why the cockpit warns before an undo or a pause
+// there. In the cockpit, v groups the rollouts by Application, then by
+// project, and a project's group line marked with space takes p to
+// promote every rollout of it.
 //
 // A World opens two listeners, both on 127.0.0.1 at ports the system
 // picks, and nothing else: no file, no other network.
