@@ -52,15 +52,14 @@ var appProjects = []struct{ name, description string }{
 // scenario does not gate it by analysis (busy), no Application self-heals.
 const selfHealing = "payments/refunds"
 
-// Argo CD's words for an Application's state.
+// Argo CD's words for an Application's state; a rollout's phases Healthy,
+// Progressing and Degraded are its words too.
 const (
 	syncSynced    = "Synced"
 	syncOutOfSync = "OutOfSync"
 
-	healthHealthy     = "Healthy"
 	healthProgressing = "Progressing"
 	healthSuspended   = "Suspended"
-	healthDegraded    = "Degraded"
 	healthMissing     = "Missing"
 )
 
