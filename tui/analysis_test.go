@@ -72,7 +72,7 @@ func fixtureAnalysisRollouts() []*watch.Rollout {
 	unsure := &watch.Rollout{
 		Namespace: "web", Name: "images", Phase: "Paused", Message: "InconclusiveAnalysisRun",
 		StepIndex: 1, StepsTotal: 4, Steps: steps(1, five...), PodHash: "6e5d4c3b2",
-		DesiredWeight: 20, ActualWeight: 20, Paused: true, PauseUntilPromoted: true, Pausing: true,
+		DesiredWeight: 20, ActualWeight: 20, Paused: true, PauseUntilPromoted: true, Pausing: true, InconclusivePause: true,
 		Stable:   rs("images-3c2b1a0f9", "4", "registry/images:1.9", 4, 4, "stable"),
 		Canary:   rs("images-6e5d4c3b2", "5", "registry/images:2.0", 1, 1, "canary"),
 		Replicas: 5, StepSince: fixtureNow.Add(-2 * time.Minute), SteppedBy: "rollouts-controller", HasAnalysis: true,

@@ -191,10 +191,11 @@ func (r *Rollout) AnalysisFailed() bool {
 }
 
 // AnalysisInconclusive says whether the canary waits for a person because
-// its analysis was inconclusive.
+// its analysis was inconclusive: not once promoted past that pause, while
+// the run stays Inconclusive and the rollout pauses at a later step.
 func (r *Rollout) AnalysisInconclusive() bool {
 	a := r.AnalysisNow()
-	return a != nil && a.Phase == v1alpha1.AnalysisPhaseInconclusive && r.Paused && !r.Aborted
+	return a != nil && a.Phase == v1alpha1.AnalysisPhaseInconclusive && r.InconclusivePause && !r.Aborted
 }
 
 // AnalysisDecision says in one sentence why a completed run ended as it did
@@ -260,8 +261,12 @@ func (r *Rollout) analysisOutcome(a *AnalysisRun) string {
 			return "the canary is being aborted"
 		}
 	case v1alpha1.AnalysisPhaseInconclusive:
-		if ofCanary && r.Paused && !r.Aborted {
+		switch {
+		case !ofCanary || r.Aborted:
+		case r.InconclusivePause:
 			return "paused for a person: promote to accept it, or abort"
+		case a.Kind == AnalysisStep && a.Step > 0 && int(r.StepIndex) >= a.Step:
+			return fmt.Sprintf("accepted: promoted past step %d", a.Step)
 		}
 	case v1alpha1.AnalysisPhaseSuccessful:
 		if a.Kind == AnalysisStep && a.Step > 0 && ofCanary {

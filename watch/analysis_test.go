@@ -204,6 +204,15 @@ func TestAnalysisDecision(t *testing.T) {
 			r.Status.MetricResults = []v1alpha1.MetricResult{measured("error-rate", v1alpha1.AnalysisPhaseInconclusive, "inconclusive (1) > inconclusiveLimit (0)",
 				v1alpha1.Measurement{Phase: v1alpha1.AnalysisPhaseInconclusive, Value: "0.2"})}
 		}, "error-rate 0.2, neither < 0.05 nor > 0.5 at measurement 1 of 5: inconclusive (1) > inconclusiveLimit (0) → paused for a person: promote to accept it, or abort"},
+		{"inconclusive, promoted, paused at a later step", func(r *v1alpha1.Rollout) {
+			r.Status.CurrentStepIndex = ptr(int32(3))
+		}, func(r *v1alpha1.AnalysisRun) {
+			r.Spec.Metrics[0].SuccessCondition = "result < 0.05"
+			r.Spec.Metrics[0].FailureCondition = "result > 0.5"
+			r.Status.Phase = v1alpha1.AnalysisPhaseInconclusive
+			r.Status.MetricResults = []v1alpha1.MetricResult{measured("error-rate", v1alpha1.AnalysisPhaseInconclusive, "inconclusive (1) > inconclusiveLimit (0)",
+				v1alpha1.Measurement{Phase: v1alpha1.AnalysisPhaseInconclusive, Value: "0.2"})}
+		}, "error-rate 0.2, neither < 0.05 nor > 0.5 at measurement 1 of 5: inconclusive (1) > inconclusiveLimit (0) → accepted: promoted past step 3"},
 		{"passed", nil, func(r *v1alpha1.AnalysisRun) {
 			r.Status.Phase = v1alpha1.AnalysisPhaseSuccessful
 			r.Status.MetricResults = []v1alpha1.MetricResult{measured("error-rate", v1alpha1.AnalysisPhaseSuccessful, "", ok("0.01"), ok("0.01"))}
@@ -251,6 +260,9 @@ func TestAnalysisUrgency(t *testing.T) {
 		{"paused on an inconclusive run", func(r *v1alpha1.Rollout) {
 			r.Status.PauseConditions[0].Reason = v1alpha1.PauseReasonInconclusiveAnalysis
 		}, v1alpha1.AnalysisPhaseInconclusive, UrgencyAnalysisInconclusive},
+		{"inconclusive, promoted, at a timed pause", func(r *v1alpha1.Rollout) {
+			r.Status.CurrentStepIndex = ptr(int32(3))
+		}, v1alpha1.AnalysisPhaseInconclusive, UrgencyProgressing},
 		{"analysis running at a timed pause", func(r *v1alpha1.Rollout) {
 			r.Status.CurrentStepIndex = ptr(int32(3))
 		}, v1alpha1.AnalysisPhaseRunning, UrgencyProgressing},

@@ -206,6 +206,12 @@ type Rollout struct {
 	// against.
 	PodHash string
 	Pausing bool
+	// InconclusivePause is set while status.pauseConditions holds Argo's
+	// InconclusiveAnalysisRun: the canary waits for a person to promote or
+	// abort after an inconclusive analysis. Once promoted, the run stays
+	// Inconclusive while the rollout goes on, and may pause again at a
+	// later step for its own reason.
+	InconclusivePause bool
 	// JudgeHeld is the evidence on which roost's judge held this canary
 	// (spec.paused with its annotation), "" when it did not.
 	JudgeHeld      string
@@ -339,6 +345,9 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 
 	v.ManuallyPaused = ro.Spec.Paused
 	v.PodHash, v.Pausing = st.CurrentPodHash, len(st.PauseConditions) > 0
+	for _, c := range st.PauseConditions {
+		v.InconclusivePause = v.InconclusivePause || c.Reason == v1alpha1.PauseReasonInconclusiveAnalysis
+	}
 	if hash, evidence, ok := v1alpha1.JudgeHeld(ro.Annotations); ok && ro.Spec.Paused && hash == st.CurrentPodHash {
 		v.JudgeHeld = evidence
 	}

@@ -49,7 +49,8 @@ type cockpitOptions struct {
 	ready func(ctx context.Context) error
 	// evidence, when set, replaces the configuration file and the
 	// environment as the source of the metrics and errors (the demo's
-	// servers).
+	// servers) and of where Argo CD is (the demo's, in its simulated
+	// cluster).
 	evidence *evidenceSources
 	// podLogs, when set, reads pods' logs instead of the API server's
 	// pods/log (the demo's simulated kubelets).
@@ -179,6 +180,9 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	// overview by Application and AppProject; the configuration's errors
 	// are the evidence's to show.
 	cfg, _ := metrics.Load(o.config, os.Getenv)
+	if o.evidence != nil {
+		cfg = o.evidence.config
+	}
 	argo := a.findArgoCD(ctx, c, cfg.ArgoCD)
 	if argo.Why != "" {
 		note(themes.Info, "%s", argo.Why)

@@ -39,7 +39,8 @@ func newDemoCommand(a *app) *cobra.Command {
 release window plays: rollouts to promote, pauses counting down, canaries gated by
 Argo analysis (AnalysisTemplates whose metrics query the demo's Datadog): one passes
 and promotes itself, the one that turns bad is aborted by its analysis with no key
-pressed; and new versions every few minutes. roost's own reconciler, analysis runs,
+pressed; Argo CD Applications in two AppProjects that deploy the rollouts (v groups
+by them); and new versions every few minutes. roost's own reconciler, analysis runs,
 watches, Datadog and Bugsnag clients and cockpit run on it unchanged; only the
 cluster, the traffic and the two services are simulated, and nothing you do leaves
 the process.
@@ -75,6 +76,10 @@ simulated kubelets log each request; a bad version's fail), backspace or h back,
 				// The cockpit would step only that namespace's canaries,
 				// and the others' releases would never start.
 				return fmt.Errorf("-n %s: roost demo shows every namespace of its simulated cluster; drop -n, and filter in the cockpit with / instead", *ns)
+			}
+			if a.argoContext != "" {
+				// It would read a real cluster's Applications.
+				return fmt.Errorf("--argocd-context %s: roost demo's Argo CD is in its simulated cluster, and the demo reads no kubeconfig; drop --argocd-context", a.argoContext)
 			}
 			if a.logFlag == "" {
 				klog.SetOutput(io.Discard)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/internal/demo"
@@ -39,6 +42,7 @@ func TestDemoRefusesBadFlags(t *testing.T) {
 		{[]string{"demo", "shop"}, []string{`unknown command "shop" for "roost demo"`}},
 		{[]string{"demo", "-n", "shop"}, []string{"-n shop: roost demo shows every namespace", "filter in the cockpit with /"}},
 		{[]string{"demo", "--bell", "loud"}, []string{`--bell "loud" is not a bell: use off, bell`}},
+		{[]string{"demo", "--argocd-context", "mgmt"}, []string{"--argocd-context mgmt: roost demo's Argo CD is in its simulated cluster", "drop --argocd-context"}},
 	}
 	for _, tt := range tests {
 		_, errOut, code := runRoost(tt.args...)
@@ -89,8 +93,17 @@ func TestDemoHelpSaysWhatItOpens(t *testing.T) {
 // stepping the canaries, the actions on, and the evidence from the demo's
 // servers with its made-up keys, which no message shows.
 func TestDemoCockpitWiring(t *testing.T) {
-	// The real environment must not redirect the demo's clients.
+	// The real environment must not redirect the demo's clients, nor the
+	// person's configuration file its Argo CD.
 	t.Setenv("DD_SITE", "datadoghq.eu")
+	xdg := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	if err := os.MkdirAll(filepath.Join(xdg, "roost"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(xdg, "roost", "config.yaml"), []byte("argocd:\n  context: mgmt\n  namespace: gitops\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("DD_API_KEY", "0123456789abcdef0123456789abcdef")
 	t.Setenv("DD_APP_KEY", "0123456789abcdef0123456789abcdef01234567")
 	t.Setenv("DD_ADDRESS", "https://api.datadoghq.eu")
@@ -110,6 +123,10 @@ func TestDemoCockpitWiring(t *testing.T) {
 	}()
 
 	a := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	a.contextClientsFor = func(name string) (kubernetes.Interface, dynamic.Interface, error) {
+		t.Errorf("the demo asked for the clients of kube context %q; it reads no kubeconfig", name)
+		return nil, nil, errors.New("no kubeconfig in the demo")
+	}
 	// A read-only demo: no actions, and still this roost steps the
 	// simulated canaries (nothing else does).
 	c, co := a.demoCockpit(w, &demoOptions{theme: "mono", readonly: true})
@@ -140,10 +157,12 @@ func TestDemoCockpitWiring(t *testing.T) {
 		t.Error("the AnalysisRuns' Datadog metrics have no provider")
 	case ck.watcher.AnalysisRunInformer() == nil:
 		t.Error("the cockpit does not watch AnalysisRuns")
+	case ck.watcher.ApplicationInformer() == nil:
+		t.Error("the cockpit does not watch the demo's Argo CD Applications")
 	}
 	for _, n := range o.Notices {
-		if n.Level == themes.Warning {
-			t.Errorf("warning at start: %s", n.Text)
+		if n.Level == themes.Warning || strings.Contains(n.Text, "Argo CD") || strings.Contains(n.Text, "Applications") {
+			t.Errorf("notice at start: %s", n.Text)
 		}
 	}
 

@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/internal/argocd"
 	"github.com/roost-dev/roost/internal/bugsnagserver"
 	"github.com/roost-dev/roost/internal/datadogserver"
 	"github.com/roost-dev/roost/internal/sim"
@@ -71,6 +72,7 @@ type World struct {
 	work           *workload
 	traffic        *traffic
 	script         *script
+	gitops         *gitops
 	closeListeners sync.Once
 	running        sync.Mutex
 }
@@ -147,6 +149,13 @@ func New(o Options) (*World, error) {
 		*url = "http://" + l.Addr().String()
 	}
 	ctx := context.Background()
+	if w.gitops, err = newGitops(cluster, w.services, speed); err == nil {
+		err = w.gitops.create(ctx)
+	}
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
 	for _, t := range analysisTemplates(sc, speed) {
 		if err := cluster.CreateAnalysisTemplate(ctx, t); err != nil {
 			w.Close()
@@ -169,7 +178,7 @@ func New(o Options) (*World, error) {
 	}
 	w.traffic.backfill()
 	cluster.SetLogProfile(w.logProfile(sc))
-	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, released: map[string]time.Time{}, started: make(chan struct{})}
+	w.script = &script{cluster: cluster, scenario: sc, services: w.services, book: w.book, git: w.gitops, released: map[string]time.Time{}, started: make(chan struct{})}
 	// Every rollout starts as if released a while ago, in the scenario's
 	// order, so that the first new versions go to them in turn.
 	for i, svc := range sc.Services {
@@ -244,6 +253,7 @@ func (w *World) Run(ctx context.Context) error {
 	wg.Go(func() { w.work.run(ctx) })
 	wg.Go(func() { w.traffic.run(ctx) })
 	wg.Go(func() { w.script.run(ctx) })
+	wg.Go(func() { w.gitops.run(ctx) })
 
 	<-ctx.Done()
 	for _, s := range servers {
@@ -363,8 +373,11 @@ func (s *runningService) rollout() *v1alpha1.Rollout {
 	return &v1alpha1.Rollout{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: s.Name, Namespace: s.Namespace,
-			Labels:      map[string]string{"team": s.Namespace},
-			Annotations: map[string]string{metrics.AnnotationBugsnagProject: s.project.ID},
+			Labels: map[string]string{"team": s.Namespace},
+			Annotations: map[string]string{
+				metrics.AnnotationBugsnagProject: s.project.ID,
+				argocd.TrackingAnnotation:        argocd.TrackingID(appOf(s.Service).Name, s.Namespace, s.Name),
+			},
 		},
 		Spec: v1alpha1.RolloutSpec{
 			Replicas: ptr.To(s.Replicas),

@@ -359,7 +359,8 @@ func TestDefaultScenarioAnalysisPromotesAndAborts(t *testing.T) {
 
 // The analysis scenario's frontend: its good version's p95 misses the
 // latency objective without reaching the hard limit, so the run is
-// Inconclusive and the canary pauses for a person.
+// Inconclusive and the canary pauses for a person; its Application is
+// Suspended.
 func TestAnalysisScenarioInconclusivePauses(t *testing.T) {
 	w := running(t, Options{Scenario: "analysis", Speed: 10, Seed: 9})
 	eventually(t, 60*time.Second, "frontend paused by an inconclusive analysis", func() (bool, string) {
@@ -380,4 +381,6 @@ func TestAnalysisScenarioInconclusivePauses(t *testing.T) {
 	if err != nil || p95 <= 0.15 || p95 >= 0.4 || m.Inconclusive != 1 {
 		t.Errorf("frontend's latency: %s; want one p95 between 0.15 and 0.4", describeRuns(runs))
 	}
+	// Argo CD reports the pause as its health check does.
+	awaitApp(t, w, "web-frontend", "Synced", "Suspended", 10*time.Second)
 }

@@ -124,6 +124,8 @@ type script struct {
 	scenario Scenario
 	services map[string]*runningService
 	book     *versionBook
+	// git is the demo's Argo CD: a release is a commit it syncs.
+	git *gitops
 	// released is when each rollout last got a version.
 	released map[string]time.Time
 	// releases counts the new versions, for the plan.
@@ -217,6 +219,9 @@ func (s *script) releaseNext(ctx context.Context, now time.Time) error {
 func (s *script) setVersion(svc *runningService, version string, q Quality, now time.Time) error {
 	image := svc.Image(version)
 	s.book.set(image, q)
+	if err := s.git.released(svc.Key(), image); err != nil {
+		return err
+	}
 	if err := s.cluster.SetImage(svc.Namespace, svc.Name, image); err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/deploy"
+	"github.com/roost-dev/roost/internal/argocd"
 )
 
 // DefaultUser is who the demo user is when Options.User is empty.
@@ -132,8 +133,9 @@ type Cluster struct {
 	running sync.Mutex
 }
 
-// New builds a cluster with its nodes, the standard namespaces and roost's
-// Rollout CRD, established. Nothing moves until Run.
+// New builds a cluster with its nodes, the standard namespaces, roost's
+// CRDs and Argo CD's Application and AppProject CRDs, established. Nothing
+// moves until Run.
 func New(o Options) (*Cluster, error) {
 	o, err := o.withDefaults()
 	if err != nil {
@@ -160,6 +162,8 @@ func New(o Options) (*Cluster, error) {
 		v1alpha1.AnalysisTemplateGVR:        "AnalysisTemplateList",
 		v1alpha1.ClusterAnalysisTemplateGVR: "ClusterAnalysisTemplateList",
 		v1alpha1.AnalysisRunGVR:             "AnalysisRunList",
+		argocd.ApplicationGVR:               "ApplicationList",
+		argocd.AppProjectGVR:                "AppProjectList",
 		deploy.CRDGVR:                       "CustomResourceDefinitionList",
 	})
 	c.actions = &actionLog{clear: func() { kube.ClearActions(); dyn.ClearActions() }}
@@ -183,7 +187,8 @@ func New(o Options) (*Cluster, error) {
 
 // seed creates what a fresh cluster has: namespaces, Ready nodes, and
 // roost's CRDs (Rollout, AnalysisTemplate, ClusterAnalysisTemplate,
-// AnalysisRun), established, as after `roost install`.
+// AnalysisRun), established, as after `roost install`, beside Argo CD's
+// Application and AppProject, as after Argo CD's install.
 func (c *Cluster) seed() error {
 	now := time.Now()
 	for _, ns := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
@@ -207,7 +212,11 @@ func (c *Cluster) seed() error {
 	if err != nil {
 		return err
 	}
-	for _, crd := range crds {
+	argoCRDs, err := argocd.CRDs()
+	if err != nil {
+		return err
+	}
+	for _, crd := range append(crds, argoCRDs...) {
 		if err := c.establish(crd, now); err != nil {
 			return err
 		}
@@ -305,6 +314,45 @@ func (c *Cluster) CreateAnalysisTemplate(ctx context.Context, t *v1alpha1.Analys
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 	if _, err := c.Dynamic.Resource(v1alpha1.AnalysisTemplateGVR).Namespace(t.Namespace).Create(ctx, u, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("sim: create analysis template %s/%s: %w", t.Namespace, t.Name, err)
+	}
+	return nil
+}
+
+// CreateApplication creates an Argo CD Application (and its namespace, if
+// new), as argocd.Application builds it. Its status is stored as given: the
+// Application CRD has no status subresource, and Argo CD writes the status
+// with the rest of the object.
+func (c *Cluster) CreateApplication(ctx context.Context, app *unstructured.Unstructured) error {
+	return c.createArgoCD(ctx, argocd.ApplicationGVR, "Application", app)
+}
+
+// CreateAppProject creates an Argo CD AppProject (and its namespace, if
+// new), as argocd.AppProject builds it.
+func (c *Cluster) CreateAppProject(ctx context.Context, project *unstructured.Unstructured) error {
+	return c.createArgoCD(ctx, argocd.AppProjectGVR, "AppProject", project)
+}
+
+// createArgoCD creates one of Argo CD's objects after the checks its CRD's
+// schema makes: the kind of the resource, a name, a namespace and a spec.
+func (c *Cluster) createArgoCD(ctx context.Context, gvr schema.GroupVersionResource, kind string, u *unstructured.Unstructured) error {
+	if u == nil {
+		return fmt.Errorf("sim: no %s given (nil)", kind)
+	}
+	name, ns := u.GetName(), u.GetNamespace()
+	switch {
+	case u.GetKind() != kind || u.GetAPIVersion() != gvr.GroupVersion().String():
+		return fmt.Errorf("sim: %s %q is a %s %s; build it with argocd.%s", kind, name, u.GetAPIVersion(), u.GetKind(), kind)
+	case name == "" || ns == "":
+		return fmt.Errorf("sim: %s %q in namespace %q: give it a metadata.name and a metadata.namespace (Argo CD's is %q)", kind, name, ns, argocd.Namespace)
+	}
+	if _, ok := u.Object["spec"].(map[string]any); !ok {
+		return fmt.Errorf("sim: %s %s/%s has no spec; its CRD requires one", kind, ns, name)
+	}
+	if err := c.ensureNamespace(ns); err != nil {
+		return err
+	}
+	if _, err := c.Dynamic.Resource(gvr).Namespace(ns).Create(ctx, u, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("sim: create %s %s/%s: %w", kind, ns, name, err)
 	}
 	return nil
 }

@@ -294,6 +294,9 @@ func discovery() []*metav1.APIResourceList {
 			{Name: "analysistemplates", SingularName: "analysistemplate", Namespaced: true, Kind: "AnalysisTemplate", Verbs: all, ShortNames: []string{"at"}},
 			{Name: "clusteranalysistemplates", SingularName: "clusteranalysistemplate", Kind: "ClusterAnalysisTemplate", Verbs: all, ShortNames: []string{"cat"}},
 			{Name: "analysisruns", SingularName: "analysisrun", Namespaced: true, Kind: "AnalysisRun", Verbs: all, ShortNames: []string{"ar"}},
+			// Argo CD's, as its install leaves them.
+			{Name: "applications", SingularName: "application", Namespaced: true, Kind: "Application", Verbs: all, ShortNames: []string{"app", "apps"}},
+			{Name: "appprojects", SingularName: "appproject", Namespaced: true, Kind: "AppProject", Verbs: all, ShortNames: []string{"appproj", "appprojs"}},
 		}},
 		{GroupVersion: "coordination.k8s.io/v1", APIResources: []metav1.APIResource{
 			{Name: "leases", Namespaced: true, Kind: "Lease", Verbs: all},

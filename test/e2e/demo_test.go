@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -149,4 +150,78 @@ func TestDemoInATerminal(t *testing.T) {
 	if firstPods > 10*time.Second || evidence > 10*time.Second {
 		t.Errorf("the demo is slow to start: pods %s, evidence %s (under 2 s and about 3 s are usual: the first frame waits for the stable versions and the first canaries on their way)", firstPods, evidence)
 	}
+}
+
+// TestDemoInconclusiveAnalysis plays `roost demo --scenario analysis` in a
+// real terminal at 100x32: frontend's latency-slo step measures a p95
+// between its conditions, the run is Inconclusive, and the canary waits
+// under "NEEDS YOU: analysis inconclusive, promote or abort" with the
+// decision sentence saying why; a promote (p, y) accepts it, and the canary
+// moves on to its next step and leaves that group.
+func TestDemoInconclusiveAnalysis(t *testing.T) {
+	t.Parallel()
+	d, _, _, _ := startDemo(t, "--scenario", "analysis")
+
+	const waiting = "NEEDS YOU: analysis inconclusive, promote or abort"
+	d.awaitScreen("frontend under "+waiting, func(s string) bool {
+		return regexp.MustCompile(`frontend +web .* 2/6 .*\? inconclusive`).MatchString(lineAfter(s, waiting))
+	})
+
+	d.keys("/")
+	d.typeText("frontend")
+	d.keys("Enter")
+	d.awaitScreen("only frontend in the list", func(s string) bool {
+		return regexp.MustCompile(`frontend +web`).MatchString(s) && !regexp.MustCompile(`ledger +payments`).MatchString(s)
+	})
+	d.keys("Enter")
+	d.awaitText("web/frontend · Step 2/6", "Paused: InconclusiveAnalysisRun", "Analysis ? Inconclusive · step 2", "waiting for a promote: press p")
+	// The decision sentence wraps after its long value.
+	decision := regexp.MustCompile(`latency-p95 \S+, neither < 0\.15 nor > 0\.4 at measurement 1 of 2: inconclusive \(1\) > inconclusiveLimit \(0\) → paused for a person: promote to accept it, or abort`)
+	d.awaitScreen("the decision sentence", func(s string) bool { return decision.MatchString(unwrapped(s)) })
+
+	d.keys("p")
+	d.awaitText("Promote 1 rollout?", "web/frontend: releases the pause at step 2/6; next: setWeight 50")
+	d.keys("y")
+	d.awaitText("web/frontend: promoted: Inconclusive analysis at step 2/6 accepted, now at step 3/6")
+	d.awaitScreen("frontend past its analysis step", func(s string) bool {
+		return regexp.MustCompile(`web/frontend · Step [3-6]/6`).MatchString(s)
+	})
+	d.awaitLine("Pods", "canary 4/4", "4/4 stable")
+	accepted := regexp.MustCompile(`inconclusiveLimit \(0\) → accepted: promoted past step 2`)
+	d.awaitScreen("the decision sentence after the promote", func(s string) bool { return accepted.MatchString(unwrapped(s)) })
+
+	// In the overview it no longer waits for a person.
+	d.keys("h")
+	d.awaitScreen("frontend out of "+waiting, func(s string) bool {
+		return regexp.MustCompile(`frontend +web .* [3-6]/6 `).MatchString(s) && !strings.Contains(s, waiting)
+	})
+
+	d.keys("q")
+	if code := d.awaitExit(); code != 0 {
+		t.Errorf("roost demo exited with %d after q, want 0", code)
+	}
+}
+
+// lineAfter is the line of screen after the first one holding text, or "".
+func lineAfter(screen, text string) string {
+	lines := strings.Split(screen, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, text) && i+1 < len(lines) {
+			return lines[i+1]
+		}
+	}
+	return ""
+}
+
+// unwrapped is the screen's text as one line: each line without the
+// panels' borders and its indentation, joined by single spaces, so that a
+// sentence the cockpit wrapped reads whole.
+func unwrapped(screen string) string {
+	var parts []string
+	for _, l := range strings.Split(screen, "\n") {
+		if l = strings.TrimSpace(strings.Trim(l, "┃│ ")); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, " ")
 }
