@@ -145,10 +145,6 @@ func AppProject(name, description string) *unstructured.Unstructured {
 	}}
 }
 
-// TrackingAnnotation is the annotation of Argo CD's resource tracking (the
-// default from Argo CD 3.0), whose value TrackingID makes.
-const TrackingAnnotation = "argocd.argoproj.io/tracking-id"
-
 // TrackingID is the tracking annotation Argo CD writes on a Rollout the
 // Application app (in Argo CD's namespace) deploys.
 func TrackingID(app, namespace, rollout string) string {
