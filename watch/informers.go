@@ -132,6 +132,9 @@ type Watcher struct {
 	// a rollout's Application.
 	appInformer cache.SharedIndexInformer
 	tracker     AppTracker
+	// decoded holds, per rollout, its Rollout decoded at the cached
+	// resourceVersion (see Rollout).
+	decoded sync.Map
 
 	dirty  *dirtySet
 	health *healthTracker

@@ -226,9 +226,14 @@ func compareRanked(a, b ranked) int {
 // Rollout implements Source: it decodes the cached Rollout of k. A spec roost
 // cannot act on still yields a Rollout (metadata and status decode leniently),
 // so the dashboard shows it with its InvalidSpec condition.
+//
+// The decoded Rollout is kept per resourceVersion: a rollout re-derived
+// because its pods, Events or AnalysisRuns changed is not decoded again.
+// Callers must not modify it.
 func (w *Watcher) Rollout(k Key) (*v1alpha1.Rollout, error) {
 	obj, err := w.rolloutLister.ByNamespace(k.Namespace).Get(k.Name)
 	if apierrors.IsNotFound(err) {
+		w.decoded.Delete(k)
 		return nil, nil
 	}
 	if err != nil {
@@ -238,8 +243,19 @@ func (w *Watcher) Rollout(k Key) (*v1alpha1.Rollout, error) {
 	if !ok {
 		return nil, nil
 	}
+	rv := u.GetResourceVersion()
+	if d, ok := w.decoded.Load(k); ok && rv != "" && d.(decodedRollout).rv == rv {
+		return d.(decodedRollout).ro, nil
+	}
 	ro, _ := v1alpha1.FromUnstructured(u)
+	w.decoded.Store(k, decodedRollout{rv: rv, ro: ro})
 	return ro, nil
+}
+
+// decodedRollout is a Rollout decoded from the cache at resourceVersion rv.
+type decodedRollout struct {
+	rv string
+	ro *v1alpha1.Rollout
 }
 
 // Objects implements Source from the informers' indexes, without scanning the

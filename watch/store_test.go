@@ -186,3 +186,40 @@ func TestStoreOnWatcher(t *testing.T) {
 		t.Errorf("overview after deleting cart: %v", got)
 	}
 }
+
+// TestRolloutDecodedOncePerVersion: a rollout re-derived for its pods or
+// runs is not decoded again; a new resourceVersion is.
+func TestRolloutDecodedOncePerVersion(t *testing.T) {
+	a := newApp("shop", "checkout", 1, 1)
+	a.ro.ResourceVersion = "7"
+	c := newCluster(t, a)
+	c.start(Options{})
+	k := key("shop", "checkout")
+	first, err := c.w.Rollout(k)
+	if err != nil || first == nil {
+		t.Fatalf("Rollout: %v, %v", first, err)
+	}
+	again, _ := c.w.Rollout(k)
+	if again != first {
+		t.Fatal("the same resourceVersion was decoded twice")
+	}
+	u, _ := v1alpha1.ToUnstructured(a.ro)
+	u.SetResourceVersion("8")
+	u.SetAnnotations(map[string]string{"changed": "yes"})
+	if err := c.w.rolloutInformer.GetIndexer().Update(u); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := c.w.Rollout(k)
+	if next == first || next.Annotations["changed"] != "yes" {
+		t.Fatalf("a new resourceVersion was not decoded: %v", next.Annotations)
+	}
+	if err := c.w.rolloutInformer.GetIndexer().Delete(u); err != nil {
+		t.Fatal(err)
+	}
+	if gone, _ := c.w.Rollout(k); gone != nil {
+		t.Fatal("a deleted rollout is still served")
+	}
+	if _, ok := c.w.decoded.Load(k); ok {
+		t.Fatal("a deleted rollout's decoding is kept")
+	}
+}

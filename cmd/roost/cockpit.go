@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -240,6 +241,12 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 			runtime.ReadMemStats(&ms)
 			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n,
 				"heapInUseMB", ms.HeapInuse>>20, "heapSysMB", ms.HeapSys>>20, "sysMB", ms.Sys>>20)
+			// Listing thousands of pods leaves garbage several times the
+			// size of what is kept; the runtime would hand that memory
+			// back to the system only over minutes. The cockpit stays
+			// open for hours: give it back now, once, off the screen's
+			// goroutine.
+			go debug.FreeOSMemory()
 		},
 	}
 	if !o.readonly {
