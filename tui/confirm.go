@@ -23,6 +23,9 @@ import (
 type confirmDialog struct {
 	verb  verb
 	plans []plannedAction
+	// group names the group acted on from its line ("project shop"), ""
+	// for marked rollouts or the one under the cursor.
+	group string
 	// judge gives a promote's plans what the judge says of each canary.
 	judge func(*watch.Rollout) (string, bool)
 	// armed is set by a first y on a promote of a canary the judge fails:
@@ -46,16 +49,19 @@ const (
 	confirmNo
 )
 
-// newConfirmDialog plans v on each target. It returns nil and why when
-// nothing would be sent to any of them.
-func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
-	c := &confirmDialog{verb: v, judge: judge}
+// newConfirmDialog plans v on each target, the rollouts of group when it
+// is set. It returns nil and why when nothing would be sent to any of them.
+func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
+	c := &confirmDialog{verb: v, group: group, judge: judge}
 	for _, r := range targets {
 		c.plans = append(c.plans, c.plan(r))
 	}
 	if c.sendable() == 0 {
-		if len(c.plans) == 1 {
+		switch {
+		case len(c.plans) == 1:
 			return nil, fmt.Sprintf("nothing to %s: %s: %s", v, c.plans[0].key, c.plans[0].skip)
+		case group != "":
+			return nil, fmt.Sprintf("nothing to %s: none of the %d rollouts of %s can be (%s)", v, len(c.plans), group, c.plans[0].skip)
 		}
 		return nil, fmt.Sprintf("nothing to %s: none of the %d marked rollouts can be (%s)", v, len(c.plans), c.plans[0].skip)
 	}
@@ -280,7 +286,11 @@ func terminateRuns(ctx context.Context, actor Actor, t actions.Target, runs []st
 // cells wide.
 func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 	inner := width - 4
-	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), plural(c.sendable(), "rollout", "rollouts")))
+	what := plural(c.sendable(), "rollout", "rollouts")
+	if c.group != "" {
+		what = c.group + ": " + what
+	}
+	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), what))
 	var lines []string
 	shown := 0
 	for _, p := range c.plans {

@@ -45,6 +45,9 @@ func (m Model) detailPanel(width, height int) []string {
 	t := m.th
 	r := m.current()
 	focused := m.screen == screenDetail || (m.split() && m.focus != panelList)
+	if g := m.cursorGroup(); g != nil {
+		return m.groupPanel(g, focused, width, height)
+	}
 	if r == nil {
 		return m.box(t.Title.Render("Detail"), focused, width, height, []string{t.Muted.Render("No rollout selected: pick one in the list with up/down (k/j).")})
 	}
