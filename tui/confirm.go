@@ -79,13 +79,28 @@ func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th themes.
 	return c, ""
 }
 
-// plan predicts the action on r, with the judge's word for a promote.
+// plan predicts the action on r, with the judge's word for a promote, and
+// Argo CD's for a change of the spec it will revert.
 func (c *confirmDialog) plan(r *watch.Rollout) plannedAction {
 	p := planAction(c.verb, r)
 	if (c.verb == verbPromote || c.verb == verbPromoteFull) && p.skip == "" && c.judge != nil {
 		p.evidence, p.fail = c.judge(r)
 	}
+	if p.skip == "" {
+		p.reverted = revertWarning(c.verb, r)
+	}
 	return p
+}
+
+// revertWarning says that Argo CD will revert v on r: an undo or a hold
+// changes the Rollout's spec, which an Application that auto-syncs with
+// self-heal puts back as Git has it. Promote, abort and retry write the
+// status, which Argo CD never reverts.
+func revertWarning(v verb, r *watch.Rollout) string {
+	if (v != verbUndo && v != verbHold) || !r.App.Reverts() {
+		return ""
+	}
+	return fmt.Sprintf("Argo CD's Application %s/%s auto-syncs with self-heal: it will revert this change; pause auto-sync in Argo CD first, or change Git", r.App.Namespace, r.App.Name)
 }
 
 // refresh plans again every rollout that moved on since the dialog opened
@@ -100,11 +115,15 @@ func (c *confirmDialog) refresh(lookup func(watch.Key) *watch.Rollout) {
 			}
 			continue
 		}
-		if np := c.plan(r); np.expect != p.expect || np.skip != p.skip || np.fail != p.fail {
+		np := c.plan(r)
+		if np.expect != p.expect || np.skip != p.skip || np.fail != p.fail {
 			np.changed = true
 			c.plans[i] = np
 			c.armed = false
 		}
+		// Argo CD's sync policy is the Application's, not the rollout's:
+		// the warning follows it without calling the rollout moved on.
+		c.plans[i].reverted = np.reverted
 	}
 }
 
@@ -327,6 +346,11 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 			}
 			for _, l := range wrap("  "+p.evidence, inner) {
 				lines = append(lines, style.Render(l))
+			}
+		}
+		if p.reverted != "" {
+			for _, l := range wrap("  "+p.reverted, inner) {
+				lines = append(lines, t.Warn.Render(l))
 			}
 		}
 	}

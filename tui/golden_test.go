@@ -213,6 +213,7 @@ func TestGoldenScreens(t *testing.T) {
 		{"grouped-project-marked", func(t *testing.T, m Model) Model { return press(selectGroup(t, press(m, "v", "v"), "shop"), "space") }},
 		{"grouped-filter", func(_ *testing.T, m Model) Model { return press(m, "v", "v", "/", "c", "a", "r", "t") }},
 		{"confirm-group", func(t *testing.T, m Model) Model { return press(selectGroup(t, press(m, "v", "v"), "shop"), "p") }},
+		{"confirm-undo-self-heal", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "shop", "cart"), "U") }},
 	}
 	for _, s := range screens {
 		for _, size := range sizes {

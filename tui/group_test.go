@@ -433,3 +433,98 @@ func TestGroupingReadOnly(t *testing.T) {
 		t.Errorf("read-only, space and p on a group line: marked %v, dialog %v, status %q", m.marked, m.confirm != nil, m.status.text)
 	}
 }
+
+// An undo or a hold on a rollout whose Application auto-syncs with
+// self-heal says that Argo CD will revert it; promote, abort and retry write
+// the status, which Argo CD never reverts: no warning there.
+func TestSelfHealWarning(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const warning = "Argo CD's Application argocd/shop-cart auto-syncs with self-heal: it will revert this change; pause auto-sync in Argo CD first, or change Git"
+	for _, c := range []struct {
+		key, name string
+		warns     bool
+	}{
+		{"U", "cart", true},
+		{"s", "cart", true},
+		{"p", "cart", false},
+		{"P", "cart", false},
+		{"a", "cart", false},
+		// front's Application syncs by hand: nothing reverts an undo.
+		{"U", "front", false},
+	} {
+		ns := "shop"
+		if c.name == "front" {
+			ns = "web"
+		}
+		m := press(selectRollout(t, fixtureModel(ctx, dark(t), 120, 40, nil), ns, c.name), c.key)
+		if m.confirm == nil {
+			t.Fatalf("%s on %s opened no dialog: %s", c.key, c.name, m.status.text)
+		}
+		// The dialog's words, without its frame.
+		dialog := strings.Join(strings.Fields(strings.ReplaceAll(ansi.Strip(strings.Join(m.confirm.Render(m.th, 90), "\n")), "┃", "")), " ")
+		if has := strings.Contains(dialog, strings.Join(strings.Fields(warning), " ")); has != c.warns {
+			t.Errorf("%s on %s: self-heal warning shown %v, want %v:\n%s", c.key, c.name, has, c.warns, dialog)
+		}
+		if c.warns != (m.confirm.plans[0].reverted != "") {
+			t.Errorf("%s on %s: plan reverted = %q", c.key, c.name, m.confirm.plans[0].reverted)
+		}
+	}
+	// Self-heal turned off while the dialog is open: the warning goes, and
+	// the rollout is not said to have moved on.
+	c, _ := newConfirmDialog(verbUndo, []*watch.Rollout{cartAt(1)}, "", dark(t), nil)
+	if c.plans[0].reverted == "" {
+		t.Fatal("undo on cart: no self-heal warning")
+	}
+	c.refresh(func(watch.Key) *watch.Rollout {
+		r := cartAt(1)
+		r.App = &watch.App{Name: "shop-cart", Namespace: "argocd", Known: true, Project: "shop", AutoSync: true}
+		return r
+	})
+	if c.plans[0].reverted != "" || c.plans[0].changed {
+		t.Errorf("after self-heal was turned off: warning %q, moved on %v", c.plans[0].reverted, c.plans[0].changed)
+	}
+	// Argo CD's word comes from the Application as roost read it: one not
+	// readable warns of nothing, as nothing is known of its sync.
+	for _, a := range []*watch.App{
+		{Name: "shop-cart", Namespace: "argocd", Known: false},
+		{Name: "shop-cart", Namespace: "argocd", Known: true, AutoSync: false, SelfHeal: true},
+		{Name: "shop-cart", Namespace: "argocd", Known: true, AutoSync: true},
+	} {
+		r := cartAt(1)
+		r.App = a
+		if w := revertWarning(verbUndo, r); w != "" {
+			t.Errorf("undo with App %+v warns %q", a, w)
+		}
+	}
+}
+
+// The detail names the rollout's Application in one line; with only the
+// tracking mark known, it says the Application is not readable.
+func TestDetailNamesTheApplication(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, c := range []struct {
+		ns, name string
+		want     string
+	}{
+		{"shop", "cart", "Argo CD shop-cart · project shop · Synced · Suspended · auto-sync with self-heal"},
+		{"web", "front", "Argo CD storefront · project frontend · Synced · Progressing · manual sync"},
+		{"payments", "refunds", "Argo CD payments-refunds (from its instance label; Application not readable: project, sync and health unknown)"},
+	} {
+		m := press(selectRollout(t, fixtureModel(ctx, dark(t), 120, 40, nil), c.ns, c.name), "enter")
+		if screen := ansi.Strip(m.Render()); !strings.Contains(screen, c.want) {
+			t.Errorf("the detail of %s/%s lacks %q:\n%s", c.ns, c.name, c.want, screen)
+		}
+	}
+	m := press(selectRollout(t, fixtureModel(ctx, dark(t), 120, 40, nil), "payments", "ledger"), "enter")
+	if screen := ansi.Strip(m.Render()); strings.Contains(screen, "Argo CD ") {
+		t.Errorf("the detail of ledger, which Argo CD does not deploy, names Argo CD:\n%s", screen)
+	}
+	// Narrow, the line keeps the self-heal in fewer cells.
+	r := cartAt(1)
+	d := rolloutDetail{th: dark(t), r: r}
+	if got := strings.TrimSpace(ansi.Strip(d.appLines(56)[0])); got != "Argo CD shop-cart · shop · Synced/Suspended · self-heal" {
+		t.Errorf("at 56 cells: %q", got)
+	}
+}
