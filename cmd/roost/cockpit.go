@@ -54,6 +54,10 @@ type cockpitOptions struct {
 	// podLogs, when set, reads pods' logs instead of the API server's
 	// pods/log (the demo's simulated kubelets).
 	podLogs logStream
+	// argoCD, when set, replaces the configuration's argocd section (the
+	// demo's: its Argo CD, if any, is in its simulated cluster, never in a
+	// real one argocd.context names).
+	argoCD *metrics.ArgoCDConfig
 }
 
 func (o *cockpitOptions) addFlags(cmd *cobra.Command) {
@@ -179,7 +183,11 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	// overview by Application and AppProject; the configuration's errors
 	// are the evidence's to show.
 	cfg, _ := metrics.Load(o.config, os.Getenv)
-	argo := a.findArgoCD(ctx, c, cfg.ArgoCD)
+	argoCfg := cfg.ArgoCD
+	if o.argoCD != nil {
+		argoCfg = *o.argoCD
+	}
+	argo := a.findArgoCD(ctx, c, argoCfg)
 	if argo.Why != "" {
 		note(themes.Info, "%s", argo.Why)
 	}

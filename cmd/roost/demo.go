@@ -13,6 +13,7 @@ import (
 
 	"github.com/roost-dev/roost/internal/demo"
 	"github.com/roost-dev/roost/internal/sim"
+	"github.com/roost-dev/roost/metrics"
 )
 
 // demoOptions are the flags of `roost demo`.
@@ -138,6 +139,9 @@ func (a *app) runDemo(ctx context.Context, o *demoOptions) error {
 func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOptions) {
 	c := &clients{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic, User: sim.DefaultUser, Context: demo.ContextName}
 	a.allNamespaces = true
+	// Argo CD's Applications, if any, are the simulated cluster's: never
+	// those of a real cluster that --argocd-context or argocd.context name.
+	a.argoContext = ""
 	co := &cockpitOptions{
 		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii, readonly: o.readonly, bell: o.bell,
 		evidence: &evidenceSources{config: w.Metrics(), getenv: w.Getenv},
@@ -151,5 +155,7 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 		},
 		podLogs: w.Cluster.PodLogs,
 	}
+	argoCD := metrics.Defaults().ArgoCD
+	co.argoCD = &argoCD
 	return c, co
 }
