@@ -43,20 +43,21 @@ and promotes itself, the one that turns bad is aborted by its analysis with no k
 pressed; and new versions every few minutes. roost's own reconciler, analysis runs,
 watches, Datadog and Bugsnag clients and cockpit run on it unchanged; only the
 cluster, the traffic and the two services are simulated, and nothing you do leaves
-the process.
+the process but the grouping v chooses, remembered as the cockpit remembers it.
 
 The pods' requests go to a Datadog API and their errors, sent with bugsnag-go, to
 a Bugsnag, both served by roost itself. They are the only ports the demo opens: two,
 on 127.0.0.1, chosen by the system. It needs no network beyond loopback, makes its
-keys up at start, and leaves no files: its logs are dropped unless --log-file is given.
+keys up at start, and leaves no files: its logs are dropped unless --log-file is given,
+and only v writes roost's configuration (cockpit.grouping).
 It reads no kubeconfig: the connection flags do not apply to it.
 
 Scenarios:` + scenarios.String() + `
 
 Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n confirm,
-/ filter, enter detail, tab to the pods and enter for a pod's log and Events (the
-simulated kubelets log each request; a bad version's fail), backspace or h back,
-? every key, q quit.`,
+/ filter, v group by Argo CD Application or project, enter detail, tab to the pods
+and enter for a pod's log and Events (the simulated kubelets log each request; a bad
+version's fail), backspace or h back, ? every key, q quit.`,
 		Example: `  roost demo                     # the default scenario, in real time
   roost demo --speed 3           # pauses, pod starts and new versions three times as fast
   roost demo --scenario analysis # analysis that passes, fails, and is inconclusive
