@@ -338,7 +338,7 @@ func frame(th themes.Theme, title string, focused bool, width, height int, conte
 	inner := width - 2
 	t := ""
 	if title != "" {
-		t = " " + fit(title, min(cells(title), inner-2), th.Symbols.Ellipsis) + " "
+		t = " " + fit(title, min(cells(title), inner-3), th.Symbols.Ellipsis) + " "
 	}
 	fill := max(inner-1-cells(t), 0)
 	out := make([]string, 0, height)
