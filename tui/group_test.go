@@ -528,3 +528,31 @@ func TestDetailNamesTheApplication(t *testing.T) {
 		t.Errorf("at 56 cells: %q", got)
 	}
 }
+
+// Grouped, every screen keeps its size on panes from 40×12 up: each line as
+// wide as the terminal, the group lines cut with an ellipsis.
+func TestGroupedNarrowPanes(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, size := range []struct{ w, h int }{{40, 12}, {52, 16}, {64, 20}, {80, 24}, {110, 34}} {
+		for _, keys := range [][]string{
+			{"v"},
+			{"v", "v", "g"},
+			{"v", "v", "g", "space"},
+			{"v", "v", "g", "P"},
+			{"v", "v", "g", "enter"},
+			{"v", "v", "/", "f", "r", "o", "n", "t", "e", "n", "d"},
+		} {
+			m := press(fixtureModel(ctx, dark(t), size.w, size.h, nil), keys...)
+			lines := strings.Split(m.Render(), "\n")
+			if len(lines) != size.h {
+				t.Errorf("%d×%d after %q: %d lines", size.w, size.h, keys, len(lines))
+			}
+			for i, l := range lines {
+				if w := ansi.StringWidth(l); w != size.w {
+					t.Errorf("%d×%d after %q: line %d is %d cells: %q", size.w, size.h, keys, i+1, w, ansi.Strip(l))
+				}
+			}
+		}
+	}
+}
