@@ -182,15 +182,27 @@ func (m *Model) groupName(g *rowGroup) string {
 	return "application " + g.title
 }
 
-// groupingText says how the overview is grouped, and what v does next.
-func groupingText(g watch.GroupBy) string {
+// groupingName says how the overview is grouped.
+func groupingName(g watch.GroupBy) string {
 	switch g {
 	case watch.GroupApplication:
-		return "grouped by Argo CD Application (v: by AppProject)"
+		return "grouped by Argo CD Application"
 	case watch.GroupProject:
-		return "grouped by Argo CD AppProject (v: no groups)"
+		return "grouped by Argo CD AppProject"
 	}
-	return "not grouped (v: by Argo CD Application)"
+	return "not grouped"
+}
+
+// groupingText says how the overview is grouped, and what v does next.
+func groupingText(g watch.GroupBy) string {
+	next := "by Argo CD Application"
+	switch g {
+	case watch.GroupApplication:
+		next = "by AppProject"
+	case watch.GroupProject:
+		next = "no groups"
+	}
+	return groupingName(g) + " (v: " + next + ")"
 }
 
 // cycleGrouping is v: the next grouping, at once, and a command that
@@ -232,7 +244,7 @@ func (m *Model) saveGrouping() tea.Cmd {
 func (m Model) onGroupingSaved(msg groupingSavedMsg) (Model, tea.Cmd) {
 	m.savingGrouping = false
 	if msg.err != nil {
-		m.status = status{text: fmt.Sprintf("%s for this session only; it is not remembered: %v", capitalize(groupingText(msg.grouping)), msg.err), level: levelWarn}
+		m.status = status{text: fmt.Sprintf("%s for this session only, not remembered: %v", capitalize(groupingName(msg.grouping)), msg.err), level: levelWarn}
 	}
 	if msg.grouping != m.grouping {
 		return m, m.saveGrouping()
