@@ -23,6 +23,9 @@ import (
 type confirmDialog struct {
 	verb  verb
 	plans []plannedAction
+	// group names the group acted on from its line ("project shop"), ""
+	// for marked rollouts or the one under the cursor.
+	group string
 	// judge gives a promote's plans what the judge says of each canary.
 	judge func(*watch.Rollout) (string, bool)
 	// armed is set by a first y on a promote of a canary the judge fails:
@@ -46,16 +49,19 @@ const (
 	confirmNo
 )
 
-// newConfirmDialog plans v on each target. It returns nil and why when
-// nothing would be sent to any of them.
-func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
-	c := &confirmDialog{verb: v, judge: judge}
+// newConfirmDialog plans v on each target, the rollouts of group when it
+// is set. It returns nil and why when nothing would be sent to any of them.
+func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
+	c := &confirmDialog{verb: v, group: group, judge: judge}
 	for _, r := range targets {
 		c.plans = append(c.plans, c.plan(r))
 	}
 	if c.sendable() == 0 {
-		if len(c.plans) == 1 {
+		switch {
+		case len(c.plans) == 1:
 			return nil, fmt.Sprintf("nothing to %s: %s: %s", v, c.plans[0].key, c.plans[0].skip)
+		case group != "":
+			return nil, fmt.Sprintf("nothing to %s: none of the %d rollouts of %s can be (%s)", v, len(c.plans), group, c.plans[0].skip)
 		}
 		return nil, fmt.Sprintf("nothing to %s: none of the %d marked rollouts can be (%s)", v, len(c.plans), c.plans[0].skip)
 	}
@@ -73,13 +79,28 @@ func newConfirmDialog(v verb, targets []*watch.Rollout, th themes.Theme, judge f
 	return c, ""
 }
 
-// plan predicts the action on r, with the judge's word for a promote.
+// plan predicts the action on r, with the judge's word for a promote, and
+// Argo CD's for a change of the spec it will revert.
 func (c *confirmDialog) plan(r *watch.Rollout) plannedAction {
 	p := planAction(c.verb, r)
 	if (c.verb == verbPromote || c.verb == verbPromoteFull) && p.skip == "" && c.judge != nil {
 		p.evidence, p.fail = c.judge(r)
 	}
+	if p.skip == "" {
+		p.reverted = revertWarning(c.verb, r)
+	}
 	return p
+}
+
+// revertWarning says that Argo CD will revert v on r: an undo or a hold
+// changes the Rollout's spec, which an Application that auto-syncs with
+// self-heal puts back as Git has it. Promote, abort and retry write the
+// status, which Argo CD never reverts.
+func revertWarning(v verb, r *watch.Rollout) string {
+	if (v != verbUndo && v != verbHold) || !r.App.Reverts() {
+		return ""
+	}
+	return fmt.Sprintf("Argo CD's Application %s/%s auto-syncs with self-heal: it will revert this change; pause auto-sync in Argo CD first, or change Git", r.App.Namespace, r.App.Name)
 }
 
 // refresh plans again every rollout that moved on since the dialog opened
@@ -94,11 +115,15 @@ func (c *confirmDialog) refresh(lookup func(watch.Key) *watch.Rollout) {
 			}
 			continue
 		}
-		if np := c.plan(r); np.expect != p.expect || np.skip != p.skip || np.fail != p.fail {
+		np := c.plan(r)
+		if np.expect != p.expect || np.skip != p.skip || np.fail != p.fail {
 			np.changed = true
 			c.plans[i] = np
 			c.armed = false
 		}
+		// Argo CD's sync policy is the Application's, not the rollout's:
+		// the warning follows it without calling the rollout moved on.
+		c.plans[i].reverted = np.reverted
 	}
 }
 
@@ -280,7 +305,11 @@ func terminateRuns(ctx context.Context, actor Actor, t actions.Target, runs []st
 // cells wide.
 func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 	inner := width - 4
-	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), plural(c.sendable(), "rollout", "rollouts")))
+	what := plural(c.sendable(), "rollout", "rollouts")
+	if c.group != "" {
+		what = c.group + ": " + what
+	}
+	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), what))
 	var lines []string
 	shown := 0
 	for _, p := range c.plans {
@@ -317,6 +346,11 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 			}
 			for _, l := range wrap("  "+p.evidence, inner) {
 				lines = append(lines, style.Render(l))
+			}
+		}
+		if p.reverted != "" {
+			for _, l := range wrap("  "+p.reverted, inner) {
+				lines = append(lines, t.Warn.Render(l))
 			}
 		}
 	}

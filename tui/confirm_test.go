@@ -36,7 +36,7 @@ func cartAt(i int32) *watch.Rollout {
 // action it sends carries the state it was confirmed against.
 func TestConfirmDialogFollowsItsRollout(t *testing.T) {
 	th := themes.Default(nil)
-	c, why := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, th, nil)
+	c, why := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", th, nil)
 	if c == nil {
 		t.Fatal(why)
 	}
@@ -72,7 +72,7 @@ func (a *expectActor) Promote(ctx context.Context, ns, name string) (actions.Res
 }
 
 func TestConfirmDialogSendsTheStateItShowed(t *testing.T) {
-	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, themes.Default(nil), nil)
+	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", themes.Default(nil), nil)
 	actor := &expectActor{}
 	msg := c.send(context.Background(), actor)().(actionDoneMsg)
 	if len(actor.got) != 1 || !errors.Is(actor.got[0], actions.ErrMovedOn) {
@@ -89,7 +89,7 @@ func TestConfirmDialogFailNeedsASecondYes(t *testing.T) {
 	judge := func(*watch.Rollout) (string, bool) {
 		return "judge: score Fail; worst error rate 8× stable (canary 8.0% vs 1.0%)", true
 	}
-	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, th, judge)
+	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", th, judge)
 	k := newKeyMap(false)
 	yes := tea.KeyPressMsg{Code: 'y', Text: "y"}
 	if a, _ := c.onKey(yes, k); a != confirmOpen || !c.armed {
@@ -105,7 +105,7 @@ func TestConfirmDialogFailNeedsASecondYes(t *testing.T) {
 		t.Fatalf("second y: %v, want yes", a)
 	}
 	// A passing canary needs one y.
-	c, _ = newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, th, func(*watch.Rollout) (string, bool) { return "judge: score Pass", false })
+	c, _ = newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", th, func(*watch.Rollout) (string, bool) { return "judge: score Pass", false })
 	if a, _ := c.onKey(yes, k); a != confirmYes {
 		t.Fatalf("y on a passing canary: %v, want yes", a)
 	}

@@ -20,6 +20,10 @@ const clipboardHint = "not in your clipboard? tmux needs: set -g set-clipboard o
 // copyRollout copies the summary of the rollout under the cursor.
 func (m Model) copyRollout() (Model, tea.Cmd) {
 	r := m.current()
+	if m.onGroup {
+		m.status = status{text: "nothing to copy on a group line: move down to a rollout, then press C", level: levelWarn}
+		return m, nil
+	}
 	if r == nil {
 		m.status = status{text: "nothing to copy: no rollout is in view", level: levelWarn}
 		return m, nil

@@ -45,6 +45,9 @@ func (m Model) detailPanel(width, height int) []string {
 	t := m.th
 	r := m.current()
 	focused := m.screen == screenDetail || (m.split() && m.focus != panelList)
+	if g := m.cursorGroup(); g != nil {
+		return m.groupPanel(g, focused, width, height)
+	}
 	if r == nil {
 		return m.box(t.Title.Render("Detail"), focused, width, height, []string{t.Muted.Render("No rollout selected: pick one in the list with up/down (k/j).")})
 	}
@@ -71,6 +74,7 @@ func (m Model) detailPanel(width, height int) []string {
 	blocks := []detailBlock{
 		{rank: 0, lines: d.phaseLines(inner)},
 		{rank: 1, lines: d.problemLines(inner)},
+		{rank: 7, lines: d.appLines(inner)},
 		{rank: 3, lines: d.stepLines(inner)},
 		{rank: 4, lines: d.pauseLines()},
 		{rank: 4, lines: m.gateLine(r)},
@@ -165,6 +169,68 @@ func steppedByName(component string) string {
 		return "Argo Rollouts"
 	}
 	return component
+}
+
+// appLines say, in one line, which Argo CD Application deploys the
+// rollout: its name, project, sync and health, and whether it auto-syncs
+// with self-heal (then Argo CD reverts a change to the spec made by hand).
+func (d rolloutDetail) appLines(width int) []string {
+	a := d.r.App
+	if a == nil {
+		return nil
+	}
+	t := d.th
+	dot := t.Muted.Render(" " + t.Symbols.Dot + " ")
+	name := a.Name
+	if a.Namespace != "" && a.Namespace != watch.DefaultArgoCDNamespace {
+		name = a.Namespace + "/" + a.Name
+	}
+	head := t.Muted.Render("Argo CD ") + t.Text.Render(name)
+	if !a.Known {
+		mark := "its tracking annotation"
+		if a.ByLabel {
+			mark = "its instance label"
+		}
+		full := head + t.Muted.Render(" (from "+mark+"; Application not readable: project, sync and health unknown)")
+		if cells(full) <= width {
+			return []string{full}
+		}
+		return []string{fit(head+t.Muted.Render(" (Application not readable)"), width, t.Symbols.Ellipsis)}
+	}
+	var state []string
+	for _, s := range []string{a.Sync, a.Health} {
+		if s != "" {
+			state = append(state, s)
+		}
+	}
+	auto, short := "manual sync", ""
+	switch {
+	case a.SelfHeal && a.AutoSync:
+		auto, short = "auto-sync with self-heal", "self-heal"
+	case a.AutoSync:
+		auto, short = "auto-sync", "auto-sync"
+	}
+	autoStyle := t.Text
+	if a.Reverts() {
+		autoStyle = t.Warn
+	}
+	full := head + dot + t.Muted.Render("project ") + t.Text.Render(a.Project)
+	for _, s := range state {
+		full += dot + t.Text.Render(s)
+	}
+	full += dot + autoStyle.Render(auto)
+	if cells(full) <= width {
+		return []string{full}
+	}
+	// Narrow: the same in fewer cells.
+	compact := head + dot + t.Text.Render(a.Project)
+	if len(state) > 0 {
+		compact += dot + t.Text.Render(strings.Join(state, "/"))
+	}
+	if short != "" {
+		compact += dot + autoStyle.Render(short)
+	}
+	return []string{fit(compact, width, t.Symbols.Ellipsis)}
 }
 
 // problemLines say why a rollout stopped: the abort reason, the refused spec.

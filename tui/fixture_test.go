@@ -113,6 +113,15 @@ func fixtureRollouts() []*watch.Rollout {
 		StepsTotal:  2, Steps: steps(0, "setWeight 10", "pause (until promoted)"),
 		Replicas: 3,
 	}
+	// Argo CD deploys all but ledger: checkout and cart in project shop
+	// (cart's Application self-heals), front and search together
+	// (storefront) in project frontend; refunds by its instance label
+	// alone, its Application not readable.
+	checkout.App = &watch.App{Name: "shop-checkout", Namespace: "argocd", Known: true, Project: "shop", Sync: "Synced", Health: "Degraded", AutoSync: true}
+	cart.App = &watch.App{Name: "shop-cart", Namespace: "argocd", Known: true, Project: "shop", Sync: "Synced", Health: "Suspended", AutoSync: true, SelfHeal: true}
+	front.App = &watch.App{Name: "storefront", Namespace: "argocd", Known: true, Project: "frontend", Sync: "Synced", Health: "Progressing"}
+	search.App = &watch.App{Name: "storefront", Namespace: "argocd", Known: true, Project: "frontend", Sync: "Synced", Health: "Progressing"}
+	refunds.App = &watch.App{Name: "payments-refunds", ByLabel: true}
 	cart.Pods = fixturePods(cart, nil)
 	search.Pods = fixturePods(search, nil)
 	refunds.Pods = fixturePods(refunds, nil)

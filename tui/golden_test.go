@@ -54,13 +54,27 @@ func press(m Model, keys ...string) Model {
 func selectRollout(t *testing.T, m Model, ns, name string) Model {
 	t.Helper()
 	m = press(m, "g")
-	for range len(m.rows) {
+	for range len(m.rows) + len(m.groups) {
 		if r := m.current(); r != nil && r.Namespace == ns && r.Name == name {
 			return m
 		}
 		m = press(m, "down")
 	}
 	t.Fatalf("rollout %s/%s is not in the overview", ns, name)
+	return m
+}
+
+// selectGroup moves the cursor to the group line titled title.
+func selectGroup(t *testing.T, m Model, title string) Model {
+	t.Helper()
+	m = press(m, "g")
+	for range len(m.rows) + len(m.groups) {
+		if g := m.cursorGroup(); g != nil && g.title == title {
+			return m
+		}
+		m = press(m, "down")
+	}
+	t.Fatalf("no group line %q in the overview", title)
 	return m
 }
 
@@ -194,6 +208,12 @@ func TestGoldenScreens(t *testing.T) {
 			return press(m, "P")
 		}},
 		{"filter", func(_ *testing.T, m Model) Model { return press(m, "/", "w", "e", "b") }},
+		{"grouped-application", func(_ *testing.T, m Model) Model { return press(m, "v") }},
+		{"grouped-project", func(_ *testing.T, m Model) Model { return press(m, "v", "v") }},
+		{"grouped-project-marked", func(t *testing.T, m Model) Model { return press(selectGroup(t, press(m, "v", "v"), "shop"), "space") }},
+		{"grouped-filter", func(_ *testing.T, m Model) Model { return press(m, "v", "v", "/", "c", "a", "r", "t") }},
+		{"confirm-group", func(t *testing.T, m Model) Model { return press(selectGroup(t, press(m, "v", "v"), "shop"), "p") }},
+		{"confirm-undo-self-heal", func(t *testing.T, m Model) Model { return press(selectRollout(t, m, "shop", "cart"), "U") }},
 	}
 	for _, s := range screens {
 		for _, size := range sizes {
@@ -217,6 +237,7 @@ func TestGoldenSmallTerminals(t *testing.T) {
 		{"minimum-overview", 40, 12, nil},
 		{"minimum-detail", 40, 12, []string{"down", "down", "enter"}},
 		{"minimum-detail-canary", 40, 12, []string{"enter"}},
+		{"minimum-grouped", 40, 12, []string{"v", "v", "up"}},
 		{"too-small", 39, 12, nil},
 		{"too-small-short", 80, 11, nil},
 	} {

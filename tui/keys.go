@@ -21,6 +21,9 @@ type keyMap struct {
 	Mark, MarkNone key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
+	// Group cycles the overview's grouping: none, by Argo CD Application,
+	// by AppProject.
+	Group key.Binding
 	// Copy puts a one-line summary on the clipboard (OSC 52).
 	Copy key.Binding
 	// OpenPod opens the pod screen from the pods panel (enter, as Detail:
@@ -63,6 +66,7 @@ func newKeyMap(ascii bool) keyMap {
 		Back:    key.NewBinding(key.WithKeys("backspace", "left", "h", "esc"), key.WithHelp(back, "back")),
 		Focus:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "next panel")),
 		Filter:  key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Group:   key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "group (Argo CD)")),
 		Metrics: key.NewBinding(key.WithKeys("m"), key.WithHelp("m", "metrics")),
 		Refresh: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh metrics")),
 		Copy:    key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "copy summary")),
@@ -143,6 +147,6 @@ func (k keyMap) fullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Bottom, k.Detail, k.Back, k.Focus, k.OpenPod, k.Follow},
 		{k.Promote, k.PromoteFull, k.Abort, k.Retry, k.Hold, k.Continue, k.Restart, k.Undo, k.Terminate},
-		{k.Mark, k.MarkNone, k.Filter, k.Metrics, k.Refresh, k.Copy, k.Help, k.Quit},
+		{k.Mark, k.MarkNone, k.Filter, k.Group, k.Metrics, k.Refresh, k.Copy, k.Help, k.Quit},
 	}
 }

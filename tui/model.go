@@ -53,6 +53,12 @@ type Options struct {
 	// JudgeGate says what roost's judge gate does with a canary; nil shows
 	// nothing about it.
 	JudgeGate JudgeGateFunc
+	// Grouping is the overview's grouping at start (cockpit.grouping in
+	// the configuration); "" is none.
+	Grouping watch.GroupBy
+	// SaveGrouping remembers the grouping v chose (run in a command, never
+	// in Update); nil remembers nothing.
+	SaveGrouping func(watch.GroupBy) error
 
 	Theme themes.Theme
 	// FollowBackground switches to the light theme when the terminal says
@@ -163,6 +169,19 @@ type Model struct {
 	synced bool
 	health watch.Health
 
+	// grouping is how the overview groups rows; groups are the groups of
+	// rows in view (rows is then in group order), nil when not grouped.
+	grouping watch.GroupBy
+	groups   []rowGroup
+	// onGroup is set when the cursor rests on the group line of the group
+	// that starts at rows[cursor]; selectedGroup is that group's key, kept
+	// across deliveries as selected is.
+	onGroup       bool
+	selectedGroup string
+	// savingGrouping is set while a SaveGrouping command runs: one at a
+	// time, so that the file ends with the last choice.
+	savingGrouping bool
+
 	screen screen
 	// back is the screen help returns to.
 	back   screen
@@ -227,9 +246,13 @@ func New(ctx context.Context, opt Options) Model {
 		firstFrame: &sync.Once{},
 	}
 	m.now = opt.Now()
+	m.grouping = opt.Grouping
+	if m.grouping == "" {
+		m.grouping = watch.GroupNone
+	}
 	m.filter = textinput.New()
 	m.filter.Prompt = "/"
-	m.filter.Placeholder = "name or namespace"
+	m.filter.Placeholder = "name, namespace, app or project"
 	m.filter.CharLimit = 64
 	m.setTheme(opt.Theme)
 	m.keys = newKeyMap(opt.Theme.Symbols.Times == "x")
@@ -625,6 +648,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case logOpenedMsg, logLinesMsg, podEventsMsg, podEventsTickMsg:
 		return m.onPodMsg(msg)
+	case groupingSavedMsg:
+		return m.onGroupingSaved(msg)
 	case tea.KeyPressMsg:
 		return m.onKey(msg)
 	}
@@ -686,14 +711,15 @@ func (m *Model) namespaces() []string {
 	return out
 }
 
-// applyFilter recomputes rows and keeps the cursor on the selected rollout.
+// applyFilter recomputes rows (and their groups) and keeps the cursor on
+// the selected rollout, or on the selected group's line.
 func (m *Model) applyFilter() {
 	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
 	rows := m.all
 	if q != "" {
 		rows = make([]*watch.Rollout, 0, len(m.all))
 		for _, r := range m.all {
-			if strings.Contains(strings.ToLower(r.Namespace+"/"+r.Name), q) || strings.EqualFold(string(r.Phase), q) {
+			if matchesFilter(r, q) {
 				rows = append(rows, r)
 			}
 		}
@@ -706,25 +732,59 @@ func (m *Model) applyFilter() {
 			return cmpBool(m.urgencyOf(a) == urgencyFailing, m.urgencyOf(b) == urgencyFailing)
 		})
 	}
+	m.groups = nil
+	if m.grouping != watch.GroupNone && len(rows) > 0 {
+		rows, m.groups = m.groupRows(rows, q != "")
+	}
 	m.rows = rows
-	if !m.picked {
-		m.cursor = 0
-	} else if i := slices.IndexFunc(rows, func(r *watch.Rollout) bool { return keyOf(r) == m.selected }); i >= 0 {
-		m.cursor = i
+	switch {
+	case !m.picked:
+		m.cursor, m.onGroup = 0, false
+	case m.onGroup:
+		if g := slices.IndexFunc(m.groups, func(g rowGroup) bool { return g.key == m.selectedGroup }); g >= 0 {
+			m.cursor = m.groups[g].start
+			break
+		}
+		// The group is gone (or the grouping): back to the rollout.
+		m.onGroup = false
+		fallthrough
+	default:
+		if i := slices.IndexFunc(rows, func(r *watch.Rollout) bool { return keyOf(r) == m.selected }); i >= 0 {
+			m.cursor = i
+		}
 	}
 	m.clampCursor()
 }
 
+// matchesFilter says whether r matches the filter q (lower case): its
+// namespace/name, its phase, or its Argo CD Application or project.
+func matchesFilter(r *watch.Rollout, q string) bool {
+	if strings.Contains(strings.ToLower(r.Namespace+"/"+r.Name), q) || strings.EqualFold(string(r.Phase), q) {
+		return true
+	}
+	if a := r.App; a != nil {
+		return strings.Contains(strings.ToLower(a.Name), q) || a.Known && strings.Contains(strings.ToLower(a.Project), q)
+	}
+	return false
+}
+
 func (m *Model) clampCursor() {
 	m.cursor = min(max(m.cursor, 0), max(len(m.rows)-1, 0))
+	if m.onGroup && m.groupAt(m.cursor) < 0 {
+		m.onGroup = false
+	}
 	if len(m.rows) > 0 {
 		m.selected = keyOf(m.rows[m.cursor])
 	}
+	if m.onGroup {
+		m.selectedGroup = m.groups[m.groupAt(m.cursor)].key
+	}
 }
 
-// current is the rollout under the cursor, nil when there is none.
+// current is the rollout under the cursor, nil when there is none or the
+// cursor is on a group line.
 func (m *Model) current() *watch.Rollout {
-	if len(m.rows) == 0 {
+	if len(m.rows) == 0 || m.onGroup {
 		return nil
 	}
 	return m.rows[m.cursor]
@@ -799,6 +859,10 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Copy):
 		return m.copyRollout()
 	case key.Matches(msg, k.Detail):
+		if g := m.cursorGroup(); g != nil {
+			m.status = status{text: "enter opens a rollout: move down to one; on this group line, space marks " + m.groupName(g) + " and p P a r act on all of it"}
+			break
+		}
 		if m.current() == nil {
 			break
 		}
@@ -823,8 +887,12 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.filtering = true
 		m.screen, m.focus = screenOverview, panelList
 		return m, m.filter.Focus()
+	case key.Matches(msg, k.Group):
+		return m.cycleGrouping()
 	case key.Matches(msg, k.Mark):
-		if r := m.current(); r != nil {
+		if g := m.cursorGroup(); g != nil {
+			m.markGroup(g)
+		} else if r := m.current(); r != nil {
 			if m.marked[keyOf(r)] {
 				delete(m.marked, keyOf(r))
 			} else {
@@ -883,7 +951,11 @@ func (m *Model) move(d int) {
 	}
 	if m.focus == panelList || (!m.split() && m.screen == screenOverview) {
 		m.picked = true
-		m.cursor += d
+		if len(m.groups) > 0 {
+			m.setCursorLine(min(max(m.cursorLine()+d, 0), len(m.rows)+len(m.groups)-1))
+		} else {
+			m.cursor += d
+		}
 		m.clampCursor()
 		m.scroll = [panels]int{}
 		m.errCursor = 0
@@ -918,13 +990,17 @@ func (m Model) onFilterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 }
 
 // targets are the rollouts an action applies to: the marked ones, else the
-// one under the cursor.
-func (m *Model) targetRollouts() []*watch.Rollout {
+// group on whose line the cursor is (named by group), else the one under
+// the cursor.
+func (m *Model) targetRollouts() (targets []*watch.Rollout, group string) {
 	if len(m.marked) == 0 {
-		if r := m.current(); r != nil {
-			return []*watch.Rollout{r}
+		if g := m.cursorGroup(); g != nil {
+			return m.rows[g.start:g.end], m.groupName(g)
 		}
-		return nil
+		if r := m.current(); r != nil {
+			return []*watch.Rollout{r}, ""
+		}
+		return nil, ""
 	}
 	var out []*watch.Rollout
 	for _, r := range m.all {
@@ -932,7 +1008,7 @@ func (m *Model) targetRollouts() []*watch.Rollout {
 			out = append(out, r)
 		}
 	}
-	return out
+	return out, ""
 }
 
 func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
@@ -940,7 +1016,7 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 		m.status = status{text: "still " + m.busy + "; wait for it to finish", level: levelWarn}
 		return m, nil
 	}
-	targets := m.targetRollouts()
+	targets, group := m.targetRollouts()
 	if len(targets) == 0 {
 		m.status = status{text: "no rollout to " + v.String() + ": none is in view (clear the filter with / then ctrl+c)", level: levelWarn}
 		return m, nil
@@ -955,7 +1031,7 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 	}
-	c, nothing := newConfirmDialog(v, targets, m.th, m.judgeOf)
+	c, nothing := newConfirmDialog(v, targets, group, m.th, m.judgeOf)
 	if c == nil {
 		m.status = status{text: nothing, level: levelWarn}
 		return m, nil

@@ -159,3 +159,16 @@ func TestHeaderNeverCutsItsState(t *testing.T) {
 		}
 	}
 }
+
+// A panel title too long for its pane (the filter's query in it at 40×12)
+// is cut to leave the frame its corner: the top line stays the pane's
+// width.
+func TestLongPanelTitleKeepsTheFrame(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := press(fixtureModel(ctx, dark(t), 40, 12, nil), "/", "p", "a", "y", "m", "e", "n", "t")
+	top := strings.Split(m.Render(), "\n")[2]
+	if w := ansi.StringWidth(top); w != 40 || !strings.HasSuffix(ansi.Strip(top), "┓") {
+		t.Errorf("the list's top line is %d cells, want 40 ending in its corner: %q", w, ansi.Strip(top))
+	}
+}

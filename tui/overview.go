@@ -332,7 +332,8 @@ func (m Model) overviewPanel(width, height int) []string {
 }
 
 // overviewRows is the column header and as many rows as fit in height,
-// scrolled so that the cursor shows, with a title line per urgency group.
+// scrolled so that the cursor shows, with a title line per urgency, or,
+// grouped, a group line per Application or AppProject.
 func (m Model) overviewRows(width, height int) []string {
 	t := m.th
 	const prefix = 4 // cursor, mark, phase symbol, space
@@ -356,22 +357,40 @@ func (m Model) overviewRows(width, height int) []string {
 
 	// Lay the lines out first, cheaply, and render only those in view:
 	// with hundreds of rollouts the frame costs what the screen shows.
+	// Ungrouped, a title line heads each urgency; grouped, a group line
+	// heads each Application or AppProject.
 	type line struct {
-		group watch.Urgency
-		row   int // -1 for a group's title
+		urgency watch.Urgency
+		group   int // the group of a group line, else -1
+		row     int // -1 for a title or group line
 	}
-	all := make([]line, 0, len(m.rows)+4)
+	all := make([]line, 0, len(m.rows)+max(len(m.groups), 4))
 	cursorLine := 0
-	lastGroup := watch.Urgency(-100)
-	for i, r := range m.rows {
-		if g := m.urgencyOf(r); g != lastGroup {
-			lastGroup = g
+	if len(m.groups) > 0 {
+		for g, grp := range m.groups {
+			if m.onGroup && m.cursor == grp.start {
+				cursorLine = len(all)
+			}
 			all = append(all, line{group: g, row: -1})
+			for i := grp.start; i < grp.end; i++ {
+				if i == m.cursor && !m.onGroup {
+					cursorLine = len(all)
+				}
+				all = append(all, line{group: -1, row: i})
+			}
 		}
-		if i == m.cursor {
-			cursorLine = len(all)
+	} else {
+		lastUrgency := watch.Urgency(-100)
+		for i, r := range m.rows {
+			if u := m.urgencyOf(r); u != lastUrgency {
+				lastUrgency = u
+				all = append(all, line{urgency: u, group: -1, row: -1})
+			}
+			if i == m.cursor {
+				cursorLine = len(all)
+			}
+			all = append(all, line{group: -1, row: i})
 		}
-		all = append(all, line{row: i})
 	}
 	room := height - 1
 	offset := 0
@@ -383,11 +402,14 @@ func (m Model) overviewRows(width, height int) []string {
 	end := min(offset+room, len(all))
 	for i := offset; i < end; i++ {
 		l := all[i]
-		if l.row < 0 {
-			lines = append(lines, t.Muted.Render(urgencyTitle(l.group)))
-			continue
+		switch {
+		case l.group >= 0:
+			lines = append(lines, m.groupLine(l.group, m.onGroup && m.groups[l.group].start == m.cursor, width))
+		case l.row < 0:
+			lines = append(lines, t.Muted.Render(urgencyTitle(l.urgency)))
+		default:
+			lines = append(lines, m.overviewRow(m.rows[l.row], cols, widths, space, l.row == m.cursor && !m.onGroup, width))
 		}
-		lines = append(lines, m.overviewRow(m.rows[l.row], cols, widths, space, l.row == m.cursor, width))
 	}
 	below := 0
 	for _, l := range all[end:] {

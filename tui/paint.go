@@ -38,7 +38,7 @@ type paints struct {
 	text, muted, canary, stable, marked    paint
 	healthy, progressing, paused, degraded paint
 	ok, warn, bad                          paint
-	key                                    paint
+	key, title                             paint
 }
 
 func paintsOf(t themes.Theme) paints {
@@ -46,7 +46,7 @@ func paintsOf(t themes.Theme) paints {
 		text: newPaint(t.Text), muted: newPaint(t.Muted), canary: newPaint(t.Canary), stable: newPaint(t.Stable), marked: newPaint(t.Marked),
 		healthy: newPaint(t.Healthy), progressing: newPaint(t.Progressing), paused: newPaint(t.Paused), degraded: newPaint(t.Degraded),
 		ok: newPaint(t.OK), warn: newPaint(t.Warn), bad: newPaint(t.Bad),
-		key: newPaint(t.Key),
+		key: newPaint(t.Key), title: newPaint(t.Title),
 	}
 }
 

@@ -88,6 +88,8 @@ type plannedAction struct {
 	// canary; fail is set when it scores it Fail.
 	evidence string
 	fail     bool
+	// reverted, when set, says that Argo CD will revert the change.
+	reverted string
 	// undoTo is the revision an undo goes back to.
 	undoTo string
 	// runs are the AnalysisRuns a terminate ends.

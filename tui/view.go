@@ -10,6 +10,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/themes"
@@ -276,7 +277,14 @@ func (m Model) footer() []string {
 			prefix = t.Muted.Render("actions off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
 		}
 		m.help.SetWidth(m.width - cells(right) - cells(prefix))
-		keys = fit(prefix+m.help.ShortHelpView(left), m.width-cells(right), t.Symbols.Ellipsis) + right
+		view := m.help.ShortHelpView(left)
+		if m.screen == screenOverview {
+			// v comes last, where it fits whole.
+			if withGroup := m.help.ShortHelpView(append(left, m.keys.Group)); cells(withGroup) <= m.width-cells(right)-cells(prefix) && strings.HasSuffix(ansi.Strip(withGroup), m.keys.Group.Help().Desc) {
+				view = withGroup
+			}
+		}
+		keys = fit(prefix+view, m.width-cells(right), t.Symbols.Ellipsis) + right
 	}
 	return append(out, fit(keys, m.width, t.Symbols.Ellipsis))
 }
@@ -330,7 +338,7 @@ func frame(th themes.Theme, title string, focused bool, width, height int, conte
 	inner := width - 2
 	t := ""
 	if title != "" {
-		t = " " + fit(title, min(cells(title), inner-2), th.Symbols.Ellipsis) + " "
+		t = " " + fit(title, min(cells(title), inner-3), th.Symbols.Ellipsis) + " "
 	}
 	fill := max(inner-1-cells(t), 0)
 	out := make([]string, 0, height)
@@ -411,6 +419,15 @@ func (m Model) helpScreen(width, height int) []string {
 	} else {
 		prose(t.Text, "Actions ask y or n first, and act on every marked rollout (space marks).")
 	}
+	groups := "v groups the list by Argo CD Application, then by AppProject, then not at all"
+	if m.opt.SaveGrouping != nil {
+		groups += ", and remembers the choice in the configuration (cockpit.grouping)"
+	}
+	groups += ". A group line names the group and counts its rollouts by state."
+	if !m.opt.ReadOnly {
+		groups += " On a group line, space marks every rollout of the group in view, and p, P, a or r acts on all of them."
+	}
+	prose(t.Text, groups)
 	prose(t.Text, "Nothing needs Esc (tmux delays it): n cancels, backspace or h goes back.")
 	return m.box("Keys", true, width, height, lines)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,6 +57,14 @@ type cockpitOptions struct {
 	// podLogs, when set, reads pods' logs instead of the API server's
 	// pods/log (the demo's simulated kubelets).
 	podLogs logStream
+	// grouping, when set, is the overview's grouping at start instead of
+	// the configuration's cockpit.grouping. Either way v remembers the
+	// person's choice in the configuration file, and only v writes it.
+	grouping watch.GroupBy
+	// argoCD, when set, replaces the configuration's argocd section (the
+	// demo's: its Argo CD, if any, is in its simulated cluster, never in a
+	// real one argocd.context names).
+	argoCD *metrics.ArgoCDConfig
 }
 
 func (o *cockpitOptions) addFlags(cmd *cobra.Command) {
@@ -181,10 +190,13 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	// overview by Application and AppProject; the configuration's errors
 	// are the evidence's to show.
 	cfg, _ := metrics.Load(o.config, os.Getenv)
-	if o.evidence != nil {
-		cfg = o.evidence.config
+	// The demo's Argo CD is in its simulated cluster: never the person's
+	// argocd section (its context would reach a real cluster).
+	argoCfg := cfg.ArgoCD
+	if o.argoCD != nil {
+		argoCfg = *o.argoCD
 	}
-	argo := a.findArgoCD(ctx, c, cfg.ArgoCD)
+	argo := a.findArgoCD(ctx, c, argoCfg)
 	if argo.Why != "" {
 		note(themes.Info, "%s", argo.Why)
 	}
@@ -249,6 +261,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 			go debug.FreeOSMemory()
 		},
 	}
+	ck.opts.Grouping, ck.opts.SaveGrouping = cockpitGrouping(cfg, o)
 	if !o.readonly {
 		ck.opts.Actor = actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
 	}
@@ -280,6 +293,28 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	notices = append(notices, ev.notices...)
 	ck.opts.Notices = notices
 	return ck, nil
+}
+
+// cockpitGrouping is the overview's grouping at start (o.grouping, else
+// the configuration's cockpit.grouping, which Load checked) and how v
+// remembers a new one: in the file the configuration came from, else the
+// one --config names, else the default file, created if need be.
+func cockpitGrouping(cfg metrics.Config, o *cockpitOptions) (watch.GroupBy, func(watch.GroupBy) error) {
+	g, _ := watch.ParseGroupBy(cfg.Cockpit.Grouping)
+	if o.grouping != "" {
+		g = o.grouping
+	}
+	path := cmp.Or(cfg.File, o.config)
+	save := func(g watch.GroupBy) error {
+		p := path
+		if p == "" {
+			// Looked up when v is pressed, not before: nothing is written
+			// or created until the person chooses.
+			p, _ = metrics.DefaultPath(os.Getenv)
+		}
+		return metrics.SaveGrouping(p, string(g))
+	}
+	return g, save
 }
 
 // decideReconciler says whether this roost takes part in stepping the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/roost-dev/roost/internal/demo"
 	"github.com/roost-dev/roost/internal/sim"
+	"github.com/roost-dev/roost/metrics"
 )
 
 // demoOptions are the flags of `roost demo`.
@@ -43,20 +44,21 @@ pressed; Argo CD Applications in two AppProjects that deploy the rollouts (v gro
 by them); and new versions every few minutes. roost's own reconciler, analysis runs,
 watches, Datadog and Bugsnag clients and cockpit run on it unchanged; only the
 cluster, the traffic and the two services are simulated, and nothing you do leaves
-the process.
+the process but the grouping v chooses, remembered as the cockpit remembers it.
 
 The pods' requests go to a Datadog API and their errors, sent with bugsnag-go, to
 a Bugsnag, both served by roost itself. They are the only ports the demo opens: two,
 on 127.0.0.1, chosen by the system. It needs no network beyond loopback, makes its
-keys up at start, and leaves no files: its logs are dropped unless --log-file is given.
+keys up at start, and leaves no files: its logs are dropped unless --log-file is given,
+and only v writes roost's configuration (cockpit.grouping).
 It reads no kubeconfig: the connection flags do not apply to it.
 
 Scenarios:` + scenarios.String() + `
 
 Keys: p promote, P promote fully, a abort (e to write a reason), r retry, y/n confirm,
-/ filter, enter detail, tab to the pods and enter for a pod's log and Events (the
-simulated kubelets log each request; a bad version's fail), backspace or h back,
-? every key, q quit.`,
+/ filter, v group by Argo CD Application or project, enter detail, tab to the pods
+and enter for a pod's log and Events (the simulated kubelets log each request; a bad
+version's fail), backspace or h back, ? every key, q quit.`,
 		Example: `  roost demo                     # the default scenario, in real time
   roost demo --speed 3           # pauses, pod starts and new versions three times as fast
   roost demo --scenario analysis # analysis that passes, fails, and is inconclusive
@@ -143,6 +145,9 @@ func (a *app) runDemo(ctx context.Context, o *demoOptions) error {
 func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOptions) {
 	c := &clients{Kube: w.Cluster.Kube, Dynamic: w.Cluster.Dynamic, User: sim.DefaultUser, Context: demo.ContextName}
 	a.allNamespaces = true
+	// Argo CD's Applications, if any, are the simulated cluster's: never
+	// those of a real cluster that --argocd-context or argocd.context name.
+	a.argoContext = ""
 	co := &cockpitOptions{
 		reconciler: "on", workers: 2, theme: o.theme, ascii: o.ascii, readonly: o.readonly, bell: o.bell,
 		evidence: &evidenceSources{config: w.Metrics(), getenv: w.Getenv},
@@ -156,5 +161,7 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 		},
 		podLogs: w.Cluster.PodLogs,
 	}
+	argoCD := metrics.Defaults().ArgoCD
+	co.argoCD = &argoCD
 	return c, co
 }
