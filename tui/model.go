@@ -559,20 +559,24 @@ type onScreenSetter interface {
 }
 
 // publishOnScreen tells the read model which rollouts the cockpit may show,
-// when that changed: the rows within a screen's height of the cursor (more
-// than are in view), the one under the cursor, the marked ones and an open
-// dialog's. Their changes are delivered within a frame; others' are
+// when that changed: the rows in view (as overviewRows scrolls them, in a
+// room at least as tall as the panel's), the one under the cursor, the
+// marked ones and an open dialog's. Their changes are delivered within a frame; others' are
 // batched (WatchRollouts.BackgroundInterval).
 func (m *Model) publishOnScreen() {
 	setter, ok := m.opt.Rollouts.(onScreenSetter)
 	if !ok {
 		return
 	}
-	room := max(m.height, 24)
-	lo, hi := max(m.cursor-room, 0), min(m.cursor+room+1, len(m.rows))
-	keys := make(map[watch.Key]bool, hi-lo+len(m.marked)+1)
-	for _, r := range m.rows[lo:hi] {
-		keys[keyOf(r)] = true
+	keys := make(map[watch.Key]bool, len(m.marked)+16)
+	if room := m.overviewRoom(); room > 0 {
+		all, cursorLine := m.overviewLines()
+		offset, end := overviewScroll(len(all), cursorLine, room)
+		for _, l := range all[offset:end] {
+			if l.row >= 0 {
+				keys[keyOf(m.rows[l.row])] = true
+			}
+		}
 	}
 	if r := m.current(); r != nil {
 		keys[keyOf(r)] = true
@@ -590,6 +594,23 @@ func (m *Model) publishOnScreen() {
 	}
 	m.onScreen = keys
 	setter.SetOnScreen(keys)
+}
+
+// overviewRoom is at least how many lines of rows the overview shows as
+// Render lays the screen out now (a little more: the header and footer are
+// not taken off), 0 when the screen shows no overview. A larger room only
+// widens the window overviewScroll gives around the cursor.
+func (m *Model) overviewRoom() int {
+	switch {
+	case m.screen == screenHelp, m.screen == screenMetrics,
+		m.screen == screenError && m.errOpen != nil, m.screen == screenPod && m.pod != nil:
+		return 0
+	case m.split():
+		return max(m.height*2/5, 8)
+	case m.screen == screenDetail:
+		return 0
+	}
+	return m.height
 }
 
 // update is Update without the bookkeeping every message gets.

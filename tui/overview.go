@@ -357,49 +357,8 @@ func (m Model) overviewRows(width, height int) []string {
 
 	// Lay the lines out first, cheaply, and render only those in view:
 	// with hundreds of rollouts the frame costs what the screen shows.
-	// Ungrouped, a title line heads each urgency; grouped, a group line
-	// heads each Application or AppProject.
-	type line struct {
-		urgency watch.Urgency
-		group   int // the group of a group line, else -1
-		row     int // -1 for a title or group line
-	}
-	all := make([]line, 0, len(m.rows)+max(len(m.groups), 4))
-	cursorLine := 0
-	if len(m.groups) > 0 {
-		for g, grp := range m.groups {
-			if m.onGroup && m.cursor == grp.start {
-				cursorLine = len(all)
-			}
-			all = append(all, line{group: g, row: -1})
-			for i := grp.start; i < grp.end; i++ {
-				if i == m.cursor && !m.onGroup {
-					cursorLine = len(all)
-				}
-				all = append(all, line{group: -1, row: i})
-			}
-		}
-	} else {
-		lastUrgency := watch.Urgency(-100)
-		for i, r := range m.rows {
-			if u := m.urgencyOf(r); u != lastUrgency {
-				lastUrgency = u
-				all = append(all, line{urgency: u, group: -1, row: -1})
-			}
-			if i == m.cursor {
-				cursorLine = len(all)
-			}
-			all = append(all, line{group: -1, row: i})
-		}
-	}
-	room := height - 1
-	offset := 0
-	if len(all) > room {
-		// The last line says how many rollouts are below the screen.
-		room = max(room-1, 1)
-		offset = min(max(cursorLine-room/2, 0), len(all)-room)
-	}
-	end := min(offset+room, len(all))
+	all, cursorLine := m.overviewLines()
+	offset, end := overviewScroll(len(all), cursorLine, height-1)
 	for i := offset; i < end; i++ {
 		l := all[i]
 		switch {
@@ -421,6 +380,59 @@ func (m Model) overviewRows(width, height int) []string {
 		lines = append(lines, t.Muted.Render(fmt.Sprintf("%s %d more", t.Symbols.More, below)))
 	}
 	return lines
+}
+
+// overviewLine is one line of the overview: ungrouped, a title line heads
+// each urgency; grouped, a group line heads each Application or AppProject.
+type overviewLine struct {
+	urgency watch.Urgency
+	group   int // the group of a group line, else -1
+	row     int // -1 for a title or group line
+}
+
+// overviewLines lays out the overview's lines, and says which one is the
+// cursor's.
+func (m *Model) overviewLines() ([]overviewLine, int) {
+	all := make([]overviewLine, 0, len(m.rows)+max(len(m.groups), 4))
+	cursorLine := 0
+	if len(m.groups) > 0 {
+		for g, grp := range m.groups {
+			if m.onGroup && m.cursor == grp.start {
+				cursorLine = len(all)
+			}
+			all = append(all, overviewLine{group: g, row: -1})
+			for i := grp.start; i < grp.end; i++ {
+				if i == m.cursor && !m.onGroup {
+					cursorLine = len(all)
+				}
+				all = append(all, overviewLine{group: -1, row: i})
+			}
+		}
+		return all, cursorLine
+	}
+	lastUrgency := watch.Urgency(-100)
+	for i, r := range m.rows {
+		if u := m.urgencyOf(r); u != lastUrgency {
+			lastUrgency = u
+			all = append(all, overviewLine{urgency: u, group: -1, row: -1})
+		}
+		if i == m.cursor {
+			cursorLine = len(all)
+		}
+		all = append(all, overviewLine{group: -1, row: i})
+	}
+	return all, cursorLine
+}
+
+// overviewScroll is which of n lines are in view in room lines, the
+// cursor's in the middle where it can be: lines [offset, end). When some
+// are not, the last line of the room says how many rollouts are below.
+func overviewScroll(n, cursorLine, room int) (offset, end int) {
+	if n > room {
+		room = max(room-1, 1)
+		offset = min(max(cursorLine-room/2, 0), n-room)
+	}
+	return offset, min(offset+room, n)
 }
 
 func (m *Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space string, selected bool, width int) string {

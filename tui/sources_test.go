@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +91,58 @@ func TestWatchRolloutsBatchesWhatIsOffScreen(t *testing.T) {
 	ch, took = wait()
 	if !has(ch, shown) || !has(ch, hidden) || took > BackgroundInterval/2 {
 		t.Fatalf("an on-screen change: %v after %s, want it at once with the pending off-screen one", ch.Keys, took)
+	}
+}
+
+// screenRecorder is staticRollouts that records what the cockpit says is
+// on screen.
+type screenRecorder struct {
+	*staticRollouts
+	got map[watch.Key]bool
+}
+
+func (s *screenRecorder) SetOnScreen(keys map[watch.Key]bool) { s.got = keys }
+
+// TestCockpitSaysWhatIsOnScreen: the rows in view, and the one under the
+// cursor, are said to be on screen; rows far from the cursor are not.
+func TestCockpitSaysWhatIsOnScreen(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	list, _ := fleetRollouts(200)
+	rec := &screenRecorder{staticRollouts: &staticRollouts{list: list}}
+	m := fixtureModel(ctx, dark(t), 120, 40, func(o *Options) { o.Rollouts = rec })
+	m = press(m, "down")
+	if len(rec.got) == 0 || len(rec.got) > 40 {
+		t.Fatalf("%d rollouts said to be on screen at 120x40", len(rec.got))
+	}
+	// Every row in the frame is said to be on screen; a few more may be
+	// (the room counted is the panel's at most), never many.
+	screen := m.Render()
+	extra := 0
+	for _, r := range m.rows {
+		shown := strings.Contains(screen, r.Name)
+		switch {
+		case shown && !rec.got[keyOf(r)]:
+			t.Errorf("%s is in the frame but not said to be on screen", keyOf(r))
+		case !shown && rec.got[keyOf(r)]:
+			extra++
+		}
+	}
+	if extra > 8 {
+		t.Errorf("%d rollouts not in the frame are said to be on screen", extra)
+	}
+	for _, r := range m.rows[:5] {
+		if !rec.got[keyOf(r)] {
+			t.Errorf("%s, in view at the top, is not said to be on screen", keyOf(r))
+		}
+	}
+	if rec.got[keyOf(m.rows[150])] {
+		t.Error("a row far below the screen is said to be on screen")
+	}
+	for i := 0; i < 120; i++ {
+		m = press(m, "down")
+	}
+	if !rec.got[keyOf(m.current())] || rec.got[keyOf(m.rows[0])] {
+		t.Errorf("after moving down: the cursor's row on screen %v, the first row %v", rec.got[keyOf(m.current())], rec.got[keyOf(m.rows[0])])
 	}
 }
