@@ -487,7 +487,9 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 		}
 	}
 	since := func(t time.Time) { consider(nextAgeChange(m.now.Sub(t))) }
-	for _, r := range m.rows {
+	// Only what is on screen: the ages of 200 rollouts off screen would
+	// otherwise wake the cockpit several times a second.
+	for _, r := range m.rowsInView() {
 		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
 			consider(nextCountdownChange(r.PauseEnds.Sub(m.now)))
 		}
@@ -569,14 +571,8 @@ func (m *Model) publishOnScreen() {
 		return
 	}
 	keys := make(map[watch.Key]bool, len(m.marked)+16)
-	if room := m.overviewRoom(); room > 0 {
-		all, cursorLine := m.overviewLines()
-		offset, end := overviewScroll(len(all), cursorLine, room)
-		for _, l := range all[offset:end] {
-			if l.row >= 0 {
-				keys[keyOf(m.rows[l.row])] = true
-			}
-		}
+	for _, r := range m.rowsInView() {
+		keys[keyOf(r)] = true
 	}
 	if r := m.current(); r != nil {
 		keys[keyOf(r)] = true
@@ -594,6 +590,31 @@ func (m *Model) publishOnScreen() {
 	}
 	m.onScreen = keys
 	setter.SetOnScreen(keys)
+}
+
+// rowsInView are the overview's rows on screen, as overviewRows scrolls
+// them in overviewRoom (so perhaps a few more); none when the screen shows
+// no overview.
+func (m *Model) rowsInView() []*watch.Rollout {
+	room := m.overviewRoom()
+	if room <= 0 || len(m.rows) == 0 {
+		return nil
+	}
+	all, cursorLine := m.overviewLines()
+	offset, end := overviewScroll(len(all), cursorLine, room)
+	first, last := -1, -1
+	for _, l := range all[offset:end] {
+		if l.row >= 0 {
+			if first < 0 {
+				first = l.row
+			}
+			last = l.row
+		}
+	}
+	if first < 0 {
+		return nil
+	}
+	return m.rows[first : last+1]
 }
 
 // overviewRoom is at least how many lines of rows the overview shows as

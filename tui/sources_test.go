@@ -146,3 +146,46 @@ func TestCockpitSaysWhatIsOnScreen(t *testing.T) {
 		t.Errorf("after moving down: the cursor's row on screen %v, the first row %v", rec.got[keyOf(m.current())], rec.got[keyOf(m.rows[0])])
 	}
 }
+
+// TestClockTicksOnlyForWhatIsOnScreen: an age that changes soon on a row
+// far below the screen does not wake the cockpit; the same age on screen
+// does.
+func TestClockTicksOnlyForWhatIsOnScreen(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	list, _ := fleetRollouts(200)
+	now := fixtureNow
+	for i, r := range list {
+		c := *r
+		// Every age reads in minutes, its next change 30 s away...
+		c.StepSince = now.Add(-10*time.Minute - 30*time.Second)
+		c.PauseEnds = time.Time{}
+		list[i] = &c
+	}
+	model := func() Model {
+		return fixtureModel(ctx, dark(t), 120, 40, func(o *Options) {
+			o.Rollouts = &staticRollouts{list: list}
+			o.Now = func() time.Time { return now }
+		})
+	}
+	m := model()
+	base, _ := m.nextClockChange()
+	if base < 2500*time.Millisecond {
+		t.Fatalf("the fixture's own next tick is in %s; the test needs it later than 2.5s", base)
+	}
+	far := *list[150]
+	// ...but one far below the screen changes in 2 s.
+	far.StepSince = now.Add(-10*time.Minute - 58*time.Second)
+	list[150] = &far
+	m = model()
+	if d, _ := m.nextClockChange(); d != base {
+		t.Fatalf("the next tick is in %s, not %s: a rollout off screen wakes the cockpit", d, base)
+	}
+	near := *list[1]
+	near.StepSince = far.StepSince
+	list[1] = &near
+	m = model()
+	if d, ok := m.nextClockChange(); !ok || d > 2100*time.Millisecond {
+		t.Fatalf("the next tick is in %s (%v), want about 2s for a rollout on screen", d, ok)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	"github.com/roost-dev/roost/actions"
@@ -148,6 +149,30 @@ type cockpit struct {
 	profile colorprofile.Profile
 	// ready is waited for before the first frame (cockpitOptions.ready).
 	ready func(ctx context.Context) error
+	// started is when the process began, for the start-up log.
+	started time.Time
+}
+
+// logSyncs writes to the log when each watch has listed, from the
+// process's start: where a slow first frame spent its time.
+func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time) {
+	informers := map[string]cache.SharedIndexInformer{
+		watch.ResourceRollouts: w.RolloutInformer(), watch.ResourceReplicaSets: w.ReplicaSetInformer(),
+		watch.ResourcePods: w.PodInformer(), watch.ResourceEvents: w.EventInformer(),
+	}
+	if inf := w.AnalysisRunInformer(); inf != nil {
+		informers[watch.ResourceAnalysisRuns] = inf
+	}
+	if inf := w.ApplicationInformer(); inf != nil {
+		informers[watch.ResourceApplications] = inf
+	}
+	for name, inf := range informers {
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+				klog.InfoS("listed", "resource", name, "objects", len(inf.GetStore().ListKeys()), "after", time.Since(started).Round(time.Millisecond))
+			}
+		}()
+	}
 }
 
 // runCockpit opens the dashboard on c until the person quits.
@@ -204,7 +229,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if err != nil {
 		return nil, err
 	}
-	ck := &cockpit{watcher: w, workers: o.workers, drawn: make(chan struct{}), profile: colorProfile(os.Getenv), ready: o.ready}
+	ck := &cockpit{watcher: w, workers: o.workers, drawn: make(chan struct{}), profile: colorProfile(os.Getenv), ready: o.ready, started: a.started}
 
 	theme, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
 	notices = append(themeNotices, notices...)
@@ -378,6 +403,7 @@ func (ck *cockpit) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ck.watcher.Start(ctx)
+	go logSyncs(ctx, ck.watcher, ck.started)
 	done := make(chan struct{})
 	running := 0
 	start := func(f func(ctx context.Context)) {

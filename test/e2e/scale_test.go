@@ -656,8 +656,15 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 		b.Fatalf("scale-analysis: exit status %d after q", code)
 	}
 	// Where the CPU went, for whoever reads the figures.
-	for _, p := range []struct{ file, what string }{{profile, "CPU, start to quit"}, {profile + ".heap", "heap in use at quit"}} {
-		if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", "-sample_index=inuse_space", roostBinary(b), p.file).CombinedOutput(); err == nil {
+	if log, err := os.ReadFile(c.logFile); err == nil {
+		for _, l := range strings.Split(string(log), "\n") {
+			if strings.Contains(l, `"listed"`) || strings.Contains(l, "first complete frame") {
+				progress("analysis on: start-up: %s", l)
+			}
+		}
+	}
+	for _, p := range []struct{ file, what, index string }{{profile, "CPU, start to quit", "cpu"}, {profile + ".heap", "heap in use at quit", "inuse_space"}} {
+		if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", "-sample_index="+p.index, roostBinary(b), p.file).CombinedOutput(); err == nil {
 			progress("analysis on: the cockpit's profile (%s, %s):\n%s", p.what, p.file, out)
 		} else {
 			progress("analysis on: no profile %s (%v): %s", p.file, err, out)
