@@ -85,15 +85,16 @@ func ParseTrackingID(value, namespace, name string) (AppRef, bool) {
 	if ns, n, ok := strings.Cut(app, "_"); ok {
 		ref, hasNS = AppRef{Namespace: ns, Name: n}, true
 	}
-	if !validAppName(ref.Name) || (hasNS && !validAppName(ref.Namespace)) {
+	if !ValidAppName(ref.Name) || (hasNS && !ValidAppName(ref.Namespace)) {
 		return AppRef{}, false
 	}
 	return ref, true
 }
 
-// validAppName is a lenient DNS-subdomain check: lower-case letters,
+// ValidAppName is a lenient DNS-subdomain check, as Argo CD names its
+// objects (Applications, AppProjects, namespaces): lower-case letters,
 // digits, '-' and '.', at most 253 characters.
-func validAppName(s string) bool {
+func ValidAppName(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false
 	}
@@ -225,7 +226,7 @@ func (t AppTracker) AppOf(namespace, name string, annotations, labels map[string
 		// (annotation+label tracking: the annotation is authoritative).
 		ref, ok = ParseTrackingID(v, namespace, name)
 	} else if t.InstanceLabel != "" {
-		if v := labels[t.InstanceLabel]; validAppName(v) {
+		if v := labels[t.InstanceLabel]; ValidAppName(v) {
 			ref, ok = AppRef{Name: v, ByLabel: true}, true
 		}
 	}

@@ -66,27 +66,14 @@ func (p appPick) check() error {
 		if !hasNS {
 			ns, name = "", p.app
 		}
-		if !objectName(name) || hasNS && !objectName(ns) {
+		if !watch.ValidAppName(name) || hasNS && !watch.ValidAppName(ns) {
 			return fmt.Errorf("--app %q is not an Application's name: write NAME, or NAMESPACE/NAME for an Application outside Argo CD's namespace (lower-case letters, digits, '-' and '.')", p.app)
 		}
 	}
-	if p.project != "" && !objectName(p.project) {
+	if p.project != "" && !watch.ValidAppName(p.project) {
 		return fmt.Errorf("--project %q is not an AppProject's name: lower-case letters, digits, '-' and '.'", p.project)
 	}
 	return nil
-}
-
-// objectName is a lenient DNS-subdomain check, as Argo CD names its objects.
-func objectName(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // argoRead is what one command read of Argo CD: where the Applications
