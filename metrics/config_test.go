@@ -77,6 +77,9 @@ func TestLoadExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the example does not load: %v", err)
 	}
+	if c.Cockpit.Grouping != "none" || c.ArgoCD != (ArgoCDConfig{Context: "argocd-mgmt", Namespace: "argocd", InstanceLabel: "app.kubernetes.io/instance"}) {
+		t.Errorf("cockpit.grouping %q, argocd %+v", c.Cockpit.Grouping, c.ArgoCD)
+	}
 	dd := c.Datadog
 	if dd.Address != "https://api.datadoghq.eu" || dd.Secret != (SecretRef{"roost", "datadog"}) || dd.Env != "prod" {
 		t.Errorf("datadog = %+v", dd)
