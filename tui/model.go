@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"k8s.io/klog/v2"
 	"maps"
 	"slices"
 	"strings"
@@ -546,6 +547,9 @@ func keyOf(r *watch.Rollout) watch.Key { return watch.Key{Namespace: r.Namespace
 
 // Update routes one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if v := klog.V(5); v.Enabled() {
+		v.InfoS("cockpit message", "type", fmt.Sprintf("%T", msg))
+	}
 	next, cmd := m.update(msg)
 	if nm, ok := next.(Model); ok {
 		nm.publishOnScreen()

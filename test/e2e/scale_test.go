@@ -645,7 +645,12 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	defer runScaleReconciler(b, cfg)()
 
 	profile := filepath.Join(os.TempDir(), "roost-scale-cpu.pprof")
-	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile}, "--reconciler=off", "--config", scaleConfig(b))
+	args := []string{"--reconciler=off", "--config", scaleConfig(b)}
+	if os.Getenv("ROOST_SCALE_MESSAGES") != "" {
+		// Each message the cockpit handles, in its log (costs a little).
+		args = append(args, "-v", "5")
+	}
+	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile}, args...)
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
 	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s)", f, scaleRollouts, scaleInterval)
@@ -657,10 +662,17 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	}
 	// Where the CPU went, for whoever reads the figures.
 	if log, err := os.ReadFile(c.logFile); err == nil {
+		messages := map[string]int{}
 		for _, l := range strings.Split(string(log), "\n") {
 			if strings.Contains(l, `"listed"`) || strings.Contains(l, "first complete frame") {
 				progress("analysis on: start-up: %s", l)
 			}
+			if _, typ, ok := strings.Cut(l, `"cockpit message" type="`); ok {
+				messages[strings.TrimSuffix(typ, `"`)]++
+			}
+		}
+		if len(messages) > 0 {
+			progress("analysis on: messages the cockpit handled, start to quit: %v", messages)
 		}
 	}
 	for _, p := range []struct{ file, what, index string }{{profile, "CPU, start to quit", "cpu"}, {profile + ".heap", "heap in use at quit", "inuse_space"}} {
