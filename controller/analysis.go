@@ -36,23 +36,6 @@ const (
 // maxRunAttempts bounds the <name>.N suffixes tried when a name is taken.
 const maxRunAttempts = 20
 
-// hasAnalysis says whether the Rollout asks for analysis anywhere.
-func hasAnalysis(r *v1alpha1.Rollout) bool {
-	c := r.Spec.Strategy.Canary
-	if c == nil {
-		return false
-	}
-	if c.Analysis != nil {
-		return true
-	}
-	for _, st := range c.Steps {
-		if st.Analysis != nil {
-			return true
-		}
-	}
-	return false
-}
-
 // analysisPath is the first field that asks for analysis.
 func analysisPath(r *v1alpha1.Rollout) *field.Path {
 	p := field.NewPath("spec", "strategy", "canary")
@@ -95,7 +78,7 @@ func (s *syncContext) ownedRuns() []*v1alpha1.AnalysisRun {
 // invalid); the Rollout is then invalid and nothing is scaled.
 func (s *syncContext) reconcileAnalysis() field.ErrorList {
 	st := &s.r.Status
-	wants := hasAnalysis(s.r)
+	wants := s.r.HasAnalysis()
 	if !wants && st.Canary.CurrentStepAnalysisRunStatus == nil && st.Canary.CurrentBackgroundAnalysisRunStatus == nil && s.c.runInformer == nil {
 		return nil
 	}

@@ -38,7 +38,7 @@ func (s *syncContext) reconcileGate() (bool, error) {
 		return false, nil
 	}
 	r, st := s.r, &s.r.Status
-	if hasAnalysis(r) || !s.canaryActive() || st.Abort || st.PromoteFull || s.newRS == nil {
+	if r.HasAnalysis() || !s.canaryActive() || st.Abort || st.PromoteFull || s.newRS == nil {
 		g.Forget(r.Namespace, r.Name)
 		return false, nil
 	}

@@ -3,7 +3,6 @@ package watch
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -364,19 +363,6 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// hasAnalysis says whether ro's canary asks for analysis: an analysis step
-// or a background analysis.
-func hasAnalysis(ro *v1alpha1.Rollout) bool {
-	c := ro.Spec.Strategy.Canary
-	if c == nil {
-		return false
-	}
-	if c.Analysis != nil {
-		return true
-	}
-	return slices.ContainsFunc(c.Steps, func(s v1alpha1.CanaryStep) bool { return s.Analysis != nil })
 }
 
 // AnalysisOf derives what to show of ro's AnalysisRuns at now: its current

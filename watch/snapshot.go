@@ -300,7 +300,7 @@ func Snapshot(ro *v1alpha1.Rollout, rss []*appsv1.ReplicaSet, pods []*Pod, event
 
 		Annotations:    ro.Annotations,
 		TemplateLabels: ro.Spec.Template.Labels,
-		HasAnalysis:    hasAnalysis(ro),
+		HasAnalysis:    ro.HasAnalysis(),
 	}
 	if c := ro.Spec.Strategy.Canary; c != nil {
 		v.MaxSurge, v.MaxUnavailable = c.MaxSurge, c.MaxUnavailable

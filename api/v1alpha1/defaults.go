@@ -51,6 +51,24 @@ func (r *Rollout) Steps() []CanaryStep {
 	return r.Spec.Strategy.Canary.Steps
 }
 
+// HasAnalysis says whether the canary asks for analysis: an analysis step
+// or a background analysis. Its AnalysisRuns decide then, not roost's judge.
+func (r *Rollout) HasAnalysis() bool {
+	c := r.Spec.Strategy.Canary
+	if c == nil {
+		return false
+	}
+	if c.Analysis != nil {
+		return true
+	}
+	for _, st := range c.Steps {
+		if st.Analysis != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // ResolveFenceposts turns maxSurge and maxUnavailable (nil = "25%") into pod
 // counts against replicas: surge rounds up, unavailable rounds down, and when
 // both come to 0 unavailable becomes 1 so that the rollout can move at all.

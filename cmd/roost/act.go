@@ -203,24 +203,27 @@ func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []s
 // report prints one line per rollout: results on stdout, failures on
 // stderr, each followed by its warning (stderr) when it has one.
 func (a *app) report(outcomes []actions.Outcome, warnings map[actions.Target]string) error {
+	return a.reportOutcomes("", "rollouts", outcomes, warnings)
+}
+
+// reportOutcomes is report for any kind of object: prefix goes before each
+// target ("analysisrun "), many names them in the error.
+func (a *app) reportOutcomes(prefix, many string, outcomes []actions.Outcome, warnings map[actions.Target]string) error {
 	failed := 0
 	for _, o := range outcomes {
 		if o.Err != nil {
 			failed++
-			fmt.Fprintf(a.errOut, "%s: error: %v\n", o.Target, o.Err)
+			fmt.Fprintf(a.errOut, "%s%s: error: %v\n", prefix, o.Target, o.Err)
 			continue
 		}
-		fmt.Fprintf(a.out, "%s: %s\n", o.Target, o.Result)
+		fmt.Fprintf(a.out, "%s%s: %s\n", prefix, o.Target, o.Result)
 		if w := warnings[o.Target]; w != "" {
 			fmt.Fprintln(a.errOut, "warning:", w)
 		}
 	}
 	if failed > 0 {
-		err := fmt.Errorf("%d of %d rollouts failed", failed, len(outcomes))
-		if len(outcomes) == 1 {
-			return &exitError{code: 1, err: err, silent: true}
-		}
-		return &exitError{code: 1, err: err}
+		err := fmt.Errorf("%d of %d %s failed", failed, len(outcomes), many)
+		return &exitError{code: 1, err: err, silent: len(outcomes) == 1}
 	}
 	return nil
 }

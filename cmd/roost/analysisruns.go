@@ -239,28 +239,10 @@ Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`,
 					targets = append(targets, actions.Target{Namespace: c.Namespace, Name: name})
 				}
 			}
-			return a.reportRuns(act.ForEach(ctx, targets, act.TerminateAnalysisRun))
+			return a.reportOutcomes("analysisrun ", "analysis runs", act.ForEach(ctx, targets, act.TerminateAnalysisRun), nil)
 		},
 	}
 	return cmd
-}
-
-// reportRuns prints one line per AnalysisRun, as report does per rollout.
-func (a *app) reportRuns(outcomes []actions.Outcome) error {
-	failed := 0
-	for _, o := range outcomes {
-		if o.Err != nil {
-			failed++
-			fmt.Fprintf(a.errOut, "analysisrun %s: error: %v\n", o.Target, o.Err)
-			continue
-		}
-		fmt.Fprintf(a.out, "analysisrun %s: %s\n", o.Target, o.Result)
-	}
-	if failed > 0 {
-		err := fmt.Errorf("%d of %d analysis runs failed", failed, len(outcomes))
-		return &exitError{code: 1, err: err, silent: len(outcomes) == 1}
-	}
-	return nil
 }
 
 // judgeGateView tells the cockpit what roost's judge gate does with a
