@@ -631,7 +631,7 @@ func (m *Model) overviewRoom() int {
 		m.screen == screenError && m.errOpen != nil, m.screen == screenPod && m.pod != nil:
 		return 0
 	case m.split():
-		return max(m.height*2/5, 8)
+		return splitTop(m.height)
 	case m.screen == screenDetail:
 		return 0
 	}

@@ -28,6 +28,10 @@ func (m Model) View() tea.View {
 	return v
 }
 
+// splitTop is the height of the list above the detail when they share a
+// body of h lines.
+func splitTop(h int) int { return max(h*2/5, 8) }
+
 // Render is the screen as a string, for the View and for golden tests.
 func (m Model) Render() string {
 	if m.width < minWidth || m.height < minHeight {
@@ -47,7 +51,7 @@ func (m Model) Render() string {
 	case m.screen == screenPod && m.pod != nil:
 		body = m.podScreenView(m.width, h)
 	case m.split():
-		top := max(h*2/5, 8)
+		top := splitTop(h)
 		body = append(m.overviewPanel(m.width, top), m.detailPanel(m.width, h-top)...)
 	case m.screen == screenDetail:
 		body = m.detailPanel(m.width, h)
