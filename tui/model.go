@@ -471,12 +471,27 @@ func (m *Model) armTick() tea.Cmd {
 	if !ok {
 		return nil
 	}
-	at := m.now.Add(d)
+	at := clockAligned(m.now.Add(d))
+	d = at.Sub(m.now)
 	if !m.tickAt.IsZero() && !m.tickAt.After(at) && m.tickAt.After(m.now) {
 		return nil
 	}
 	m.tickAt = at
 	return tea.Tick(d, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// clockAligned moves a redraw for the clock to just past the next whole
+// second of the wall clock. The ages on screen each change at their own
+// fraction of a second: drawn as they come, twenty pods' ages would wake the
+// cockpit several times a second, where once a second shows the same, none
+// more than a second late.
+func clockAligned(at time.Time) time.Time {
+	const past = 10 * time.Millisecond
+	whole := at.Add(-past).Truncate(time.Second)
+	if whole.Add(past).Before(at) {
+		whole = whole.Add(time.Second)
+	}
+	return whole.Add(past)
 }
 
 // nextClockChange is how long until a duration on screen changes its text.

@@ -189,3 +189,63 @@ func TestClockTicksOnlyForWhatIsOnScreen(t *testing.T) {
 		t.Fatalf("the next tick is in %s (%v), want about 2s for a rollout on screen", d, ok)
 	}
 }
+
+func TestClockAligned(t *testing.T) {
+	base := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	ms := time.Millisecond
+	for _, tc := range []struct{ at, want time.Duration }{
+		{10 * ms, 10 * ms},                 // already just past a second
+		{5 * ms, 10 * ms},                  // just before: the same second
+		{11 * ms, time.Second + 10*ms},     // a change inside the second waits for its end
+		{400 * ms, time.Second + 10*ms},    //
+		{time.Second, time.Second + 10*ms}, //
+		{time.Second + 10*ms, time.Second + 10*ms},
+		{59*time.Second + 999*ms, time.Minute + 10*ms},
+	} {
+		if got := clockAligned(base.Add(tc.at)).Sub(base); got != tc.want {
+			t.Errorf("clockAligned(+%s) = +%s, want +%s", tc.at, got, tc.want)
+		}
+	}
+}
+
+// TestClockTicksOncePerSecond: pods whose ages change at every fraction of
+// a second wake the cockpit once a second, on the second.
+func TestClockTicksOncePerSecond(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	list, _ := fleetRollouts(1)
+	now := fixtureNow.Add(123 * time.Millisecond)
+	r := *list[0]
+	r.Pods = fixturePods(&r, nil)
+	for i := range r.Pods {
+		// Ages of a few seconds, each changing at its own fraction.
+		r.Pods[i].Created = now.Add(-3*time.Second - time.Duration(i*577)*time.Millisecond)
+	}
+	list[0] = &r
+	m := fixtureModel(ctx, dark(t), 120, 40, func(o *Options) {
+		o.Rollouts = &staticRollouts{list: list}
+		o.Now = func() time.Time { return now }
+	})
+	m = press(m, "enter") // the detail, with its pods' ages
+	ticks := 0
+	for end := now.Add(10 * time.Second); ; {
+		m.tickAt = time.Time{}
+		if cmd := m.armTick(); cmd == nil {
+			t.Fatal("no tick armed for ages of seconds on screen")
+		}
+		if got := m.tickAt.Sub(m.tickAt.Truncate(time.Second)); got != 10*time.Millisecond {
+			t.Fatalf("a tick is armed %s past a whole second, want 10ms", got)
+		}
+		if d := m.tickAt.Sub(now); d <= 0 || ticks > 0 && d < time.Second {
+			t.Fatalf("tick %d is armed %s ahead, want at least a second after the last", ticks, d)
+		}
+		if now = m.tickAt; now.After(end) {
+			break
+		}
+		m.now = now
+		ticks++
+	}
+	if ticks < 2 || ticks > 10 {
+		t.Fatalf("%d ticks in 10 s, want some, at most one a second", ticks)
+	}
+}

@@ -284,6 +284,9 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 			// open for hours: give it back now, once, off the screen's
 			// goroutine.
 			go debug.FreeOSMemory()
+			if a.firstFrame != nil {
+				a.firstFrame()
+			}
 		},
 	}
 	ck.opts.Grouping, ck.opts.SaveGrouping = cockpitGrouping(cfg, o)

@@ -8,8 +8,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"k8s.io/klog/v2"
 )
@@ -21,7 +23,13 @@ func main() {
 	a := newApp(os.Stdout, os.Stderr)
 	a.logFile = logs.path
 	a.setLogFile = logs.open
-	stopProfile := startProfile(os.Getenv(profileEnv))
+	prof, err := newProfiler(os.Getenv(profileEnv), os.Getenv(profileWindowEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roost:", err)
+		os.Exit(2)
+	}
+	a.firstFrame = prof.firstFrame
+	stopProfile := prof.start()
 	code := execute(ctx, a, os.Args[1:])
 	stopProfile()
 	stop()
@@ -147,33 +155,96 @@ func defaultLogPath() string {
 // profileEnv names a file for a CPU profile of the whole run, for the
 // figures of `make e2e-scale` and for a user reporting a slow cockpit:
 // `ROOST_CPUPROFILE=roost.pprof roost`, then `go tool pprof -top roost.pprof`;
-// the heap at exit goes to roost.pprof.heap.
+// the heap when the profile ends goes to roost.pprof.heap.
 // Nothing is written without it, and no port is opened either way.
 const profileEnv = "ROOST_CPUPROFILE"
 
-// startProfile starts the CPU profile to path ("" for none) and returns what
-// stops it; a profile that cannot start is logged, never fatal.
-func startProfile(path string) func() {
-	if path == "" {
-		return func() {}
+// profileWindowEnv narrows the profile to a window after the cockpit's
+// first complete frame, "DELAY+LENGTH" (e.g. "10s+30s"): what an idle
+// cockpit spends, without its start-up.
+const profileWindowEnv = "ROOST_CPUPROFILE_WINDOW"
+
+// profiler writes the CPU profile profileEnv asks for, over the whole run
+// or over the window profileWindowEnv gives.
+type profiler struct {
+	path          string
+	delay, length time.Duration
+	windowed      bool
+
+	mu      sync.Mutex
+	f       *os.File
+	stopped bool
+}
+
+// newProfiler reads the two settings; a window that does not parse is an
+// error naming the setting and its form.
+func newProfiler(path, window string) (*profiler, error) {
+	p := &profiler{path: path}
+	if window == "" || path == "" {
+		return p, nil
 	}
-	f, err := os.Create(path)
+	d, l, ok := strings.Cut(window, "+")
+	delay, err1 := time.ParseDuration(d)
+	length, err2 := time.ParseDuration(l)
+	if !ok || err1 != nil || err2 != nil || delay < 0 || length <= 0 {
+		return nil, fmt.Errorf("%s=%q: want DELAY+LENGTH after the first complete frame, e.g. 10s+30s", profileWindowEnv, window)
+	}
+	p.delay, p.length, p.windowed = delay, length, true
+	return p, nil
+}
+
+// start begins the profile now unless it has a window, and returns what
+// ends it; a profile that cannot start is logged, never fatal.
+func (p *profiler) start() func() {
+	if p.path != "" && !p.windowed {
+		p.begin()
+	}
+	return p.end
+}
+
+// firstFrame opens the window, if there is one.
+func (p *profiler) firstFrame() {
+	if !p.windowed {
+		return
+	}
+	time.AfterFunc(p.delay, func() {
+		p.begin()
+		time.AfterFunc(p.length, p.end)
+	})
+}
+
+func (p *profiler) begin() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.f != nil || p.stopped {
+		return
+	}
+	f, err := os.Create(p.path)
 	if err != nil {
 		klog.ErrorS(err, "no CPU profile", "env", profileEnv)
-		return func() {}
+		return
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		klog.ErrorS(err, "no CPU profile", "env", profileEnv)
 		f.Close()
-		return func() {}
+		return
 	}
-	return func() {
-		pprof.StopCPUProfile()
-		f.Close()
-		// The heap as it stands at the end, beside the CPU profile.
-		if h, err := os.Create(path + ".heap"); err == nil {
-			_ = pprof.Lookup("heap").WriteTo(h, 0)
-			h.Close()
-		}
+	p.f = f
+}
+
+// end stops the profile (once) and writes the heap as it stands beside it.
+func (p *profiler) end() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopped = true
+	if p.f == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	p.f.Close()
+	p.f = nil
+	if h, err := os.Create(p.path + ".heap"); err == nil {
+		_ = pprof.Lookup("heap").WriteTo(h, 0)
+		h.Close()
 	}
 }

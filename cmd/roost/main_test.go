@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -423,5 +425,61 @@ func TestLogFileFlag(t *testing.T) {
 	}
 	if len(opened) != 2 {
 		t.Errorf("opened %v", opened)
+	}
+}
+
+func TestProfilerWindow(t *testing.T) {
+	for _, tc := range []struct {
+		path, window string
+		ok, windowed bool
+	}{
+		{"", "", true, false},
+		{"p.pprof", "", true, false},
+		{"p.pprof", "10s+30s", true, true},
+		{"", "10s+30s", true, false}, // no file: nothing to narrow
+		{"p.pprof", "10s", false, false},
+		{"p.pprof", "10s+0s", false, false},
+		{"p.pprof", "-1s+3s", false, false},
+		{"p.pprof", "soon+3s", false, false},
+	} {
+		p, err := newProfiler(tc.path, tc.window)
+		if (err == nil) != tc.ok {
+			t.Errorf("newProfiler(%q, %q) error %v, want ok=%v", tc.path, tc.window, err, tc.ok)
+			continue
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), profileWindowEnv) || !strings.Contains(err.Error(), "DELAY+LENGTH") {
+				t.Errorf("error %q names neither the setting nor its form", err)
+			}
+			continue
+		}
+		if p.windowed != tc.windowed {
+			t.Errorf("newProfiler(%q, %q) windowed=%v, want %v", tc.path, tc.window, p.windowed, tc.windowed)
+		}
+	}
+	// A window writes the profile only once it opens, and the heap beside it.
+	path := filepath.Join(t.TempDir(), "w.pprof")
+	p, err := newProfiler(path, "0s+50ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := p.start()
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("a windowed profile began before the first frame")
+	}
+	p.firstFrame()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(path + ".heap"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the window never closed: no heap profile")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	end() // after the window: nothing more to do
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("CPU profile %v, %v", st, err)
 	}
 }

@@ -84,6 +84,9 @@ type app struct {
 	// building its clients in tests.
 	argoContext       string
 	contextClientsFor func(name string) (kubernetes.Interface, dynamic.Interface, error)
+	// firstFrame is told when the cockpit's first complete frame is on
+	// screen (the profile's window opens from there); nil in tests.
+	firstFrame func()
 }
 
 // errNeedsOneNamespace is what a command acting on one named rollout says to -A.
