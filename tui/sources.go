@@ -5,7 +5,9 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,6 +44,13 @@ type WatchRollouts struct {
 	// last is when the last delivery went out.
 	pending []watch.Key
 	last    time.Time
+	// quiet are changes to rollouts off screen that change nothing the
+	// screen shows of them (overviewSignature): they go out with the next
+	// delivery, or at once when one of them comes on screen.
+	quiet map[watch.Key]bool
+	// mu guards wake, which cuts short the wait in progress.
+	mu   sync.Mutex
+	wake context.CancelFunc
 }
 
 // BackgroundInterval is how long a change to a rollout off screen may wait
@@ -55,7 +64,18 @@ const BackgroundInterval = time.Second
 // marked ones, an open dialog's): their changes are delivered at once,
 // others' at most once a BackgroundInterval. Safe to call from any
 // goroutine.
-func (w *WatchRollouts) SetOnScreen(keys map[watch.Key]bool) { w.onScreen.Store(&keys) }
+func (w *WatchRollouts) SetOnScreen(keys map[watch.Key]bool) {
+	w.onScreen.Store(&keys)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k := range w.quiet {
+		if keys[k] && w.wake != nil {
+			// A rollout whose change was held back scrolled into view.
+			w.wake()
+			return
+		}
+	}
+}
 
 // Wait implements Rollouts: at most one delivery per frame, and the first
 // one only once every informer has listed, so the first frame is complete.
@@ -70,28 +90,121 @@ func (w *WatchRollouts) Wait(ctx context.Context, now func() time.Time) (watch.C
 		w.synced = true
 	}
 	for {
-		wctx, cancel := ctx, context.CancelFunc(func() {})
+		wctx, cancel := context.WithCancel(ctx)
 		if len(w.pending) > 0 {
 			wctx, cancel = context.WithTimeout(ctx, max(w.last.Add(BackgroundInterval).Sub(now()), 0))
 		}
-		c, err := w.Watcher.WaitDirty(wctx, watch.FrameInterval)
+		w.mu.Lock()
+		w.wake = cancel
+		woken := w.quietShown()
+		w.mu.Unlock()
+		var c watch.Changes
+		err := context.Canceled
+		if !woken {
+			c, err = w.Watcher.WaitDirty(wctx, watch.FrameInterval)
+		}
+		w.mu.Lock()
+		w.wake = nil
+		w.mu.Unlock()
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return c, ctx.Err()
 			}
-			// The pending changes waited long enough.
+			// The pending changes waited long enough, or a held-back one
+			// came on screen.
 			return w.deliver(watch.Changes{}, now()), nil
 		}
 		t := now()
+		loud := len(c.Keys) == 0
 		if len(c.Keys) > 0 {
-			w.Store.Update(c.Keys, t)
+			loud = w.update(c.Keys, t)
 		}
-		if c.Health || w.shown(c.Keys) || t.Sub(w.last) >= BackgroundInterval {
+		switch {
+		case c.Health || w.shown(c.Keys) || loud && t.Sub(w.last) >= BackgroundInterval:
 			return w.deliver(c, t), nil
+		case loud:
+			w.pending = append(w.pending, c.Keys...)
+		default:
+			w.mu.Lock()
+			if w.quiet == nil {
+				w.quiet = map[watch.Key]bool{}
+			}
+			for _, k := range c.Keys {
+				w.quiet[k] = true
+			}
+			w.mu.Unlock()
 		}
-		w.pending = append(w.pending, c.Keys...)
 	}
+}
+
+// update brings the Store up to date with keys and says whether any change
+// shows off screen: in the counts, groups and order of the list, or in what
+// the cockpit asks of the metrics (see overviewSignature).
+func (w *WatchRollouts) update(keys []watch.Key, at time.Time) bool {
+	on := w.onScreen.Load()
+	if on == nil {
+		w.Store.Update(keys, at)
+		return true
+	}
+	before := make([]string, len(keys))
+	for i, k := range keys {
+		if r, ok := w.Store.Detail(k); ok {
+			before[i] = overviewSignature(r)
+		}
+	}
+	w.Store.Update(keys, at)
+	loud := false
+	for i, k := range keys {
+		after := ""
+		if r, ok := w.Store.Detail(k); ok {
+			after = overviewSignature(r)
+		}
+		loud = loud || after != before[i]
+	}
+	return loud
+}
+
+// overviewSignature is what the cockpit shows of a rollout that is not on
+// screen: its urgency and state (the list's order, the "need you" count, the
+// group lines and the bell), its phase and Argo CD names (what the filter
+// matches) and its evidence target (what the metrics are polled for). A
+// change that leaves it alone, such as one more measurement of a running
+// analysis, can wait until the rollout shows.
+func overviewSignature(r *watch.Rollout) string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(int(watch.UrgencyOf(r))))
+	b.WriteString("|")
+	b.WriteString(watch.StateWord(r))
+	b.WriteString("|")
+	b.WriteString(string(r.Phase))
+	if r.CanaryUnderWay() {
+		b.WriteString("|under way")
+	}
+	if a := r.App; a != nil {
+		b.WriteString("|" + a.Namespace + "/" + a.Name + "|" + a.Project)
+		if a.Known {
+			b.WriteString("|known")
+		}
+	}
+	b.WriteString("|")
+	b.WriteString(newTargetMemo(r).sig)
+	return b.String()
+}
+
+// quietShown says whether a held-back change is to a rollout now on
+// screen. w.mu is held.
+func (w *WatchRollouts) quietShown() bool {
+	on := w.onScreen.Load()
+	if on == nil {
+		return len(w.quiet) > 0
+	}
+	for k := range w.quiet {
+		if (*on)[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // shown says whether any of keys is on screen (all are, until the cockpit
@@ -111,6 +224,12 @@ func (w *WatchRollouts) shown(keys []watch.Key) bool {
 
 // deliver is c with the pending changes, which it clears.
 func (w *WatchRollouts) deliver(c watch.Changes, at time.Time) watch.Changes {
+	w.mu.Lock()
+	for k := range w.quiet {
+		w.pending = append(w.pending, k)
+	}
+	w.quiet = nil
+	w.mu.Unlock()
 	if len(w.pending) > 0 {
 		c.Keys = append(w.pending, c.Keys...)
 		slices.SortFunc(c.Keys, func(a, b watch.Key) int {

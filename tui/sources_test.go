@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,10 @@ import (
 
 // TestWatchRolloutsBatchesWhatIsOffScreen: a change to a rollout on screen
 // is delivered at once; a change to one off screen waits, batched, up to
-// BackgroundInterval, and goes out with the next change on screen; until the
-// cockpit says what it shows, everything is delivered at once.
+// BackgroundInterval, and goes out with the next change on screen; one off
+// screen that changes nothing shown waits until the rollout shows or the
+// next delivery; until the cockpit says what it shows, everything is
+// delivered at once.
 func TestWatchRolloutsBatchesWhatIsOffScreen(t *testing.T) {
 	c, err := sim.New(sim.Options{})
 	if err != nil {
@@ -41,23 +44,32 @@ func TestWatchRolloutsBatchesWhatIsOffScreen(t *testing.T) {
 	if _, err := src.Wait(ctx, time.Now); err != nil {
 		t.Fatal(err)
 	}
-	touch := func(name string) {
+	// touch changes what the cockpit asks of the metrics for a rollout,
+	// which it acts on even off screen; nudge changes nothing it shows.
+	annotate := func(name, key string) {
 		t.Helper()
-		patch := []byte(`{"metadata":{"annotations":{"touched":"` + time.Now().String() + `"}}}`)
+		patch := []byte(`{"metadata":{"annotations":{"` + key + `":"` + time.Now().String() + `"}}}`)
 		if _, err := c.Dynamic.Resource(v1alpha1.RolloutGVR).Namespace(testNS).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wait := func() (watch.Changes, time.Duration) {
+	touch := func(name string) { annotate(name, "metrics.roost.dev/window") }
+	nudge := func(name string) { annotate(name, "touched") }
+	waitFor := func(d time.Duration) (watch.Changes, time.Duration, error) {
 		t.Helper()
-		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		wctx, wcancel := context.WithTimeout(ctx, d)
 		defer wcancel()
 		began := time.Now()
 		ch, err := src.Wait(wctx, time.Now)
+		return ch, time.Since(began), err
+	}
+	wait := func() (watch.Changes, time.Duration) {
+		t.Helper()
+		ch, took, err := waitFor(5 * time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ch, time.Since(began)
+		return ch, took
 	}
 	shown, hidden := watch.Key{Namespace: testNS, Name: "shown"}, watch.Key{Namespace: testNS, Name: "hidden"}
 	has := func(ch watch.Changes, k watch.Key) bool {
@@ -81,8 +93,33 @@ func TestWatchRolloutsBatchesWhatIsOffScreen(t *testing.T) {
 	if !has(ch, hidden) || took < BackgroundInterval/2 {
 		t.Fatalf("an off-screen change was delivered after %s (%v), want it batched for up to %s", took, ch.Keys, BackgroundInterval)
 	}
-	if v, ok := src.Store.Detail(hidden); !ok || v.Annotations["touched"] == "" {
+	if v, ok := src.Store.Detail(hidden); !ok || v.Annotations["metrics.roost.dev/window"] == "" {
 		t.Fatal("the Store did not take the off-screen change")
+	}
+
+	// A change off screen that shows nothing new is held back...
+	nudge("hidden")
+	if ch, took, err := waitFor(3 * BackgroundInterval); err == nil {
+		t.Fatalf("a change off screen that shows nothing was delivered after %s (%v)", took, ch.Keys)
+	}
+	if v, ok := src.Store.Detail(hidden); !ok || v.Annotations["touched"] == "" {
+		t.Fatal("the Store did not take the held-back change")
+	}
+	// ...until the rollout comes on screen.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		src.SetOnScreen(map[watch.Key]bool{shown: true, hidden: true})
+	}()
+	if ch, took := wait(); !has(ch, hidden) || took > BackgroundInterval/2 {
+		t.Fatalf("a held-back change coming on screen: %v after %s, want it at once", ch.Keys, took)
+	}
+	src.SetOnScreen(map[watch.Key]bool{shown: true})
+	// A held-back change also goes out with the next delivery.
+	nudge("hidden")
+	time.Sleep(100 * time.Millisecond)
+	touch("shown")
+	if ch, _ := wait(); !has(ch, shown) || !has(ch, hidden) {
+		t.Fatalf("an on-screen change: %v, want the held-back one with it", ch.Keys)
 	}
 
 	touch("hidden")
@@ -247,5 +284,43 @@ func TestClockTicksOncePerSecond(t *testing.T) {
 	}
 	if ticks < 2 || ticks > 10 {
 		t.Fatalf("%d ticks in 10 s, want some, at most one a second", ticks)
+	}
+}
+
+// TestOverviewSignature: one more measurement of a running analysis shows
+// nowhere off screen; a pause, an abort or a new Application does.
+func TestOverviewSignature(t *testing.T) {
+	var base *watch.Rollout
+	for _, r := range fixtureAnalysisRollouts() {
+		if r.Name == "payments" {
+			base = r
+		}
+	}
+	if base == nil || len(base.Analysis) == 0 {
+		t.Fatal("the fixture has no payments rollout under analysis")
+	}
+	sig := overviewSignature(base)
+	measured := *base
+	run := base.Analysis[0]
+	run.Metrics = slices.Clone(run.Metrics)
+	run.Metrics[0].Successful++
+	run.Metrics[0].Measured++
+	measured.Analysis = []watch.AnalysisRun{run}
+	if got := overviewSignature(&measured); got != sig {
+		t.Errorf("one more measurement changes the signature:\n%s\n%s", sig, got)
+	}
+	for name, change := range map[string]func(r *watch.Rollout){
+		"aborted": func(r *watch.Rollout) { r.Aborted = true },
+		"paused":  func(r *watch.Rollout) { r.Paused, r.DesiredWeight = true, 77 },
+		"phase":   func(r *watch.Rollout) { r.Phase = "Degraded" },
+		"app":     func(r *watch.Rollout) { r.App = &watch.App{Name: "other", Known: true, Project: "p"} },
+		"poll":    func(r *watch.Rollout) { r.Annotations = map[string]string{"metrics.roost.dev/window": "10m"} },
+		"canary":  func(r *watch.Rollout) { c := *r.Canary; c.Ready++; r.Canary = &c },
+	} {
+		c := *base
+		change(&c)
+		if overviewSignature(&c) == sig {
+			t.Errorf("%s: the signature did not change", name)
+		}
 	}
 }
