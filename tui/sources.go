@@ -66,6 +66,8 @@ const BackgroundInterval = time.Second
 // goroutine.
 func (w *WatchRollouts) SetOnScreen(keys map[watch.Key]bool) {
 	w.onScreen.Store(&keys)
+	// Their AnalysisRuns are kept current; others' counts show nowhere.
+	w.Watcher.SetWanted(keys)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k := range w.quiet {

@@ -404,8 +404,34 @@ func AnalysisOf(ro *v1alpha1.Rollout, runs []*unstructured.Unstructured, now tim
 	out := make([]AnalysisRun, len(mine))
 	for i, u := range mine {
 		out[i] = analysisRunView(u, current[u.GetName()], now)
+		recordedPhase(&out[i], ro)
 	}
 	return out
+}
+
+// recordedPhase takes the phase and message the Rollout records of its run
+// a, when they are further on than the run as read: the run was read before
+// it ended (roost follows runs off screen by their metadata, see
+// lightRuns). A run only moves on, and its Rollout records it after it, so
+// a run read at its latest is never overruled.
+func recordedPhase(a *AnalysisRun, ro *v1alpha1.Rollout) {
+	for _, rec := range []*v1alpha1.RolloutAnalysisRunStatus{ro.Status.Canary.CurrentStepAnalysisRunStatus, ro.Status.Canary.CurrentBackgroundAnalysisRunStatus} {
+		if rec == nil || rec.Name != a.Name || phaseRank(rec.Status) <= phaseRank(a.Phase) {
+			continue
+		}
+		a.Phase, a.Message = rec.Status, rec.Message
+	}
+}
+
+// phaseRank orders a run's phases as a run moves through them.
+func phaseRank(p v1alpha1.AnalysisPhase) int {
+	switch p {
+	case "", v1alpha1.AnalysisPhasePending:
+		return 0
+	case v1alpha1.AnalysisPhaseRunning:
+		return 1
+	}
+	return 2
 }
 
 // ownedByRollout says whether ro owns u: any owner reference to it, as

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
@@ -82,6 +83,11 @@ type Options struct {
 	// indexed by the Rollout that owns each. Set it only where the
 	// AnalysisRun CRD is installed: a watch of a missing resource fails.
 	AnalysisRuns bool
+	// Metadata, when set and FullObjects is not, makes the AnalysisRuns
+	// watch carry metadata only: runs are read in full in the first list,
+	// then again only for the rollouts SetWanted names (see lightRuns).
+	// The informer then caches *metav1.PartialObjectMetadata.
+	Metadata metadata.Interface
 	// ArgoCD says how to tell the Argo CD Application of each rollout; nil
 	// tracks by the annotation and DefaultInstanceLabel and reads no
 	// Applications.
@@ -126,8 +132,10 @@ type Watcher struct {
 	rsLister        appslisters.ReplicaSetLister
 	podInformer     cache.SharedIndexInformer
 	eventInformer   cache.SharedIndexInformer
-	// runInformer is nil unless Options.AnalysisRuns.
+	// runInformer is nil unless Options.AnalysisRuns; light is set when it
+	// watches metadata only (Options.Metadata).
 	runInformer cache.SharedIndexInformer
+	light       *lightRuns
 	// appInformer is nil unless Options.ArgoCD.Applications; tracker tells
 	// a rollout's Application.
 	appInformer cache.SharedIndexInformer
@@ -188,6 +196,8 @@ func New(o Options) (*Watcher, error) {
 		indexers  cache.Indexers
 		keys      func(obj any) []Key
 		informer  *cache.SharedIndexInformer
+		// handler replaces the usual one (see Watcher.handler).
+		handler cache.ResourceEventHandler
 	}
 	runs := o.Dynamic.Resource(v1alpha1.AnalysisRunGVR)
 	wirings := []wiring{
@@ -198,7 +208,7 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return dyn.Namespace(ns).Watch(ctx, lo)
 			},
-			selected, t.rollout, cache.Indexers{byAppName: w.indexRolloutByApp}, rolloutKeys, &w.rolloutInformer},
+			selected, t.rollout, cache.Indexers{byAppName: w.indexRolloutByApp}, rolloutKeys, &w.rolloutInformer, nil},
 		{ResourceReplicaSets, &appsv1.ReplicaSet{}, o.Kube,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return o.Kube.AppsV1().ReplicaSets(ns).List(ctx, lo)
@@ -206,7 +216,7 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return o.Kube.AppsV1().ReplicaSets(ns).Watch(ctx, lo)
 			},
-			byHash, t.replicaSet, cache.Indexers{byRollout: indexReplicaSetByRollout}, replicaSetKeys, &w.rsInformer},
+			byHash, t.replicaSet, cache.Indexers{byRollout: indexReplicaSetByRollout}, replicaSetKeys, &w.rsInformer, nil},
 		{ResourcePods, &corev1.Pod{}, o.Kube,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return o.Kube.CoreV1().Pods(ns).List(ctx, lo)
@@ -214,7 +224,7 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return o.Kube.CoreV1().Pods(ns).Watch(ctx, lo)
 			},
-			byHash, t.pod, cache.Indexers{byReplicaSet: indexPodByReplicaSet}, w.podKeys, &w.podInformer},
+			byHash, t.pod, cache.Indexers{byReplicaSet: indexPodByReplicaSet}, w.podKeys, &w.podInformer, nil},
 		{ResourceEvents, &corev1.Event{}, o.Kube,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return o.Kube.CoreV1().Events(ns).List(ctx, lo)
@@ -222,9 +232,15 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return o.Kube.CoreV1().Events(ns).Watch(ctx, lo)
 			},
-			aboutRollouts, t.event, cache.Indexers{byRollout: indexEventByRollout}, eventKeys, &w.eventInformer},
+			aboutRollouts, t.event, cache.Indexers{byRollout: indexEventByRollout}, eventKeys, &w.eventInformer, nil},
 	}
-	if o.AnalysisRuns {
+	switch {
+	case o.AnalysisRuns && o.Metadata != nil && !o.FullObjects:
+		w.light = newLightRuns(o.Dynamic, o.Metadata, ns)
+		wirings = append(wirings, wiring{ResourceAnalysisRuns, &metav1.PartialObjectMetadata{}, notWatchList{},
+			w.light.list, w.light.watch, func(*metav1.ListOptions) {}, stripMeta,
+			cache.Indexers{byRollout: indexRunByRollout}, runKeys, &w.runInformer, w.light.handler(w.dirty)})
+	case o.AnalysisRuns:
 		wirings = append(wirings, wiring{ResourceAnalysisRuns, &unstructured.Unstructured{}, o.Dynamic,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return runs.Namespace(ns).List(ctx, lo)
@@ -232,7 +248,7 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return runs.Namespace(ns).Watch(ctx, lo)
 			},
-			func(*metav1.ListOptions) {}, TrimRollout, cache.Indexers{byRollout: indexRunByRollout}, runKeys, &w.runInformer})
+			func(*metav1.ListOptions) {}, TrimRollout, cache.Indexers{byRollout: indexRunByRollout}, runKeys, &w.runInformer, nil})
 	}
 	if argo != nil && argo.Applications != nil {
 		apps := argo.Applications.Resource(ApplicationGVR)
@@ -244,7 +260,7 @@ func New(o Options) (*Watcher, error) {
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
 				return apps.Namespace(appNS).Watch(ctx, lo)
 			},
-			func(*metav1.ListOptions) {}, TrimApplication, cache.Indexers{byAppName: indexAppByName}, w.appKeys, &w.appInformer})
+			func(*metav1.ListOptions) {}, TrimApplication, cache.Indexers{byAppName: indexAppByName}, w.appKeys, &w.appInformer, nil})
 	}
 	for _, x := range wirings {
 		indexers := cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}
@@ -268,7 +284,11 @@ func New(o Options) (*Watcher, error) {
 		}); err != nil {
 			return nil, fmt.Errorf("watch: %s error handler: %w", x.resource, err)
 		}
-		if _, err := inf.AddEventHandler(w.handler(x.keys)); err != nil {
+		h := x.handler
+		if h == nil {
+			h = w.handler(x.keys)
+		}
+		if _, err := inf.AddEventHandler(h); err != nil {
 			return nil, fmt.Errorf("watch: %s handler: %w", x.resource, err)
 		}
 		w.health.track(resource)
@@ -335,6 +355,9 @@ func (w *Watcher) handler(keys func(any) []Key) cache.ResourceEventHandler {
 // shares them) are left alone.
 func (w *Watcher) Start(ctx context.Context) {
 	w.startOnce.Do(func() {
+		if w.light != nil {
+			w.light.ctx.Store(&ctx)
+		}
 		for _, inf := range w.informers() {
 			go inf.RunWithContext(ctx)
 		}
@@ -387,15 +410,34 @@ func (w *Watcher) PodInformer() cache.SharedIndexInformer { return w.podInformer
 // EventInformer is the informer of Events about Rollouts.
 func (w *Watcher) EventInformer() cache.SharedIndexInformer { return w.eventInformer }
 
-// AnalysisRunInformer is the dynamic informer of AnalysisRuns, nil unless
-// the Watcher was built with Options.AnalysisRuns.
+// AnalysisRunInformer is the informer of AnalysisRuns, nil unless the
+// Watcher was built with Options.AnalysisRuns. It caches
+// *unstructured.Unstructured, or *metav1.PartialObjectMetadata when the
+// Watcher follows runs by their metadata (Options.Metadata).
 func (w *Watcher) AnalysisRunInformer() cache.SharedIndexInformer { return w.runInformer }
 
+// SetWanted names the rollouts whose AnalysisRuns are kept current when
+// runs are followed by their metadata (Options.Metadata): those the
+// dashboard shows. A rollout newly named whose runs changed meanwhile is
+// re-derived. Without Options.Metadata every run is current and this does
+// nothing. Safe to call from any goroutine; it does no I/O.
+func (w *Watcher) SetWanted(keys map[Key]bool) {
+	if w.light == nil {
+		return
+	}
+	w.dirty.add(w.light.setWanted(keys, w.runInformer)...)
+}
+
 // AnalysisRunsOf returns the cached AnalysisRuns owned by the Rollout k (any
-// owner reference to it, as `kubectl argo rollouts get` counts them).
+// owner reference to it, as `kubectl argo rollouts get` counts them). When
+// runs are followed by their metadata, a wanted rollout's changed runs are
+// read from the API server here.
 func (w *Watcher) AnalysisRunsOf(k Key) []*unstructured.Unstructured {
 	if w.runInformer == nil {
 		return nil
+	}
+	if w.light != nil {
+		return w.light.runsOf(k, w.runInformer)
 	}
 	objs, err := w.runInformer.GetIndexer().ByIndex(byRollout, k.String())
 	if err != nil {

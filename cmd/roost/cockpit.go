@@ -17,6 +17,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -225,7 +226,15 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if argo.Why != "" {
 		note(themes.Info, "%s", argo.Why)
 	}
-	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed, ArgoCD: argo.options()})
+	wo := watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed, ArgoCD: argo.options()}
+	if runsServed && !reconcile && c.Config != nil {
+		// Without a reconciler to feed, runs off screen are followed by
+		// their metadata only (watch.Options.Metadata).
+		if mc, err := metadata.NewForConfig(c.Config); err == nil {
+			wo.Metadata = mc
+		}
+	}
+	w, err := watch.New(wo)
 	if err != nil {
 		return nil, err
 	}

@@ -650,7 +650,9 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 		// Each message the cockpit handles, in its log (costs a little).
 		args = append(args, "-v", "5")
 	}
-	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile}, args...)
+	// The profile covers the idle window only: what the figure counts.
+	window := fmt.Sprintf("ROOST_CPUPROFILE_WINDOW=%s+%s", settle, idleWindow)
+	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile, window}, args...)
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
 	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s)", f, scaleRollouts, scaleInterval)
@@ -675,7 +677,7 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 			progress("analysis on: messages the cockpit handled, start to quit: %v", messages)
 		}
 	}
-	for _, p := range []struct{ file, what, index string }{{profile, "CPU, start to quit", "cpu"}, {profile + ".heap", "heap in use at quit", "inuse_space"}} {
+	for _, p := range []struct{ file, what, index string }{{profile, "CPU over the idle window", "cpu"}, {profile + ".heap", "heap in use at the window's end", "inuse_space"}} {
 		if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", "-sample_index="+p.index, roostBinary(b), p.file).CombinedOutput(); err == nil {
 			progress("analysis on: the cockpit's profile (%s, %s):\n%s", p.what, p.file, out)
 		} else {
