@@ -83,7 +83,7 @@ Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`
 	}
 	cmd.Args = cobra.ArbitraryArgs
 	if p.contexts {
-		takesManyContexts(a, cmd)
+		takesManyContexts(a, cmd, "The exit code is then 1.")
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := o.check(a, cmd.Name(), args); err != nil {

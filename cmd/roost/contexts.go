@@ -36,8 +36,8 @@ const (
 const manyContextCommands = "get, promote, abort, retry, pause, resume and wait"
 
 // takesManyContexts adds --all-contexts to cmd and marks it as taking
-// several contexts.
-func takesManyContexts(a *app, cmd *cobra.Command) {
+// several contexts; more is what its help adds of its own.
+func takesManyContexts(a *app, cmd *cobra.Command, more string) {
 	if cmd.Annotations == nil {
 		cmd.Annotations = map[string]string{}
 	}
@@ -48,8 +48,8 @@ func takesManyContexts(a *app, cmd *cobra.Command) {
 --context a,b,c (or --all-contexts, or clusters: [a, b] in the configuration)
 runs it in several clusters at once, each with the other flags' meaning there
 (-n, -A, -l, --app, --project, --as…): one line per cluster and rollout, led by
-the context's name. An unreachable cluster gets one line saying so and the
-others go on; the exit code is then 1.`
+the context's name. A cluster that cannot be reached gets one line saying so,
+and the others go on. ` + more
 }
 
 // oneContextOnly refuses several contexts for a command that acts in one

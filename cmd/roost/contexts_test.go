@@ -180,7 +180,7 @@ osaka    checkout  Healthy  4/4 done  100/100  -        -       10/10   60m
 		t.Errorf("exit %d, stdout:\n%s\nwant:\n%s\nstderr:\n%s", code, out, want, errOut)
 	}
 
-	out, _, code = c.run(t, "get", "checkout", "--context", "tokyo,osaka", "-o", "wide", "-A")
+	_, _, code = c.run(t, "get", "checkout", "--context", "tokyo,osaka", "-o", "wide", "-A")
 	if code != 1 {
 		t.Errorf("get NAME -A: exit %d, want 1 (a NAME needs one namespace)", code)
 	}

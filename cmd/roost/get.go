@@ -132,9 +132,9 @@ like that is shown with "roost get rollout NAME".`,
 			return a.getList(cmd.Context(), c, o)
 		},
 	}
-	takesManyContexts(a, cmd)
-	cmd.Long += ` There, a rollout NAME is
-its line in each cluster; its detail needs one --context.`
+	takesManyContexts(a, cmd, `The exit code is then 1.
+A rollout NAME is shown as its line in each cluster; its detail needs one
+--context.`)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json or yaml")
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "only rollouts with these labels (e.g. team=payments)")
 	cmd.Flags().StringVar(&o.config, "config", "", "configuration file: the metrics and errors of one rollout, and where Argo CD is (default $XDG_CONFIG_HOME/roost/config.yaml)")

@@ -189,7 +189,7 @@ Kubernetes Event on the Rollout naming who acted.`,
 		return fmt.Errorf("%w; see `%s --help`", err, c.CommandPath())
 	})
 	a.flags.AddFlags(root.PersistentFlags())
-	root.PersistentFlags().Lookup("context").Usage = "kube `context` to use (default: the kubeconfig's current one); " + manyContextCommands + " take several, as a,b,c"
+	root.PersistentFlags().Lookup("context").Usage = "kube context to use: its `NAME` (default: the kubeconfig's current one); " + manyContextCommands + " take several, as a,b,c"
 	if v := klogFlags.Lookup("v"); v != nil {
 		root.PersistentFlags().AddGoFlag(v)
 		// The backquoted word is the value's name in --help: "-v, --v level".

@@ -106,11 +106,9 @@ Exit codes:
 			return nil
 		},
 	}
-	takesManyContexts(a, cmd)
-	cmd.Long += ` wait waits for the
-rollouts of every cluster and names each laggard with its cluster; an
-unreachable cluster is said at once and the others are still waited for
-(exit code 1, or 2 if the timeout passes first).`
+	takesManyContexts(a, cmd, `The rollouts of every
+cluster are waited for, and each laggard is named with its cluster; a cluster
+that cannot be reached makes the exit code 1 (2 if the timeout passes first).`)
 	cmd.Flags().StringVar(&target, "for", "healthy", "state to wait for: healthy, paused, degraded or completed")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long (exit code 2); 0 waits forever")
 	pick.addFlags(cmd.Flags())
