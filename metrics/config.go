@@ -26,6 +26,11 @@ type Config struct {
 	// ArgoCD is where roost finds Argo CD's Applications and how it tells
 	// which one deploys a Rollout (yaml: argocd).
 	ArgoCD ArgoCDConfig
+	// Clusters are the kube contexts in scope when no --context is given
+	// (yaml: clusters), in the order written, each once; none means the
+	// kubeconfig's current context. get, promote, abort, retry, pause,
+	// resume and wait act in each of them.
+	Clusters []string
 }
 
 // ArgoCDConfig is the file's argocd part. Nothing in it is required: with

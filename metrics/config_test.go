@@ -80,6 +80,9 @@ func TestLoadExample(t *testing.T) {
 	if c.Cockpit.Grouping != "none" || c.ArgoCD != (ArgoCDConfig{Context: "argocd-mgmt", Namespace: "argocd", InstanceLabel: "app.kubernetes.io/instance"}) {
 		t.Errorf("cockpit.grouping %q, argocd %+v", c.Cockpit.Grouping, c.ArgoCD)
 	}
+	if !reflect.DeepEqual(c.Clusters, []string{"prod-tokyo", "prod-osaka"}) {
+		t.Errorf("clusters = %q, want [prod-tokyo prod-osaka]", c.Clusters)
+	}
 	dd := c.Datadog
 	if dd.Address != "https://api.datadoghq.eu" || dd.Secret != (SecretRef{"roost", "datadog"}) || dd.Env != "prod" {
 		t.Errorf("datadog = %+v", dd)
@@ -105,6 +108,21 @@ func TestLoadExample(t *testing.T) {
 	}
 	if c.Bugsnag.Project != "5f3c9a1b2d4e6f7a8b9c0d1e" || c.Bugsnag.Secret.Name != "bugsnag" {
 		t.Errorf("bugsnag = %+v", c.Bugsnag)
+	}
+}
+
+// A context listed twice is one cluster; without the field there is none,
+// and the kubeconfig's current context is used.
+func TestLoadClusters(t *testing.T) {
+	c, err := Load(writeFile(t, t.TempDir(), "c.yaml", "clusters: [b, a, b, \" a \"]\n"), envOf(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if !reflect.DeepEqual(c.Clusters, []string{"b", "a"}) {
+		t.Errorf("clusters = %q, want [b a]", c.Clusters)
+	}
+	if d := Defaults().Clusters; d != nil {
+		t.Errorf("default clusters = %q, want none", d)
 	}
 }
 
@@ -177,6 +195,18 @@ func TestLoadErrors(t *testing.T) {
 			file: "datadog: {}\nbugsnak: {}\n",
 			want: []string{"line 2: bugsnak: unknown field bugsnak at the top level (did you mean bugsnag?); the fields there are datadog, bugsnag, overview, judge"},
 			line: 2,
+		},
+		{
+			name: "clusters as one name, not a list",
+			file: "clusters: prod-tokyo\n",
+			want: []string{`line 1: clusters: "prod-tokyo" is not a list of kube context names, like [prod-tokyo, prod-osaka]`},
+			line: 1,
+		},
+		{
+			name: "an empty cluster name",
+			file: "clusters:\n  - prod-tokyo\n  - \"\"\n",
+			want: []string{`line 3: clusters[1]: "" is not a kube context's name: write the names ` + "`kubectl config get-contexts`" + ` lists`},
+			line: 3,
 		},
 		{
 			name: "unknown field of a metric",

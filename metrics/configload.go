@@ -107,6 +107,7 @@ type fileConfig struct {
 	Judge    fileJudge   `yaml:"judge"`
 	Cockpit  fileCockpit `yaml:"cockpit"`
 	ArgoCD   fileArgoCD  `yaml:"argocd"`
+	Clusters []string    `yaml:"clusters"`
 }
 
 type fileCockpit struct {
@@ -228,6 +229,9 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 			InstanceLabel: strings.TrimSpace(f.ArgoCD.InstanceLabel),
 		},
 	}
+	for _, name := range f.Clusters {
+		c.Clusters = append(c.Clusters, strings.TrimSpace(name))
+	}
 	if l := strings.ToLower(c.ArgoCD.InstanceLabel); l == "none" || l == "off" {
 		c.ArgoCD.InstanceLabel = ""
 	}
@@ -248,5 +252,20 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 	if len(v.problems) > 0 {
 		return Config{}, &ConfigError{Source: path, Problems: v.problems}
 	}
+	c.Clusters = uniqueNames(c.Clusters)
 	return c, nil
+}
+
+// uniqueNames is names without repeats, in their first places: a context
+// listed twice is one cluster.
+func uniqueNames(names []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }

@@ -157,6 +157,11 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	if l := c.ArgoCD.InstanceLabel; l != "" && len(validation.IsQualifiedName(l)) > 0 {
 		v.add("argocd.instanceLabel", "%q is not a label key: write the label Argo CD's label tracking sets (default app.kubernetes.io/instance), or none to track by the annotation alone", l)
 	}
+	for i, name := range c.Clusters {
+		if name == "" || strings.Contains(name, ",") {
+			v.add(fmt.Sprintf("clusters[%d]", i), "%q is not a kube context's name: write the names `kubectl config get-contexts` lists, one an entry, like [prod-tokyo, prod-osaka]", name)
+		}
+	}
 	bs := c.Bugsnag
 	v.url("bugsnag.address", bs.Address)
 	v.secret("bugsnag.secret", bs.Secret)

@@ -215,6 +215,8 @@ func describeType(t string) string {
 		return "a string: quote it"
 	case "metrics.SecretRef":
 		return "a secret: write {namespace: roost, name: datadog}"
+	case "[]string":
+		return "a list of kube context names, like [prod-tokyo, prod-osaka]"
 	case "[]metrics.fileMetric":
 		return "a list of metrics, each starting with - id: …"
 	}

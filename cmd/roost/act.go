@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -32,6 +33,9 @@ type picks struct {
 	// specChange is set for an action that changes the rollout's spec,
 	// which Argo CD's self-heal reverts: it is warned about.
 	specChange bool
+	// contexts lets the command act in several clusters (--context a,b,c,
+	// --all-contexts, clusters in the configuration).
+	contexts bool
 }
 
 // actionCommand builds a command that runs an action on each named rollout;
@@ -78,48 +82,104 @@ any failed.`
 Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`
 	}
 	cmd.Args = cobra.ArbitraryArgs
+	if p.contexts {
+		takesManyContexts(a, cmd, "The exit code is then 1.")
+	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := o.check(a, cmd.Name(), args); err != nil {
 			return err
+		}
+		var names []string
+		if p.contexts {
+			var err error
+			if names, err = a.contexts(""); err != nil {
+				return err
+			}
+		}
+		ctx := cmd.Context()
+		act := func(ctx context.Context, c *clients) (acted, error) {
+			return a.actIn(ctx, c, o, args, cmd.Name(), fn)
+		}
+		if names != nil {
+			// Read once, before the clusters are, so that a broken file is
+			// warned about once.
+			a.config("")
+			var groups []clusterOutcomes
+			for _, r := range eachCluster(ctx, a, names, act) {
+				g := clusterOutcomes{Cluster: r.Context, Err: r.Err, Outcomes: r.Value.outcomes, Warnings: r.Value.revert}
+				for _, w := range r.Value.warnings {
+					g.Notes = append(g.Notes, "warning: "+w)
+				}
+				if r.Value.none != "" {
+					g.Notes = append(g.Notes, r.Value.none)
+				}
+				groups = append(groups, g)
+			}
+			return a.reportOutcomes("", "rollouts", groups...)
 		}
 		c, err := a.connect()
 		if err != nil {
 			return err
 		}
-		ctx := cmd.Context()
-		// Argo CD's Applications are read only when the selection or a
-		// self-heal warning needs them.
-		var argo *argoRead
-		if o.pick.set() {
-			argo = a.readArgoCD(ctx, c, a.argoConfig(""))
-			if err := argo.needApplications(o.pick); err != nil {
-				return err
-			}
-			for _, w := range argo.warnings() {
-				fmt.Fprintln(a.errOut, "warning:", w)
-			}
-		}
-		targets, apps, err := o.targets(ctx, a, c, args, argo)
+		res, err := act(ctx, c)
 		if err != nil {
 			return err
 		}
-		if len(targets) == 0 {
-			if o.pick.set() {
-				fmt.Fprintln(a.errOut, argo.noneMatched(o.pick, c.namespace(a.allNamespaces), cmd.Name()))
-				return nil
-			}
-			fmt.Fprintf(a.errOut, "No rollouts matched; nothing to %s. See them with `roost get -A`.\n", cmd.Name())
+		for _, w := range res.warnings {
+			fmt.Fprintln(a.errOut, "warning:", w)
+		}
+		if res.none != "" {
+			fmt.Fprintln(a.errOut, res.none)
 			return nil
 		}
-		act := actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
-		outcomes := act.ForEach(ctx, targets, fn(act))
-		var warnings map[actions.Target]string
-		if p.specChange {
-			warnings = a.revertWarnings(ctx, c, argo, outcomes, apps)
-		}
-		return a.report(outcomes, warnings)
+		return a.report(res.outcomes, res.revert)
 	}
 	return cmd
+}
+
+// acted is what an action command did in one cluster.
+type acted struct {
+	// warnings are about how Argo CD was read.
+	warnings []string
+	// none says why nothing was done when no rollout matched.
+	none     string
+	outcomes []actions.Outcome
+	// revert are the warnings of spec changes Argo CD's self-heal reverts.
+	revert map[actions.Target]string
+}
+
+// actIn runs the action in the cluster of c: on the rollouts named, or on
+// those o picks there.
+func (a *app) actIn(ctx context.Context, c *clients, o *batchOptions, args []string, verb string, fn actionFunc) (acted, error) {
+	var res acted
+	// Argo CD's Applications are read only when the selection or a
+	// self-heal warning needs them.
+	var argo *argoRead
+	if o.pick.set() {
+		argo = a.readArgoCD(ctx, c, a.argoConfig(""))
+		if err := argo.needApplications(o.pick); err != nil {
+			return res, err
+		}
+		res.warnings = argo.warnings()
+	}
+	targets, apps, err := o.targets(ctx, a, c, args, argo)
+	if err != nil {
+		return res, err
+	}
+	if len(targets) == 0 {
+		if o.pick.set() {
+			res.none = argo.noneMatched(o.pick, c.namespace(a.allNamespaces), verb)
+		} else {
+			res.none = fmt.Sprintf("No rollouts matched; nothing to %s. See them with `roost get -A`.", verb)
+		}
+		return res, nil
+	}
+	act := actions.NewActions(c.Dynamic, c.Kube, actions.WhoAmI(ctx, c.Kube, c.User))
+	res.outcomes = act.ForEach(ctx, targets, fn(act))
+	if o.picks.specChange {
+		res.revert = a.revertWarnings(ctx, c, argo, res.outcomes, apps)
+	}
+	return res, nil
 }
 
 func (o *batchOptions) check(a *app, verb string, args []string) error {
@@ -203,29 +263,71 @@ func (o *batchOptions) targets(ctx context.Context, a *app, c *clients, args []s
 // report prints one line per rollout: results on stdout, failures on
 // stderr, each followed by its warning (stderr) when it has one.
 func (a *app) report(outcomes []actions.Outcome, warnings map[actions.Target]string) error {
-	return a.reportOutcomes("", "rollouts", outcomes, warnings)
+	return a.reportOutcomes("", "rollouts", clusterOutcomes{Outcomes: outcomes, Warnings: warnings})
 }
 
-// reportOutcomes is report for any kind of object: prefix goes before each
-// target ("analysisrun "), many names them in the error.
-func (a *app) reportOutcomes(prefix, many string, outcomes []actions.Outcome, warnings map[actions.Target]string) error {
-	failed := 0
-	for _, o := range outcomes {
-		if o.Err != nil {
-			failed++
-			fmt.Fprintf(a.errOut, "%s%s: error: %v\n", prefix, o.Target, o.Err)
+// clusterOutcomes are what an action did in one cluster.
+type clusterOutcomes struct {
+	// Cluster is the kube context's name, which leads each of its lines;
+	// "" when only one cluster is in scope, whose lines are as they were
+	// before roost knew several.
+	Cluster string
+	// Notes are said on stderr before the outcomes: warnings, or why
+	// nothing was done.
+	Notes    []string
+	Outcomes []actions.Outcome
+	Warnings map[actions.Target]string
+	// Err is why nothing was done there (an unreachable cluster).
+	Err error
+}
+
+// reportOutcomes prints one line per object and cluster: results on
+// stdout, failures on stderr, each followed by its warning (stderr) when it
+// has one. prefix goes before each target ("analysisrun "), many names the
+// objects in the error. The exit code is 1 when any object or cluster
+// failed.
+func (a *app) reportOutcomes(prefix, many string, groups ...clusterOutcomes) error {
+	failed, total := 0, 0
+	var lost []string
+	for _, g := range groups {
+		lead := ""
+		if g.Cluster != "" {
+			lead = g.Cluster + ": "
+		}
+		if g.Err != nil {
+			lost = append(lost, g.Cluster)
+			fmt.Fprintf(a.errOut, "%serror: %v\n", lead, g.Err)
 			continue
 		}
-		fmt.Fprintf(a.out, "%s%s: %s\n", prefix, o.Target, o.Result)
-		if w := warnings[o.Target]; w != "" {
-			fmt.Fprintln(a.errOut, "warning:", w)
+		for _, n := range g.Notes {
+			fmt.Fprintln(a.errOut, lead+n)
+		}
+		for _, o := range g.Outcomes {
+			total++
+			if o.Err != nil {
+				failed++
+				fmt.Fprintf(a.errOut, "%s%s%s: error: %v\n", lead, prefix, o.Target, o.Err)
+				continue
+			}
+			fmt.Fprintf(a.out, "%s%s%s: %s\n", lead, prefix, o.Target, o.Result)
+			if w := g.Warnings[o.Target]; w != "" {
+				fmt.Fprintln(a.errOut, lead+"warning:", w)
+			}
 		}
 	}
+	var errs []string
 	if failed > 0 {
-		err := fmt.Errorf("%d of %d %s failed", failed, len(outcomes), many)
-		return &exitError{code: 1, err: err, silent: len(outcomes) == 1}
+		errs = append(errs, fmt.Sprintf("%d of %d %s failed", failed, total, many))
 	}
-	return nil
+	if len(lost) > 0 {
+		errs = append(errs, lostError(lost, len(groups)).Error())
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	// One object in one cluster has said it all on its own line.
+	silent := len(groups) == 1 && groups[0].Cluster == "" && total == 1
+	return &exitError{code: 1, err: errors.New(strings.Join(errs, "; ")), silent: silent}
 }
 
 func newPromoteCommand(a *app) *cobra.Command {
@@ -242,7 +344,7 @@ The patches are those of "kubectl argo rollouts promote".`,
   roost promote --full checkout
   roost promote -l app.kubernetes.io/part-of=payments -A
   roost promote --project shop -A          # every rollout of Argo CD's AppProject shop`,
-	}, picks{selector: true, argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+	}, picks{selector: true, argo: true, contexts: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		if full {
 			return act.PromoteFull
 		}
@@ -263,7 +365,7 @@ rollout and quoted in its status message and Events, so everyone sees why.`,
 		Example: `  roost abort checkout --reason "p99 latency 3x stable"
   roost abort --all -n shop --reason "payment provider incident"
   roost abort --app shop-checkout --reason "card errors up"`,
-	}, picks{selector: true, argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+	}, picks{selector: true, argo: true, contexts: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return func(ctx context.Context, ns, name string) (actions.Result, error) {
 			return act.Abort(ctx, ns, name, reason)
 		}
@@ -279,7 +381,7 @@ func newRetryCommand(a *app) *cobra.Command {
 		Long:  `Retry an aborted rollout: it starts again from its first step.`,
 		Example: `  roost retry checkout -n shop
   roost retry --project shop -A`,
-	}, picks{selector: true, argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+	}, picks{selector: true, argo: true, contexts: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Retry
 	})
 }
@@ -291,7 +393,7 @@ func newPauseCommand(a *app) *cobra.Command {
 		Long:  `Pause rollouts by hand (spec.paused): they hold at their current step until resumed.`,
 		Example: `  roost pause checkout cart -n shop
   roost pause --app shop-checkout`,
-	}, picks{argo: true, specChange: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+	}, picks{argo: true, specChange: true, contexts: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Pause
 	})
 }
@@ -304,7 +406,7 @@ func newResumeCommand(a *app) *cobra.Command {
 released with "roost promote" instead.`,
 		Example: `  roost resume checkout -n shop
   roost resume --project shop -A`,
-	}, picks{argo: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
+	}, picks{argo: true, contexts: true}, func(act *actions.Actions) func(context.Context, string, string) (actions.Result, error) {
 		return act.Resume
 	})
 }

@@ -239,7 +239,7 @@ Exit code: 0 when all succeeded (or had nothing to do), 1 when any failed.`,
 					targets = append(targets, actions.Target{Namespace: c.Namespace, Name: name})
 				}
 			}
-			return a.reportOutcomes("analysisrun ", "analysis runs", act.ForEach(ctx, targets, act.TerminateAnalysisRun), nil)
+			return a.reportOutcomes("analysisrun ", "analysis runs", clusterOutcomes{Outcomes: act.ForEach(ctx, targets, act.TerminateAnalysisRun)})
 		},
 	}
 	return cmd

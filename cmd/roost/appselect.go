@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -104,11 +103,7 @@ func (a *app) readArgoCD(ctx context.Context, c *clients, cfg metrics.ArgoCDConf
 // names (the commands that have it) or the default file; a broken file is
 // warned about and its defaults used.
 func (a *app) argoConfig(path string) metrics.ArgoCDConfig {
-	cfg, err := metrics.Load(path, os.Getenv)
-	if err != nil {
-		fmt.Fprintln(a.errOut, "warning:", err)
-	}
-	return cfg.ArgoCD
+	return a.config(path).ArgoCD
 }
 
 // appOf is the Application that deploys the rollout with this metadata.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -90,12 +89,19 @@ like that is shown with "roost get rollout NAME".`,
 			if err := o.pick.check(); err != nil {
 				return err
 			}
+			names, err := a.contexts(o.config)
+			if err != nil {
+				return err
+			}
 			switch {
 			case len(args) == 2:
 				args = args[1:]
 			case len(args) == 1 && analysisRunWords[strings.ToLower(args[0])]:
 				if o.pick.set() {
 					return fmt.Errorf("%s picks rollouts, not AnalysisRuns; list a rollout's runs with `roost get NAME`", o.pick)
+				}
+				if names != nil {
+					return fmt.Errorf("roost get analysisruns reads one cluster: give one --context NAME")
 				}
 				c, err := a.connect()
 				if err != nil {
@@ -106,19 +112,29 @@ like that is shown with "roost get rollout NAME".`,
 			if len(args) == 1 && o.pick.set() {
 				return fmt.Errorf("%s picks the rollouts by Argo CD; give a rollout NAME or %s, not both", o.pick, o.pick)
 			}
+			if len(args) == 1 && a.allNamespaces {
+				return errNeedsOneNamespace
+			}
+			if names != nil {
+				name := ""
+				if len(args) == 1 {
+					name = args[0]
+				}
+				return a.getListMany(cmd.Context(), names, o, name)
+			}
 			c, err := a.connect()
 			if err != nil {
 				return err
 			}
 			if len(args) == 1 {
-				if a.allNamespaces {
-					return errNeedsOneNamespace
-				}
 				return a.getOne(cmd.Context(), c, o, args[0])
 			}
 			return a.getList(cmd.Context(), c, o)
 		},
 	}
+	takesManyContexts(a, cmd, `The exit code is then 1.
+A rollout NAME is shown as its line in each cluster; its detail needs one
+--context.`)
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "output format: wide, json or yaml")
 	cmd.Flags().StringVarP(&o.selector, "selector", "l", "", "only rollouts with these labels (e.g. team=payments)")
 	cmd.Flags().StringVar(&o.config, "config", "", "configuration file: the metrics and errors of one rollout, and where Argo CD is (default $XDG_CONFIG_HOME/roost/config.yaml)")
@@ -134,41 +150,11 @@ func decodeRollout(u *unstructured.Unstructured) *v1alpha1.Rollout {
 }
 
 func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
-	ns := c.namespace(a.allNamespaces)
-	argo := a.readArgoCD(ctx, c, a.argoConfig(o.config))
-	if err := argo.needApplications(o.pick); err != nil {
-		return err
-	}
-	for _, w := range argo.warnings() {
-		fmt.Fprintln(a.errOut, "warning:", w)
-	}
-	picked, err := a.pickRollouts(ctx, c, ns, o.selector, o.pick, argo)
+	l, err := a.listRollouts(ctx, c, o, "", func(w string) { fmt.Fprintln(a.errOut, "warning:", w) })
 	if err != nil {
 		return err
 	}
-	// ReplicaSets are listed only in the namespaces that have rollouts, so a
-	// cluster-wide `get -A` stays cheap on a big cluster.
-	rsByNS := map[string][]*appsv1.ReplicaSet{}
-	var views []watch.Rollout
-	for _, p := range picked {
-		ro := decodeRollout(p.obj)
-		if _, ok := rsByNS[ro.Namespace]; !ok {
-			rss, err := c.Kube.AppsV1().ReplicaSets(ro.Namespace).List(ctx, metav1.ListOptions{})
-			if err != nil {
-				return fmt.Errorf("listing ReplicaSets in namespace %s: %w", ro.Namespace, err)
-			}
-			rsByNS[ro.Namespace] = ptrs(rss.Items)
-		}
-		v := watch.Snapshot(ro, rsByNS[ro.Namespace], nil, nil, o.now())
-		v.App = p.app
-		views = append(views, v)
-	}
-	sort.Slice(views, func(i, j int) bool {
-		if views[i].Namespace != views[j].Namespace {
-			return views[i].Namespace < views[j].Namespace
-		}
-		return views[i].Name < views[j].Name
-	})
+	views := l.views
 	switch o.output {
 	case "json", "yaml":
 		if views == nil {
@@ -177,19 +163,160 @@ func (a *app) getList(ctx context.Context, c *clients, o *getOptions) error {
 		return printStructured(a.out, o.output, views)
 	}
 	if len(views) == 0 && o.pick.set() {
-		fmt.Fprintln(a.errOut, argo.noneMatched(o.pick, ns, "list"))
+		fmt.Fprintln(a.errOut, l.argo.noneMatched(o.pick, l.ns, "list"))
 		return nil
 	}
 	if len(views) == 0 {
-		where := "namespace " + ns
-		if ns == "" {
-			where = "any namespace"
-		}
-		fmt.Fprintf(a.errOut, "No rollouts found in %s.\n", where)
+		fmt.Fprintf(a.errOut, "No rollouts found in %s.\n", namespaceWords(l.ns))
 		return nil
 	}
-	printTable(a.out, views, a.allNamespaces, o.output == "wide", argo.argo.ArgoNamespace)
+	printTable(a.out, nil, views, a.allNamespaces, o.output == "wide", l.argo.argo.ArgoNamespace)
 	return nil
+}
+
+// namespaceWords names namespace ns in a sentence; "" is every namespace.
+func namespaceWords(ns string) string {
+	if ns == "" {
+		return "any namespace"
+	}
+	return "namespace " + ns
+}
+
+// listed are the rollouts get lists in one cluster.
+type listed struct {
+	// ns is the namespace looked in, "" for all.
+	ns    string
+	argo  *argoRead
+	views []watch.Rollout
+	// warnings are about how Argo CD was read (when warn was nil).
+	warnings []string
+}
+
+// listRollouts reads the rollouts of the cluster of c that o picks (only
+// the one called name, when given), sorted by namespace and name. warn
+// says each warning as it comes; nil keeps them in the result.
+func (a *app) listRollouts(ctx context.Context, c *clients, o *getOptions, name string, warn func(string)) (listed, error) {
+	l := listed{ns: c.namespace(a.allNamespaces)}
+	l.argo = a.readArgoCD(ctx, c, a.argoConfig(o.config))
+	if err := l.argo.needApplications(o.pick); err != nil {
+		return l, err
+	}
+	for _, w := range l.argo.warnings() {
+		if warn != nil {
+			warn(w)
+		} else {
+			l.warnings = append(l.warnings, w)
+		}
+	}
+	picked, err := a.pickRollouts(ctx, c, l.ns, o.selector, o.pick, l.argo)
+	if err != nil {
+		return l, err
+	}
+	if name != "" {
+		var one []pickedRollout
+		for _, p := range picked {
+			if p.obj.GetName() == name {
+				one = append(one, p)
+			}
+		}
+		if len(one) == 0 {
+			return l, fmt.Errorf("no rollout %s in namespace %s; list the rollouts there with `roost get --context %s -n %s`", name, l.ns, c.Context, l.ns)
+		}
+		picked = one
+	}
+	// ReplicaSets are listed only in the namespaces that have rollouts, so a
+	// cluster-wide `get -A` stays cheap on a big cluster.
+	rsByNS := map[string][]*appsv1.ReplicaSet{}
+	for _, p := range picked {
+		ro := decodeRollout(p.obj)
+		if _, ok := rsByNS[ro.Namespace]; !ok {
+			rss, err := c.Kube.AppsV1().ReplicaSets(ro.Namespace).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return l, fmt.Errorf("listing ReplicaSets in namespace %s: %w", ro.Namespace, err)
+			}
+			rsByNS[ro.Namespace] = ptrs(rss.Items)
+		}
+		v := watch.Snapshot(ro, rsByNS[ro.Namespace], nil, nil, o.now())
+		v.App = p.app
+		l.views = append(l.views, v)
+	}
+	sort.Slice(l.views, func(i, j int) bool {
+		if l.views[i].Namespace != l.views[j].Namespace {
+			return l.views[i].Namespace < l.views[j].Namespace
+		}
+		return l.views[i].Name < l.views[j].Name
+	})
+	return l, nil
+}
+
+// clusterRollout is one line of get across clusters: the rollout and the
+// kube context of its cluster.
+type clusterRollout struct {
+	Cluster string
+	watch.Rollout
+}
+
+// getListMany is get across the clusters of names: one line per cluster
+// and rollout, in the order of the contexts, then as in one cluster. A
+// cluster that cannot be read gets a line of its own on stderr, and the
+// exit code 1; the others are listed.
+func (a *app) getListMany(ctx context.Context, names []string, o *getOptions, name string) error {
+	a.config(o.config)
+	runs := eachCluster(ctx, a, names, func(ctx context.Context, c *clients) (listed, error) {
+		return a.listRollouts(ctx, c, o, name, nil)
+	})
+	var rows []clusterRollout
+	var views []watch.Rollout
+	var clusters []string
+	argoNamespace := ""
+	for _, r := range runs {
+		if r.Err != nil {
+			fmt.Fprintf(a.errOut, "%s: error: %v\n", r.Context, r.Err)
+			continue
+		}
+		for _, w := range r.Value.warnings {
+			fmt.Fprintf(a.errOut, "%s: warning: %s\n", r.Context, w)
+		}
+		if len(r.Value.views) == 0 && o.pick.set() {
+			fmt.Fprintf(a.errOut, "%s: %s\n", r.Context, r.Value.argo.noneMatched(o.pick, r.Value.ns, "list"))
+		}
+		argoNamespace = r.Value.argo.argo.ArgoNamespace
+		for _, v := range r.Value.views {
+			rows = append(rows, clusterRollout{Cluster: r.Context, Rollout: v})
+			views = append(views, v)
+			clusters = append(clusters, r.Context)
+		}
+	}
+	lost := lostClusters(runs)
+	switch {
+	case o.output == "json" || o.output == "yaml":
+		if rows == nil {
+			rows = []clusterRollout{}
+		}
+		if err := printStructured(a.out, o.output, rows); err != nil {
+			return err
+		}
+	case len(rows) == 0 && !o.pick.set() && len(lost) < len(runs):
+		fmt.Fprintf(a.errOut, "No rollouts found in %s in contexts %s.\n", a.namespaceOfContexts(), strings.Join(names, ", "))
+	case len(rows) > 0:
+		printTable(a.out, clusters, views, a.allNamespaces, o.output == "wide", argoNamespace)
+	}
+	if len(lost) > 0 {
+		return &exitError{code: 1, err: lostError(lost, len(runs))}
+	}
+	return nil
+}
+
+// namespaceOfContexts names where get looked across clusters: -n, every
+// namespace, or each context's own.
+func (a *app) namespaceOfContexts() string {
+	switch {
+	case a.allNamespaces:
+		return "any namespace"
+	case a.flags.Namespace != nil && *a.flags.Namespace != "":
+		return "namespace " + *a.flags.Namespace
+	}
+	return "each context's namespace"
 }
 
 func ptrs[T any](items []T) []*T {
@@ -235,10 +362,7 @@ func (a *app) getOne(ctx context.Context, c *clients, o *getOptions, name string
 		fmt.Fprintln(a.errOut, "warning:", err)
 	}
 	v.Analysis = watch.AnalysisOf(ro, runs, o.now())
-	cfg, cfgErr := metrics.Load(o.config, os.Getenv)
-	if cfgErr != nil {
-		fmt.Fprintln(a.errOut, "warning:", cfgErr)
-	}
+	cfg := a.config(o.config)
 	argo := a.readArgoCD(ctx, c, cfg.ArgoCD)
 	for _, w := range argo.warnings() {
 		fmt.Fprintln(a.errOut, "warning:", w)
@@ -390,18 +514,23 @@ func ageColumn(v watch.Rollout) string {
 
 // printTable prints the rollouts' table; wide adds the canary image, the
 // Argo CD Application and project (argoNamespace is Argo CD's own, where an
-// Application is named without its namespace) and the message.
-func printTable(w io.Writer, views []watch.Rollout, allNamespaces, wide bool, argoNamespace string) {
+// Application is named without its namespace) and the message. clusters,
+// when several are in scope, are the kube contexts of views, one each: a
+// leading CLUSTER column.
+func printTable(w io.Writer, clusters []string, views []watch.Rollout, allNamespaces, wide bool, argoNamespace string) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	header := []string{"NAME", "PHASE", "STEP", "WEIGHT", "PAUSE", "CANARY", "STABLE", "AGE"}
 	if allNamespaces {
 		header = append([]string{"NAMESPACE"}, header...)
 	}
+	if clusters != nil {
+		header = append([]string{"CLUSTER"}, header...)
+	}
 	if wide {
 		header = append(header, "CANARY-IMAGE", "APP", "PROJECT", "MESSAGE")
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, v := range views {
+	for i, v := range views {
 		row := []string{
 			v.Name, string(v.Phase), stepColumn(v),
 			fmt.Sprintf("%d/%d", v.DesiredWeight, v.ActualWeight),
@@ -409,6 +538,9 @@ func printTable(w io.Writer, views []watch.Rollout, allNamespaces, wide bool, ar
 		}
 		if allNamespaces {
 			row = append([]string{v.Namespace}, row...)
+		}
+		if clusters != nil {
+			row = append([]string{clusters[i]}, row...)
 		}
 		if wide {
 			img := "-"

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,28 @@ func (c *cluster) run(t *testing.T, args ...string) (stdout, stderr string, code
 		}
 		return nil, nil, fmt.Errorf("context %q does not exist", name)
 	}
+	// The kubeconfig's contexts are "workload" (this cluster) and the
+	// others of contexts.
+	a.kubeContexts = func() ([]string, error) {
+		names := []string{"workload"}
+		for n := range c.contexts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return names, nil
+	}
+	a.connectContext = func(name string) (*clients, error) {
+		cl, err := a.connect()
+		if err != nil {
+			return nil, err
+		}
+		if other, ok := c.contexts[name]; ok {
+			cl.Kube, cl.Dynamic = other.kube, other.dyn
+		}
+		cl.Context = name
+		return cl, nil
+	}
+	a.reachTimeout = time.Second
 	code = execute(context.Background(), a, args)
 	return out.String(), errOut.String(), code
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/roost-dev/roost/api/v1alpha1"
+	"github.com/roost-dev/roost/metrics"
 )
 
 // The API request rate roost allows itself.
@@ -87,6 +89,21 @@ type app struct {
 	// firstFrame is told when the cockpit's first complete frame is on
 	// screen (the profile's window opens from there); nil in tests.
 	firstFrame func()
+
+	// allContexts is --all-contexts. kubeContexts lists the kubeconfig's
+	// contexts, connectContext builds the clients of one of them, reach
+	// makes the first call to its cluster (within reachTimeout); tests
+	// replace them.
+	allContexts    bool
+	kubeContexts   func() ([]string, error)
+	connectContext func(name string) (*clients, error)
+	reach          func(context.Context, *clients) error
+	reachTimeout   time.Duration
+
+	// configs are the configuration files read, by --config path, so that
+	// each is read (and a broken one warned about) once per command.
+	configMu sync.Mutex
+	configs  map[string]metrics.Config
 }
 
 // errNeedsOneNamespace is what a command acting on one named rollout says to -A.
@@ -95,7 +112,31 @@ var errNeedsOneNamespace = errors.New("a rollout NAME needs one namespace: drop 
 func newApp(out, errOut io.Writer) *app {
 	a := &app{flags: genericclioptions.NewConfigFlags(true), out: out, errOut: errOut, now: time.Now, started: time.Now()}
 	a.connect = a.realClients
+	a.kubeContexts = a.kubeconfigContexts
+	a.connectContext = func(name string) (*clients, error) { return a.realClientsOf(a.flagsFor(name)) }
+	a.reach = a.reachCluster
+	a.reachTimeout = defaultReachTimeout
 	return a
+}
+
+// config is the configuration file at path (--config; "" for the default
+// file), read once per command; a broken file is warned about once and its
+// defaults used.
+func (a *app) config(path string) metrics.Config {
+	a.configMu.Lock()
+	defer a.configMu.Unlock()
+	if cfg, ok := a.configs[path]; ok {
+		return cfg
+	}
+	cfg, err := metrics.Load(path, os.Getenv)
+	if err != nil {
+		fmt.Fprintln(a.errOut, "warning:", err)
+	}
+	if a.configs == nil {
+		a.configs = map[string]metrics.Config{}
+	}
+	a.configs[path] = cfg
+	return cfg
 }
 
 // newRootCommand builds the whole command tree.
@@ -151,13 +192,17 @@ Kubernetes Event on the Rollout naming who acted.`,
 		return fmt.Errorf("%w; see `%s --help`", err, c.CommandPath())
 	})
 	a.flags.AddFlags(root.PersistentFlags())
+	root.PersistentFlags().Lookup("context").Usage = "kube context to use: its `NAME` (default: the kubeconfig's current one); " + manyContextCommands + " take several, as a,b,c"
 	if v := klogFlags.Lookup("v"); v != nil {
 		root.PersistentFlags().AddGoFlag(v)
 		// The backquoted word is the value's name in --help: "-v, --v level".
 		root.PersistentFlags().Lookup("v").Usage = "log `level`, 0 to 10: how much roost writes to its log file (roost version names the file; logs never go to the terminal). Not the version: that is roost version"
 	}
 	root.PersistentFlags().StringVar(&a.logFlag, "log-file", "", "write roost's logs here instead of $XDG_STATE_HOME/roost/roost.log; - is stderr (for roost controller in a pod)")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := a.oneContextOnly(cmd); err != nil {
+			return err
+		}
 		if a.logFlag == "" || a.setLogFile == nil {
 			return nil
 		}
@@ -190,17 +235,22 @@ func (c *clients) namespace(all bool) string {
 }
 
 func (a *app) realClients() (*clients, error) {
-	loader := a.flags.ToRawKubeConfigLoader()
+	return a.realClientsOf(a.flags)
+}
+
+// realClientsOf builds the clients kubectl's flags f point at.
+func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) {
+	loader := f.ToRawKubeConfigLoader()
 	raw, rawErr := loader.RawConfig()
 	inCluster := os.Getenv("KUBERNETES_SERVICE_HOST") != ""
-	noServerFlag := a.flags.APIServer == nil || *a.flags.APIServer == ""
+	noServerFlag := f.APIServer == nil || *f.APIServer == ""
 	if rawErr == nil && len(raw.Clusters) == 0 && noServerFlag && !inCluster {
 		// client-go would fall back to http://localhost:8080; say what happened instead.
-		return nil, a.noClusterError(clientcmd.ErrEmptyConfig, rawErr)
+		return nil, a.noClusterError(f, clientcmd.ErrEmptyConfig, rawErr)
 	}
-	cfg, err := a.flags.ToRESTConfig()
+	cfg, err := f.ToRESTConfig()
 	if err != nil {
-		return nil, a.noClusterError(err, rawErr)
+		return nil, a.noClusterError(f, err, rawErr)
 	}
 	cfg.WarningHandler = rest.NoWarnings{}
 	// Writes carry the binary's name (roost…) as their field manager, which
@@ -229,14 +279,14 @@ func (a *app) realClients() (*clients, error) {
 	}
 	user := ""
 	ctxName := raw.CurrentContext
-	if a.flags.Context != nil && *a.flags.Context != "" {
-		ctxName = *a.flags.Context
+	if f.Context != nil && *f.Context != "" {
+		ctxName = *f.Context
 	}
 	if c, ok := raw.Contexts[ctxName]; ok {
 		user = c.AuthInfo
 	}
-	if a.flags.AuthInfoName != nil && *a.flags.AuthInfoName != "" {
-		user = *a.flags.AuthInfoName
+	if f.AuthInfoName != nil && *f.AuthInfoName != "" {
+		user = *f.AuthInfoName
 	}
 	return &clients{Kube: kube, Dynamic: dyn, Config: cfg, Namespace: ns, User: user, Context: ctxName}, nil
 }
@@ -253,12 +303,12 @@ func (a *app) kubeconfigFiles() string {
 	return clientcmd.RecommendedHomeFile
 }
 
-func (a *app) noClusterError(err, rawErr error) error {
+func (a *app) noClusterError(f *genericclioptions.ConfigFlags, err, rawErr error) error {
 	if clientcmd.IsEmptyConfig(err) || clientcmd.IsEmptyConfig(rawErr) {
 		return fmt.Errorf("no cluster to talk to: read kubeconfig %s and found no cluster; point roost at one with --kubeconfig FILE, --context NAME or $KUBECONFIG", a.kubeconfigFiles())
 	}
-	if a.flags.Context != nil && *a.flags.Context != "" {
-		return fmt.Errorf("kubeconfig %s, context %q: %w; list contexts with `kubectl config get-contexts`", a.kubeconfigFiles(), *a.flags.Context, err)
+	if f.Context != nil && *f.Context != "" {
+		return fmt.Errorf("kubeconfig %s, context %q: %w; list contexts with `kubectl config get-contexts`", a.kubeconfigFiles(), *f.Context, err)
 	}
 	return fmt.Errorf("kubeconfig %s: %w; fix it, or point roost elsewhere with --kubeconfig FILE or --context NAME", a.kubeconfigFiles(), err)
 }

@@ -75,7 +75,7 @@ Exit codes:
 			if a.allNamespaces && !pick.set() {
 				return errNeedsOneNamespace
 			}
-			c, err := a.connect()
+			names, err := a.contexts("")
 			if err != nil {
 				return err
 			}
@@ -84,6 +84,13 @@ Exit codes:
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
+			}
+			if names != nil {
+				return a.waitMany(ctx, names, pick, args, target, timeout)
+			}
+			c, err := a.connect()
+			if err != nil {
+				return err
 			}
 			if pick.set() {
 				return a.waitPicked(ctx, c, pick, target, timeout)
@@ -99,6 +106,9 @@ Exit codes:
 			return nil
 		},
 	}
+	takesManyContexts(a, cmd, `The rollouts of every
+cluster are waited for, and each laggard is named with its cluster; a cluster
+that cannot be reached makes the exit code 1 (2 if the timeout passes first).`)
 	cmd.Flags().StringVar(&target, "for", "healthy", "state to wait for: healthy, paused, degraded or completed")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "give up after this long (exit code 2); 0 waits forever")
 	pick.addFlags(cmd.Flags())
@@ -231,40 +241,14 @@ func (a *app) waitPicked(ctx context.Context, c *clients, p appPick, target stri
 		fmt.Fprintln(a.errOut, argo.noneMatched(p, ns, "wait for"))
 		return nil
 	}
-	type waited struct {
-		t   actions.Target
-		msg string
-		err error
-	}
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan waited, len(picked))
+	var items []waitItem
 	for _, r := range picked {
-		t := r.target()
-		go func() {
-			msg, err := waitFor(ctx, c, t.Namespace, t.Name, target)
-			done <- waited{t, msg, err}
-		}()
+		items = append(items, waitItem{c: c, t: r.target()})
 	}
-	var failed, lagging []waited
-	for range picked {
-		w := <-done
-		switch {
-		case w.err == nil:
-			fmt.Fprintf(a.out, "rollout %s is %s\n", w.t, target)
-		case errors.Is(w.err, context.DeadlineExceeded) || errors.Is(w.err, context.Canceled):
-			lagging = append(lagging, w)
-		default:
-			failed = append(failed, w)
-			fmt.Fprintf(a.errOut, "%s: error: %v\n", w.t, w.err)
-			stop()
-		}
-	}
-	sort.Slice(lagging, func(i, j int) bool { return lagging[i].t.String() < lagging[j].t.String() })
+	failed, lagging := a.waitAll(ctx, items, target)
 	var names []string
 	for _, w := range lagging {
 		names = append(names, w.t.String())
-		fmt.Fprintf(a.errOut, "%s: not %s (%s)\n", w.t, target, w.msg)
 	}
 	switch {
 	case len(failed) > 0:
@@ -280,4 +264,156 @@ func (a *app) waitPicked(ctx context.Context, c *clients, p appPick, target stri
 		return &exitError{code: waitDegraded, err: fmt.Errorf("stopped waiting for %s: %v", strings.Join(names, ", "), ctx.Err())}
 	}
 	return nil
+}
+
+// waitItem is one rollout to wait for, in the cluster of c; cluster is its
+// kube context when several are in scope ("" otherwise).
+type waitItem struct {
+	c       *clients
+	t       actions.Target
+	cluster string
+}
+
+// lead goes before the item's lines: its cluster, when several are in scope.
+func (w waitItem) lead() string {
+	if w.cluster == "" {
+		return ""
+	}
+	return w.cluster + ": "
+}
+
+// String names the rollout, with its cluster when several are in scope.
+func (w waitItem) String() string {
+	if w.cluster == "" {
+		return w.t.String()
+	}
+	return w.t.String() + " in " + w.cluster
+}
+
+// waited is how waiting for one item ended.
+type waited struct {
+	waitItem
+	msg string
+	err error
+}
+
+// waitAll waits for every item at once, each with its own watch, and prints
+// a line for each as it gets there. The first that cannot get there ends the
+// wait for all (the set cannot): it is among failed. Those not there when
+// the wait ended (timeout, or a failure of another) are lagging, each
+// printed with where it stood, in the order of the items.
+func (a *app) waitAll(ctx context.Context, items []waitItem, target string) (failed, lagging []waited) {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan waited, len(items))
+	for _, it := range items {
+		go func() {
+			msg, err := waitFor(ctx, it.c, it.t.Namespace, it.t.Name, target)
+			done <- waited{it, msg, err}
+		}()
+	}
+	for range items {
+		w := <-done
+		switch {
+		case w.err == nil:
+			fmt.Fprintf(a.out, "%srollout %s is %s\n", w.lead(), w.t, target)
+		case errors.Is(w.err, context.DeadlineExceeded) || errors.Is(w.err, context.Canceled):
+			lagging = append(lagging, w)
+		default:
+			failed = append(failed, w)
+			fmt.Fprintf(a.errOut, "%s%s: error: %v\n", w.lead(), w.t, w.err)
+			stop()
+		}
+	}
+	order := map[waitItem]int{}
+	for i, it := range items {
+		order[it] = i
+	}
+	sort.Slice(lagging, func(i, j int) bool { return order[lagging[i].waitItem] < order[lagging[j].waitItem] })
+	for _, w := range lagging {
+		fmt.Fprintf(a.errOut, "%s%s: not %s (%s)\n", w.lead(), w.t, target, w.msg)
+	}
+	return failed, lagging
+}
+
+// waitMany is wait across the clusters of names: for the rollout NAME (args)
+// or those p picks, in each cluster. A cluster that cannot be reached or
+// read is said at once and the others are still waited for; the exit code
+// is then 1, unless a rollout's own failure or the timeout says otherwise.
+func (a *app) waitMany(ctx context.Context, names []string, p appPick, args []string, target string, timeout time.Duration) error {
+	if p.set() {
+		a.config("")
+	}
+	runs := eachCluster(ctx, a, names, func(ctx context.Context, c *clients) (picked waitScope, err error) {
+		picked.c = c
+		if !p.set() {
+			picked.targets = []actions.Target{{Namespace: c.Namespace, Name: args[0]}}
+			return picked, nil
+		}
+		argo := a.readArgoCD(ctx, c, a.argoConfig(""))
+		if err := argo.needApplications(p); err != nil {
+			return picked, err
+		}
+		picked.warnings = argo.warnings()
+		ns := c.namespace(a.allNamespaces)
+		rollouts, err := a.pickRollouts(ctx, c, ns, "", p, argo)
+		if err != nil {
+			return picked, err
+		}
+		if len(rollouts) == 0 {
+			picked.none = argo.noneMatched(p, ns, "wait for")
+		}
+		for _, r := range rollouts {
+			picked.targets = append(picked.targets, r.target())
+		}
+		return picked, nil
+	})
+	var items []waitItem
+	for _, r := range runs {
+		if r.Err != nil {
+			fmt.Fprintf(a.errOut, "%s: error: %v\n", r.Context, r.Err)
+			continue
+		}
+		for _, w := range r.Value.warnings {
+			fmt.Fprintf(a.errOut, "%s: warning: %s\n", r.Context, w)
+		}
+		if r.Value.none != "" {
+			fmt.Fprintf(a.errOut, "%s: %s\n", r.Context, r.Value.none)
+		}
+		for _, t := range r.Value.targets {
+			items = append(items, waitItem{c: r.Value.c, t: t, cluster: r.Context})
+		}
+	}
+	lost := lostClusters(runs)
+	failed, lagging := a.waitAll(ctx, items, target)
+	what := func(ws []waited) string {
+		var s []string
+		for _, w := range ws {
+			s = append(s, w.String())
+		}
+		return strings.Join(s, ", ")
+	}
+	switch {
+	case len(failed) > 0:
+		return &exitError{code: waitDegraded, err: fmt.Errorf("%d of the %d rollouts cannot be %s (%s); stopped waiting for the others", len(failed), len(items), target, what(failed))}
+	case len(lagging) > 0 && errors.Is(lagging[0].err, context.DeadlineExceeded):
+		err := fmt.Errorf("%d of the %d rollouts not %s after %s: %s; wait longer with --timeout", len(lagging), len(items), target, timeout, what(lagging))
+		if len(lost) > 0 {
+			err = fmt.Errorf("%w; and %w", err, lostError(lost, len(runs)))
+		}
+		return &exitError{code: waitTimeout, err: err}
+	case len(lagging) > 0:
+		return &exitError{code: waitDegraded, err: fmt.Errorf("stopped waiting for %s: %v", what(lagging), ctx.Err())}
+	case len(lost) > 0:
+		return &exitError{code: waitDegraded, err: fmt.Errorf("%w; the rollouts of the others are %s", lostError(lost, len(runs)), target)}
+	}
+	return nil
+}
+
+// waitScope is what wait waits for in one cluster.
+type waitScope struct {
+	c        *clients
+	targets  []actions.Target
+	warnings []string
+	none     string
 }

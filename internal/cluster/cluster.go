@@ -383,29 +383,53 @@ func (c *Cluster) RSS() map[string]int64 {
 // plane.
 func (c *Cluster) RestartAPIServer(ctx context.Context) error {
 	began := time.Now()
+	how, err := c.stopAPIServer()
+	if err != nil {
+		return err
+	}
+	stopped := time.Since(began)
+	if err := c.StartAPIServer(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.log, "cluster: kube-apiserver %s in %s, ready again %s later\n",
+		how, stopped.Round(10*time.Millisecond), (time.Since(began) - stopped).Round(10*time.Millisecond))
+	return nil
+}
+
+// StopAPIServer stops kube-apiserver (SIGTERM, SIGKILL after 3 s) and leaves
+// it stopped: clients are refused, as by a cluster that is down, until
+// StartAPIServer. The other components keep running and reconnect then.
+func (c *Cluster) StopAPIServer() error {
+	how, err := c.stopAPIServer()
+	if err == nil {
+		fmt.Fprintf(c.log, "cluster: kube-apiserver %s\n", how)
+	}
+	return err
+}
+
+func (c *Cluster) stopAPIServer() (how string, err error) {
 	// kube-apiserver stops listening within milliseconds of SIGTERM, then
 	// lingers ~15 s while the other components' watches stay open; clients
 	// see the same outage either way, so do not wait for it.
 	stragglers, err := stopAll([]*process{c.apiserver}, 3*time.Second)
 	if err != nil {
-		return err
+		return "", err
 	}
-	stopped := time.Since(began)
+	if len(stragglers) > 0 {
+		return "killed after ignoring SIGTERM", nil
+	}
+	return "stopped", nil
+}
+
+// StartAPIServer starts a stopped kube-apiserver again on its port and
+// waits (up to a minute) for /readyz.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
 	if err := c.apiserver.start(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	if err := c.waitReady(ctx, c.apiserver); err != nil {
-		return err
-	}
-	how := "stopped"
-	if len(stragglers) > 0 {
-		how = "killed after ignoring SIGTERM"
-	}
-	fmt.Fprintf(c.log, "cluster: kube-apiserver %s in %s, ready again %s later\n",
-		how, stopped.Round(10*time.Millisecond), (time.Since(began) - stopped).Round(10*time.Millisecond))
-	return nil
+	return c.waitReady(ctx, c.apiserver)
 }
 
 // Keep makes Stop leave a temporary Dir in place, e.g. to read the

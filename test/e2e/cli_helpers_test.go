@@ -85,10 +85,16 @@ func roostCLI(t *testing.T, ns string, args ...string) cliResult {
 // minutes in any case).
 func roostCLIContext(ctx context.Context, t *testing.T, ns string, args ...string) cliResult {
 	t.Helper()
+	return roostCLIWith(ctx, t, env.Kubeconfig, ns, args...)
+}
+
+// roostCLIWith is roostCLIContext with another kubeconfig.
+func roostCLIWith(ctx context.Context, t *testing.T, kubeconfig, ns string, args ...string) cliResult {
+	t.Helper()
 	bin := roostBinary(t)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	full := append([]string{"--kubeconfig", env.Kubeconfig, "-n", ns, "--log-file", filepath.Join(t.TempDir(), "roost.log")}, args...)
+	full := append([]string{"--kubeconfig", kubeconfig, "-n", ns, "--log-file", filepath.Join(t.TempDir(), "roost.log")}, args...)
 	cmd := exec.CommandContext(ctx, bin, full...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

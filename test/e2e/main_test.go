@@ -24,6 +24,9 @@ import (
 // env is the cluster every test shares; tests keep to their own namespace.
 var env *cluster.Cluster
 
+// binaries are the control plane's, for a second cluster.
+var binaries cluster.Binaries
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -49,10 +52,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	env = c
+	env, binaries = c, bins
 	stopped := make(chan struct{})
 	defer func() {
 		close(stopped)
+		stopSecondCluster()
 		if err := c.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "e2e: stop cluster:", err)
 		}
@@ -61,6 +65,7 @@ func run(m *testing.M) int {
 		select {
 		case sig := <-sigs:
 			fmt.Fprintf(os.Stderr, "e2e: %v: stopping the cluster\n", sig)
+			stopSecondCluster()
 			_ = c.Stop()
 			os.Exit(130)
 		case <-stopped:
@@ -78,6 +83,10 @@ func run(m *testing.M) int {
 	if code != 0 {
 		c.Keep()
 		fmt.Fprintf(os.Stderr, "e2e: tests failed; the cluster's logs are kept in %s\n", c.Dir+"/logs")
+		if s := second.c; s != nil {
+			s.Keep()
+			fmt.Fprintf(os.Stderr, "e2e: the second cluster's logs are kept in %s\n", s.Dir+"/logs")
+		}
 	}
 	return code
 }
