@@ -58,7 +58,8 @@ type CockpitConfig struct {
 	Bell string
 	// Grouping is how the overview groups rollouts (yaml:
 	// cockpit.grouping): none (the default), application or project (by
-	// Argo CD Application or AppProject). The cockpit's key writes it back
+	// Argo CD Application or AppProject), or service (the same service
+	// across the clusters in scope). The cockpit's key writes it back
 	// (SaveGrouping), so the choice is remembered.
 	Grouping string
 }

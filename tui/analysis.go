@@ -343,7 +343,8 @@ func (d analysisDetail) queryLine(m *watch.AnalysisMetric, width int) string {
 // armed to hold or abort after so many failing rounds, and how many are
 // left before it acts. nil without a gate or a canary.
 func (m Model) gateLine(r *watch.Rollout) []string {
-	if m.opt.JudgeGate == nil || (r.Canary == nil && r.JudgeHeld == "") {
+	gate := m.clusterOf(r).JudgeGate
+	if gate == nil || (r.Canary == nil && r.JudgeHeld == "") {
 		return nil
 	}
 	t := m.th
@@ -351,7 +352,7 @@ func (m Model) gateLine(r *watch.Rollout) []string {
 	if r.HasAnalysis {
 		return []string{label + t.Muted.Render("judge gate off here: the rollout's AnalysisRuns decide")}
 	}
-	g := m.opt.JudgeGate(r)
+	g := gate(r)
 	var s string
 	style := t.Text
 	switch {

@@ -63,27 +63,27 @@ type BellTerminal struct {
 // NEEDS YOU, so that one rings only as it enters.
 type bellState struct {
 	// needing are the rollouts in NEEDS YOU at the last delivery.
-	needing map[watch.Key]bool
+	needing map[rolloutKey]bool
 	// armed is set once the first delivery is in: what needs you when the
 	// cockpit opens is on the screen in front of you, and does not ring.
 	armed bool
 	// quiet are the rollouts of that first delivery whose evidence has not
 	// come yet: a canary already failing when the cockpit opened is learnt
 	// of with its first evidence, and does not ring either.
-	quiet map[watch.Key]bool
+	quiet map[rolloutKey]bool
 }
 
 // bellCheck compares NEEDS YOU with the last delivery's and rings once when
 // a rollout entered it. evidenceFor lists the rollouts whose evidence this
 // delivery brought (nil for a delivery of the rollouts).
-func (m *Model) bellCheck(evidenceFor map[watch.Key]bool) tea.Cmd {
+func (m *Model) bellCheck(evidenceFor map[rolloutKey]bool) tea.Cmd {
 	if !m.synced {
 		// Evidence before the first delivery of the rollouts: nothing to
 		// compare yet.
 		return nil
 	}
 	b := &m.bell
-	now := make(map[watch.Key]bool, len(b.needing))
+	now := make(map[rolloutKey]bool, len(b.needing))
 	var entered []*watch.Rollout
 	for _, r := range m.all {
 		if m.urgencyOf(r) > watch.UrgencyAwaitingPromotion {
@@ -95,8 +95,8 @@ func (m *Model) bellCheck(evidenceFor map[watch.Key]bool) tea.Cmd {
 			entered = append(entered, r)
 		}
 	}
-	if !b.armed && m.opt.Evidence != nil {
-		b.quiet = map[watch.Key]bool{}
+	if !b.armed && m.anyEvidence() {
+		b.quiet = map[rolloutKey]bool{}
 		for _, r := range m.all {
 			if _, ok := m.evidence[keyOf(r)]; !ok {
 				b.quiet[keyOf(r)] = true

@@ -87,7 +87,7 @@ func (b *bellCockpit) deliver(rs ...*watch.Rollout) []string {
 
 // evidence hands the cockpit evidence and returns what went out raw.
 func (b *bellCockpit) evidence(items map[watch.Key]metrics.Evidence) []string {
-	next, cmd := b.m.Update(evidenceMsg{items: items})
+	next, cmd := b.m.Update(evidenceMsg{items: inOneCluster(items)})
 	b.m = next.(Model)
 	return rawOf(cmd)
 }

@@ -29,8 +29,8 @@ func fleetRollouts(n int) ([]*watch.Rollout, map[watch.Key]metrics.Evidence) {
 		r.Namespace = fmt.Sprintf("team-%02d", i%12)
 		r.Name = fmt.Sprintf("%s-%03d", src.Name, i)
 		out = append(out, &r)
-		if e, ok := baseEv[keyOf(src)]; ok {
-			ev[keyOf(&r)] = e
+		if e, ok := baseEv[keyOf(src).Key]; ok {
+			ev[keyOf(&r).Key] = e
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return watch.UrgencyOf(out[i]) < watch.UrgencyOf(out[j]) })
@@ -51,7 +51,7 @@ func BenchmarkView(b *testing.B) {
 			o.Evidence = staticEvidence{items: ev}
 		})
 		for k, e := range ev {
-			m.evidence[k] = e
+			m.evidence[rolloutKey{Key: k}] = e
 		}
 		m = press(m, "down", "down", "down", "down")
 		b.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(b *testing.B) {

@@ -106,7 +106,7 @@ func revertWarning(v verb, r *watch.Rollout) string {
 // refresh plans again every rollout that moved on since the dialog opened
 // (lookup finds its newest snapshot, nil when it is gone), so that what
 // the dialog says is what y does. A change disarms a second y.
-func (c *confirmDialog) refresh(lookup func(watch.Key) *watch.Rollout) {
+func (c *confirmDialog) refresh(lookup func(rolloutKey) *watch.Rollout) {
 	for i, p := range c.plans {
 		r := lookup(p.key)
 		if r == nil {
@@ -205,11 +205,11 @@ func (c *confirmDialog) footerKeys(k keyMap) []key.Binding {
 }
 
 // targets are the rollouts the action is sent to: the ones not skipped.
-func (c *confirmDialog) targets() []actions.Target {
-	var out []actions.Target
+func (c *confirmDialog) targets() []rolloutKey {
+	var out []rolloutKey
 	for _, p := range c.plans {
 		if p.skip == "" {
-			out = append(out, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
+			out = append(out, p.key)
 		}
 	}
 	return out
@@ -229,15 +229,20 @@ func (c *confirmDialog) busyText() string {
 //
 // Each is sent only if its rollout is still in the state the dialog showed
 // (actions.WithExpect): one that moved on in the meantime is refused with
-// how it moved, and nothing is sent to it.
-func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
+// how it moved, and nothing is sent to it. actorOf gives each rollout's
+// cluster's Actor: each action goes to the cluster of its rollout.
+func (c *confirmDialog) send(ctx context.Context, actorOf func(cluster string) Actor) tea.Cmd {
 	var targets []actions.Target
+	var clusters []string
+	var actors []Actor
 	var expects []actions.Expect
 	var undoTo []int64
 	var runs [][]string
 	for _, p := range c.plans {
 		if p.skip == "" {
 			targets = append(targets, actions.Target{Namespace: p.key.Namespace, Name: p.key.Name})
+			clusters = append(clusters, p.key.Cluster)
+			actors = append(actors, actorOf(p.key.Cluster))
 			expects = append(expects, p.expect)
 			rev, _ := strconv.ParseInt(p.undoTo, 10, 64)
 			undoTo = append(undoTo, rev)
@@ -247,8 +252,13 @@ func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
 	v := c.verb
 	reason := strings.TrimSpace(c.reason.Value())
 	return func() tea.Msg {
-		out := make([]actions.Outcome, 0, len(targets))
+		out := make([]outcome, 0, len(targets))
 		for i, t := range targets {
+			actor := actors[i]
+			if actor == nil {
+				out = append(out, outcome{cluster: clusters[i], Outcome: actions.Outcome{Target: t, Err: fmt.Errorf("read-only in cluster %s: roost sends no actions there", clusters[i])}})
+				continue
+			}
 			actx, cancel := context.WithTimeout(actions.WithExpect(ctx, expects[i]), 30*time.Second)
 			var res actions.Result
 			var err error
@@ -273,7 +283,7 @@ func (c *confirmDialog) send(ctx context.Context, actor Actor) tea.Cmd {
 				res, err = terminateRuns(actx, actor, t, runs[i])
 			}
 			cancel()
-			out = append(out, actions.Outcome{Target: t, Result: res, Err: err})
+			out = append(out, outcome{cluster: clusters[i], Outcome: actions.Outcome{Target: t, Result: res, Err: err}})
 		}
 		return actionDoneMsg{verb: v, outcomes: out}
 	}
@@ -384,7 +394,7 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 // resultStatus is what the status line says of a sent action: its result
 // for one rollout, a count for many, the first failure when any failed.
 func resultStatus(msg actionDoneMsg) status {
-	var failed []actions.Outcome
+	var failed []outcome
 	for _, o := range msg.outcomes {
 		if o.Err != nil {
 			failed = append(failed, o)
@@ -397,11 +407,11 @@ func resultStatus(msg actionDoneMsg) status {
 		if o.Result.Skipped || o.Result.Warning != "" {
 			lv = levelWarn
 		}
-		return status{text: o.Target.String() + ": " + o.Result.String(), level: lv}
+		return status{text: o.key().String() + ": " + o.Result.String(), level: lv}
 	case len(msg.outcomes) == 1:
 		return status{text: "error: " + failed[0].Err.Error(), level: levelBad}
 	case len(failed) == 0:
 		return status{text: fmt.Sprintf("%s: all %d rollouts done", msg.verb, len(msg.outcomes)), level: levelOK}
 	}
-	return status{text: fmt.Sprintf("%s: %d of %d failed (still marked): %s: %v", msg.verb, len(failed), len(msg.outcomes), failed[0].Target, failed[0].Err), level: levelBad}
+	return status{text: fmt.Sprintf("%s: %d of %d failed (still marked): %s: %v", msg.verb, len(failed), len(msg.outcomes), failed[0].key(), failed[0].Err), level: levelBad}
 }

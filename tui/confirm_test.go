@@ -43,7 +43,7 @@ func TestConfirmDialogFollowsItsRollout(t *testing.T) {
 	if got := c.plans[0].expect; got.Step != 1 || !got.Pausing || got.PodHash != "7b9f6c5d8" {
 		t.Fatalf("expect %+v, want step 1, pausing, the canary's hash", got)
 	}
-	c.refresh(func(watch.Key) *watch.Rollout { return cartAt(2) })
+	c.refresh(func(rolloutKey) *watch.Rollout { return cartAt(2) })
 	p := c.plans[0]
 	if !p.changed || p.expect.Step != 2 || p.expect.Pausing || !strings.Contains(p.effect, "skips step 3/4") {
 		t.Fatalf("after the rollout moved on: %+v", p)
@@ -51,7 +51,7 @@ func TestConfirmDialogFollowsItsRollout(t *testing.T) {
 	if screen := strings.Join(c.Render(th, 100), "\n"); !strings.Contains(screen, "moved on while this was open; now: skips step 3/4") {
 		t.Errorf("the dialog does not say the rollout moved on:\n%s", screen)
 	}
-	c.refresh(func(watch.Key) *watch.Rollout { return nil })
+	c.refresh(func(rolloutKey) *watch.Rollout { return nil })
 	if c.plans[0].skip != "gone from the cluster" || c.sendable() != 0 {
 		t.Errorf("a rollout gone from the cluster is still to be sent: %+v", c.plans[0])
 	}
@@ -74,7 +74,7 @@ func (a *expectActor) Promote(ctx context.Context, ns, name string) (actions.Res
 func TestConfirmDialogSendsTheStateItShowed(t *testing.T) {
 	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", themes.Default(nil), nil)
 	actor := &expectActor{}
-	msg := c.send(context.Background(), actor)().(actionDoneMsg)
+	msg := c.send(context.Background(), func(string) Actor { return actor })().(actionDoneMsg)
 	if len(actor.got) != 1 || !errors.Is(actor.got[0], actions.ErrMovedOn) {
 		t.Fatalf("the action did not carry the state the dialog showed: %v", actor.got)
 	}

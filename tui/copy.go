@@ -29,7 +29,7 @@ func (m Model) copyRollout() (Model, tea.Cmd) {
 		return m, nil
 	}
 	text := m.rolloutSummary(r)
-	m.status = status{text: fmt.Sprintf("copied %s/%s's summary via the terminal (OSC 52); %s", r.Namespace, r.Name, clipboardHint), level: levelOK}
+	m.status = status{text: fmt.Sprintf("copied %s's summary via the terminal (OSC 52); %s", keyOf(r), clipboardHint), level: levelOK}
 	return m, tea.SetClipboard(text)
 }
 
@@ -38,7 +38,7 @@ func (m Model) copyError() (Model, tea.Cmd, bool) {
 	o := m.errOpen
 	e := m.currentError()
 	text := errorSummary(m.th.Symbols.Dot, o.key, e)
-	m.status = status{text: fmt.Sprintf("copied %s of %s/%s via the terminal (OSC 52); %s", e.Class, o.key.Namespace, o.key.Name, clipboardHint), level: levelOK}
+	m.status = status{text: fmt.Sprintf("copied %s of %s via the terminal (OSC 52); %s", e.Class, o.key, clipboardHint), level: levelOK}
 	return m, tea.SetClipboard(text), true
 }
 
@@ -48,7 +48,7 @@ func (m Model) copyError() (Model, tea.Cmd, bool) {
 // or a token: the links are the web apps', not the APIs'.
 func (m Model) rolloutSummary(r *watch.Rollout) string {
 	sep := " " + m.th.Symbols.Dot + " "
-	head := r.Namespace + "/" + r.Name
+	head := keyOf(r).String()
 	if rev := revisionOf(r); rev != "" {
 		head += " rev " + rev
 	}
@@ -60,7 +60,7 @@ func (m Model) rolloutSummary(r *watch.Rollout) string {
 	}
 	parts := []string{head}
 	ev, ok := m.evidence[keyOf(r)]
-	if m.opt.Evidence == nil || !ok {
+	if m.clusterOf(r).Evidence == nil || !ok {
 		return strings.Join(parts, sep)
 	}
 	if ev.Score != "" && ev.Score != metrics.ScoreNoData {
@@ -100,9 +100,9 @@ func (m Model) rolloutSummary(r *watch.Rollout) string {
 }
 
 // errorSummary is one line on one error: where, what, how often, the link.
-func errorSummary(dot string, k watch.Key, e metrics.Error) string {
+func errorSummary(dot string, k rolloutKey, e metrics.Error) string {
 	sep := " " + dot + " "
-	parts := []string{k.Namespace + "/" + k.Name + ": " + e.Class + ": " + oneLine(e.Message),
+	parts := []string{k.String() + ": " + e.Class + ": " + oneLine(e.Message),
 		fmt.Sprintf("%s, %s in the canary", plural(e.Events, "event", "events"), plural(e.Users, "user", "users"))}
 	if e.New {
 		parts = append(parts, "new in the canary")

@@ -29,7 +29,7 @@ const maxFrames = 15
 
 // openError is the error on the error screen.
 type openError struct {
-	key watch.Key
+	key rolloutKey
 	// err is the error as last listed: it stays on screen if a later poll
 	// no longer lists it.
 	err metrics.Error
@@ -86,7 +86,7 @@ func (m *Model) readDetail(again bool) tea.Cmd {
 	if st, ok := m.details[o.err.ID]; ok && (st.loading || (st.err == nil && !again)) {
 		return nil
 	}
-	src, ok := m.opt.Evidence.(ErrorDetails)
+	src, ok := m.sources(o.key.Cluster).Evidence.(ErrorDetails)
 	if !ok {
 		m.details[o.err.ID] = detailState{err: fmt.Errorf("this cockpit reads no events, so it has no stack to show; the link opens the error in Bugsnag")}
 		return nil

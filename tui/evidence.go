@@ -14,7 +14,7 @@ import (
 // evidenceOf is what is known beyond Kubernetes of r, and why not, when
 // nothing is.
 func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
-	if m.opt.Evidence == nil {
+	if m.clusterOf(r).Evidence == nil {
 		return metrics.Evidence{MetricsOff: orOff(m.opt.MetricsOff), ErrorsOff: orOff(m.opt.ErrorsOff)}, ""
 	}
 	ev, ok := m.evidence[keyOf(r)]
@@ -31,7 +31,7 @@ func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 // the worst metric against stable and the errors new in the canary; and
 // whether the score is Fail.
 func (m Model) judgeOf(r *watch.Rollout) (string, bool) {
-	if m.opt.Evidence == nil {
+	if m.clusterOf(r).Evidence == nil {
 		return "", false
 	}
 	ev, ok := m.evidence[keyOf(r)]

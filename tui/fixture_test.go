@@ -352,7 +352,7 @@ func fixtureModel(ctx context.Context, theme themes.Theme, width, height int, mu
 	next, _ = m.Update(deliveryOf(o.Rollouts, watch.Changes{}))
 	m = next.(Model)
 	if o.Evidence != nil {
-		next, _ = m.Update(evidenceMsg{items: fixtureEvidence()})
+		next, _ = m.Update(evidenceMsg{items: inOneCluster(fixtureEvidence())})
 		m = next.(Model)
 	}
 	return m
@@ -391,3 +391,12 @@ func (noActor) TerminateAnalysis(context.Context, string, string, string) (actio
 }
 
 var errNoActor = errors.New("golden screens send nothing")
+
+// inOneCluster keys evidence of one cluster as the cockpit does.
+func inOneCluster(items map[watch.Key]metrics.Evidence) map[rolloutKey]metrics.Evidence {
+	out := make(map[rolloutKey]metrics.Evidence, len(items))
+	for k, e := range items {
+		out[rolloutKey{Key: k}] = e
+	}
+	return out
+}

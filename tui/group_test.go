@@ -10,7 +10,6 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -232,7 +231,7 @@ func TestSpaceOnGroupLine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m := press(selectGroup(t, press(fixtureModel(ctx, dark(t), 120, 40, nil), "v", "v"), "shop"), "space")
-	shop := []watch.Key{{Namespace: "shop", Name: "checkout"}, {Namespace: "shop", Name: "cart"}}
+	shop := []rolloutKey{{Key: watch.Key{Namespace: "shop", Name: "checkout"}}, {Key: watch.Key{Namespace: "shop", Name: "cart"}}}
 	if len(m.marked) != 2 || !m.marked[shop[0]] || !m.marked[shop[1]] {
 		t.Fatalf("space on shop's line marked %v, want shop's two rollouts", m.marked)
 	}
@@ -293,7 +292,7 @@ func TestActOnGroupFromItsLine(t *testing.T) {
 		t.Errorf("the dialog lists web/cart, of project web:\n%s", dialog)
 	}
 	got := m.confirm.targets()
-	if len(got) != 4 || slices.ContainsFunc(got, func(t actions.Target) bool { return t.Namespace != "shop" }) {
+	if len(got) != 4 || slices.ContainsFunc(got, func(t rolloutKey) bool { return t.Namespace != "shop" }) {
 		t.Errorf("targets %v, want shop's 4", got)
 	}
 	// Marks win over the group line: the marked rollouts, not the group.
@@ -476,7 +475,7 @@ func TestSelfHealWarning(t *testing.T) {
 	if c.plans[0].reverted == "" {
 		t.Fatal("undo on cart: no self-heal warning")
 	}
-	c.refresh(func(watch.Key) *watch.Rollout {
+	c.refresh(func(rolloutKey) *watch.Rollout {
 		r := cartAt(1)
 		r.App = &watch.App{Name: "shop-cart", Namespace: "argocd", Known: true, Project: "shop", AutoSync: true}
 		return r

@@ -32,6 +32,11 @@ type Options struct {
 	Selector string
 
 	Rollouts Rollouts
+	// Clusters, when set, are the clusters of a cockpit over several, each
+	// with its own sources (see Cluster); Rollouts, Actor, Access,
+	// Stepping, Evidence, JudgeGate, Logs and PodEvents are then unused.
+	// Two or more add the CLUSTER column; Context is then unused too.
+	Clusters []Cluster
 	// Actor sends the actions; nil makes the cockpit read-only.
 	Actor Actor
 	// Access says what the person may do per namespace; nil assumes they may
@@ -162,13 +167,18 @@ type Model struct {
 	all      []*watch.Rollout
 	rows     []*watch.Rollout
 	cursor   int
-	selected watch.Key
+	selected rolloutKey
 	// picked is set once the person moved the cursor or filtered: until
 	// then it stays on the top row, the rollout that needs a human most.
 	picked bool
-	marked map[watch.Key]bool
+	marked map[rolloutKey]bool
+	// synced is set once some cluster's rollouts are listed; health is the
+	// first cluster's (the only one's, with one).
 	synced bool
 	health watch.Health
+	// clusters are the clusters in scope: one (named "") unless
+	// Options.Clusters has several.
+	clusters []*clusterState
 
 	// grouping is how the overview groups rows; groups are the groups of
 	// rows in view (rows is then in group order), nil when not grouped.
@@ -204,17 +214,17 @@ type Model struct {
 	busy   string
 	status status
 
-	access   map[string]accessState
+	access   map[accessKey]accessState
 	stepping election.Stepping
-	evidence map[watch.Key]metrics.Evidence
+	evidence map[rolloutKey]metrics.Evidence
 	// targetSigs tell, rollout by rollout in overview order, the targets
 	// last given to the poller, to skip repeats; targetMemo holds each
 	// rollout's target with the snapshot it came from, so that a delivery
 	// works out only the changed ones.
 	// onScreen are the rollouts last said to be on screen (publishOnScreen).
-	onScreen   map[watch.Key]bool
+	onScreen   map[rolloutKey]bool
 	targetSigs []string
-	targetMemo map[watch.Key]targetMemo
+	targetMemo map[rolloutKey]targetMemo
 	targetGen  uint64
 	// tickAt is when the armed tick fires; zero when none is armed.
 	tickAt time.Time
@@ -230,16 +240,17 @@ func New(ctx context.Context, opt Options) Model {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.Actor == nil {
+	if opt.Actor == nil && len(opt.Clusters) == 0 {
 		opt.ReadOnly = true
 	}
 	m := Model{
 		ctx:      ctx,
 		opt:      opt,
 		help:     help.New(),
-		marked:   map[watch.Key]bool{},
-		access:   map[string]accessState{},
-		evidence: map[watch.Key]metrics.Evidence{},
+		marked:   map[rolloutKey]bool{},
+		access:   map[accessKey]accessState{},
+		evidence: map[rolloutKey]metrics.Evidence{},
+		clusters: clustersOf(opt),
 		details:  map[string]detailState{},
 		width:    80,
 		height:   24,
@@ -248,7 +259,7 @@ func New(ctx context.Context, opt Options) Model {
 	}
 	m.now = opt.Now()
 	m.grouping = opt.Grouping
-	if m.grouping == "" {
+	if m.grouping == "" || m.grouping == watch.GroupService && !m.multiCluster() {
 		m.grouping = watch.GroupNone
 	}
 	m.filter = textinput.New()
@@ -257,9 +268,12 @@ func New(ctx context.Context, opt Options) Model {
 	m.filter.CharLimit = 64
 	m.setTheme(opt.Theme)
 	m.keys = newKeyMap(opt.Theme.Symbols.Times == "x")
-	if opt.Stepping != nil {
-		m.stepping = opt.Stepping.Current()
+	for _, c := range m.clusters {
+		if c.Stepping != nil {
+			c.stepping = c.Stepping.Current()
+		}
 	}
+	m.stepping = m.clusters[0].stepping
 	if opt.ReadOnly {
 		for _, b := range m.keys.actionKeys() {
 			b.SetEnabled(false)
@@ -303,6 +317,8 @@ type (
 	// watches' health come inside it, read by the command, so that Update
 	// reads no shared state.
 	rolloutsMsg struct {
+		// cluster is the index of the cluster delivering.
+		cluster  int
 		changes  watch.Changes
 		overview []*watch.Rollout
 		health   watch.Health
@@ -310,44 +326,71 @@ type (
 	}
 	tickMsg     time.Time
 	steppingMsg struct {
+		cluster  int
 		stepping election.Stepping
 		err      error
 	}
 	accessMsg struct {
-		namespace string
+		key       accessKey
 		access    actions.Access
 		err       error
 	}
 	evidenceMsg struct {
-		items map[watch.Key]metrics.Evidence
+		cluster int
+		items   map[rolloutKey]metrics.Evidence
 		err   error
 	}
 	actionDoneMsg struct {
 		verb     verb
-		outcomes []actions.Outcome
+		outcomes []outcome
 	}
 )
 
+// outcome is an action's outcome on one rollout of a cluster.
+type outcome struct {
+	cluster string
+	actions.Outcome
+}
+
+// key is the rollout acted on.
+func (o outcome) key() rolloutKey {
+	return rolloutKey{Cluster: o.cluster, Key: watch.Key{Namespace: o.Target.Namespace, Name: o.Target.Name}}
+}
+
+// accessKey names a namespace of a cluster, whose rights are checked once.
+type accessKey struct {
+	cluster, namespace string
+}
+
 // Init starts the background streams: rollouts, who steps, evidence.
 func (m Model) Init() tea.Cmd {
-	cmds := []tea.Cmd{m.waitRollouts(), tea.RequestBackgroundColor}
-	if m.opt.Stepping != nil {
-		cmds = append(cmds, m.waitStepping(m.stepping))
-	}
-	if m.opt.Evidence != nil {
-		cmds = append(cmds, m.waitEvidence())
+	cmds := []tea.Cmd{tea.RequestBackgroundColor}
+	for i, c := range m.clusters {
+		if c.Connect != nil {
+			cmds = append(cmds, m.connect(i))
+			continue
+		}
+		cmds = append(cmds, m.waitRollouts(i))
+		if c.Stepping != nil {
+			cmds = append(cmds, m.waitStepping(i, c.stepping))
+		}
+		if c.Evidence != nil {
+			cmds = append(cmds, m.waitEvidence(i))
+		}
 	}
 	return tea.Batch(cmds...)
 }
 
-func (m Model) waitRollouts() tea.Cmd {
-	ctx, src, now := m.ctx, m.opt.Rollouts, m.opt.Now
+func (m Model) waitRollouts(i int) tea.Cmd {
+	ctx, src, now := m.ctx, m.clusters[i].Rollouts, m.opt.Now
 	return func() tea.Msg {
 		c, err := src.Wait(ctx, now)
 		if err != nil {
-			return rolloutsMsg{err: err}
+			return rolloutsMsg{cluster: i, err: err}
 		}
-		return deliveryOf(src, c)
+		msg := deliveryOf(src, c)
+		msg.cluster = i
+		return msg
 	}
 }
 
@@ -356,51 +399,51 @@ func deliveryOf(src Rollouts, c watch.Changes) rolloutsMsg {
 	return rolloutsMsg{changes: c, overview: src.Overview(), health: src.Health()}
 }
 
-func (m Model) waitStepping(last election.Stepping) tea.Cmd {
-	ctx, src := m.ctx, m.opt.Stepping
+func (m Model) waitStepping(i int, last election.Stepping) tea.Cmd {
+	ctx, src := m.ctx, m.clusters[i].Stepping
 	return func() tea.Msg {
 		s, err := src.Wait(ctx, last)
-		return steppingMsg{stepping: s, err: err}
+		return steppingMsg{cluster: i, stepping: s, err: err}
 	}
 }
 
-func (m Model) waitEvidence() tea.Cmd {
-	ctx, src := m.ctx, m.opt.Evidence
+func (m Model) waitEvidence(i int) tea.Cmd {
+	ctx, src, name := m.ctx, m.clusters[i].Evidence, m.clusters[i].Name
 	return func() tea.Msg {
 		keys, err := src.WaitChanged(ctx)
 		if err != nil {
-			return evidenceMsg{err: err}
+			return evidenceMsg{cluster: i, err: err}
 		}
-		items := make(map[watch.Key]metrics.Evidence, len(keys))
+		items := make(map[rolloutKey]metrics.Evidence, len(keys))
 		for _, k := range keys {
 			if e, ok := src.Evidence(k.Namespace, k.Name); ok {
-				items[k] = e
+				items[rolloutKey{Cluster: name, Key: k}] = e
 			}
 		}
-		return evidenceMsg{items: items}
+		return evidenceMsg{cluster: i, items: items}
 	}
 }
 
-func (m Model) checkAccess(namespace string) tea.Cmd {
-	ctx, f := m.ctx, m.opt.Access
+func (m Model) checkAccess(k accessKey, f AccessFunc) tea.Cmd {
+	ctx := m.ctx
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		a, err := f(ctx, namespace)
-		return accessMsg{namespace: namespace, access: a, err: err}
+		a, err := f(ctx, k.namespace)
+		return accessMsg{key: k, access: a, err: err}
 	}
 }
 
 // setTargets hands the poller the rollouts to watch the evidence of: only the
 // ones progressing or paused are polled.
 func (m *Model) setTargets() tea.Cmd {
-	if m.opt.Evidence == nil {
+	if !m.anyEvidence() {
 		return nil
 	}
 	// A snapshot is never modified once derived: a rollout whose snapshot
 	// is the one seen last time has the same target, worked out then.
 	if m.targetMemo == nil {
-		m.targetMemo = map[watch.Key]targetMemo{}
+		m.targetMemo = map[rolloutKey]targetMemo{}
 	}
 	m.targetGen++
 	changed := len(m.all) != len(m.targetSigs)
@@ -429,13 +472,22 @@ func (m *Model) setTargets() tea.Cmd {
 	if !changed {
 		return nil
 	}
-	targets := make([]metrics.Target, 0, len(m.all))
-	for _, r := range m.all {
-		targets = append(targets, m.targetMemo[keyOf(r)].target)
+	// Each cluster's poller gets its own rollouts' targets.
+	targets := make(map[*clusterState][]metrics.Target, len(m.clusters))
+	for _, c := range m.clusters {
+		if c.Evidence != nil {
+			targets[c] = make([]metrics.Target, 0, len(m.all)/len(m.clusters))
+		}
 	}
-	ev := m.opt.Evidence
+	for _, r := range m.all {
+		if c := m.clusterOf(r); c.Evidence != nil {
+			targets[c] = append(targets[c], m.targetMemo[keyOf(r)].target)
+		}
+	}
 	return func() tea.Msg {
-		ev.SetTargets(targets)
+		for c, t := range targets {
+			c.Evidence.SetTargets(t)
+		}
 		return nil
 	}
 }
@@ -558,8 +610,6 @@ func cmpBool(a, b bool) int {
 	return 1
 }
 
-func keyOf(r *watch.Rollout) watch.Key { return watch.Key{Namespace: r.Namespace, Name: r.Name} }
-
 // Update routes one message.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if v := klog.V(5); v.Enabled() {
@@ -585,11 +635,7 @@ type onScreenSetter interface {
 // marked ones and an open dialog's. Their changes are delivered within a frame; others' are
 // batched (WatchRollouts.BackgroundInterval).
 func (m *Model) publishOnScreen() {
-	setter, ok := m.opt.Rollouts.(onScreenSetter)
-	if !ok {
-		return
-	}
-	keys := make(map[watch.Key]bool, len(m.marked)+16)
+	keys := make(map[rolloutKey]bool, len(m.marked)+16)
 	for _, r := range m.rowsInView() {
 		keys[keyOf(r)] = true
 	}
@@ -608,7 +654,20 @@ func (m *Model) publishOnScreen() {
 		return
 	}
 	m.onScreen = keys
-	setter.SetOnScreen(keys)
+	for _, c := range m.clusters {
+		setter, ok := c.Rollouts.(onScreenSetter)
+		if !ok {
+			continue
+		}
+		// Each cluster's read model hears of its own rollouts.
+		mine := make(map[watch.Key]bool, len(keys))
+		for k := range keys {
+			if k.Cluster == c.Name {
+				mine[k.Key] = true
+			}
+		}
+		setter.SetOnScreen(mine)
+	}
 }
 
 // rowsInView are the overview's rows on screen, as overviewRows scrolls
@@ -680,23 +739,29 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			return m, nil
 		}
-		m.stepping = msg.stepping
-		return m, m.waitStepping(msg.stepping)
+		m.clusters[msg.cluster].stepping = msg.stepping
+		m.stepping = m.clusters[0].stepping
+		return m, m.waitStepping(msg.cluster, msg.stepping)
 	case accessMsg:
-		m.access[msg.namespace] = accessState{checked: true, Access: msg.access, err: msg.err}
+		m.access[msg.key] = accessState{checked: true, Access: msg.access, err: msg.err}
 		return m, nil
+	case clusterConnectedMsg:
+		return m.onClusterConnected(msg)
+	case reconnectMsg:
+		m.clusters[msg.cluster].connecting = true
+		return m, m.connect(msg.cluster)
 	case evidenceMsg:
 		if msg.err != nil {
 			return m, nil
 		}
-		brought := make(map[watch.Key]bool, len(msg.items))
+		brought := make(map[rolloutKey]bool, len(msg.items))
 		for k, e := range msg.items {
 			m.evidence[k] = e
 			brought[k] = true
 		}
 		m.now = m.opt.Now()
 		m.applyFilter()
-		return m, tea.Batch(m.waitEvidence(), m.armTick(), m.bellCheck(brought))
+		return m, tea.Batch(m.waitEvidence(msg.cluster), m.armTick(), m.bellCheck(brought))
 	case actionDoneMsg:
 		return m.onActionDone(msg), nil
 	case errorDetailMsg:
@@ -732,25 +797,35 @@ func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
 	}
 	m.now = m.opt.Now()
 	m.synced = true
-	m.health = msg.health
-	m.all = msg.overview
+	c := m.clusters[msg.cluster]
+	c.synced, c.health, c.overview = true, msg.health, msg.overview
+	m.health = m.clusters[0].health
+	if m.multiCluster() {
+		lists := make([][]*watch.Rollout, len(m.clusters))
+		for i, c := range m.clusters {
+			lists[i] = c.overview
+		}
+		m.all = watch.MergeOverviews(lists)
+	} else {
+		m.all = msg.overview
+	}
 	m.applyFilter()
-	cmds := []tea.Cmd{m.waitRollouts(), m.armTick(), m.setTargets(), m.bellCheck(nil)}
-	if m.opt.Access != nil {
-		for _, ns := range m.namespaces() {
-			if _, ok := m.access[ns]; !ok {
-				m.access[ns] = accessState{}
-				cmds = append(cmds, m.checkAccess(ns))
+	cmds := []tea.Cmd{m.waitRollouts(msg.cluster), m.armTick(), m.setTargets(), m.bellCheck(nil)}
+	for _, k := range m.namespaces() {
+		if f := m.clusterNamed(k.cluster).Access; f != nil {
+			if _, ok := m.access[k]; !ok {
+				m.access[k] = accessState{}
+				cmds = append(cmds, m.checkAccess(k, f))
 			}
 		}
 	}
 	// An open dialog says what y does now, not what it did when opened.
 	if m.confirm != nil {
-		byKey := make(map[watch.Key]*watch.Rollout, len(m.all))
+		byKey := make(map[rolloutKey]*watch.Rollout, len(m.all))
 		for _, r := range m.all {
 			byKey[keyOf(r)] = r
 		}
-		m.confirm.refresh(func(k watch.Key) *watch.Rollout { return byKey[k] })
+		m.confirm.refresh(func(k rolloutKey) *watch.Rollout { return byKey[k] })
 	}
 	// Marks of rollouts that went away go too.
 	for k := range m.marked {
@@ -761,15 +836,21 @@ func (m Model) onRollouts(msg rolloutsMsg) (tea.Model, tea.Cmd) {
 	return m, tea.Batch(cmds...)
 }
 
-// namespaces lists the namespaces of the rollouts in scope.
-func (m *Model) namespaces() []string {
-	var out []string
+// namespaces lists the namespaces of the rollouts in scope, by cluster.
+func (m *Model) namespaces() []accessKey {
+	var out []accessKey
 	for _, r := range m.all {
-		if !slices.Contains(out, r.Namespace) {
-			out = append(out, r.Namespace)
+		k := accessKey{cluster: r.Cluster, namespace: r.Namespace}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
 		}
 	}
 	return out
+}
+
+// accessOf is what is known of the person's rights over r.
+func (m *Model) accessOf(r *watch.Rollout) accessState {
+	return m.access[accessKey{cluster: r.Cluster, namespace: r.Namespace}]
 }
 
 // applyFilter recomputes rows (and their groups) and keeps the cursor on
@@ -973,9 +1054,9 @@ func (m Model) onKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.screen, m.focus = screenMetrics, panelMetrics
 		}
 	case key.Matches(msg, k.Refresh):
-		if r := m.current(); r != nil && m.opt.Evidence != nil {
-			ev := m.opt.Evidence
-			m.status = status{text: fmt.Sprintf("%s/%s: refreshing metrics and errors", r.Namespace, r.Name)}
+		if r := m.current(); r != nil && m.clusterOf(r).Evidence != nil {
+			ev := m.clusterOf(r).Evidence
+			m.status = status{text: fmt.Sprintf("%s: refreshing metrics and errors", keyOf(r))}
 			return m, func() tea.Msg { ev.Refresh(r.Namespace, r.Name); return nil }
 		}
 	case key.Matches(msg, k.Promote):
@@ -1083,12 +1164,12 @@ func (m Model) startAction(v verb) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	for _, r := range targets {
-		if a := m.access[r.Namespace]; a.checked && a.err == nil && !a.Allowed {
-			m.status = status{text: "cannot " + v.String() + " " + r.Namespace + "/" + r.Name + ": " + a.Reason, level: levelBad}
+		if a := m.accessOf(r); a.checked && a.err == nil && !a.Allowed {
+			m.status = status{text: "cannot " + v.String() + " " + keyOf(r).String() + ": " + a.Reason, level: levelBad}
 			return m, nil
 		}
-		if a := m.access[r.Namespace]; v == verbTerminate && a.checked && a.err == nil && !a.TerminateAnalysis {
-			m.status = status{text: "cannot " + v.String() + " the analysis of " + r.Namespace + "/" + r.Name + ": " + a.TerminateReason, level: levelBad}
+		if a := m.accessOf(r); v == verbTerminate && a.checked && a.err == nil && !a.TerminateAnalysis {
+			m.status = status{text: "cannot " + v.String() + " the analysis of " + keyOf(r).String() + ": " + a.TerminateReason, level: levelBad}
 			return m, nil
 		}
 	}
@@ -1109,7 +1190,7 @@ func (m Model) onConfirmKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.confirm = nil
 		m.busy = c.busyText()
 		m.status = status{text: m.busy + m.th.Symbols.Ellipsis}
-		return m, c.send(m.ctx, m.opt.Actor)
+		return m, c.send(m.ctx, m.actorOf)
 	case confirmNo:
 		m.confirm = nil
 		m.status = status{text: c.verb.String() + " cancelled; nothing was sent"}
@@ -1123,7 +1204,7 @@ func (m Model) onActionDone(msg actionDoneMsg) Model {
 	m.busy = ""
 	for _, o := range msg.outcomes {
 		if o.Err == nil {
-			delete(m.marked, watch.Key{Namespace: o.Namespace, Name: o.Name})
+			delete(m.marked, o.key())
 		}
 	}
 	m.status = resultStatus(msg)

@@ -129,7 +129,7 @@ func TestCountsAgreeInNumber(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m := fixtureModel(ctx, dark(t), 120, 40, nil)
-	ev := m.evidence[watch.Key{Namespace: "web", Name: "front"}]
+	ev := m.evidence[rolloutKey{Key: watch.Key{Namespace: "web", Name: "front"}}]
 	ev.Errors[1].Events, ev.Errors[1].Users = 1, 1
 	m = press(selectRollout(t, m, "web", "front"), "enter")
 	screen := ansi.Strip(m.Render())

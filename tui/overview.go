@@ -61,7 +61,7 @@ func (m *Model) overviewColumns() []column {
 			return s, t.analysis(r)
 		}})
 	}
-	if m.opt.Evidence != nil {
+	if m.anyEvidence() {
 		cols = append(cols, column{title: m.headlineTitle(), width: 6, right: true, drop: 3, cell: func(m *Model, r *watch.Rollout) (string, paint) {
 			return m.headlineCell(r)
 		}})

@@ -72,7 +72,7 @@ func (v verb) gerund() string {
 // plannedAction is what an action will do to one rollout, said before it is
 // sent so that the person confirms knowing.
 type plannedAction struct {
-	key watch.Key
+	key rolloutKey
 	// effect is what will happen, e.g. "releases the pause at step 2/4;
 	// next: setWeight 50 (canary 5 of 10 pods)".
 	effect string
@@ -99,7 +99,7 @@ type plannedAction struct {
 // planAction predicts v on r from its snapshot. The prediction follows the
 // reconciler's rules; the action itself decides on the live object.
 func planAction(v verb, r *watch.Rollout) plannedAction {
-	p := plannedAction{key: watch.Key{Namespace: r.Namespace, Name: r.Name}, expect: expectFor(v, r)}
+	p := plannedAction{key: keyOf(r), expect: expectFor(v, r)}
 	// The snapshot has a Canary only while its template differs from the
 	// stable one.
 	canaryActive := r.Canary != nil

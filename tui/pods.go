@@ -233,7 +233,7 @@ func padLeft(s string, width int) string {
 // It is shared by the model's copies (a pointer, like the confirm dialog);
 // only Update changes it.
 type podScreen struct {
-	rollout watch.Key
+	rollout rolloutKey
 	// pod is the pod as it was when opened; the live one is read from the
 	// rollout each frame (see live).
 	pod watch.PodInfo
@@ -400,7 +400,8 @@ func (m *Model) stopLogs() {
 func (m *Model) startLogs() tea.Cmd {
 	ps := m.pod
 	m.stopLogs()
-	if m.opt.Logs == nil {
+	logs := m.sources(ps.rollout.Cluster).Logs
+	if logs == nil {
 		ps.logProblem = "logs: this cockpit has no source of logs"
 		return nil
 	}
@@ -409,7 +410,7 @@ func (m *Model) startLogs() tea.Cmd {
 	ps.streaming, ps.connecting = true, true
 	ctx, cancel := context.WithCancel(m.ctx)
 	ps.cancel = cancel
-	gen, src := ps.gen, m.opt.Logs
+	gen, src := ps.gen, logs
 	ns, name := ps.rollout.Namespace, ps.pod.Name
 	o := LogOptions{Container: ps.container, TailLines: logTailLines, Follow: ps.follow}
 	if !o.Follow {
@@ -511,11 +512,12 @@ func waitLogLines(gen int, ch <-chan logChunk) tea.Cmd {
 // listPodEvents lists the pod screen's Events.
 func (m *Model) listPodEvents() tea.Cmd {
 	ps := m.pod
-	if m.opt.PodEvents == nil {
+	src := m.sources(ps.rollout.Cluster).PodEvents
+	if src == nil {
 		return nil
 	}
 	ps.eventsGen++
-	gen, src, ctx := ps.eventsGen, m.opt.PodEvents, m.ctx
+	gen, ctx := ps.eventsGen, m.ctx
 	ns, name := ps.rollout.Namespace, ps.pod.Name
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -681,7 +683,7 @@ func (m Model) podScreenView(width, height int) []string {
 	// Events.
 	head := t.Title.Render("Events") + t.Muted.Render(", newest first")
 	switch {
-	case m.opt.PodEvents == nil:
+	case m.sources(ps.rollout.Cluster).PodEvents == nil:
 		head += t.Muted.Render(": this cockpit has no source of Events")
 	case ps.eventsErr != "":
 		head += t.Muted.Render(": ") + t.Warn.Render("could not list them: "+ps.eventsErr+"; try `kubectl get events -n "+ps.rollout.Namespace+" --field-selector involvedObject.name="+pod.Name+"`")

@@ -159,9 +159,9 @@ func TestCockpitSaysWhatIsOnScreen(t *testing.T) {
 	for _, r := range m.rows {
 		shown := strings.Contains(screen, r.Name)
 		switch {
-		case shown && !rec.got[keyOf(r)]:
+		case shown && !rec.got[keyOf(r).Key]:
 			t.Errorf("%s is in the frame but not said to be on screen", keyOf(r))
-		case !shown && rec.got[keyOf(r)]:
+		case !shown && rec.got[keyOf(r).Key]:
 			extra++
 		}
 	}
@@ -169,18 +169,18 @@ func TestCockpitSaysWhatIsOnScreen(t *testing.T) {
 		t.Errorf("%d rollouts not in the frame are said to be on screen", extra)
 	}
 	for _, r := range m.rows[:5] {
-		if !rec.got[keyOf(r)] {
+		if !rec.got[keyOf(r).Key] {
 			t.Errorf("%s, in view at the top, is not said to be on screen", keyOf(r))
 		}
 	}
-	if rec.got[keyOf(m.rows[150])] {
+	if rec.got[keyOf(m.rows[150]).Key] {
 		t.Error("a row far below the screen is said to be on screen")
 	}
 	for i := 0; i < 120; i++ {
 		m = press(m, "down")
 	}
-	if !rec.got[keyOf(m.current())] || rec.got[keyOf(m.rows[0])] {
-		t.Errorf("after moving down: the cursor's row on screen %v, the first row %v", rec.got[keyOf(m.current())], rec.got[keyOf(m.rows[0])])
+	if !rec.got[keyOf(m.current()).Key] || rec.got[keyOf(m.rows[0]).Key] {
+		t.Errorf("after moving down: the cursor's row on screen %v, the first row %v", rec.got[keyOf(m.current()).Key], rec.got[keyOf(m.rows[0]).Key])
 	}
 }
 

@@ -29,7 +29,7 @@ func TestUrgencyOfEvidence(t *testing.T) {
 		{"a new error class, Bugsnag stale too", metrics.Evidence{Score: metrics.ScoreFail, MetricsState: stale, ErrorsState: stale, Errors: newError}, false},
 		{"Pass", metrics.Evidence{Score: metrics.ScorePass, MetricsState: fresh, ErrorsState: fresh}, false},
 	} {
-		m := Model{evidence: map[watch.Key]metrics.Evidence{keyOf(r): tt.ev}}
+		m := Model{evidence: map[rolloutKey]metrics.Evidence{keyOf(r): tt.ev}}
 		if got := m.urgencyOf(r) == urgencyFailing; got != tt.failing {
 			t.Errorf("%s: failing %v, want %v", tt.name, got, tt.failing)
 		}

@@ -182,22 +182,25 @@ func (m Model) headerParts(reconnecting bool) []string {
 	return parts
 }
 
-func (m Model) steppingStyle() lipgloss.Style {
-	switch m.stepping.Kind {
+func (m Model) steppingStyle() lipgloss.Style { return steppingStyleOf(m.th, m.stepping) }
+
+// steppingStyleOf is the colour of what the header says of s.
+func steppingStyleOf(t themes.Theme, s election.Stepping) lipgloss.Style {
+	switch s.Kind {
 	case election.SteppingByMe:
-		if m.stepping.External != "" {
-			return m.th.Bad
+		if s.External != "" {
+			return t.Bad
 		}
-		return m.th.OK
+		return t.OK
 	case election.SteppingByNobody:
-		return m.th.Bad
+		return t.Bad
 	case election.SteppingUnknown:
-		return m.th.Muted
+		return t.Muted
 	}
-	if m.stepping.External != "" {
-		return m.th.Bad
+	if s.External != "" {
+		return t.Bad
 	}
-	return m.th.Text
+	return t.Text
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -300,8 +303,12 @@ func (m Model) actionsOff() string {
 		return "read-only (--readonly): actions are off"
 	}
 	if r := m.current(); r != nil {
-		if a := m.access[r.Namespace]; a.checked && a.err == nil && !a.Allowed {
-			return "actions off in " + r.Namespace + ": " + a.Reason
+		if a := m.accessOf(r); a.checked && a.err == nil && !a.Allowed {
+			where := r.Namespace
+			if r.Cluster != "" {
+				where = r.Cluster + " " + where
+			}
+			return "actions off in " + where + ": " + a.Reason
 		}
 	}
 	return ""
@@ -406,7 +413,7 @@ func (m Model) helpScreen(width, height int) []string {
 	term("STEP", fmt.Sprintf("the step it is at: 2/4 is the 2nd of 4, 4/4%s all done", s.StepDone))
 	term("WEIGHT", "desired/actual canary % (a pod ratio without a traffic router)")
 	term("SINCE", "how long it has been at this step")
-	if m.opt.Evidence != nil || m.opt.MetricsOff != "" {
+	if m.anyEvidence() || m.opt.MetricsOff != "" {
 		term(m.headlineTitle(), fmt.Sprintf("the canary's %s as a multiple of stable's: 1.0%s is alike", headlineName(m.opt.Headline), s.Times))
 	}
 	lines = append(lines,

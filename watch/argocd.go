@@ -309,6 +309,11 @@ const (
 	GroupNone        GroupBy = "none"
 	GroupApplication GroupBy = "application"
 	GroupProject     GroupBy = "project"
+	// GroupService groups the same service across clusters: the rollouts
+	// of one Argo CD Application name, else of one namespace/name, in
+	// every cluster in scope. It means something only when the cockpit
+	// watches several clusters.
+	GroupService GroupBy = "service"
 )
 
 // ParseGroupBy reads a grouping as written in the configuration or a flag.
@@ -320,11 +325,13 @@ func ParseGroupBy(s string) (GroupBy, error) {
 		return GroupApplication, nil
 	case "project", "projects", "appproject", "appprojects":
 		return GroupProject, nil
+	case "service", "services":
+		return GroupService, nil
 	}
-	return GroupNone, fmt.Errorf("%q is not a grouping: write none, application (by Argo CD Application) or project (by Argo CD AppProject)", s)
+	return GroupNone, fmt.Errorf("%q is not a grouping: write none, application (by Argo CD Application), project (by Argo CD AppProject) or service (the same service across clusters)", s)
 }
 
-// Next is the grouping after g, as a key cycles them.
+// Next is the grouping after g, as a key cycles them, over one cluster.
 func (g GroupBy) Next() GroupBy {
 	switch g {
 	case GroupNone, "":
@@ -335,11 +342,31 @@ func (g GroupBy) Next() GroupBy {
 	return GroupNone
 }
 
+// NextAcross is the grouping after g over several clusters: the same
+// service across clusters comes first.
+func (g GroupBy) NextAcross() GroupBy {
+	switch g {
+	case GroupNone, "":
+		return GroupService
+	case GroupService:
+		return GroupApplication
+	}
+	return g.Next()
+}
+
 // GroupKey names a rollout's group under a grouping: the Application
 // ("app/<ns>/<name>") or the AppProject ("project/<name>"). A rollout Argo
 // CD does not track, or whose project is unknown, has "" under a grouping.
 func GroupKey(r *Rollout, by GroupBy) string {
 	a := r.App
+	if by == GroupService {
+		// Argo CD usually deploys a service to each cluster from its own
+		// Application of one name; without one, the same namespace/name.
+		if a != nil {
+			return "service/app/" + a.Name
+		}
+		return "service/" + r.Namespace + "/" + r.Name
+	}
 	if a == nil {
 		return ""
 	}
@@ -357,6 +384,12 @@ func GroupKey(r *Rollout, by GroupBy) string {
 // GroupTitle is a group's name as shown: the Application's or the
 // project's name.
 func GroupTitle(r *Rollout, by GroupBy) string {
+	if by == GroupService {
+		if r.App != nil {
+			return r.App.Name
+		}
+		return r.Namespace + "/" + r.Name
+	}
 	if r.App == nil {
 		return ""
 	}
@@ -412,6 +445,23 @@ func StateWord(r *Rollout) string {
 		return fmt.Sprintf("progressing to %d %%", r.DesiredWeight)
 	}
 	return strings.ToLower(string(r.Phase))
+}
+
+// ClusterSummary is the combined state of one service across clusters,
+// cluster by cluster, the most urgent first: "3 clusters · tokyo paused at
+// 50 %, osaka paused at 20 %, us healthy". A cluster with several of the
+// group's rollouts names each.
+func ClusterSummary(rollouts []*Rollout) string {
+	ranked := make([]*Rollout, len(rollouts))
+	copy(ranked, rollouts)
+	slices.SortStableFunc(ranked, func(a, b *Rollout) int { return cmp.Compare(UrgencyOf(a), UrgencyOf(b)) })
+	clusters := map[string]bool{}
+	parts := make([]string, 0, len(ranked))
+	for _, r := range ranked {
+		clusters[r.Cluster] = true
+		parts = append(parts, r.Cluster+" "+StateWord(r))
+	}
+	return plural(len(clusters), "cluster", "clusters") + " · " + strings.Join(parts, ", ")
 }
 
 // GroupSummary is the combined state of a group's rollouts, the most urgent

@@ -171,6 +171,10 @@ type Event struct {
 
 // Rollout is everything roost shows about one rollout, derived by Snapshot.
 type Rollout struct {
+	// Cluster is the kube context of the cluster the rollout is in, when
+	// the cockpit watches several (Store.Cluster); "" with one cluster.
+	// With it, Cluster, Namespace and Name tell rollouts apart.
+	Cluster         string
 	Namespace, Name string
 	Phase           v1alpha1.RolloutPhase
 	Message         string

@@ -48,6 +48,10 @@ type AppSource interface {
 // keep them while the Store moves on.
 type Store struct {
 	src Source
+	// Cluster, when set before the first Update, is stamped on every
+	// snapshot (Rollout.Cluster): the kube context this Store's Source
+	// watches, in a cockpit over several clusters.
+	Cluster string
 
 	mu       sync.RWMutex
 	byKey    map[Key]ranked
@@ -95,6 +99,7 @@ func (s *Store) Update(keys []Key, now time.Time) int {
 			v.Analysis = AnalysisOf(ro, runs.AnalysisRunsOf(k), now)
 		}
 		v.App = tracker.AppOf(ro.Namespace, ro.Name, ro.Annotations, ro.Labels)
+		v.Cluster = s.Cluster
 		results = append(results, result{key: k, v: &v})
 	}
 	s.mu.Lock()
@@ -211,6 +216,28 @@ func UrgencyOf(v *Rollout) Urgency {
 		return UrgencyHealthy
 	}
 	return UrgencyProgressing
+}
+
+// MergeOverviews is the overview of several clusters: each cluster's
+// Overview merged into one list in the same order (urgency, namespace,
+// name), the same rollout of two clusters in the order of lists.
+func MergeOverviews(lists [][]*Rollout) []*Rollout {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	all := make([]ranked, 0, n)
+	for _, l := range lists {
+		for _, r := range l {
+			all = append(all, ranked{v: r, urgency: UrgencyOf(r)})
+		}
+	}
+	slices.SortStableFunc(all, compareRanked)
+	out := make([]*Rollout, len(all))
+	for i, r := range all {
+		out[i] = r.v
+	}
+	return out
 }
 
 func compareRanked(a, b ranked) int {
