@@ -83,6 +83,17 @@ func keyOf(r *watch.Rollout) rolloutKey {
 	return rolloutKey{Cluster: r.Cluster, Key: watch.Key{Namespace: r.Namespace, Name: r.Name}}
 }
 
+// allSynced says whether every cluster's rollouts are listed: the first
+// complete frame.
+func (m *Model) allSynced() bool {
+	for _, c := range m.clusters {
+		if !c.synced {
+			return false
+		}
+	}
+	return m.synced
+}
+
 // multiCluster says whether several clusters are in scope.
 func (m *Model) multiCluster() bool { return len(m.clusters) > 1 }
 
@@ -192,7 +203,7 @@ func (m *Model) clusterCell(r *watch.Rollout) (string, paint) {
 
 // clustersState is the header's state over several clusters: live when
 // every cluster is, else which are not.
-func (m Model) clustersState() (string, bool) {
+func (m Model) clustersState() string {
 	t := m.th
 	var down, listing []string
 	for _, c := range m.clusters {
@@ -205,13 +216,13 @@ func (m Model) clustersState() (string, bool) {
 	}
 	switch {
 	case len(down) > 0:
-		return t.Bad.Render(t.Symbols.Progressing + " " + strings.Join(down, ", ") + " reconnecting"), true
+		return t.Bad.Render(t.Symbols.Progressing + " " + strings.Join(down, ", ") + " reconnecting")
 	case len(listing) == len(m.clusters):
-		return t.Muted.Render("listing rollouts" + t.Symbols.Ellipsis), false
+		return t.Muted.Render("listing rollouts" + t.Symbols.Ellipsis)
 	case len(listing) > 0:
-		return t.Muted.Render("listing " + strings.Join(listing, ", ") + t.Symbols.Ellipsis), false
+		return t.Muted.Render("listing " + strings.Join(listing, ", ") + t.Symbols.Ellipsis)
 	}
-	return t.OK.Render(t.Symbols.Healthy + " live"), false
+	return t.OK.Render(t.Symbols.Healthy + " live")
 }
 
 // clustersLine is the header's second line over several clusters: what
@@ -260,7 +271,7 @@ func (m Model) clustersLine() string {
 	if same && len(parts) == len(m.clusters) {
 		return style.Render("in every cluster, " + m.clusters[0].stepping.String())
 	}
-	return style.Render(strings.Join(parts, " " + t.Symbols.Dot + " "))
+	return style.Render(strings.Join(parts, " "+t.Symbols.Dot+" "))
 }
 
 // steppingShort is who steps the canaries of one cluster, in a few words.

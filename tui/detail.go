@@ -53,7 +53,7 @@ func (m Model) detailPanel(width, height int) []string {
 	}
 	inner := width - 4
 	style, sym := t.Phase(string(r.Phase))
-	title := style.Render(sym) + " " + t.Title.Render(r.Namespace+"/"+r.Name)
+	title := style.Render(sym) + " " + t.Title.Render(keyOf(r).String())
 	if r.StepsTotal > 0 {
 		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Text.Render(stepTitle(r))
 	}

@@ -178,6 +178,8 @@ func (m *Model) groupName(g *rowGroup) string {
 		return "the last group (" + g.title + ")"
 	case m.grouping == watch.GroupProject:
 		return "project " + g.title
+	case m.grouping == watch.GroupService:
+		return "service " + g.title
 	}
 	return "application " + g.title
 }
@@ -189,18 +191,23 @@ func groupingName(g watch.GroupBy) string {
 		return "grouped by Argo CD Application"
 	case watch.GroupProject:
 		return "grouped by Argo CD AppProject"
+	case watch.GroupService:
+		return "grouped by service across clusters"
 	}
 	return "not grouped"
 }
 
-// groupingText says how the overview is grouped, and what v does next.
-func groupingText(g watch.GroupBy) string {
+// groupingText says how the overview is grouped, and what v does next
+// (across says several clusters are in scope).
+func groupingText(g watch.GroupBy, across bool) string {
 	next := "by Argo CD Application"
-	switch g {
-	case watch.GroupApplication:
+	switch {
+	case g == watch.GroupApplication:
 		next = "by AppProject"
-	case watch.GroupProject:
+	case g == watch.GroupProject:
 		next = "no groups"
+	case across && g != watch.GroupService:
+		next = "by service across clusters"
 	}
 	return groupingName(g) + " (v: " + next + ")"
 }
@@ -208,12 +215,19 @@ func groupingText(g watch.GroupBy) string {
 // cycleGrouping is v: the next grouping, at once, and a command that
 // remembers it.
 func (m Model) cycleGrouping() (Model, tea.Cmd) {
-	m.grouping = m.grouping.Next()
+	if m.multiCluster() {
+		m.grouping = m.grouping.NextAcross()
+	} else {
+		m.grouping = m.grouping.Next()
+	}
 	m.applyFilter()
-	text := groupingText(m.grouping)
+	text := groupingText(m.grouping, m.multiCluster())
 	lv := levelInfo
 	switch {
 	case m.grouping == watch.GroupNone:
+	case m.grouping == watch.GroupService && !m.opt.ReadOnly:
+		text += "; on a group line, space marks the service in every cluster and p P a r act on all of it"
+	case m.grouping == watch.GroupService:
 	case !slices.ContainsFunc(m.all, func(r *watch.Rollout) bool { return r.App != nil }):
 		text += "; no rollout here is deployed by Argo CD: none has its tracking annotation (" + watch.TrackingIDAnnotation + ") or instance label"
 		lv = levelWarn
@@ -292,7 +306,7 @@ func (m Model) groupLine(g int, selected bool, width int) string {
 		cursor = sym.Cursor
 	}
 	dot := " " + sym.Dot + " "
-	summary := dot + watch.GroupSummary(rows)
+	summary := dot + m.groupSummary(rows)
 	if grp.hidden > 0 {
 		summary += dot + fmt.Sprintf("%d more hidden by the filter", grp.hidden)
 	}
@@ -313,7 +327,7 @@ func (m Model) groupPanel(g *rowGroup, focused bool, width, height int) []string
 	inner := width - 4
 	rows := m.rows[g.start:g.end]
 	var lines []string
-	for _, l := range wrap(watch.GroupSummary(rows), inner) {
+	for _, l := range wrap(m.groupSummary(rows), inner) {
 		lines = append(lines, t.Text.Render(l))
 	}
 	hint := "Read-only: no key acts on it."
@@ -329,8 +343,17 @@ func (m Model) groupPanel(g *rowGroup, focused bool, width, height int) []string
 			lines = append(lines, t.Muted.Render(fmt.Sprintf("%s %d more", t.Symbols.More, len(rows)-i)))
 			break
 		}
-		name := r.Namespace + "/" + r.Name
+		name := keyOf(r).String()
 		lines = append(lines, fit(t.Text.Render(name)+t.Muted.Render(": "+watch.StateWord(r)), inner, t.Symbols.Ellipsis))
 	}
 	return m.box(t.Title.Render(capitalize(m.groupName(g))), focused, width, height, lines)
+}
+
+// groupSummary is a group's combined state: by cluster for the same
+// service across clusters, else counted by state.
+func (m *Model) groupSummary(rows []*watch.Rollout) string {
+	if m.grouping == watch.GroupService {
+		return watch.ClusterSummary(rows)
+	}
+	return watch.GroupSummary(rows)
 }

@@ -21,8 +21,8 @@ type keyMap struct {
 	Mark, MarkNone key.Binding
 
 	Detail, Back, Focus, Filter, Metrics, Refresh key.Binding
-	// Group cycles the overview's grouping: none, by Argo CD Application,
-	// by AppProject.
+	// Group cycles the overview's grouping: none, (over several clusters:
+	// by service across clusters,) by Argo CD Application, by AppProject.
 	Group key.Binding
 	// Copy puts a one-line summary on the clipboard (OSC 52).
 	Copy key.Binding

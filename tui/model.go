@@ -268,6 +268,9 @@ func New(ctx context.Context, opt Options) Model {
 	m.filter.CharLimit = 64
 	m.setTheme(opt.Theme)
 	m.keys = newKeyMap(opt.Theme.Symbols.Times == "x")
+	if m.multiCluster() {
+		m.keys.Group.SetHelp("v", "group (service, Argo CD)")
+	}
 	for _, c := range m.clusters {
 		if c.Stepping != nil {
 			c.stepping = c.Stepping.Current()
@@ -331,14 +334,14 @@ type (
 		err      error
 	}
 	accessMsg struct {
-		key       accessKey
-		access    actions.Access
-		err       error
+		key    accessKey
+		access actions.Access
+		err    error
 	}
 	evidenceMsg struct {
 		cluster int
 		items   map[rolloutKey]metrics.Evidence
-		err   error
+		err     error
 	}
 	actionDoneMsg struct {
 		verb     verb

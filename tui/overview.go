@@ -33,7 +33,19 @@ func (m *Model) overviewColumns() []column {
 		// The header names the one namespace already.
 		nsDrop = 10
 	}
-	cols := []column{
+	var cols []column
+	if m.multiCluster() {
+		// Over several clusters the same name shows once per cluster: the
+		// cluster tells them apart, and says when its watches fail.
+		// Cluster names often share a prefix (prod-…): the column keeps
+		// room for a whole name, up to 14 cells.
+		longest := 0
+		for _, c := range m.clusters {
+			longest = max(longest, len(c.Name))
+		}
+		cols = append(cols, column{title: "CLUSTER", min: min(max(longest, 6), 14), drop: 2, cell: func(m *Model, r *watch.Rollout) (string, paint) { return m.clusterCell(r) }})
+	}
+	cols = append(cols, []column{
 		{title: "NAME", min: 10, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return plain(r.Name) }},
 		{title: "NAMESPACE", min: 8, drop: nsDrop, cell: func(_ *Model, r *watch.Rollout) (string, paint) { return r.Namespace, t.muted }},
 		{title: "STATE", width: 11, drop: 2, cell: func(m *Model, r *watch.Rollout) (string, paint) { return m.stateText(r) }},
@@ -49,7 +61,7 @@ func (m *Model) overviewColumns() []column {
 			}
 			return age(m.now.Sub(r.StepSince)), t.muted
 		}},
-	}
+	}...)
 	if anyAnalysis(m.all) {
 		// It says whether a rollout needs you: it gives way with ERR×,
 		// after every count.
@@ -104,9 +116,13 @@ func layoutColumns(cols []column, rows []*watch.Rollout, width int) ([]column, [
 		// Kubernetes names are ASCII: their length is their width.
 		longest := len(c.title)
 		for _, r := range rows {
-			if c.title == "NAME" {
+			switch c.title {
+			case "NAME":
 				longest = max(longest, len(r.Name))
-			} else {
+			case "CLUSTER":
+				// The name and, when its watches fail, a symbol.
+				longest = max(longest, len(r.Cluster)+2)
+			default:
 				longest = max(longest, len(r.Namespace))
 			}
 		}

@@ -20,7 +20,7 @@ import (
 // View renders the whole screen: every line exactly the terminal's width.
 func (m Model) View() tea.View {
 	v := tea.NewView(m.Render())
-	if m.synced && m.opt.FirstFrame != nil {
+	if m.opt.FirstFrame != nil && m.allSynced() {
 		m.firstFrame.Do(func() { m.opt.FirstFrame(len(m.all)) })
 	}
 	v.AltScreen = true
@@ -98,6 +98,8 @@ func (m Model) header() []string {
 
 	var line2 string
 	switch {
+	case m.multiCluster():
+		line2 = m.clustersLine()
 	case reconnecting:
 		since := ""
 		if !m.health.Since.IsZero() {
@@ -122,6 +124,8 @@ func (m Model) headerParts(reconnecting bool) []string {
 	t := m.th
 	var state string
 	switch {
+	case m.multiCluster():
+		state = m.clustersState()
 	case reconnecting:
 		state = t.Bad.Render(t.Symbols.Progressing + " reconnecting")
 	case !m.synced:
@@ -137,6 +141,13 @@ func (m Model) headerParts(reconnecting bool) []string {
 		scope += " -l " + m.opt.Selector
 	}
 	ctx, label, whole := m.opt.Context, "context ", scope
+	if m.multiCluster() {
+		names := make([]string, len(m.clusters))
+		for i, c := range m.clusters {
+			names[i] = c.Name
+		}
+		ctx, label = strings.Join(names, ","), fmt.Sprintf("%d contexts ", len(names))
+	}
 	if ctx == "" {
 		label = ""
 	}
