@@ -28,6 +28,9 @@ type Options struct {
 	// and the namespace in scope ("" for every namespace).
 	Context   string
 	Namespace string
+	// Scope, when set, is shown in the header instead of the namespace
+	// (over several clusters: "each context's namespace").
+	Scope string
 	// Selector is the -l selector, shown in the header when set.
 	Selector string
 

@@ -134,7 +134,10 @@ func (m Model) headerParts(reconnecting bool) []string {
 		state = t.OK.Render(t.Symbols.Healthy + " live")
 	}
 	scope := "all namespaces"
-	if m.opt.Namespace != "" {
+	switch {
+	case m.opt.Scope != "":
+		scope = m.opt.Scope
+	case m.opt.Namespace != "":
 		scope = "namespace " + m.opt.Namespace
 	}
 	if m.opt.Selector != "" {

@@ -414,6 +414,26 @@ func allowed(ctx context.Context, kube kubernetes.Interface, attrs authorization
 func (ck *cockpit) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopped := ck.start(ctx)
+	if ck.ready != nil {
+		if err := ck.ready(ctx); err != nil {
+			klog.ErrorS(err, "drawing before the starting state")
+		}
+	}
+	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(frameRate), tea.WithColorProfile(ck.profile))
+	_, err := p.Run()
+	cancel()
+	stopped()
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("the dashboard stopped: %w", err)
+	}
+	return nil
+}
+
+// start starts the informers, who steps the canaries, the evidence and the
+// reconciler under ctx. stopped, called once ctx ended, waits for them to
+// stop (10 s at most), so that the Lease is released.
+func (ck *cockpit) start(ctx context.Context) (stopped func()) {
 	ck.watcher.Start(ctx)
 	go logSyncs(ctx, ck.watcher, ck.started)
 	done := make(chan struct{})
@@ -456,26 +476,16 @@ func (ck *cockpit) run(ctx context.Context) error {
 			})
 		})
 	}
-	if ck.ready != nil {
-		if err := ck.ready(ctx); err != nil {
-			klog.ErrorS(err, "drawing before the starting state")
+	return func() {
+		stopped := time.After(10 * time.Second)
+		for running > 0 {
+			select {
+			case <-done:
+				running--
+			case <-stopped:
+				klog.InfoS("background work still stopping; leaving it", "left", running)
+				running = 0
+			}
 		}
 	}
-	p := tea.NewProgram(tui.New(ctx, ck.opts), tea.WithContext(ctx), tea.WithFPS(frameRate), tea.WithColorProfile(ck.profile))
-	_, err := p.Run()
-	cancel()
-	stopped := time.After(10 * time.Second)
-	for running > 0 {
-		select {
-		case <-done:
-			running--
-		case <-stopped:
-			klog.InfoS("background work still stopping; leaving it", "left", running)
-			running = 0
-		}
-	}
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("the dashboard stopped: %w", err)
-	}
-	return nil
 }

@@ -33,7 +33,7 @@ const (
 )
 
 // manyContextCommands names them, for messages.
-const manyContextCommands = "get, promote, abort, retry, pause, resume and wait"
+const manyContextCommands = "the cockpit, get, promote, abort, retry, pause, resume and wait"
 
 // takesManyContexts adds --all-contexts to cmd and marks it as taking
 // several contexts; more is what its help adds of its own.

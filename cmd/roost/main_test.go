@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,7 +59,15 @@ func newCluster(rollouts []*unstructured.Unstructured, objs ...runtime.Object) *
 func (c *cluster) run(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	a := newApp(&out, &errOut)
+	a := c.app(&out, &errOut)
+	code = execute(context.Background(), a, args)
+	return out.String(), errOut.String(), code
+}
+
+// app is roost writing to out and errOut, its clusters c (context
+// "workload") and c.contexts.
+func (c *cluster) app(out, errOut io.Writer) *app {
+	a := newApp(out, errOut)
 	a.now = func() time.Time { return testNow }
 	a.connect = func() (*clients, error) {
 		ns := "shop"
@@ -95,8 +104,7 @@ func (c *cluster) run(t *testing.T, args ...string) (stdout, stderr string, code
 		return cl, nil
 	}
 	a.reachTimeout = time.Second
-	code = execute(context.Background(), a, args)
-	return out.String(), errOut.String(), code
+	return a
 }
 
 type ro struct {

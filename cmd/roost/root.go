@@ -177,6 +177,13 @@ Kubernetes Event on the Rollout naming who acted.`,
 			if err := co.check(); err != nil {
 				return err
 			}
+			names, err := a.contexts(co.config)
+			if err != nil {
+				return err
+			}
+			if len(names) > 1 {
+				return a.runClusters(cmd.Context(), co, names)
+			}
 			c, err := a.connect()
 			if err != nil {
 				return err
@@ -185,6 +192,9 @@ Kubernetes Event on the Rollout naming who acted.`,
 		},
 	}
 	co.addFlags(root)
+	// The cockpit takes several contexts too (cockpits.go).
+	root.Annotations = map[string]string{manyContexts: "yes"}
+	root.Flags().BoolVar(&a.allContexts, "all-contexts", false, "watch every context of the kubeconfig in one cockpit (instead of --context a,b,c)")
 	root.SuggestionsMinimumDistance = 2
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
