@@ -19,6 +19,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/roost-dev/roost/election"
+	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -37,6 +38,12 @@ type Cluster struct {
 	JudgeGate JudgeGateFunc
 	Logs      PodLogs
 	PodEvents PodEvents
+	// MetricsOff and ErrorsOff say why a cluster without Evidence has
+	// neither (Options' own, when empty).
+	MetricsOff, ErrorsOff string
+	// Notices are said in the status line, led by the cluster's name, when
+	// it connects (why it only watches, a configuration's problems).
+	Notices []themes.Notice
 	// Connect, when set, makes the rest of the Cluster (in a command, off
 	// the screen): the cluster shows as connecting until it answers, and
 	// one that fails shows its error and is tried again after
@@ -180,6 +187,13 @@ func (m Model) onClusterConnected(msg clusterConnectedMsg) (tea.Model, tea.Cmd) 
 	made := msg.made
 	made.Name, made.Connect = c.Name, nil
 	c.Cluster, c.lost, c.lostSince = made, nil, time.Time{}
+	for _, n := range made.Notices {
+		lv := levelInfo
+		if n.Level == themes.Warning {
+			lv = levelWarn
+		}
+		m.status = status{text: c.Name + ": " + n.Text, level: lv}
+	}
 	cmds := []tea.Cmd{m.waitRollouts(msg.cluster)}
 	if c.Stepping != nil {
 		c.stepping = c.Stepping.Current()

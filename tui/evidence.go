@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strings"
@@ -14,8 +15,8 @@ import (
 // evidenceOf is what is known beyond Kubernetes of r, and why not, when
 // nothing is.
 func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
-	if m.clusterOf(r).Evidence == nil {
-		return metrics.Evidence{MetricsOff: orOff(m.opt.MetricsOff), ErrorsOff: orOff(m.opt.ErrorsOff)}, ""
+	if c := m.clusterOf(r); c.Evidence == nil {
+		return metrics.Evidence{MetricsOff: orOff(cmp.Or(c.MetricsOff, m.opt.MetricsOff)), ErrorsOff: orOff(cmp.Or(c.ErrorsOff, m.opt.ErrorsOff))}, ""
 	}
 	ev, ok := m.evidence[keyOf(r)]
 	if !ok {

@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"k8s.io/klog/v2"
@@ -59,7 +61,13 @@ func (cs *clusterCockpits) stop() {
 func (a *app) runClusters(ctx context.Context, o *cockpitOptions, names []string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	opts, started := a.clustersOptions(ctx, o, names)
+	opts, started := a.clustersOptions(ctx, o, names, func(string) *cockpitOptions { return o })
+	return runClustersCockpit(ctx, cancel, opts, started)
+}
+
+// runClustersCockpit shows the cockpit of opts until the person quits,
+// then ends ctx (cancel) and waits for every cluster's background work.
+func runClustersCockpit(ctx context.Context, cancel context.CancelFunc, opts tui.Options, started *clusterCockpits) error {
 	p := tea.NewProgram(tui.New(ctx, opts), tea.WithContext(ctx), tea.WithFPS(frameRate), tea.WithColorProfile(colorProfile(os.Getenv)))
 	_, err := p.Run()
 	cancel()
@@ -72,8 +80,10 @@ func (a *app) runClusters(ctx context.Context, o *cockpitOptions, names []string
 
 // clustersOptions are the dashboard's options over the clusters of names,
 // each connected when the dashboard asks (under ctx, which bounds its
-// background work); started holds those connected.
-func (a *app) clustersOptions(ctx context.Context, o *cockpitOptions, names []string) (tui.Options, *clusterCockpits) {
+// background work) with the options optionsOf gives it (o's, but in the
+// demo, whose clusters each have their own evidence); started holds those
+// connected.
+func (a *app) clustersOptions(ctx context.Context, o *cockpitOptions, names []string, optionsOf func(name string) *cockpitOptions) (tui.Options, *clusterCockpits) {
 	started := &clusterCockpits{}
 	cfg, _ := metrics.Load(o.config, os.Getenv)
 	theme, notices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
@@ -88,12 +98,18 @@ func (a *app) clustersOptions(ctx context.Context, o *cockpitOptions, names []st
 		Now:              a.now,
 		Headline:         cfg.Headline(),
 		Notices:          notices,
+		FirstFrame: func(n int) {
+			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n, "clusters", len(names))
+			if a.firstFrame != nil {
+				a.firstFrame()
+			}
+		},
 	}
 	opts.Bell, opts.BellTerminal = bellOf(o.bell, cfg.Cockpit.Bell), bellTerminal(os.Getenv)
 	opts.Grouping, opts.SaveGrouping = cockpitGrouping(cfg, o)
 	for _, name := range names {
 		opts.Clusters = append(opts.Clusters, tui.Cluster{Name: name, Connect: func(context.Context) (tui.Cluster, error) {
-			return a.connectCockpit(ctx, o, name, started)
+			return a.connectCockpit(ctx, optionsOf(name), name, started)
 		}})
 	}
 	return opts, started
@@ -101,6 +117,7 @@ func (a *app) clustersOptions(ctx context.Context, o *cockpitOptions, names []st
 
 // connectCockpit builds and starts the cockpit of one cluster, under ctx.
 func (a *app) connectCockpit(ctx context.Context, o *cockpitOptions, name string, started *clusterCockpits) (tui.Cluster, error) {
+	_, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
 	c, err := a.connectContext(name)
 	if err != nil {
 		return tui.Cluster{}, err
@@ -119,14 +136,26 @@ func (a *app) connectCockpit(ctx context.Context, o *cockpitOptions, name string
 		// Its rollouts are told apart from the other clusters' by it.
 		w.Store.Cluster = name
 	}
-	for _, n := range ck.opts.Notices {
-		klog.InfoS("cluster notice", "context", name, "notice", n.Text)
-	}
 	started.add(ck.start(ctx))
+	if ck.ready != nil {
+		// The demo's cluster reaches its starting state before its rows
+		// show, its reconciler running.
+		if err := ck.ready(ctx); err != nil {
+			klog.ErrorS(err, "drawing before the starting state", "context", name)
+		}
+	}
 	op := ck.opts
+	// The theme's notices are the screen's, said once at start.
+	var notices []themes.Notice
+	for _, n := range op.Notices {
+		if !slices.Contains(themeNotices, n) {
+			notices = append(notices, n)
+		}
+	}
 	return tui.Cluster{
 		Name: name, Rollouts: op.Rollouts, Actor: op.Actor, Access: op.Access, Stepping: op.Stepping,
 		Evidence: op.Evidence, JudgeGate: op.JudgeGate, Logs: op.Logs, PodEvents: op.PodEvents,
+		MetricsOff: op.MetricsOff, ErrorsOff: op.ErrorsOff, Notices: notices,
 	}, nil
 }
 

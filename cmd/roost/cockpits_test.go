@@ -45,7 +45,7 @@ func TestCockpitConnectsEachCluster(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := &cockpitOptions{reconciler: "off", workers: 1, config: "/nonexistent/roost.yaml"}
-	opts, started := a.clustersOptions(ctx, o, []string{"tokyo", "osaka"})
+	opts, started := a.clustersOptions(ctx, o, []string{"tokyo", "osaka"}, func(string) *cockpitOptions { return o })
 	defer func() { cancel(); started.stop() }()
 	if len(opts.Clusters) != 2 || opts.Clusters[0].Name != "tokyo" || opts.Clusters[1].Connect == nil || opts.Namespace != "" && opts.Scope != "" {
 		t.Fatalf("clusters %+v", opts.Clusters)

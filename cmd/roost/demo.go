@@ -14,6 +14,7 @@ import (
 	"github.com/roost-dev/roost/internal/demo"
 	"github.com/roost-dev/roost/internal/sim"
 	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/themes"
 )
 
 // demoOptions are the flags of `roost demo`.
@@ -24,6 +25,8 @@ type demoOptions struct {
 	ascii    bool
 	readonly bool
 	bell     string
+	// clusters is --clusters: how many clusters are simulated.
+	clusters int
 }
 
 func newDemoCommand(a *app) *cobra.Command {
@@ -74,6 +77,9 @@ version's fail), backspace or h back, ? every key, q quit.`,
 			if err := checkBell(o.bell); err != nil {
 				return err
 			}
+			if o.clusters < 1 || o.clusters > demo.MaxClusters {
+				return fmt.Errorf("--clusters %d: the demo simulates 1 to %d clusters", o.clusters, demo.MaxClusters)
+			}
 			if ns := a.flags.Namespace; ns != nil && *ns != "" {
 				// The cockpit would step only that namespace's canaries,
 				// and the others' releases would never start.
@@ -96,6 +102,7 @@ version's fail), backspace or h back, ? every key, q quit.`,
 	f.StringVar(&o.theme, "theme", "", "colour theme, as for the cockpit: dark, light, high-contrast, colorblind, mono, or one of yours")
 	f.BoolVar(&o.ascii, "ascii", false, "draw with ASCII only (the default when the locale is not UTF-8)")
 	f.BoolVar(&o.readonly, "readonly", false, "watch the demo play without acting: no key sends an action (the demo's releases still step)")
+	f.IntVar(&o.clusters, "clusters", 1, fmt.Sprintf("simulate this many clusters (up to %d) with the same services, one cockpit over them all; only %s gets the bad canary", demo.MaxClusters, demo.ClusterNames(demo.MaxClusters)[demo.BadCluster]))
 	addBellFlag(f, &o.bell)
 	// The demo reads no kubeconfig: its help lists its own flags, and of
 	// roost's only those about its logs.
@@ -120,6 +127,9 @@ const demoReadyTimeout = 30 * time.Second
 // runDemo builds the scenario's world, runs it under the cockpit until the
 // person quits, then stops it.
 func (a *app) runDemo(ctx context.Context, o *demoOptions) error {
+	if o.clusters > 1 {
+		return a.runDemoClusters(ctx, o)
+	}
 	w, err := demo.New(demo.Options{Scenario: o.scenario, Speed: o.speed})
 	if err != nil {
 		return err
@@ -164,4 +174,47 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 	argoCD := metrics.Defaults().ArgoCD
 	co.argoCD = &argoCD
 	return c, co
+}
+
+// runDemoClusters is the demo over several simulated clusters: one world
+// per cluster, the same services in each, the scenario's bad canary in
+// only one (demo.BadCluster), under one cockpit over them all, each with
+// its own reconciler and evidence.
+func (a *app) runDemoClusters(ctx context.Context, o *demoOptions) error {
+	names := demo.ClusterNames(o.clusters)
+	worlds := make(map[string]*demo.World, len(names))
+	for i, name := range names {
+		w, err := demo.New(demo.Options{Scenario: o.scenario, Speed: o.speed, Calm: i != demo.BadCluster})
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		worlds[name] = w
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	worldsDone := make(chan error, len(names))
+	for _, w := range worlds {
+		go func() { worldsDone <- w.Run(ctx) }()
+	}
+	a.connectContext = func(name string) (*clients, error) {
+		c, _ := a.demoCockpit(worlds[name], o)
+		c.Context = name
+		return c, nil
+	}
+	// A simulated cluster always answers.
+	a.reach = func(context.Context, *clients) error { return nil }
+	_, base := a.demoCockpit(worlds[names[0]], o)
+	opts, started := a.clustersOptions(ctx, base, names, func(name string) *cockpitOptions {
+		_, co := a.demoCockpit(worlds[name], o)
+		return co
+	})
+	opts.Notices = append(opts.Notices, themes.Notice{Text: fmt.Sprintf("roost demo: %d simulated clusters, nothing is real; %s has the bad canary", len(names), names[min(demo.BadCluster, len(names)-1)])})
+	err := runClustersCockpit(ctx, cancel, opts, started)
+	for range names {
+		if werr := <-worldsDone; err == nil && werr != nil {
+			err = fmt.Errorf("the demo stopped: %w", werr)
+		}
+	}
+	return err
 }

@@ -42,6 +42,8 @@ func TestDemoRefusesBadFlags(t *testing.T) {
 		{[]string{"demo", "shop"}, []string{`unknown command "shop" for "roost demo"`}},
 		{[]string{"demo", "-n", "shop"}, []string{"-n shop: roost demo shows every namespace", "filter in the cockpit with /"}},
 		{[]string{"demo", "--bell", "loud"}, []string{`--bell "loud" is not a bell: use off, bell`}},
+		{[]string{"demo", "--clusters", "9"}, []string{"--clusters 9: the demo simulates 1 to 5 clusters"}},
+		{[]string{"demo", "--clusters", "0"}, []string{"--clusters 0: the demo simulates 1 to 5 clusters"}},
 		{[]string{"demo", "--argocd-context", "mgmt"}, []string{"--argocd-context mgmt: roost demo's Argo CD is in its simulated cluster", "drop --argocd-context"}},
 	}
 	for _, tt := range tests {

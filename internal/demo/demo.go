@@ -53,7 +53,24 @@ type Options struct {
 	// Seed makes the cluster's names and delays and the traffic's jitter
 	// repeatable; 0 picks one.
 	Seed uint64
+	// Calm plays the scenario with every version good: the other clusters
+	// of a demo over several, beside the one with the bad canary.
+	Calm bool
 }
+
+// clusterNames name the simulated clusters of a demo over several, in
+// order; BadCluster is the index of the one that plays the scenario as
+// written, its bad canary included.
+var clusterNames = []string{"demo-tokyo", "demo-osaka", "demo-us", "demo-eu", "demo-sydney"}
+
+// BadCluster is which of ClusterNames plays the bad canary.
+const BadCluster = 1
+
+// MaxClusters is how many clusters a demo simulates at most.
+var MaxClusters = len(clusterNames)
+
+// ClusterNames are the kube context names of a demo over n clusters.
+func ClusterNames(n int) []string { return clusterNames[:min(max(n, 1), len(clusterNames))] }
 
 // World is a running demo: the cluster, the two services' servers on
 // loopback, the traffic and the script.
@@ -103,6 +120,10 @@ func New(o Options) (*World, error) {
 		return nil, err
 	}
 	sc = sc.Scaled(speed)
+	if o.Calm {
+		sc.Services = calmed(sc.Services)
+		sc.Plan = []Quality{Good}
+	}
 	seed := o.Seed
 	if seed == 0 {
 		seed = mrand.Uint64() | 1

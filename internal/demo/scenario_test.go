@@ -192,3 +192,32 @@ func TestScenarioRolloutsAreValid(t *testing.T) {
 		}
 	}
 }
+
+// A demo over several clusters plays the scenario in one and calm in the
+// others: the same services, the bad canary in one cluster only.
+func TestCalmWorldHasNoBadCanary(t *testing.T) {
+	bad, err := New(Options{Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	calm, err := New(Options{Seed: 7, Calm: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer calm.Close()
+	if len(bad.services) != len(calm.services) {
+		t.Fatalf("%d services against %d", len(bad.services), len(calm.services))
+	}
+	if q := bad.services["payments/ledger"].CanaryQuality; q != Bad {
+		t.Errorf("the scenario's ledger canary is %v, want bad", q)
+	}
+	for key, s := range calm.services {
+		if s.CanaryQuality != Good {
+			t.Errorf("calm: %s's canary is %v", key, s.CanaryQuality)
+		}
+	}
+	if names := ClusterNames(3); len(names) != 3 || names[BadCluster] != "demo-osaka" || len(ClusterNames(99)) != MaxClusters {
+		t.Errorf("cluster names %v", names)
+	}
+}
