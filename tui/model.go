@@ -512,6 +512,9 @@ type targetMemo struct {
 func newTargetMemo(r *watch.Rollout) targetMemo {
 	t := metrics.TargetOf(r)
 	var sig strings.Builder
+	if r.Cluster != "" {
+		sig.WriteString(r.Cluster + ": ")
+	}
 	fmt.Fprintf(&sig, "%s/%s %v %d %d/%d", r.Namespace, r.Name, t.Poll, t.Since.Unix(), t.CanaryPods, t.StablePods)
 	for _, k := range slices.Sorted(maps.Keys(r.Annotations)) {
 		if strings.HasPrefix(k, "metrics.roost.dev/") || strings.HasPrefix(k, "bugsnag.roost.dev/") {

@@ -160,6 +160,7 @@ Kubernetes Event on the Rollout naming who acted.`,
 		Example: `  roost -n shop                 # the cockpit for one namespace
   roost -A -l team=payments     # every payments rollout, everywhere
   roost --readonly --theme colorblind
+  roost --context prod-tokyo,prod-osaka -n shop   # one cockpit over two clusters
   roost get -A                  # the same, as a table`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
