@@ -122,14 +122,18 @@ func newApp(out, errOut io.Writer) *app {
 // config is the configuration file at path (--config; "" for the default
 // file), read once per command; a broken file is warned about once and its
 // defaults used.
-func (a *app) config(path string) metrics.Config {
+func (a *app) config(path string) metrics.Config { return a.readConfig(path, true) }
+
+// readConfig is config, warning of a broken file only when warn is set
+// (the cockpit says it in its status line instead).
+func (a *app) readConfig(path string, warn bool) metrics.Config {
 	a.configMu.Lock()
 	defer a.configMu.Unlock()
 	if cfg, ok := a.configs[path]; ok {
 		return cfg
 	}
 	cfg, err := metrics.Load(path, os.Getenv)
-	if err != nil {
+	if err != nil && warn {
 		fmt.Fprintln(a.errOut, "warning:", err)
 	}
 	if a.configs == nil {
@@ -178,6 +182,9 @@ Kubernetes Event on the Rollout naming who acted.`,
 			if err := co.check(); err != nil {
 				return err
 			}
+			// The cockpit says a broken configuration in its status line:
+			// reading its clusters warns of nothing on stderr.
+			a.readConfig(co.config, false)
 			names, err := a.contexts(co.config)
 			if err != nil {
 				return err
