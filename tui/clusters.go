@@ -114,6 +114,17 @@ func (m *Model) clusterNamed(name string) *clusterState {
 	return nil
 }
 
+// clusterIndex is the index of the cluster of that name, 0 when none is
+// (as sources).
+func (m *Model) clusterIndex(name string) int {
+	for i, c := range m.clusters {
+		if c.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
 // clusterOf is r's cluster (see sources).
 func (m *Model) clusterOf(r *watch.Rollout) *clusterState { return m.sources(r.Cluster) }
 
@@ -248,7 +259,9 @@ func (m Model) clustersLine() string {
 	for _, c := range m.clusters {
 		switch {
 		case c.lost != nil:
-			failing = append(failing, fmt.Sprintf("%s unreachable for %s: %s", c.Name, age(m.now.Sub(c.lostSince)), oneLine(c.lost.Error())))
+			// Connect's error says what failed (unreachable, no Rollout
+			// resource...) and what to do.
+			failing = append(failing, fmt.Sprintf("%s, not connected for %s: %s; trying again every %s", c.Name, age(m.now.Sub(c.lostSince)), oneLine(c.lost.Error()), age(ReconnectAfter)))
 		case c.health.State == watch.Reconnecting:
 			since := ""
 			if !c.health.Since.IsZero() {
@@ -258,11 +271,11 @@ func (m Model) clustersLine() string {
 			if c.health.LastError != nil {
 				err = oneLine(c.health.LastError.Error())
 			}
-			failing = append(failing, fmt.Sprintf("%s: %s watch failing%s: %s", c.Name, c.health.Resource, since, err))
+			failing = append(failing, fmt.Sprintf("%s: %s watch failing%s: %s; showing the last known state, retrying", c.Name, c.health.Resource, since, err))
 		}
 	}
 	if len(failing) > 0 {
-		return t.Bad.Render(strings.Join(failing, "; ") + "; showing their last known state, retrying")
+		return t.Bad.Render(strings.Join(failing, " "+t.Symbols.Dot+" "))
 	}
 	var parts []string
 	same, worst := true, m.clusters[0]

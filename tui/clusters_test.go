@@ -236,7 +236,7 @@ func TestMultiClusterConnect(t *testing.T) {
 	}
 	m = run(m, m.connect(2)())
 	screen := ansi.Strip(m.Render())
-	if !strings.Contains(screen, "prod-us unreachable for 0s: unreachable: the cluster at https://us.example did not answer") {
+	if !strings.Contains(screen, "prod-us, not connected for 0s: unreachable: the cluster at https://us.example did not answer") {
 		t.Errorf("the failed cluster is not said:\n%s", screen)
 	}
 	if n := len(m.all); n != 12 {

@@ -479,20 +479,27 @@ func (m *Model) setTargets() tea.Cmd {
 		return nil
 	}
 	// Each cluster's poller gets its own rollouts' targets.
-	targets := make(map[*clusterState][]metrics.Target, len(m.clusters))
-	for _, c := range m.clusters {
+	type pollerTargets struct {
+		ev      Evidence
+		targets []metrics.Target
+	}
+	byCluster := make([]pollerTargets, len(m.clusters))
+	for i, c := range m.clusters {
 		if c.Evidence != nil {
-			targets[c] = make([]metrics.Target, 0, len(m.all)/len(m.clusters))
+			byCluster[i] = pollerTargets{ev: c.Evidence, targets: make([]metrics.Target, 0, len(m.all)/len(m.clusters))}
 		}
 	}
 	for _, r := range m.all {
-		if c := m.clusterOf(r); c.Evidence != nil {
-			targets[c] = append(targets[c], m.targetMemo[keyOf(r)].target)
+		i := m.clusterIndex(r.Cluster)
+		if byCluster[i].ev != nil {
+			byCluster[i].targets = append(byCluster[i].targets, m.targetMemo[keyOf(r)].target)
 		}
 	}
 	return func() tea.Msg {
-		for c, t := range targets {
-			c.Evidence.SetTargets(t)
+		for _, p := range byCluster {
+			if p.ev != nil {
+				p.ev.SetTargets(p.targets)
+			}
 		}
 		return nil
 	}
