@@ -53,6 +53,11 @@ type WatchRollouts struct {
 	wake context.CancelFunc
 }
 
+// firstDeliveryWait is how long the first delivery waits, once every
+// informer has listed, for what they listed: long enough for the
+// informers' handlers, short enough not to show.
+const firstDeliveryWait = 50 * time.Millisecond
+
 // BackgroundInterval is how long a change to a rollout off screen may wait
 // to be delivered, batched with others. A change on screen (or to the
 // connection) goes out within a frame. With 200 canaries under analysis,
@@ -90,6 +95,20 @@ func (w *WatchRollouts) Wait(ctx context.Context, now func() time.Time) (watch.C
 			return watch.Changes{}, ctx.Err()
 		}
 		w.synced = true
+		// Every informer has listed: that is the first complete frame,
+		// even of a scope with no rollout, which no change would wake.
+		// What was listed is dirty already, and comes at once.
+		first, cancel := context.WithTimeout(ctx, firstDeliveryWait)
+		c, err := w.Watcher.WaitDirty(first, 0)
+		cancel()
+		if ctx.Err() != nil {
+			return c, ctx.Err()
+		}
+		t := now()
+		if err == nil && len(c.Keys) > 0 {
+			w.update(c.Keys, t)
+		}
+		return w.deliver(c, t), nil
 	}
 	for {
 		wctx, cancel := context.WithCancel(ctx)

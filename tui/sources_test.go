@@ -324,3 +324,29 @@ func TestOverviewSignature(t *testing.T) {
 		}
 	}
 }
+
+// An empty scope is a complete first frame: the first delivery goes out
+// once every informer has listed, with nothing to wake it.
+func TestWatchRolloutsDeliversAnEmptyScope(t *testing.T) {
+	c, err := sim.New(sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	w, err := watch.New(watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: "empty"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Start(ctx)
+	src := &WatchRollouts{Watcher: w, Store: watch.NewStore(w)}
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	if _, err := src.Wait(wctx, time.Now); err != nil {
+		t.Fatalf("no first delivery of an empty scope: %v", err)
+	}
+	if n := len(src.Overview()); n != 0 {
+		t.Errorf("%d rollouts", n)
+	}
+}

@@ -146,6 +146,9 @@ type Watcher struct {
 
 	dirty  *dirtySet
 	health *healthTracker
+	// handled are the registrations of the Watcher's own handlers: once
+	// they have synced, every object listed first is marked dirty.
+	handled []cache.ResourceEventHandlerRegistration
 }
 
 // New builds the informers of one scope; Start runs them. Nothing is listed
@@ -288,9 +291,11 @@ func New(o Options) (*Watcher, error) {
 		if h == nil {
 			h = w.handler(x.keys)
 		}
-		if _, err := inf.AddEventHandler(h); err != nil {
+		reg, err := inf.AddEventHandler(h)
+		if err != nil {
 			return nil, fmt.Errorf("watch: %s handler: %w", x.resource, err)
 		}
+		w.handled = append(w.handled, reg)
 		w.health.track(resource)
 		*x.informer = inf
 	}
@@ -381,10 +386,16 @@ func (w *Watcher) WaitForCacheSync(ctx context.Context) bool {
 	return cache.WaitForCacheSync(ctx.Done(), w.HasSynced)
 }
 
-// HasSynced reports whether every informer has listed once.
+// HasSynced reports whether every informer has listed once, and its
+// handlers have marked what it listed dirty.
 func (w *Watcher) HasSynced() bool {
 	for _, inf := range w.informers() {
 		if !inf.HasSynced() {
+			return false
+		}
+	}
+	for _, reg := range w.handled {
+		if !reg.HasSynced() {
 			return false
 		}
 	}
