@@ -280,3 +280,36 @@ func TestMultiClusterEvidence(t *testing.T) {
 		t.Errorf("osaka's front has tokyo's evidence: %+v", ev)
 	}
 }
+
+// BenchmarkClustersDelivery is what one cluster's delivery costs over two
+// clusters of 250 rollouts each (the same total as BenchmarkDelivery):
+// merging the overviews, then the frame.
+func BenchmarkClustersDelivery(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	list, _ := fleetRollouts(250)
+	var clusters []Cluster
+	lists := make([][]*watch.Rollout, 2)
+	for i, name := range []string{"prod-tokyo", "prod-osaka"} {
+		for _, r := range list {
+			c := *r
+			c.Cluster = name
+			lists[i] = append(lists[i], &c)
+		}
+		clusters = append(clusters, Cluster{Name: name, Rollouts: &staticRollouts{list: lists[i]}, Actor: noActor{}})
+	}
+	m := New(ctx, Options{Clusters: clusters, Theme: dark(&testing.T{}), Now: func() time.Time { return fixtureNow }})
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40})
+	m = next.(Model)
+	for i := range clusters {
+		next, _ = m.Update(rolloutsMsg{cluster: i, overview: lists[i]})
+		m = next.(Model)
+	}
+	msg := rolloutsMsg{cluster: 1, overview: lists[1]}
+	b.ReportAllocs()
+	for b.Loop() {
+		next, _ := m.Update(msg)
+		m = next.(Model)
+		_ = m.View()
+	}
+}
