@@ -313,3 +313,12 @@ func BenchmarkClustersDelivery(b *testing.B) {
 		_ = m.View()
 	}
 }
+
+// The help over several clusters says what v does there.
+func TestMultiClusterHelp(t *testing.T) {
+	m, _ := multiModel(t, 120, 40, nil)
+	m = press(m, "?")
+	if s := ansi.Strip(m.Render()); !strings.Contains(s, "v groups the list by service across clusters") {
+		t.Errorf("help:\n%s", s)
+	}
+}

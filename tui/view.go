@@ -445,6 +445,9 @@ func (m Model) helpScreen(width, height int) []string {
 		prose(t.Text, "Actions ask y or n first, and act on every marked rollout (space marks).")
 	}
 	groups := "v groups the list by Argo CD Application, then by AppProject, then not at all"
+	if m.multiCluster() {
+		groups = "v groups the list by service across clusters (its state cluster by cluster), then by Argo CD Application, then by AppProject, then not at all"
+	}
 	if m.opt.SaveGrouping != nil {
 		groups += ", and remembers the choice in the configuration (cockpit.grouping)"
 	}
