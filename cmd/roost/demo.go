@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/roost-dev/roost/internal/sim"
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/tui"
 )
 
 // demoOptions are the flags of `roost demo`.
@@ -181,21 +183,49 @@ func (a *app) demoCockpit(w *demo.World, o *demoOptions) (*clients, *cockpitOpti
 // only one (demo.BadCluster), under one cockpit over them all, each with
 // its own reconciler and evidence.
 func (a *app) runDemoClusters(ctx context.Context, o *demoOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	opts, started, stopped, err := a.demoClusters(ctx, o)
+	if err != nil {
+		return err
+	}
+	err = runClustersCockpit(ctx, cancel, opts, started)
+	if werr := stopped(); err == nil && werr != nil {
+		err = fmt.Errorf("the demo stopped: %w", werr)
+	}
+	return err
+}
+
+// demoClusters builds and runs, under ctx, the worlds of a demo over
+// several clusters, and the cockpit's options over them; stopped waits,
+// once ctx ended, for the worlds to stop and releases them.
+func (a *app) demoClusters(ctx context.Context, o *demoOptions) (tui.Options, *clusterCockpits, func() error, error) {
 	names := demo.ClusterNames(o.clusters)
 	worlds := make(map[string]*demo.World, len(names))
+	closeAll := func() {
+		for _, w := range worlds {
+			w.Close()
+		}
+	}
 	for i, name := range names {
 		w, err := demo.New(demo.Options{Scenario: o.scenario, Speed: o.speed, Calm: i != demo.BadCluster})
 		if err != nil {
-			return err
+			closeAll()
+			return tui.Options{}, nil, nil, err
 		}
-		defer w.Close()
 		worlds[name] = w
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	worldsDone := make(chan error, len(names))
 	for _, w := range worlds {
 		go func() { worldsDone <- w.Run(ctx) }()
+	}
+	stopped := func() error {
+		var errs []error
+		for range names {
+			errs = append(errs, <-worldsDone)
+		}
+		closeAll()
+		return errors.Join(errs...)
 	}
 	a.connectContext = func(name string) (*clients, error) {
 		c, _ := a.demoCockpit(worlds[name], o)
@@ -210,11 +240,5 @@ func (a *app) runDemoClusters(ctx context.Context, o *demoOptions) error {
 		return co
 	})
 	opts.Notices = append(opts.Notices, themes.Notice{Text: fmt.Sprintf("roost demo: %d simulated clusters, nothing is real; %s has the bad canary", len(names), names[min(demo.BadCluster, len(names)-1)])})
-	err := runClustersCockpit(ctx, cancel, opts, started)
-	for range names {
-		if werr := <-worldsDone; err == nil && werr != nil {
-			err = fmt.Errorf("the demo stopped: %w", werr)
-		}
-	}
-	return err
+	return opts, started, stopped, nil
 }

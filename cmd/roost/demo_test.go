@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,52 @@ func TestDefaultLogFileOpensAtTheFirstLine(t *testing.T) {
 	dropped := &fileOnFirstWrite{path: filepath.Join(blocked, "roost.log")}
 	if n, err := dropped.Write([]byte("lost\n")); n != 5 || err != nil {
 		t.Errorf("Write to an impossible file = %d, %v; want the line dropped quietly", n, err)
+	}
+}
+
+// roost demo --clusters 2: two simulated clusters with the same services,
+// each stepped by its own reconciler, their rollouts told apart by
+// cluster.
+func TestDemoClusters(t *testing.T) {
+	a := newApp(&bytes.Buffer{}, &bytes.Buffer{})
+	ctx, cancel := context.WithCancel(context.Background())
+	opts, started, stopped, err := a.demoClusters(ctx, &demoOptions{clusters: 2, speed: 10, scenario: demo.DefaultScenario, theme: "mono"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		started.stop()
+		if err := stopped(); err != nil {
+			t.Errorf("worlds: %v", err)
+		}
+	}()
+	if len(opts.Clusters) != 2 || opts.Clusters[0].Name != "demo-tokyo" || opts.Clusters[1].Name != "demo-osaka" {
+		t.Fatalf("clusters %+v", opts.Clusters)
+	}
+	services := map[string][]string{}
+	for _, cl := range opts.Clusters {
+		made, err := cl.Connect(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", cl.Name, err)
+		}
+		if made.Actor == nil || made.Evidence == nil || made.Stepping == nil {
+			t.Errorf("%s: actor %v, evidence %v, stepping %v", cl.Name, made.Actor != nil, made.Evidence != nil, made.Stepping != nil)
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		if _, err := made.Rollouts.Wait(wctx, time.Now); err != nil {
+			t.Fatalf("%s: %v", cl.Name, err)
+		}
+		wcancel()
+		for _, r := range made.Rollouts.Overview() {
+			if r.Cluster != cl.Name {
+				t.Errorf("%s/%s of %s says cluster %q", r.Namespace, r.Name, cl.Name, r.Cluster)
+			}
+			services[cl.Name] = append(services[cl.Name], r.Namespace+"/"+r.Name)
+		}
+		slices.Sort(services[cl.Name])
+	}
+	if len(services["demo-tokyo"]) == 0 || !slices.Equal(services["demo-tokyo"], services["demo-osaka"]) {
+		t.Errorf("the clusters' services differ: %v", services)
 	}
 }
