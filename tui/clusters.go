@@ -341,3 +341,18 @@ func (m Model) actorOf(cluster string) Actor {
 	}
 	return nil
 }
+
+// clusterLines say, in the detail of a rollout of a cluster whose watches
+// fail, that what it shows is the last known state; none otherwise.
+func (m Model) clusterLines(r *watch.Rollout, width int) []string {
+	c := m.clusterNamed(r.Cluster)
+	if !m.multiCluster() || c == nil || c.health.State != watch.Reconnecting {
+		return nil
+	}
+	text := fmt.Sprintf("%s %s: its watches fail (%s since %s ago): the last known state, which may be out of date", m.th.Symbols.Progressing, c.Name, c.health.Resource, age(m.now.Sub(c.health.Since)))
+	var out []string
+	for _, l := range wrap(text, width) {
+		out = append(out, m.th.Bad.Render(l))
+	}
+	return out
+}

@@ -204,6 +204,13 @@ func TestMultiClusterReconnecting(t *testing.T) {
 		}
 	}
 	checkScreen(t, "clusters-reconnecting-120x40", m)
+	osaka := ansi.Strip(selectIn(t, m, "prod-osaka", "shop", "cart").Render())
+	if !strings.Contains(osaka, "prod-osaka: its watches fail (rollouts since 1m ago): the last known state") {
+		t.Errorf("the detail of osaka's cart does not say its cluster fails:\n%s", osaka)
+	}
+	if tokyo := ansi.Strip(selectIn(t, m, "prod-tokyo", "shop", "cart").Render()); strings.Contains(tokyo, "its watches fail") {
+		t.Errorf("the detail of tokyo's cart says its cluster fails:\n%s", tokyo)
+	}
 	m, _ = multiModel(t, 80, 24, func(i int, c *Cluster) {
 		if c.Name == "prod-osaka" {
 			c.Rollouts = &staticRollouts{list: clusterRollouts(c.Name), health: lost}

@@ -72,6 +72,7 @@ func (m Model) detailPanel(width, height int) []string {
 	// On a short pane the evidence (metrics, analysis) stays before the
 	// step timeline: the title says the step already.
 	blocks := []detailBlock{
+		{rank: 0, lines: m.clusterLines(r, inner)},
 		{rank: 0, lines: d.phaseLines(inner)},
 		{rank: 1, lines: d.problemLines(inner)},
 		{rank: 7, lines: d.appLines(inner)},

@@ -152,11 +152,14 @@ type cockpit struct {
 	ready func(ctx context.Context) error
 	// started is when the process began, for the start-up log.
 	started time.Time
+	// context is the kube context's name, for the log.
+	context string
 }
 
-// logSyncs writes to the log when each watch has listed, from the
-// process's start: where a slow first frame spent its time.
-func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time) {
+// logSyncs writes to the log when each watch of the cluster of context
+// name has listed, from the process's start: where a slow first frame
+// spent its time.
+func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time, name string) {
 	informers := map[string]cache.SharedIndexInformer{
 		watch.ResourceRollouts: w.RolloutInformer(), watch.ResourceReplicaSets: w.ReplicaSetInformer(),
 		watch.ResourcePods: w.PodInformer(), watch.ResourceEvents: w.EventInformer(),
@@ -167,10 +170,10 @@ func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time) {
 	if inf := w.ApplicationInformer(); inf != nil {
 		informers[watch.ResourceApplications] = inf
 	}
-	for name, inf := range informers {
+	for resource, inf := range informers {
 		go func() {
 			if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-				klog.InfoS("listed", "resource", name, "objects", len(inf.GetStore().ListKeys()), "after", time.Since(started).Round(time.Millisecond))
+				klog.InfoS("listed", "context", name, "resource", resource, "objects", len(inf.GetStore().ListKeys()), "after", time.Since(started).Round(time.Millisecond))
 			}
 		}()
 	}
@@ -238,7 +241,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if err != nil {
 		return nil, err
 	}
-	ck := &cockpit{watcher: w, workers: o.workers, drawn: make(chan struct{}), profile: colorProfile(os.Getenv), ready: o.ready, started: a.started}
+	ck := &cockpit{context: contextName, watcher: w, workers: o.workers, drawn: make(chan struct{}), profile: colorProfile(os.Getenv), ready: o.ready, started: a.started}
 
 	theme, themeNotices := themes.Load(o.theme, themes.Env{ASCII: o.ascii})
 	notices = append(themeNotices, notices...)
@@ -435,7 +438,7 @@ func (ck *cockpit) run(ctx context.Context) error {
 // stop (10 s at most), so that the Lease is released.
 func (ck *cockpit) start(ctx context.Context) (stopped func()) {
 	ck.watcher.Start(ctx)
-	go logSyncs(ctx, ck.watcher, ck.started)
+	go logSyncs(ctx, ck.watcher, ck.started, ck.context)
 	done := make(chan struct{})
 	running := 0
 	start := func(f func(ctx context.Context)) {
