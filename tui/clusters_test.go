@@ -16,6 +16,7 @@ import (
 	"github.com/roost-dev/roost/actions"
 	"github.com/roost-dev/roost/election"
 	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/themes"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -229,6 +230,7 @@ func TestMultiClusterConnect(t *testing.T) {
 			return
 		}
 		made := *c
+		made.Notices = []themes.Notice{{Level: themes.Info, Text: "you may not create replicasets in namespace shop, so this roost only watches and acts"}}
 		c.Rollouts = nil
 		c.Connect = func(context.Context) (Cluster, error) {
 			tries++
@@ -255,6 +257,9 @@ func TestMultiClusterConnect(t *testing.T) {
 	m = next.(Model)
 	if m.clusters[2].lost != nil || m.clusters[2].Rollouts == nil || cmd == nil {
 		t.Fatalf("after a second try that answered: lost %v", m.clusters[2].lost)
+	}
+	if m.status.text != "prod-us: you may not create replicasets in namespace shop, so this roost only watches and acts" {
+		t.Errorf("status %q, want the cluster's notice", m.status.text)
 	}
 	msg := deliveryOf(m.clusters[2].Rollouts, watch.Changes{})
 	msg.cluster = 2
