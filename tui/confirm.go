@@ -51,7 +51,7 @@ const (
 
 // newConfirmDialog plans v on each target, the rollouts of group when it
 // is set. It returns nil and why when nothing would be sent to any of them.
-func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
+func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th *themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
 	c := &confirmDialog{verb: v, group: group, judge: judge}
 	for _, r := range targets {
 		c.plans = append(c.plans, c.plan(r))
@@ -303,7 +303,7 @@ func terminateRuns(ctx context.Context, actor Actor, t actions.Target, runs []st
 
 // Render lists what the action will do to which rollouts, in a frame width
 // cells wide.
-func (c *confirmDialog) Render(t themes.Theme, width int) []string {
+func (c *confirmDialog) Render(t *themes.Theme, width int) []string {
 	inner := width - 4
 	what := plural(c.sendable(), "rollout", "rollouts")
 	if c.group != "" {

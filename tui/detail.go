@@ -31,7 +31,7 @@ type detailBlock struct {
 // alone (its phase, problems, steps, pause, pods and ReplicaSets), not on the
 // cockpit's focus, scroll or evidence.
 type rolloutDetail struct {
-	th  themes.Theme
+	th  *themes.Theme
 	now time.Time
 	r   *watch.Rollout
 }
@@ -41,7 +41,7 @@ func (d rolloutDetail) weightLine() string {
 }
 
 // detailPanel shows the rollout under the cursor.
-func (m Model) detailPanel(width, height int) []string {
+func (m *Model) detailPanel(width, height int) []string {
 	t := m.th
 	r := m.current()
 	focused := m.screen == screenDetail || (m.split() && m.focus != panelList)
@@ -422,7 +422,7 @@ func (d rolloutDetail) replicaSetLines(width int) []string {
 }
 
 // sectionTitle marks the section that has the keys.
-func (m Model) sectionTitle(p panel, text string) string {
+func (m *Model) sectionTitle(p panel, text string) string {
 	t := m.th
 	if m.focus == p {
 		return t.Title.Render(t.Symbols.StepCurrent + " " + text)
@@ -431,7 +431,7 @@ func (m Model) sectionTitle(p panel, text string) string {
 }
 
 // eventsSection is the newest Events, with who acted.
-func (m Model) eventsSection(r *watch.Rollout, width, height int) []string {
+func (m *Model) eventsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	out := []string{m.sectionTitle(panelEvents, "Events, newest first")}
 	if len(r.Events) == 0 {

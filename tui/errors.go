@@ -53,7 +53,7 @@ type errorDetailMsg struct {
 }
 
 // errorsOf is what the errors panel lists for r.
-func (m Model) errorsOf(r *watch.Rollout) []metrics.Error {
+func (m *Model) errorsOf(r *watch.Rollout) []metrics.Error {
 	if r == nil {
 		return nil
 	}
@@ -137,7 +137,7 @@ func (m *Model) scrollError(d int) {
 
 // currentError is the open error as the latest poll lists it, else as it was
 // last listed.
-func (m Model) currentError() metrics.Error {
+func (m *Model) currentError() metrics.Error {
 	o := m.errOpen
 	for _, r := range m.all {
 		if keyOf(r) == o.key {
@@ -152,7 +152,7 @@ func (m Model) currentError() metrics.Error {
 }
 
 // errorScreen is the open error over the whole width.
-func (m Model) errorScreen(width, height int) []string {
+func (m *Model) errorScreen(width, height int) []string {
 	t := m.th
 	o := m.errOpen
 	e := m.currentError()
@@ -164,7 +164,7 @@ func (m Model) errorScreen(width, height int) []string {
 }
 
 // errorLines is the error screen's text at width: never cut, wrapped.
-func (m Model) errorLines(width int) []string {
+func (m *Model) errorLines(width int) []string {
 	t := m.th
 	sym := t.Symbols
 	e := m.currentError()

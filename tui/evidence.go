@@ -13,7 +13,7 @@ import (
 
 // evidenceOf is what is known beyond Kubernetes of r, and why not, when
 // nothing is.
-func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
+func (m *Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 	if m.opt.Evidence == nil {
 		return metrics.Evidence{MetricsOff: orOff(m.opt.MetricsOff), ErrorsOff: orOff(m.opt.ErrorsOff)}, ""
 	}
@@ -30,7 +30,7 @@ func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 // judgeOf is what a promote dialog says of r's canary: the judge's score,
 // the worst metric against stable and the errors new in the canary; and
 // whether the score is Fail.
-func (m Model) judgeOf(r *watch.Rollout) (string, bool) {
+func (m *Model) judgeOf(r *watch.Rollout) (string, bool) {
 	if m.opt.Evidence == nil {
 		return "", false
 	}
@@ -68,7 +68,7 @@ func orOff(s string) string {
 
 // freshness says how current one source's evidence is: never a stale value
 // shown as if it were fresh.
-func (m Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
+func (m *Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
 	t := m.th
 	switch {
 	case f.Stale:
@@ -94,7 +94,7 @@ func (m Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
 
 // offLine is a section's one line when its source is off (why: off, else
 // sideOff) and there is nothing to show.
-func (m Model) offLine(p panel, title, off, sideOff string, empty bool, width int) (string, bool) {
+func (m *Model) offLine(p panel, title, off, sideOff string, empty bool, width int) (string, bool) {
 	if off == "" {
 		off = sideOff
 	}
@@ -106,7 +106,7 @@ func (m Model) offLine(p panel, title, off, sideOff string, empty bool, width in
 
 // metricsSection is one line per metric, canary against stable, under a
 // title that says how fresh they are. At most height lines.
-func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
+func (m *Model) metricsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	ev, off := m.evidenceOf(r)
 	title := "Metrics, Datadog"
@@ -129,7 +129,7 @@ func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
 	return append(out, scrolled(lines, m.scroll[panelMetrics], height-1)...)
 }
 
-func (m Model) scoreStyle(s metrics.Score) lipgloss.Style {
+func (m *Model) scoreStyle(s metrics.Score) lipgloss.Style {
 	switch s {
 	case metrics.ScorePass:
 		return m.th.OK
@@ -143,7 +143,7 @@ func (m Model) scoreStyle(s metrics.Score) lipgloss.Style {
 
 // metricLine: name, canary and stable latest values, their ratio and the
 // verdict, then both series as sparklines on one scale.
-func (m Model) metricLine(mt metrics.Metric, width int, stale bool) string {
+func (m *Model) metricLine(mt metrics.Metric, width int, stale bool) string {
 	t := m.th
 	sym := t.Symbols
 	name := fit(mt.Name, 12, sym.Ellipsis)
@@ -171,7 +171,7 @@ func (m Model) metricLine(mt metrics.Metric, width int, stale bool) string {
 
 // valueText is a side's latest value in the metric's unit, or why there is
 // none.
-func (m Model) valueText(s metrics.Series, unit string) string {
+func (m *Model) valueText(s metrics.Series, unit string) string {
 	if !s.Found {
 		return "no data"
 	}
@@ -207,7 +207,7 @@ func formatValue(v float64, unit string) string {
 }
 
 // verdictText words the judge's verdict, coloured by whether it is bad.
-func (m Model) verdictText(mt metrics.Metric, stale bool) (string, lipgloss.Style) {
+func (m *Model) verdictText(mt metrics.Metric, stale bool) (string, lipgloss.Style) {
 	t := m.th
 	if stale {
 		return "stale", t.Warn
@@ -278,7 +278,7 @@ func sparkline(s metrics.Series, width int, lo, hi float64, levels string) strin
 }
 
 // errorsSection lists the canary stage's Bugsnag errors, new ones marked.
-func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
+func (m *Model) errorsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	ev, off := m.evidenceOf(r)
 	title := "Errors, Bugsnag canary stage"
@@ -318,7 +318,7 @@ func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
 }
 
 // errorLine is one error on one line; picked marks the one enter opens.
-func (m Model) errorLine(e metrics.Error, width int, picked bool) string {
+func (m *Model) errorLine(e metrics.Error, width int, picked bool) string {
 	t := m.th
 	mark := "   "
 	if e.New {
@@ -338,7 +338,7 @@ func (m Model) errorLine(e metrics.Error, width int, picked bool) string {
 
 // metricsScreen is `m`: the evidence of one rollout over the whole width,
 // each metric with a chart of both sides.
-func (m Model) metricsScreen(width, height int) []string {
+func (m *Model) metricsScreen(width, height int) []string {
 	t := m.th
 	r := m.current()
 	if r == nil {
@@ -377,7 +377,7 @@ func (m Model) metricsScreen(width, height int) []string {
 }
 
 // metricChart is a metric's values and a sparkline per side over the window.
-func (m Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
+func (m *Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	t := m.th
 	sym := t.Symbols
 	if mt.Error != "" {
@@ -407,7 +407,7 @@ func (m Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 
 // metricLink is the metric's graph in Datadog, the whole address over as
 // many lines as it takes.
-func (m Model) metricLink(mt metrics.Metric, width int) []string {
+func (m *Model) metricLink(mt metrics.Metric, width int) []string {
 	if mt.Link == "" {
 		return nil
 	}

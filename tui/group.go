@@ -272,7 +272,7 @@ func (m *Model) markGroup(g *rowGroup) {
 }
 
 // groupLine renders group g's line: its name, its combined state, its marks.
-func (m Model) groupLine(g int, selected bool, width int) string {
+func (m *Model) groupLine(g int, selected bool, width int) string {
 	t := m.th
 	sym := t.Symbols
 	grp := &m.groups[g]
@@ -308,7 +308,7 @@ func (m Model) groupLine(g int, selected bool, width int) string {
 
 // groupPanel is the detail panel while the cursor is on a group line: the
 // group's state, what the keys do to it, and its rollouts.
-func (m Model) groupPanel(g *rowGroup, focused bool, width, height int) []string {
+func (m *Model) groupPanel(g *rowGroup, focused bool, width, height int) []string {
 	t := m.th
 	inner := width - 4
 	rows := m.rows[g.start:g.end]

@@ -148,10 +148,10 @@ type accessState struct {
 // message. Components render from it; commands never touch it.
 type Model struct {
 	ctx  context.Context
-	opt  Options
+	opt  *Options
 	keys keyMap
 	help help.Model
-	th   themes.Theme
+	th   *themes.Theme
 	// paint is th's cell styles, reduced for speed.
 	paint paints
 	now   time.Time
@@ -195,7 +195,7 @@ type Model struct {
 	errOpen   *openError
 	details   map[string]detailState
 
-	filter    textinput.Model
+	filter    *textinput.Model
 	filtering bool
 
 	confirm *confirmDialog
@@ -235,7 +235,7 @@ func New(ctx context.Context, opt Options) Model {
 	}
 	m := Model{
 		ctx:      ctx,
-		opt:      opt,
+		opt:      &opt,
 		help:     help.New(),
 		marked:   map[watch.Key]bool{},
 		access:   map[string]accessState{},
@@ -251,7 +251,8 @@ func New(ctx context.Context, opt Options) Model {
 	if m.grouping == "" {
 		m.grouping = watch.GroupNone
 	}
-	m.filter = textinput.New()
+	filter := textinput.New()
+	m.filter = &filter
 	m.filter.Prompt = "/"
 	m.filter.Placeholder = "name, namespace, app or project"
 	m.filter.CharLimit = 64
@@ -277,7 +278,7 @@ func New(ctx context.Context, opt Options) Model {
 
 // setTheme styles the bubbles from the theme: no colour of their own.
 func (m *Model) setTheme(t themes.Theme) {
-	m.th = t
+	m.th = &t
 	m.paint = paintsOf(t)
 	m.help.Styles = help.Styles{
 		Ellipsis:       t.Muted,
@@ -716,7 +717,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	if m.filtering {
 		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(msg)
+		*m.filter, cmd = m.filter.Update(msg)
 		return m, cmd
 	}
 	if m.confirm != nil {
@@ -1044,7 +1045,7 @@ func (m Model) onFilterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	var cmd tea.Cmd
-	m.filter, cmd = m.filter.Update(msg)
+	*m.filter, cmd = m.filter.Update(msg)
 	m.picked = true
 	m.applyFilter()
 	return m, cmd

@@ -284,7 +284,7 @@ func urgencyTitle(u watch.Urgency) string {
 }
 
 // overviewPanel renders the list of rollouts in a panel of width×height.
-func (m Model) overviewPanel(width, height int) []string {
+func (m *Model) overviewPanel(width, height int) []string {
 	t := m.th
 	inner := width - 4
 	count := fmt.Sprintf(" %d", len(m.all))
@@ -334,7 +334,7 @@ func (m Model) overviewPanel(width, height int) []string {
 // overviewRows is the column header and as many rows as fit in height,
 // scrolled so that the cursor shows, with a title line per urgency, or,
 // grouped, a group line per Application or AppProject.
-func (m Model) overviewRows(width, height int) []string {
+func (m *Model) overviewRows(width, height int) []string {
 	t := m.th
 	const prefix = 4 // cursor, mark, phase symbol, space
 	cols, widths, gap := layoutColumns(m.overviewColumns(), m.rows, width-prefix)

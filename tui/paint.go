@@ -51,7 +51,7 @@ func paintsOf(t themes.Theme) paints {
 }
 
 // phase is the paint and symbol of a rollout phase, as Theme.Phase says.
-func (p paints) phase(t themes.Theme, phase string) (paint, string) {
+func (p paints) phase(t *themes.Theme, phase string) (paint, string) {
 	_, sym := t.Phase(phase)
 	switch phase {
 	case "Healthy":

@@ -83,7 +83,7 @@ func nodeText(node string, width int, tail string) string {
 
 // podsSection is the pods panel: a title line that heads the columns, then
 // rows pods from the one the scroll or the cursor shows.
-func (m Model) podsSection(r *watch.Rollout, width, rows int) []string {
+func (m *Model) podsSection(r *watch.Rollout, width, rows int) []string {
 	t := m.th
 	p := m.paint
 	pods := r.Pods
@@ -137,7 +137,7 @@ func (m Model) podsSection(r *watch.Rollout, width, rows int) []string {
 
 // podRow is one pod: cursor, role, name, ready containers, status,
 // restarts, node, age.
-func (m Model) podRow(pod *watch.PodInfo, cursor bool, nameW, nodeW int) string {
+func (m *Model) podRow(pod *watch.PodInfo, cursor bool, nameW, nodeW int) string {
 	p := m.paint
 	sym := m.th.Symbols
 	var b strings.Builder
@@ -636,7 +636,7 @@ const podEventsShown = 6
 
 // podScreenView is the pod screen: what the pod is, its Events, then its
 // log to the bottom.
-func (m Model) podScreenView(width, height int) []string {
+func (m *Model) podScreenView(width, height int) []string {
 	t := m.th
 	ps := m.pod
 	inner := width - 4
@@ -719,7 +719,7 @@ func (m Model) podScreenView(width, height int) []string {
 }
 
 // logHead titles the log: which container, how much, whether it follows.
-func (m Model) logHead() string {
+func (m *Model) logHead() string {
 	t := m.th
 	ps := m.pod
 	dot := t.Muted.Render(" " + t.Symbols.Dot + " ")
@@ -746,7 +746,7 @@ func (m Model) logHead() string {
 
 // logLines is the log's window of height rows, lines wrapped to width, the
 // last line at the bottom unless scrolled up; or why there is none.
-func (m Model) logLines(width, height int) []string {
+func (m *Model) logLines(width, height int) []string {
 	t := m.th
 	ps := m.pod
 	if height <= 0 {

@@ -65,7 +65,7 @@ func (m Model) Render() string {
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) tooSmall() []string {
+func (m *Model) tooSmall() []string {
 	w, h := max(m.width, 1), max(m.height, 1)
 	x := m.th.Symbols.Times
 	msg := fmt.Sprintf("Terminal too small: %d%s%d. roost needs at least %d%s%d: enlarge the pane, or zoom it (tmux: prefix z).", m.width, x, m.height, minWidth, x, minHeight)
@@ -84,7 +84,7 @@ func (m Model) tooSmall() []string {
 
 // header is two lines: where roost looks and whether it is connected, then
 // who steps the canaries (or, while reconnecting, what fails).
-func (m Model) header() []string {
+func (m *Model) header() []string {
 	t := m.th
 	reconnecting := m.health.State == watch.Reconnecting
 	var b strings.Builder
@@ -118,7 +118,7 @@ func (m Model) header() []string {
 // roost is live or reconnecting, and read-only, are never cut; the context
 // (an EKS ARN can take 70 cells) and then the scope give way, cut in the
 // middle where their ends tell clusters apart.
-func (m Model) headerParts(reconnecting bool) []string {
+func (m *Model) headerParts(reconnecting bool) []string {
 	t := m.th
 	var state string
 	switch {
@@ -182,7 +182,7 @@ func (m Model) headerParts(reconnecting bool) []string {
 	return parts
 }
 
-func (m Model) steppingStyle() lipgloss.Style {
+func (m *Model) steppingStyle() lipgloss.Style {
 	switch m.stepping.Kind {
 	case election.SteppingByMe:
 		if m.stepping.External != "" {
@@ -206,7 +206,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 const statusLines = 3
 
 // footer is the status line and the keys.
-func (m Model) footer() []string {
+func (m *Model) footer() []string {
 	t := m.th
 	st := m.status
 	if st.text == "" {
@@ -295,7 +295,7 @@ func (m Model) footer() []string {
 
 // actionsOff says why the action keys do nothing for the rollout in front of
 // the person, or "" when they work.
-func (m Model) actionsOff() string {
+func (m *Model) actionsOff() string {
 	if m.opt.ReadOnly {
 		return "read-only (--readonly): actions are off"
 	}
@@ -308,7 +308,7 @@ func (m Model) actionsOff() string {
 }
 
 // borderStyle draws a panel's frame in the theme's border or accent colour.
-func borderStyle(th themes.Theme, focused bool) lipgloss.Style {
+func borderStyle(th *themes.Theme, focused bool) lipgloss.Style {
 	if focused {
 		return colored(th.FocusedPanel.GetBorderTopForeground())
 	}
@@ -324,13 +324,13 @@ func colored(c color.Color) lipgloss.Style {
 }
 
 // box frames content in a panel of width×height in the cockpit's theme.
-func (m Model) box(title string, focused bool, width, height int, content []string) []string {
+func (m *Model) box(title string, focused bool, width, height int, content []string) []string {
 	return frame(m.th, title, focused, width, height, content)
 }
 
 // frame frames content in a panel of width×height with title in its top
 // border; the focused panel has a heavier frame, not only another colour.
-func frame(th themes.Theme, title string, focused bool, width, height int, content []string) []string {
+func frame(th *themes.Theme, title string, focused bool, width, height int, content []string) []string {
 	if height < 2 || width < 4 {
 		return block("", width, height, "")
 	}
@@ -381,7 +381,7 @@ func capitalize(s string) string {
 }
 
 // helpScreen is `?`: every key, what the symbols mean, where the logs are.
-func (m Model) helpScreen(width, height int) []string {
+func (m *Model) helpScreen(width, height int) []string {
 	t := m.th
 	s := t.Symbols
 	m.help.SetWidth(width - 4)
@@ -437,7 +437,7 @@ func (m Model) helpScreen(width, height int) []string {
 }
 
 // sinceText is "12s ago" for a time, "never" for zero.
-func (m Model) sinceText(t time.Time) string {
+func (m *Model) sinceText(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
