@@ -400,10 +400,11 @@ func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
 // each.
 func measureOff(b *testing.B, ns string) (cockpitFigures, frameTimes) {
 	b.Helper()
+	pace := listPace(b, ns)
 	c, pid, after := startMeasured(b, ns, "scale-off", "--reconciler=off", "--config", scaleConfig(b))
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
-	progress("--reconciler=off: %s", f)
+	progress("--reconciler=off: %s; the API server lists the pods to a plain client in %s", f, pace)
 
 	ft := eventToFrame(b, c, ns, scaleReplicas)
 	progress("--reconciler=off: pod label write to a watch event: %s; watch event to roost's frame on the terminal: %s", ft.delivered, ft.roost)
@@ -652,10 +653,12 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	}
 	// The profile covers the idle window only: what the figure counts.
 	window := fmt.Sprintf("ROOST_CPUPROFILE_WINDOW=%s+%s", settle, idleWindow)
+	pace := listPace(b, ns)
 	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile, window}, args...)
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
-	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s)", f, scaleRollouts, scaleInterval)
+	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s); the API server lists the pods to a plain client in %s",
+		f, scaleRollouts, scaleInterval, pace)
 	ft := eventToFrame(b, c, ns, scaleReplicas*80/100)
 	progress("analysis on: watch event to roost's frame on the terminal: %s; pod label write to the frame: %s", ft.roost, ft.written)
 	c.keys("q")
@@ -789,4 +792,21 @@ func memory(b testing.TB, pid int) (peak, now int64) {
 		return 0
 	}
 	return read("VmHWM"), read("VmRSS")
+}
+
+// listPace is how long the API server takes, right now, to list the pods a
+// cockpit lists at start to a plain client-go client (one list, protobuf,
+// as roost asks): the floor under the first complete frame on this machine.
+func listPace(b *testing.B, ns string) time.Duration {
+	b.Helper()
+	began := time.Now()
+	pods, err := env.Client().CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+	if err != nil {
+		b.Fatalf("list pods: %v", err)
+	}
+	took := time.Since(began)
+	if len(pods.Items) < scaleRollouts*scaleReplicas {
+		b.Fatalf("listed %d pods, want %d", len(pods.Items), scaleRollouts*scaleReplicas)
+	}
+	return took.Round(time.Millisecond)
 }
