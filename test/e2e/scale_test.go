@@ -66,11 +66,13 @@ type cockpitFigures struct {
 	peakRSS, steadyRSS int64
 	// idleCPU is the percentage of one core used over idleWindow.
 	idleCPU float64
+	// rssParts splits the steady RSS (see rssParts).
+	rssParts string
 }
 
 func (f cockpitFigures) String() string {
-	return fmt.Sprintf("first complete frame %s after start, peak RSS %d MB, steady RSS %d MB, idle CPU %.2f%% of a core",
-		f.firstFrame.Round(time.Millisecond), f.peakRSS>>20, f.steadyRSS>>20, f.idleCPU)
+	return fmt.Sprintf("first complete frame %s after start, peak RSS %d MB, steady RSS %d MB (%s), idle CPU %.2f%% of a core",
+		f.firstFrame.Round(time.Millisecond), f.peakRSS>>20, f.steadyRSS>>20, f.rssParts, f.idleCPU)
 }
 
 // BenchmarkCockpitAtScale measures the cockpit against the local control
@@ -393,6 +395,7 @@ func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
 	time.Sleep(idleWindow)
 	f.idleCPU = 100 * (cpuTime(b, pid) - before).Seconds() / idleWindow.Seconds()
 	f.peakRSS, f.steadyRSS = memory(b, pid)
+	f.rssParts = rssParts(pid)
 }
 
 // measureOff runs the cockpit with --reconciler=off: its start, idle figures,
@@ -792,6 +795,25 @@ func memory(b testing.TB, pid int) (peak, now int64) {
 		return 0
 	}
 	return read("VmHWM"), read("VmRSS")
+}
+
+// rssParts splits the resident memory of pid into anonymous (the Go heap,
+// stacks) and file-backed (the binary's pages) parts, in MB.
+func rssParts(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	parts := map[string]string{}
+	for _, l := range strings.Split(string(raw), "\n") {
+		for _, key := range []string{"RssAnon", "RssFile"} {
+			if rest, ok := strings.CutPrefix(l, key+":"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				parts[key] = fmt.Sprintf("%d MB", kb>>10)
+			}
+		}
+	}
+	return fmt.Sprintf("anonymous %s, file-backed %s", parts["RssAnon"], parts["RssFile"])
 }
 
 // listPace is how long the API server takes, right now, to list the pods a
