@@ -672,7 +672,7 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	if log, err := os.ReadFile(c.logFile); err == nil {
 		messages := map[string]int{}
 		for _, l := range strings.Split(string(log), "\n") {
-			if strings.Contains(l, `"listed"`) || strings.Contains(l, "first complete frame") {
+			if strings.Contains(l, `"listed"`) || strings.Contains(l, "first complete frame") || strings.Contains(l, `"watches started"`) {
 				progress("analysis on: start-up: %s", l)
 			}
 			if _, typ, ok := strings.Cut(l, `"cockpit message" type="`); ok {
