@@ -223,6 +223,8 @@ type Model struct {
 	firstFrame *sync.Once
 	// bell remembers what needed you at the last delivery.
 	bell bellState
+	// memo keeps parts of the frame that did not change (see viewMemo).
+	memo *viewMemo
 }
 
 // New builds the cockpit; ctx bounds every command it runs.
@@ -245,6 +247,7 @@ func New(ctx context.Context, opt Options) Model {
 		height:   24,
 
 		firstFrame: &sync.Once{},
+		memo:       &viewMemo{help: map[string]string{}},
 	}
 	m.now = opt.Now()
 	m.grouping = opt.Grouping
@@ -279,6 +282,9 @@ func New(ctx context.Context, opt Options) Model {
 // setTheme styles the bubbles from the theme: no colour of their own.
 func (m *Model) setTheme(t themes.Theme) {
 	m.th = &t
+	if m.memo != nil {
+		clear(m.memo.help)
+	}
 	m.paint = paintsOf(t)
 	m.help.Styles = help.Styles{
 		Ellipsis:       t.Muted,

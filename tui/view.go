@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -247,25 +248,25 @@ func (m *Model) footer() []string {
 	var keys string
 	switch {
 	case m.confirm != nil:
-		keys = m.help.ShortHelpView(m.confirm.footerKeys(m.keys))
+		keys = m.shortHelpView(m.confirm.footerKeys(m.keys))
 	case m.filtering:
-		keys = m.help.ShortHelpView([]key.Binding{
+		keys = m.shortHelpView([]key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "clear filter")),
 		})
 	case m.screen == screenHelp:
 		keys = t.Muted.Render("any key: back")
 	case m.screen == screenError:
-		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		right := "  " + m.shortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		m.help.SetWidth(m.width - cells(right))
-		keys = fit(m.help.ShortHelpView([]key.Binding{
+		keys = fit(m.shortHelpView([]key.Binding{
 			m.keys.Back, m.keys.Copy,
 			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp(m.keys.Up.Help().Key+" "+m.keys.Down.Help().Key, "scroll")),
 			key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "read event again")),
 		}), m.width-cells(right), t.Symbols.Ellipsis) + right
 	default:
 		// Help and quit stay on the right, whatever the width.
-		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		right := "  " + m.shortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		left := m.keys.shortHelp(m.screen, m.focus == panelPods && m.detailShown(), m.current())
 		if m.focus == panelErrors && len(m.errorsOf(m.current())) > 0 {
 			left = append([]key.Binding{openErrorKey}, left...)
@@ -281,10 +282,10 @@ func (m *Model) footer() []string {
 			prefix = t.Muted.Render("actions off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
 		}
 		m.help.SetWidth(m.width - cells(right) - cells(prefix))
-		view := m.help.ShortHelpView(left)
+		view := m.shortHelpView(left)
 		if m.screen == screenOverview {
 			// v comes last, where it fits whole.
-			if withGroup := m.help.ShortHelpView(append(left, m.keys.Group)); cells(withGroup) <= m.width-cells(right)-cells(prefix) && strings.HasSuffix(ansi.Strip(withGroup), m.keys.Group.Help().Desc) {
+			if withGroup := m.shortHelpView(append(left, m.keys.Group)); cells(withGroup) <= m.width-cells(right)-cells(prefix) && strings.HasSuffix(ansi.Strip(withGroup), m.keys.Group.Help().Desc) {
 				view = withGroup
 			}
 		}
@@ -442,4 +443,41 @@ func (m *Model) sinceText(t time.Time) string {
 		return "never"
 	}
 	return age(m.now.Sub(t)) + " ago"
+}
+
+// viewMemo keeps what the frame would otherwise render again unchanged,
+// shared by the copies of one Model.
+type viewMemo struct {
+	// help holds help.ShortHelpView's lines by width and bindings.
+	help map[string]string
+}
+
+// shortHelpView is m.help.ShortHelpView, rendered once per width and set
+// of bindings: the footer asks for it up to three times a frame, and the
+// keys change far less often than the frame.
+func (m *Model) shortHelpView(bindings []key.Binding) string {
+	if m.memo == nil {
+		return m.help.ShortHelpView(bindings)
+	}
+	var k strings.Builder
+	k.WriteString(strconv.Itoa(m.help.Width()))
+	for _, b := range bindings {
+		h := b.Help()
+		k.WriteString("\x00")
+		if b.Enabled() {
+			k.WriteString("+")
+		}
+		k.WriteString(h.Key)
+		k.WriteString("\x01")
+		k.WriteString(h.Desc)
+	}
+	if v, ok := m.memo.help[k.String()]; ok {
+		return v
+	}
+	if len(m.memo.help) >= 64 {
+		clear(m.memo.help)
+	}
+	v := m.help.ShortHelpView(bindings)
+	m.memo.help[k.String()] = v
+	return v
 }
