@@ -347,9 +347,9 @@ func (m *Model) gateLine(r *watch.Rollout) []string {
 		return nil
 	}
 	t := m.th
-	label := t.Muted.Render("Gate   ")
+	label := ink(&t.Muted, "Gate   ")
 	if r.HasAnalysis {
-		return []string{label + t.Muted.Render("judge gate off here: the rollout's AnalysisRuns decide")}
+		return []string{label + ink(&t.Muted, "judge gate off here: the rollout's AnalysisRuns decide")}
 	}
 	g := m.opt.JudgeGate(r)
 	var s string

@@ -156,9 +156,9 @@ func (m *Model) errorScreen(width, height int) []string {
 	t := m.th
 	o := m.errOpen
 	e := m.currentError()
-	title := t.Title.Render("Error in "+o.key.Namespace+"/"+o.key.Name) + t.Muted.Render(" "+t.Symbols.Dot+" Bugsnag")
+	title := ink(&t.Title, "Error in "+o.key.Namespace+"/"+o.key.Name) + ink(&t.Muted, " "+t.Symbols.Dot+" Bugsnag")
 	if e.New {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Bad.Render(t.Symbols.New+" new in the canary")
+		title += ink(&t.Muted, " "+t.Symbols.Dot+" ") + ink(&t.Bad, t.Symbols.New+" new in the canary")
 	}
 	return m.box(title, true, width, height, scrolled(m.errorLines(width-4), o.scroll, height-2))
 }
@@ -197,7 +197,7 @@ func (m *Model) errorLines(width int) []string {
 		para(t.Muted.Render, strings.Join(about, " "+sym.Dot+" "))
 	}
 	if e.URL != "" {
-		lines = append(lines, t.Muted.Render("Bugsnag:"))
+		lines = append(lines, ink(&t.Muted, "Bugsnag:"))
 		lines = append(lines, linkLines(e.URL, width, t.Text.Render)...)
 	} else {
 		para(t.Muted.Render, "Bugsnag: no link yet: Bugsnag has not said where the project's dashboard is; roost asks again at the next poll")
@@ -253,12 +253,12 @@ func (m *Model) errorLines(width int) []string {
 					if j == 0 {
 						lead = sym.StepCurrent + " "
 					}
-					lines = append(lines, t.Text.Render(lead+l))
+					lines = append(lines, ink(&t.Text, lead+l))
 				}
 				continue
 			}
 			for _, l := range wrap(at, width-2) {
-				lines = append(lines, t.Muted.Render("  "+l))
+				lines = append(lines, ink(&t.Muted, "  "+l))
 			}
 		}
 		if more := len(x.Frames) - len(shown); more > 0 {

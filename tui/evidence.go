@@ -101,7 +101,7 @@ func (m *Model) offLine(p panel, title, off, sideOff string, empty bool, width i
 	if off == "" || !empty {
 		return "", false
 	}
-	return fit(m.sectionTitle(p, title)+m.th.Muted.Render(": "+oneLine(off)), width, m.th.Symbols.Ellipsis), true
+	return fit(m.sectionTitle(p, title)+ink(&m.th.Muted, ": "+oneLine(off)), width, m.th.Symbols.Ellipsis), true
 }
 
 // metricsSection is one line per metric, canary against stable, under a
@@ -114,12 +114,12 @@ func (m *Model) metricsSection(r *watch.Rollout, width, height int) []string {
 		return []string{line}
 	}
 	fresh, style := m.freshness(ev.MetricsState)
-	head := m.sectionTitle(panelMetrics, title) + t.Muted.Render(" "+t.Symbols.Dot+" ") + style.Render(fresh)
+	head := m.sectionTitle(panelMetrics, title) + ink(&t.Muted, " "+t.Symbols.Dot+" ") + style.Render(fresh)
 	if ev.Score != "" && ev.Score != metrics.ScoreNoData && !ev.MetricsState.Stale {
-		head += t.Muted.Render(" "+t.Symbols.Dot+" score ") + m.scoreStyle(ev.Score).Render(string(ev.Score))
+		head += ink(&t.Muted, " "+t.Symbols.Dot+" score ") + m.scoreStyle(ev.Score).Render(string(ev.Score))
 	}
 	if ev.MetricsFrom != "" {
-		head += t.Muted.Render(" " + t.Symbols.Dot + " " + ev.MetricsFrom)
+		head += ink(&t.Muted, " " + t.Symbols.Dot + " " + ev.MetricsFrom)
 	}
 	out := []string{fit(head, width, t.Symbols.Ellipsis)}
 	var lines []string
@@ -148,7 +148,7 @@ func (m *Model) metricLine(mt metrics.Metric, width int, stale bool) string {
 	sym := t.Symbols
 	name := fit(mt.Name, 12, sym.Ellipsis)
 	if mt.Error != "" {
-		return fit("  "+t.Text.Render(name)+" "+t.Bad.Render("query failed: "+oneLine(mt.Error)), width, sym.Ellipsis)
+		return fit("  "+ink(&t.Text, name)+" "+ink(&t.Bad, "query failed: "+oneLine(mt.Error)), width, sym.Ellipsis)
 	}
 	canary := m.valueText(mt.Canary, mt.Unit)
 	stable := m.valueText(mt.Stable, mt.Unit)
@@ -157,14 +157,14 @@ func (m *Model) metricLine(mt metrics.Metric, width int, stale bool) string {
 		ratio = ratioText(r, sym.Times)
 	}
 	verdict, vstyle := m.verdictText(mt, stale)
-	line := "  " + t.Text.Render(name) + " " +
-		t.Canary.Render(sym.Canary+" "+fitLeft(canary, 9, sym.Ellipsis)) + "  " +
-		t.Stable.Render(sym.Stable+" "+fitLeft(stable, 9, sym.Ellipsis)) + "  " +
+	line := "  " + ink(&t.Text, name) + " " +
+		ink(&t.Canary, sym.Canary+" "+fitLeft(canary, 9, sym.Ellipsis)) + "  " +
+		ink(&t.Stable, sym.Stable+" "+fitLeft(stable, 9, sym.Ellipsis)) + "  " +
 		vstyle.Render(fitLeft(ratio, 6, "")+" "+fit(verdict, 7, "")) + " "
 	if spark := width - cells(line) - 5; spark >= 8 {
 		lo, hi := seriesRange(mt.Canary, mt.Stable)
 		half := spark / 2
-		line += t.Canary.Render(sparkline(mt.Canary, half, lo, hi, sym.Spark)) + "  " + t.Stable.Render(sparkline(mt.Stable, spark-half, lo, hi, sym.Spark))
+		line += ink(&t.Canary, sparkline(mt.Canary, half, lo, hi, sym.Spark)) + "  " + ink(&t.Stable, sparkline(mt.Stable, spark-half, lo, hi, sym.Spark))
 	}
 	return fit(line, width, sym.Ellipsis)
 }
@@ -292,16 +292,16 @@ func (m *Model) errorsSection(r *watch.Rollout, width, height int) []string {
 			newCount++
 		}
 	}
-	head := m.sectionTitle(panelErrors, title) + t.Muted.Render(" "+t.Symbols.Dot+" ")
+	head := m.sectionTitle(panelErrors, title) + ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	switch {
 	case len(ev.Errors) == 0 && !ev.ErrorsState.FetchedAt.IsZero():
-		head += t.OK.Render("none since the canary began") + t.Muted.Render(" "+t.Symbols.Dot+" ")
+		head += ink(&t.OK, "none since the canary began") + ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	case len(ev.Errors) > 0:
-		head += t.Text.Render(plural(len(ev.Errors), "error", "errors"))
+		head += ink(&t.Text, plural(len(ev.Errors), "error", "errors"))
 		if newCount > 0 {
-			head += t.Muted.Render(", ") + t.Bad.Render(fmt.Sprintf("%d new in canary", newCount))
+			head += ink(&t.Muted, ", ") + ink(&t.Bad, fmt.Sprintf("%d new in canary", newCount))
 		}
-		head += t.Muted.Render(" " + t.Symbols.Dot + " ")
+		head += ink(&t.Muted, " " + t.Symbols.Dot + " ")
 	}
 	out := []string{fit(head+style.Render(fresh), width, t.Symbols.Ellipsis)}
 	var lines []string
@@ -322,14 +322,14 @@ func (m *Model) errorLine(e metrics.Error, width int, picked bool) string {
 	t := m.th
 	mark := "   "
 	if e.New {
-		mark = t.Bad.Render(t.Symbols.New + "  ")
+		mark = ink(&t.Bad, t.Symbols.New + "  ")
 	}
 	lead := "  "
 	if picked {
-		lead = t.Key.Render(t.Symbols.Cursor) + " "
+		lead = ink(&t.Key, t.Symbols.Cursor) + " "
 	}
-	counts := t.Muted.Render(fmt.Sprintf("  %s, %s, first %s", plural(e.Events, "event", "events"), plural(e.Users, "user", "users"), m.sinceText(e.FirstSeen)))
-	line := lead + mark + t.Text.Render(e.Class) + t.Muted.Render(": ") + t.Text.Render(oneLine(e.Message))
+	counts := ink(&t.Muted, fmt.Sprintf("  %s, %s, first %s", plural(e.Events, "event", "events"), plural(e.Users, "user", "users"), m.sinceText(e.FirstSeen)))
+	line := lead + mark + ink(&t.Text, e.Class) + ink(&t.Muted, ": ") + ink(&t.Text, oneLine(e.Message))
 	if room := width - cells(counts); cells(line) > room {
 		line = fit(line, max(room, 10), t.Symbols.Ellipsis)
 	}
@@ -342,11 +342,11 @@ func (m *Model) metricsScreen(width, height int) []string {
 	t := m.th
 	r := m.current()
 	if r == nil {
-		return m.box(t.Title.Render("Metrics"), true, width, height, []string{t.Muted.Render("No rollout selected.")})
+		return m.box(ink(&t.Title, "Metrics"), true, width, height, []string{ink(&t.Muted, "No rollout selected.")})
 	}
 	inner := width - 4
 	sym := t.Symbols
-	title := t.Title.Render("Metrics of "+r.Namespace+"/"+r.Name) + t.Muted.Render(" "+sym.Dot+" canary "+sym.Canary+" against stable "+sym.Stable)
+	title := ink(&t.Title, "Metrics of "+r.Namespace+"/"+r.Name) + ink(&t.Muted, " "+sym.Dot+" canary "+sym.Canary+" against stable "+sym.Stable)
 	ev, off := m.evidenceOf(r)
 	lines := m.analysisScreen(r, inner)
 	if len(lines) > 0 {
@@ -356,13 +356,13 @@ func (m *Model) metricsScreen(width, height int) []string {
 		off = ev.MetricsOff
 	}
 	if off != "" && len(ev.Metrics) == 0 {
-		lines = append(lines, t.Muted.Render("Datadog: "+oneLine(off)))
+		lines = append(lines, ink(&t.Muted, "Datadog: "+oneLine(off)))
 	} else {
 		fresh, style := m.freshness(ev.MetricsState)
-		lines = append(lines, t.Muted.Render("Datadog: ")+style.Render(fresh))
+		lines = append(lines, ink(&t.Muted, "Datadog: ")+style.Render(fresh))
 		if ev.MetricLinksOff != "" {
 			for _, l := range wrap(oneLine(ev.MetricLinksOff), inner) {
-				lines = append(lines, t.Muted.Render(l))
+				lines = append(lines, ink(&t.Muted, l))
 			}
 		}
 		for _, mt := range ev.Metrics {
@@ -381,14 +381,14 @@ func (m *Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	t := m.th
 	sym := t.Symbols
 	if mt.Error != "" {
-		return append([]string{t.Text.Render(mt.Name) + " " + t.Bad.Render("query failed: "+oneLine(mt.Error))}, m.metricLink(mt, width)...)
+		return append([]string{ink(&t.Text, mt.Name) + " " + ink(&t.Bad, "query failed: "+oneLine(mt.Error))}, m.metricLink(mt, width)...)
 	}
 	verdict, vstyle := m.verdictText(mt, stale)
 	ratio := "no ratio"
 	if r, ok := mt.Ratio(); ok {
 		ratio = "canary/stable " + ratioText(r, sym.Times)
 	}
-	head := t.Title.Render(mt.Name) + t.Muted.Render(" "+t.Symbols.Dot+" ") + vstyle.Render(ratio+" "+verdict)
+	head := ink(&t.Title, mt.Name) + ink(&t.Muted, " "+t.Symbols.Dot+" ") + vstyle.Render(ratio+" "+verdict)
 	lo, hi := seriesRange(mt.Canary, mt.Stable)
 	label := func(symbol, name string, s metrics.Series) string {
 		return fmt.Sprintf("%s %s %9s ", symbol, name, m.valueText(s, mt.Unit))
@@ -398,9 +398,9 @@ func (m *Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	spark := max(width-cells(cl), 0)
 	out := []string{
 		fit(head, width, sym.Ellipsis),
-		t.Canary.Render(cl + sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
-		t.Stable.Render(sl + sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
-		t.Muted.Render(fit("  "+mt.Query, width, sym.Ellipsis)),
+		ink(&t.Canary, cl + sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
+		ink(&t.Stable, sl + sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
+		ink(&t.Muted, fit("  "+mt.Query, width, sym.Ellipsis)),
 	}
 	return append(out, m.metricLink(mt, width)...)
 }
@@ -411,5 +411,5 @@ func (m *Model) metricLink(mt metrics.Metric, width int) []string {
 	if mt.Link == "" {
 		return nil
 	}
-	return append([]string{m.th.Muted.Render("  graph in Datadog:")}, linkLines(mt.Link, width, m.th.Muted.Render)...)
+	return append([]string{ink(&m.th.Muted, "  graph in Datadog:")}, linkLines(mt.Link, width, m.th.Muted.Render)...)
 }

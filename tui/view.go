@@ -76,7 +76,7 @@ func (m *Model) tooSmall() []string {
 	for i := range out {
 		line := ""
 		if j := i - top; j >= 0 && j < len(text) {
-			line = m.th.Warn.Render(text[j])
+			line = ink(&m.th.Warn, text[j])
 		}
 		out[i] = fit(line, w, "")
 	}
@@ -91,7 +91,7 @@ func (m *Model) header() []string {
 	var b strings.Builder
 	for i, p := range m.headerParts(reconnecting) {
 		if i > 0 {
-			b.WriteString(t.Muted.Render(" " + t.Symbols.Dot + " "))
+			b.WriteString(ink(&t.Muted, " " + t.Symbols.Dot + " "))
 		}
 		b.WriteString(p)
 	}
@@ -108,7 +108,7 @@ func (m *Model) header() []string {
 		if m.health.LastError != nil {
 			err = oneLine(m.health.LastError.Error())
 		}
-		line2 = t.Bad.Render(fmt.Sprintf("%s watch failing%s: %s; showing the last known state, retrying", m.health.Resource, since, err))
+		line2 = ink(&t.Bad, fmt.Sprintf("%s watch failing%s: %s; showing the last known state, retrying", m.health.Resource, since, err))
 	case m.opt.Stepping != nil:
 		line2 = m.steppingStyle().Render(m.stepping.String())
 	}
@@ -124,11 +124,11 @@ func (m *Model) headerParts(reconnecting bool) []string {
 	var state string
 	switch {
 	case reconnecting:
-		state = t.Bad.Render(t.Symbols.Progressing + " reconnecting")
+		state = ink(&t.Bad, t.Symbols.Progressing + " reconnecting")
 	case !m.synced:
-		state = t.Muted.Render("listing rollouts" + t.Symbols.Ellipsis)
+		state = ink(&t.Muted, "listing rollouts" + t.Symbols.Ellipsis)
 	default:
-		state = t.OK.Render(t.Symbols.Healthy + " live")
+		state = ink(&t.OK, t.Symbols.Healthy + " live")
 	}
 	scope := "all namespaces"
 	if m.opt.Namespace != "" {
@@ -172,13 +172,13 @@ func (m *Model) headerParts(reconnecting bool) []string {
 		ctx, label, room = "", "", room+sep
 		scope = fit(whole, min(cells(whole), max(room, 4)), ell)
 	}
-	parts := []string{t.Title.Render("roost")}
+	parts := []string{ink(&t.Title, "roost")}
 	if ctx != "" {
-		parts = append(parts, t.Muted.Render(label)+t.Text.Render(ctx))
+		parts = append(parts, ink(&t.Muted, label)+ink(&t.Text, ctx))
 	}
-	parts = append(parts, t.Text.Render(scope), state)
+	parts = append(parts, ink(&t.Text, scope), state)
 	if m.opt.ReadOnly {
-		parts = append(parts, t.Warn.Render("read-only"))
+		parts = append(parts, ink(&t.Warn, "read-only"))
 	}
 	return parts
 }
@@ -239,7 +239,7 @@ func (m *Model) footer() []string {
 		if i == most-1 && len(text) > most {
 			l += " " + strings.Join(text[most:], " ")
 		}
-		out = append(out, t.StatusBar.Render(fit(" "+style.Inherit(t.StatusBar).Render(l), m.width, t.Symbols.Ellipsis)))
+		out = append(out, ink(&t.StatusBar, fit(" "+style.Inherit(t.StatusBar).Render(l), m.width, t.Symbols.Ellipsis)))
 		if i == most-1 {
 			break
 		}
@@ -255,7 +255,7 @@ func (m *Model) footer() []string {
 			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "clear filter")),
 		})
 	case m.screen == screenHelp:
-		keys = t.Muted.Render("any key: back")
+		keys = ink(&t.Muted, "any key: back")
 	case m.screen == screenError:
 		right := "  " + m.shortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		m.help.SetWidth(m.width - cells(right))
@@ -279,7 +279,7 @@ func (m *Model) footer() []string {
 			left = slices.DeleteFunc(left, func(b key.Binding) bool {
 				return slices.ContainsFunc(m.keys.actionKeys()[:8], func(a *key.Binding) bool { return a.Help() == b.Help() })
 			})
-			prefix = t.Muted.Render("actions off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
+			prefix = ink(&t.Muted, "actions off") + ink(&t.Muted, " "+t.Symbols.Dot+" ")
 		}
 		m.help.SetWidth(m.width - cells(right) - cells(prefix))
 		view := m.shortHelpView(left)
@@ -394,7 +394,7 @@ func (m *Model) helpScreen(width, height int) []string {
 			if i == 0 {
 				head = fit(name, 11, "")
 			}
-			lines = append(lines, t.Key.Render(head)+t.Muted.Render(l))
+			lines = append(lines, ink(&t.Key, head)+ink(&t.Muted, l))
 		}
 	}
 	lines = append(lines, "")
@@ -411,9 +411,9 @@ func (m *Model) helpScreen(width, height int) []string {
 		term(m.headlineTitle(), fmt.Sprintf("the canary's %s as a multiple of stable's: 1.0%s is alike", headlineName(m.opt.Headline), s.Times))
 	}
 	lines = append(lines,
-		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+
-			t.Healthy.Render(s.Healthy+" healthy")+"  "+t.Progressing.Render(s.Progressing+" progressing")+"  "+
-			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"))
+		ink(&t.Stable, s.Stable+" stable")+"  "+ink(&t.Canary, s.Canary+" canary")+"   "+
+			ink(&t.Healthy, s.Healthy+" healthy")+"  "+ink(&t.Progressing, s.Progressing+" progressing")+"  "+
+			ink(&t.Paused, s.Paused+" paused")+"  "+ink(&t.Degraded, s.Degraded+" degraded"))
 	prose := func(style lipgloss.Style, text string) {
 		for _, l := range wrap(text, width-4) {
 			lines = append(lines, style.Render(l))
