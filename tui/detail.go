@@ -159,7 +159,7 @@ func (d rolloutDetail) phaseLines(width int) []string {
 		s += ink(&t.Muted, ": ") + ink(&t.Text, r.Message)
 	}
 	if r.SteppedBy != "" {
-		s += ink(&t.Muted, " " + t.Symbols.Dot + " stepped by " + steppedByName(r.SteppedBy))
+		s += ink(&t.Muted, " "+t.Symbols.Dot+" stepped by "+steppedByName(r.SteppedBy))
 	}
 	return []string{s}
 }
@@ -180,7 +180,7 @@ func (d rolloutDetail) appLines(width int) []string {
 		return nil
 	}
 	t := d.th
-	dot := ink(&t.Muted, " " + t.Symbols.Dot + " ")
+	dot := ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	name := a.Name
 	if a.Namespace != "" && a.Namespace != watch.DefaultArgoCDNamespace {
 		name = a.Namespace + "/" + a.Name
@@ -324,7 +324,7 @@ func (d rolloutDetail) pauseLines() []string {
 	t := d.th
 	inStep := ""
 	if !r.StepSince.IsZero() {
-		inStep = ink(&t.Muted, " " + t.Symbols.Dot + " " + age(d.now.Sub(r.StepSince)) + " in this step")
+		inStep = ink(&t.Muted, " "+t.Symbols.Dot+" "+age(d.now.Sub(r.StepSince))+" in this step")
 	}
 	switch {
 	case r.PauseUntilPromoted:
@@ -425,9 +425,9 @@ func (d rolloutDetail) replicaSetLines(width int) []string {
 func (m *Model) sectionTitle(p panel, text string) string {
 	t := m.th
 	if m.focus == p {
-		return ink(&t.Title, t.Symbols.StepCurrent + " " + text)
+		return ink(&t.Title, t.Symbols.StepCurrent+" "+text)
 	}
-	return ink(&t.Muted, "  " + text)
+	return ink(&t.Muted, "  "+text)
 }
 
 // eventsSection is the newest Events, with who acted.

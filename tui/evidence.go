@@ -119,7 +119,7 @@ func (m *Model) metricsSection(r *watch.Rollout, width, height int) []string {
 		head += ink(&t.Muted, " "+t.Symbols.Dot+" score ") + m.scoreStyle(ev.Score).Render(string(ev.Score))
 	}
 	if ev.MetricsFrom != "" {
-		head += ink(&t.Muted, " " + t.Symbols.Dot + " " + ev.MetricsFrom)
+		head += ink(&t.Muted, " "+t.Symbols.Dot+" "+ev.MetricsFrom)
 	}
 	out := []string{fit(head, width, t.Symbols.Ellipsis)}
 	var lines []string
@@ -301,7 +301,7 @@ func (m *Model) errorsSection(r *watch.Rollout, width, height int) []string {
 		if newCount > 0 {
 			head += ink(&t.Muted, ", ") + ink(&t.Bad, fmt.Sprintf("%d new in canary", newCount))
 		}
-		head += ink(&t.Muted, " " + t.Symbols.Dot + " ")
+		head += ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	}
 	out := []string{fit(head+style.Render(fresh), width, t.Symbols.Ellipsis)}
 	var lines []string
@@ -322,7 +322,7 @@ func (m *Model) errorLine(e metrics.Error, width int, picked bool) string {
 	t := m.th
 	mark := "   "
 	if e.New {
-		mark = ink(&t.Bad, t.Symbols.New + "  ")
+		mark = ink(&t.Bad, t.Symbols.New+"  ")
 	}
 	lead := "  "
 	if picked {
@@ -398,8 +398,8 @@ func (m *Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	spark := max(width-cells(cl), 0)
 	out := []string{
 		fit(head, width, sym.Ellipsis),
-		ink(&t.Canary, cl + sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
-		ink(&t.Stable, sl + sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
+		ink(&t.Canary, cl+sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
+		ink(&t.Stable, sl+sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
 		ink(&t.Muted, fit("  "+mt.Query, width, sym.Ellipsis)),
 	}
 	return append(out, m.metricLink(mt, width)...)

@@ -312,7 +312,7 @@ func (m *Model) overviewPanel(width, height int) []string {
 	var content []string
 	switch {
 	case !m.synced:
-		content = []string{ink(&t.Muted, "Listing rollouts" + t.Symbols.Ellipsis)}
+		content = []string{ink(&t.Muted, "Listing rollouts"+t.Symbols.Ellipsis)}
 	case len(m.all) == 0:
 		where := "any namespace"
 		if m.opt.Namespace != "" {

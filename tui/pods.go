@@ -118,7 +118,7 @@ func (m *Model) podsSection(r *watch.Rollout, width, rows int) []string {
 	}
 	head := m.sectionTitle(panelPods, title)
 	if len(more) > 0 {
-		head += ink(&t.Muted, ", " + strings.Join(more, ", "))
+		head += ink(&t.Muted, ", "+strings.Join(more, ", "))
 	}
 	var cols string
 	if len(pods) > 0 {
@@ -650,7 +650,7 @@ func (m *Model) podScreenView(width, height int) []string {
 		role = ink(&t.Stable, sym.Stable)
 	}
 	title := role + " " + ink(&t.Title, ps.rollout.Namespace+"/"+pod.Name)
-	dot := ink(&t.Muted, " " + sym.Dot + " ")
+	dot := ink(&t.Muted, " "+sym.Dot+" ")
 
 	status := t.Text
 	switch {
@@ -686,7 +686,7 @@ func (m *Model) podScreenView(width, height int) []string {
 	case ps.eventsErr != "":
 		head += ink(&t.Muted, ": ") + ink(&t.Warn, "could not list them: "+ps.eventsErr+"; try `kubectl get events -n "+ps.rollout.Namespace+" --field-selector involvedObject.name="+pod.Name+"`")
 	case ps.eventsAt.IsZero():
-		head += ink(&t.Muted, ": listing" + sym.Ellipsis)
+		head += ink(&t.Muted, ": listing"+sym.Ellipsis)
 	default:
 		head += dot + ink(&t.Muted, "updated "+m.sinceText(ps.eventsAt))
 	}
@@ -722,7 +722,7 @@ func (m *Model) podScreenView(width, height int) []string {
 func (m *Model) logHead() string {
 	t := m.th
 	ps := m.pod
-	dot := ink(&t.Muted, " " + t.Symbols.Dot + " ")
+	dot := ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	head := ink(&t.Title, "Log")
 	if ps.container != "" {
 		head += ink(&t.Muted, " of ") + ink(&t.Text, ps.container)

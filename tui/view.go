@@ -91,7 +91,7 @@ func (m *Model) header() []string {
 	var b strings.Builder
 	for i, p := range m.headerParts(reconnecting) {
 		if i > 0 {
-			b.WriteString(ink(&t.Muted, " " + t.Symbols.Dot + " "))
+			b.WriteString(ink(&t.Muted, " "+t.Symbols.Dot+" "))
 		}
 		b.WriteString(p)
 	}
@@ -124,11 +124,11 @@ func (m *Model) headerParts(reconnecting bool) []string {
 	var state string
 	switch {
 	case reconnecting:
-		state = ink(&t.Bad, t.Symbols.Progressing + " reconnecting")
+		state = ink(&t.Bad, t.Symbols.Progressing+" reconnecting")
 	case !m.synced:
-		state = ink(&t.Muted, "listing rollouts" + t.Symbols.Ellipsis)
+		state = ink(&t.Muted, "listing rollouts"+t.Symbols.Ellipsis)
 	default:
-		state = ink(&t.OK, t.Symbols.Healthy + " live")
+		state = ink(&t.OK, t.Symbols.Healthy+" live")
 	}
 	scope := "all namespaces"
 	if m.opt.Namespace != "" {
