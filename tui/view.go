@@ -110,7 +110,7 @@ func (m *Model) header() []string {
 		}
 		line2 = ink(&t.Bad, fmt.Sprintf("%s watch failing%s: %s; showing the last known state, retrying", m.health.Resource, since, err))
 	case m.opt.Stepping != nil:
-		line2 = m.steppingStyle().Render(m.stepping.String())
+		line2 = ink(m.steppingStyle(), m.stepping.String())
 	}
 	return []string{fit(line1, m.width, t.Symbols.Ellipsis), fit(line2, m.width, t.Symbols.Ellipsis)}
 }
@@ -183,22 +183,22 @@ func (m *Model) headerParts(reconnecting bool) []string {
 	return parts
 }
 
-func (m *Model) steppingStyle() lipgloss.Style {
+func (m *Model) steppingStyle() *lipgloss.Style {
 	switch m.stepping.Kind {
 	case election.SteppingByMe:
 		if m.stepping.External != "" {
-			return m.th.Bad
+			return &m.th.Bad
 		}
-		return m.th.OK
+		return &m.th.OK
 	case election.SteppingByNobody:
-		return m.th.Bad
+		return &m.th.Bad
 	case election.SteppingUnknown:
-		return m.th.Muted
+		return &m.th.Muted
 	}
 	if m.stepping.External != "" {
-		return m.th.Bad
+		return &m.th.Bad
 	}
-	return m.th.Text
+	return &m.th.Text
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
