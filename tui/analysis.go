@@ -342,15 +342,15 @@ func (d analysisDetail) queryLine(m *watch.AnalysisMetric, width int) string {
 // gateLine says what roost's judge gate does with the canary: off, or
 // armed to hold or abort after so many failing rounds, and how many are
 // left before it acts. nil without a gate or a canary.
-func (m Model) gateLine(r *watch.Rollout) []string {
+func (m *Model) gateLine(r *watch.Rollout) []string {
 	gate := m.clusterOf(r).JudgeGate
 	if gate == nil || (r.Canary == nil && r.JudgeHeld == "") {
 		return nil
 	}
 	t := m.th
-	label := t.Muted.Render("Gate   ")
+	label := ink(&t.Muted, "Gate   ")
 	if r.HasAnalysis {
-		return []string{label + t.Muted.Render("judge gate off here: the rollout's AnalysisRuns decide")}
+		return []string{label + ink(&t.Muted, "judge gate off here: the rollout's AnalysisRuns decide")}
 	}
 	g := gate(r)
 	var s string
@@ -377,7 +377,7 @@ func (m Model) gateLine(r *watch.Rollout) []string {
 
 // analysisScreen is the analysis part of the `m` screen: every run kept,
 // each metric with all its counts, its condition and its query.
-func (m Model) analysisScreen(r *watch.Rollout, width int) []string {
+func (m *Model) analysisScreen(r *watch.Rollout, width int) []string {
 	if len(r.Analysis) == 0 && !r.HasAnalysis {
 		return nil
 	}

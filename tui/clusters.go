@@ -228,7 +228,7 @@ func (m *Model) clusterCell(r *watch.Rollout) (string, paint) {
 
 // clustersState is the header's state over several clusters: live when
 // every cluster is, else which are not.
-func (m Model) clustersState() string {
+func (m *Model) clustersState() string {
 	t := m.th
 	var down, listing []string
 	for _, c := range m.clusters {
@@ -241,19 +241,19 @@ func (m Model) clustersState() string {
 	}
 	switch {
 	case len(down) > 0:
-		return t.Bad.Render(t.Symbols.Progressing + " " + strings.Join(down, ", ") + " reconnecting")
+		return ink(&t.Bad, t.Symbols.Progressing+" "+strings.Join(down, ", ")+" reconnecting")
 	case len(listing) == len(m.clusters):
-		return t.Muted.Render("listing rollouts" + t.Symbols.Ellipsis)
+		return ink(&t.Muted, "listing rollouts"+t.Symbols.Ellipsis)
 	case len(listing) > 0:
-		return t.Muted.Render("listing " + strings.Join(listing, ", ") + t.Symbols.Ellipsis)
+		return ink(&t.Muted, "listing "+strings.Join(listing, ", ")+t.Symbols.Ellipsis)
 	}
-	return t.OK.Render(t.Symbols.Healthy + " live")
+	return ink(&t.OK, t.Symbols.Healthy+" live")
 }
 
 // clustersLine is the header's second line over several clusters: what
 // fails in each cluster that fails, else who steps the canaries in each,
 // said once when it is the same everywhere.
-func (m Model) clustersLine() string {
+func (m *Model) clustersLine() string {
 	t := m.th
 	var failing []string
 	for _, c := range m.clusters {
@@ -275,7 +275,7 @@ func (m Model) clustersLine() string {
 		}
 	}
 	if len(failing) > 0 {
-		return t.Bad.Render(strings.Join(failing, " "+t.Symbols.Dot+" "))
+		return ink(&t.Bad, strings.Join(failing, " "+t.Symbols.Dot+" "))
 	}
 	var parts []string
 	same, worst := true, m.clusters[0]
@@ -296,9 +296,9 @@ func (m Model) clustersLine() string {
 	}
 	style := steppingStyleOf(t, worst.stepping)
 	if same && len(parts) == len(m.clusters) {
-		return style.Render("in every cluster, " + m.clusters[0].stepping.String())
+		return ink(style, "in every cluster, "+m.clusters[0].stepping.String())
 	}
-	return style.Render(strings.Join(parts, " "+t.Symbols.Dot+" "))
+	return ink(style, strings.Join(parts, " "+t.Symbols.Dot+" "))
 }
 
 // steppingShort is who steps the canaries of one cluster, in a few words.
@@ -335,7 +335,7 @@ func steppingRank(s election.Stepping) int {
 
 // actorOf is what sends the actions to a cluster's rollouts; nil where
 // this cockpit may not act.
-func (m Model) actorOf(cluster string) Actor {
+func (m *Model) actorOf(cluster string) Actor {
 	if c := m.clusterNamed(cluster); c != nil {
 		return c.Actor
 	}
@@ -344,7 +344,7 @@ func (m Model) actorOf(cluster string) Actor {
 
 // clusterLines say, in the detail of a rollout of a cluster whose watches
 // fail, that what it shows is the last known state; none otherwise.
-func (m Model) clusterLines(r *watch.Rollout, width int) []string {
+func (m *Model) clusterLines(r *watch.Rollout, width int) []string {
 	c := m.clusterNamed(r.Cluster)
 	if !m.multiCluster() || c == nil || c.health.State != watch.Reconnecting {
 		return nil
@@ -352,7 +352,7 @@ func (m Model) clusterLines(r *watch.Rollout, width int) []string {
 	text := fmt.Sprintf("%s %s: its watches fail (%s since %s ago): the last known state, which may be out of date", m.th.Symbols.Progressing, c.Name, c.health.Resource, age(m.now.Sub(c.health.Since)))
 	var out []string
 	for _, l := range wrap(text, width) {
-		out = append(out, m.th.Bad.Render(l))
+		out = append(out, ink(&m.th.Bad, l))
 	}
 	return out
 }

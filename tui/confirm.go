@@ -51,7 +51,7 @@ const (
 
 // newConfirmDialog plans v on each target, the rollouts of group when it
 // is set. It returns nil and why when nothing would be sent to any of them.
-func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
+func newConfirmDialog(v verb, targets []*watch.Rollout, group string, th *themes.Theme, judge func(*watch.Rollout) (string, bool)) (*confirmDialog, string) {
 	c := &confirmDialog{verb: v, group: group, judge: judge}
 	for _, r := range targets {
 		c.plans = append(c.plans, c.plan(r))
@@ -313,24 +313,24 @@ func terminateRuns(ctx context.Context, actor Actor, t actions.Target, runs []st
 
 // Render lists what the action will do to which rollouts, in a frame width
 // cells wide.
-func (c *confirmDialog) Render(t themes.Theme, width int) []string {
+func (c *confirmDialog) Render(t *themes.Theme, width int) []string {
 	inner := width - 4
 	what := plural(c.sendable(), "rollout", "rollouts")
 	if c.group != "" {
 		what = c.group + ": " + what
 	}
-	title := t.Title.Render(fmt.Sprintf("%s %s?", capitalize(c.verb.String()), what))
+	title := ink(&t.Title, fmt.Sprintf("%s %s?", capitalize(c.verb.String()), what))
 	var lines []string
 	shown := 0
 	for _, p := range c.plans {
 		if shown == 8 {
-			lines = append(lines, t.Muted.Render(fmt.Sprintf("%s and %d more", t.Symbols.Ellipsis, len(c.plans)-shown)))
+			lines = append(lines, ink(&t.Muted, fmt.Sprintf("%s and %d more", t.Symbols.Ellipsis, len(c.plans)-shown)))
 			break
 		}
 		shown++
 		if p.skip != "" {
 			for _, l := range wrap(p.key.String()+": skipped: "+p.skip, inner) {
-				lines = append(lines, t.Muted.Render(l))
+				lines = append(lines, ink(&t.Muted, l))
 			}
 			continue
 		}
@@ -342,12 +342,12 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 			if i == 0 {
 				name := p.key.String()
 				if strings.HasPrefix(l, name) {
-					l = t.Title.Render(name) + t.Text.Render(l[len(name):])
+					l = ink(&t.Title, name) + ink(&t.Text, l[len(name):])
 				}
 				lines = append(lines, l)
 				continue
 			}
-			lines = append(lines, t.Text.Render(l))
+			lines = append(lines, ink(&t.Text, l))
 		}
 		if p.evidence != "" {
 			style := t.Muted
@@ -360,16 +360,16 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 		}
 		if p.reverted != "" {
 			for _, l := range wrap("  "+p.reverted, inner) {
-				lines = append(lines, t.Warn.Render(l))
+				lines = append(lines, ink(&t.Warn, l))
 			}
 		}
 	}
 	if c.needsSecondYes() {
 		lines = append(lines, "")
 		if c.armed {
-			lines = append(lines, t.Bad.Render("roost's judge scores a canary here Fail: press y once more to "+c.verb.String()+" anyway, n to send nothing"))
+			lines = append(lines, ink(&t.Bad, "roost's judge scores a canary here Fail: press y once more to "+c.verb.String()+" anyway, n to send nothing"))
 		} else {
-			lines = append(lines, t.Bad.Render("roost's judge scores a canary here Fail: y asks once more before anything is sent"))
+			lines = append(lines, ink(&t.Bad, "roost's judge scores a canary here Fail: y asks once more before anything is sent"))
 		}
 	}
 	if c.verb == verbAbort {
@@ -377,17 +377,17 @@ func (c *confirmDialog) Render(t themes.Theme, width int) []string {
 		switch {
 		case c.editing:
 			c.reason.SetWidth(inner - 10)
-			lines = append(lines, t.Key.Render("Reason: ")+c.reason.View())
+			lines = append(lines, ink(&t.Key, "Reason: ")+c.reason.View())
 		case strings.TrimSpace(c.reason.Value()) != "":
-			lines = append(lines, t.Key.Render("Reason: ")+t.Text.Render(c.reason.Value()))
+			lines = append(lines, ink(&t.Key, "Reason: ")+ink(&t.Text, c.reason.Value()))
 		default:
-			lines = append(lines, t.Muted.Render("Reason: none given; press e to write one everyone will see"))
+			lines = append(lines, ink(&t.Muted, "Reason: none given; press e to write one everyone will see"))
 		}
 	}
 	lines = append(lines, "")
-	yes := t.Key.Render("y") + t.Text.Render(" yes, "+c.verb.String())
-	no := t.Key.Render("n") + t.Text.Render(" no, send nothing")
-	lines = append(lines, yes+t.Muted.Render("   ")+no)
+	yes := ink(&t.Key, "y") + ink(&t.Text, " yes, "+c.verb.String())
+	no := ink(&t.Key, "n") + ink(&t.Text, " no, send nothing")
+	lines = append(lines, yes+ink(&t.Muted, "   ")+no)
 	return frame(t, title, true, width, len(lines)+2, lines)
 }
 

@@ -36,7 +36,7 @@ func cartAt(i int32) *watch.Rollout {
 // action it sends carries the state it was confirmed against.
 func TestConfirmDialogFollowsItsRollout(t *testing.T) {
 	th := themes.Default(nil)
-	c, why := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", th, nil)
+	c, why := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", &th, nil)
 	if c == nil {
 		t.Fatal(why)
 	}
@@ -48,7 +48,7 @@ func TestConfirmDialogFollowsItsRollout(t *testing.T) {
 	if !p.changed || p.expect.Step != 2 || p.expect.Pausing || !strings.Contains(p.effect, "skips step 3/4") {
 		t.Fatalf("after the rollout moved on: %+v", p)
 	}
-	if screen := strings.Join(c.Render(th, 100), "\n"); !strings.Contains(screen, "moved on while this was open; now: skips step 3/4") {
+	if screen := strings.Join(c.Render(&th, 100), "\n"); !strings.Contains(screen, "moved on while this was open; now: skips step 3/4") {
 		t.Errorf("the dialog does not say the rollout moved on:\n%s", screen)
 	}
 	c.refresh(func(rolloutKey) *watch.Rollout { return nil })
@@ -72,7 +72,7 @@ func (a *expectActor) Promote(ctx context.Context, ns, name string) (actions.Res
 }
 
 func TestConfirmDialogSendsTheStateItShowed(t *testing.T) {
-	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", themes.Default(nil), nil)
+	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", ptrTheme(themes.Default(nil)), nil)
 	actor := &expectActor{}
 	msg := c.send(context.Background(), func(string) Actor { return actor })().(actionDoneMsg)
 	if len(actor.got) != 1 || !errors.Is(actor.got[0], actions.ErrMovedOn) {
@@ -89,13 +89,13 @@ func TestConfirmDialogFailNeedsASecondYes(t *testing.T) {
 	judge := func(*watch.Rollout) (string, bool) {
 		return "judge: score Fail; worst error rate 8× stable (canary 8.0% vs 1.0%)", true
 	}
-	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", th, judge)
+	c, _ := newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", &th, judge)
 	k := newKeyMap(false)
 	yes := tea.KeyPressMsg{Code: 'y', Text: "y"}
 	if a, _ := c.onKey(yes, k); a != confirmOpen || !c.armed {
 		t.Fatalf("first y on a failing canary: answer %v armed %v; want the dialog to ask again", a, c.armed)
 	}
-	screen := strings.Join(c.Render(th, 100), "\n")
+	screen := strings.Join(c.Render(&th, 100), "\n")
 	for _, want := range []string{"score Fail", "8× stable", "press y once more"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("the dialog lacks %q:\n%s", want, screen)
@@ -105,8 +105,10 @@ func TestConfirmDialogFailNeedsASecondYes(t *testing.T) {
 		t.Fatalf("second y: %v, want yes", a)
 	}
 	// A passing canary needs one y.
-	c, _ = newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", th, func(*watch.Rollout) (string, bool) { return "judge: score Pass", false })
+	c, _ = newConfirmDialog(verbPromote, []*watch.Rollout{cartAt(1)}, "", &th, func(*watch.Rollout) (string, bool) { return "judge: score Pass", false })
 	if a, _ := c.onKey(yes, k); a != confirmYes {
 		t.Fatalf("y on a passing canary: %v, want yes", a)
 	}
 }
+
+func ptrTheme(t themes.Theme) *themes.Theme { return &t }

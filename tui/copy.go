@@ -46,7 +46,7 @@ func (m Model) copyError() (Model, tea.Cmd, bool) {
 // canary is, the judge's word, the worst metric against stable, the errors
 // new in the canary, and the links to the evidence. It never holds a key
 // or a token: the links are the web apps', not the APIs'.
-func (m Model) rolloutSummary(r *watch.Rollout) string {
+func (m *Model) rolloutSummary(r *watch.Rollout) string {
 	sep := " " + m.th.Symbols.Dot + " "
 	head := keyOf(r).String()
 	if rev := revisionOf(r); rev != "" {

@@ -31,17 +31,17 @@ type detailBlock struct {
 // alone (its phase, problems, steps, pause, pods and ReplicaSets), not on the
 // cockpit's focus, scroll or evidence.
 type rolloutDetail struct {
-	th  themes.Theme
+	th  *themes.Theme
 	now time.Time
 	r   *watch.Rollout
 }
 
 func (d rolloutDetail) weightLine() string {
-	return d.th.Muted.Render("Weight ") + d.th.Text.Render(fmt.Sprintf("desired %d%%, actual %d%% (canary's share of available pods)", d.r.DesiredWeight, d.r.ActualWeight))
+	return ink(&d.th.Muted, "Weight ") + ink(&d.th.Text, fmt.Sprintf("desired %d%%, actual %d%% (canary's share of available pods)", d.r.DesiredWeight, d.r.ActualWeight))
 }
 
 // detailPanel shows the rollout under the cursor.
-func (m Model) detailPanel(width, height int) []string {
+func (m *Model) detailPanel(width, height int) []string {
 	t := m.th
 	r := m.current()
 	focused := m.screen == screenDetail || (m.split() && m.focus != panelList)
@@ -49,13 +49,13 @@ func (m Model) detailPanel(width, height int) []string {
 		return m.groupPanel(g, focused, width, height)
 	}
 	if r == nil {
-		return m.box(t.Title.Render("Detail"), focused, width, height, []string{t.Muted.Render("No rollout selected: pick one in the list with up/down (k/j).")})
+		return m.box(ink(&t.Title, "Detail"), focused, width, height, []string{ink(&t.Muted, "No rollout selected: pick one in the list with up/down (k/j).")})
 	}
 	inner := width - 4
 	style, sym := t.Phase(string(r.Phase))
-	title := style.Render(sym) + " " + t.Title.Render(keyOf(r).String())
+	title := style.Render(sym) + " " + ink(&t.Title, keyOf(r).String())
 	if r.StepsTotal > 0 {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Text.Render(stepTitle(r))
+		title += ink(&t.Muted, " "+t.Symbols.Dot+" ") + ink(&t.Text, stepTitle(r))
 	}
 
 	d := rolloutDetail{th: t, now: m.now, r: r}
@@ -157,10 +157,10 @@ func (d rolloutDetail) phaseLines(width int) []string {
 	style, _ := t.Phase(string(r.Phase))
 	s := style.Render(string(r.Phase))
 	if r.Message != "" {
-		s += t.Muted.Render(": ") + t.Text.Render(r.Message)
+		s += ink(&t.Muted, ": ") + ink(&t.Text, r.Message)
 	}
 	if r.SteppedBy != "" {
-		s += t.Muted.Render(" " + t.Symbols.Dot + " stepped by " + steppedByName(r.SteppedBy))
+		s += ink(&t.Muted, " "+t.Symbols.Dot+" stepped by "+steppedByName(r.SteppedBy))
 	}
 	return []string{s}
 }
@@ -181,22 +181,22 @@ func (d rolloutDetail) appLines(width int) []string {
 		return nil
 	}
 	t := d.th
-	dot := t.Muted.Render(" " + t.Symbols.Dot + " ")
+	dot := ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	name := a.Name
 	if a.Namespace != "" && a.Namespace != watch.DefaultArgoCDNamespace {
 		name = a.Namespace + "/" + a.Name
 	}
-	head := t.Muted.Render("Argo CD ") + t.Text.Render(name)
+	head := ink(&t.Muted, "Argo CD ") + ink(&t.Text, name)
 	if !a.Known {
 		mark := "its tracking annotation"
 		if a.ByLabel {
 			mark = "its instance label"
 		}
-		full := head + t.Muted.Render(" (from "+mark+"; Application not readable: project, sync and health unknown)")
+		full := head + ink(&t.Muted, " (from "+mark+"; Application not readable: project, sync and health unknown)")
 		if cells(full) <= width {
 			return []string{full}
 		}
-		return []string{fit(head+t.Muted.Render(" (Application not readable)"), width, t.Symbols.Ellipsis)}
+		return []string{fit(head+ink(&t.Muted, " (Application not readable)"), width, t.Symbols.Ellipsis)}
 	}
 	var state []string
 	for _, s := range []string{a.Sync, a.Health} {
@@ -215,18 +215,18 @@ func (d rolloutDetail) appLines(width int) []string {
 	if a.Reverts() {
 		autoStyle = t.Warn
 	}
-	full := head + dot + t.Muted.Render("project ") + t.Text.Render(a.Project)
+	full := head + dot + ink(&t.Muted, "project ") + ink(&t.Text, a.Project)
 	for _, s := range state {
-		full += dot + t.Text.Render(s)
+		full += dot + ink(&t.Text, s)
 	}
 	full += dot + autoStyle.Render(auto)
 	if cells(full) <= width {
 		return []string{full}
 	}
 	// Narrow: the same in fewer cells.
-	compact := head + dot + t.Text.Render(a.Project)
+	compact := head + dot + ink(&t.Text, a.Project)
 	if len(state) > 0 {
-		compact += dot + t.Text.Render(strings.Join(state, "/"))
+		compact += dot + ink(&t.Text, strings.Join(state, "/"))
 	}
 	if short != "" {
 		compact += dot + autoStyle.Render(short)
@@ -252,12 +252,12 @@ func (d rolloutDetail) problemLines(width int) []string {
 			by = " (by " + r.AbortedBy + ")"
 		}
 		for _, l := range wrap(t.Symbols.Degraded+" Aborted: "+reason+by+". Retry with r, or push a fixed version.", width) {
-			out = append(out, t.Bad.Render(l))
+			out = append(out, ink(&t.Bad, l))
 		}
 	}
 	if r.InvalidSpec != "" {
 		for _, l := range wrap(t.Symbols.Degraded+" Invalid spec, roost will not step it: "+r.InvalidSpec, width) {
-			out = append(out, t.Bad.Render(l))
+			out = append(out, ink(&t.Bad, l))
 		}
 	}
 	return out
@@ -269,24 +269,24 @@ func (d rolloutDetail) stepLines(width int) []string {
 	t := d.th
 	sym := t.Symbols
 	if len(r.Steps) == 0 {
-		return []string{t.Muted.Render("Steps  none: the canary goes straight to 100%")}
+		return []string{ink(&t.Muted, "Steps  none: the canary goes straight to 100%")}
 	}
-	sep := " " + t.Muted.Render("-") + " "
-	label := t.Muted.Render("Steps  ")
+	sep := " " + ink(&t.Muted, "-") + " "
+	label := ink(&t.Muted, "Steps  ")
 	var parts []string
 	for _, s := range r.Steps {
 		text := stepLabel(s)
 		switch s.State {
 		case watch.StepDone:
-			parts = append(parts, t.OK.Render(sym.StepDone+" "+text))
+			parts = append(parts, ink(&t.OK, sym.StepDone+" "+text))
 		case watch.StepCurrent:
-			parts = append(parts, t.Title.Render(sym.StepCurrent+" "+text))
+			parts = append(parts, ink(&t.Title, sym.StepCurrent+" "+text))
 		default:
-			parts = append(parts, t.Muted.Render(sym.StepPending+" "+text))
+			parts = append(parts, ink(&t.Muted, sym.StepPending+" "+text))
 		}
 	}
 	if int(r.StepIndex) >= len(r.Steps) {
-		parts = append(parts, t.OK.Render(sym.StepDone+" done"))
+		parts = append(parts, ink(&t.OK, sym.StepDone+" done"))
 	}
 	// Join into as few lines as the width allows.
 	var out []string
@@ -325,20 +325,20 @@ func (d rolloutDetail) pauseLines() []string {
 	t := d.th
 	inStep := ""
 	if !r.StepSince.IsZero() {
-		inStep = t.Muted.Render(" " + t.Symbols.Dot + " " + age(d.now.Sub(r.StepSince)) + " in this step")
+		inStep = ink(&t.Muted, " "+t.Symbols.Dot+" "+age(d.now.Sub(r.StepSince))+" in this step")
 	}
 	switch {
 	case r.PauseUntilPromoted:
-		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("waiting for a promote: press p") + inStep}
+		return []string{ink(&t.Muted, "Pause  ") + ink(&t.Paused, "waiting for a promote: press p") + inStep}
 	case r.JudgeHeld != "":
-		return []string{t.Muted.Render("Held   ") + t.Degraded.Render("by roost's judge: "+r.JudgeHeld) +
-			t.Muted.Render("; p promotes past it (the judge then counts afresh), a aborts") + inStep}
+		return []string{ink(&t.Muted, "Held   ") + ink(&t.Degraded, "by roost's judge: "+r.JudgeHeld) +
+			ink(&t.Muted, "; p promotes past it (the judge then counts afresh), a aborts") + inStep}
 	case r.ManuallyPaused:
-		return []string{t.Muted.Render("Pause  ") + t.Paused.Render("paused by hand (spec.paused): p resumes it") + inStep}
+		return []string{ink(&t.Muted, "Pause  ") + ink(&t.Paused, "paused by hand (spec.paused): p resumes it") + inStep}
 	case r.Paused && !r.PauseEnds.IsZero():
-		return []string{t.Muted.Render("Pause  ") + t.Paused.Render(countdown(r.PauseEnds.Sub(d.now))+" left") + t.Muted.Render(", then the next step starts by itself") + inStep}
+		return []string{ink(&t.Muted, "Pause  ") + ink(&t.Paused, countdown(r.PauseEnds.Sub(d.now))+" left") + ink(&t.Muted, ", then the next step starts by itself") + inStep}
 	case inStep != "":
-		return []string{t.Muted.Render("Since  ") + t.Text.Render(age(d.now.Sub(r.StepSince))+" in this step")}
+		return []string{ink(&t.Muted, "Since  ") + ink(&t.Text, age(d.now.Sub(r.StepSince))+" in this step")}
 	}
 	return nil
 }
@@ -356,13 +356,13 @@ func (d rolloutDetail) podsBar(width int) string {
 	if r.Stable != nil {
 		sReady, sTotal = int(r.Stable.Ready), int(max(r.Stable.Total, r.Stable.Desired))
 	}
-	left := t.Muted.Render("Pods   ") + t.Canary.Render(fmt.Sprintf("%s canary %d/%d", sym.Canary, cReady, cTotal)) + " "
-	right := " " + t.Stable.Render(fmt.Sprintf("%d/%d stable %s", sReady, sTotal, sym.Stable))
+	left := ink(&t.Muted, "Pods   ") + ink(&t.Canary, fmt.Sprintf("%s canary %d/%d", sym.Canary, cReady, cTotal)) + " "
+	right := " " + ink(&t.Stable, fmt.Sprintf("%d/%d stable %s", sReady, sTotal, sym.Stable))
 	barWidth := min(width-cells(left)-cells(right), 40)
 	total := cTotal + sTotal
 	switch {
 	case total == 0:
-		return left + t.Muted.Render("no pods") + right
+		return left + ink(&t.Muted, "no pods") + right
 	case barWidth < 4:
 		return left + right
 	}
@@ -379,8 +379,8 @@ func (d rolloutDetail) podsBar(width int) string {
 		sr += sn
 		sn = 0
 	}
-	bar := t.Canary.Render(strings.Repeat(sym.BarCanary, cr)) + t.Muted.Render(strings.Repeat(sym.BarEmpty, cn)) +
-		t.Muted.Render(strings.Repeat(sym.BarEmpty, sn)) + t.Stable.Render(strings.Repeat(sym.BarStable, sr))
+	bar := ink(&t.Canary, strings.Repeat(sym.BarCanary, cr)) + ink(&t.Muted, strings.Repeat(sym.BarEmpty, cn)) +
+		ink(&t.Muted, strings.Repeat(sym.BarEmpty, sn)) + ink(&t.Stable, strings.Repeat(sym.BarStable, sr))
 	return left + bar + right
 }
 
@@ -415,28 +415,28 @@ func (d rolloutDetail) replicaSetLines(width int) []string {
 			images[i] = img[strings.LastIndex(img, "/")+1:]
 		}
 		line := style.Render(fmt.Sprintf("%s %-6s", x.symbol, x.role)) + " " +
-			t.Text.Render(fmt.Sprintf("%s rev %s %s", x.rs.Name, x.rs.Revision, strings.Join(images, ","))) +
-			t.Muted.Render(fmt.Sprintf("  %d/%d ready  %s", x.rs.Ready, x.rs.Total, strings.Join(roles, " ")))
+			ink(&t.Text, fmt.Sprintf("%s rev %s %s", x.rs.Name, x.rs.Revision, strings.Join(images, ","))) +
+			ink(&t.Muted, fmt.Sprintf("  %d/%d ready  %s", x.rs.Ready, x.rs.Total, strings.Join(roles, " ")))
 		out = append(out, fit(line, width, t.Symbols.Ellipsis))
 	}
 	return out
 }
 
 // sectionTitle marks the section that has the keys.
-func (m Model) sectionTitle(p panel, text string) string {
+func (m *Model) sectionTitle(p panel, text string) string {
 	t := m.th
 	if m.focus == p {
-		return t.Title.Render(t.Symbols.StepCurrent + " " + text)
+		return ink(&t.Title, t.Symbols.StepCurrent+" "+text)
 	}
-	return t.Muted.Render("  " + text)
+	return ink(&t.Muted, "  "+text)
 }
 
 // eventsSection is the newest Events, with who acted.
-func (m Model) eventsSection(r *watch.Rollout, width, height int) []string {
+func (m *Model) eventsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	out := []string{m.sectionTitle(panelEvents, "Events, newest first")}
 	if len(r.Events) == 0 {
-		return append(out, t.Muted.Render("  none yet"))
+		return append(out, ink(&t.Muted, "  none yet"))
 	}
 	var lines []string
 	for _, e := range r.Events {
@@ -448,7 +448,7 @@ func (m Model) eventsSection(r *watch.Rollout, width, height int) []string {
 		if e.Type == "Warning" {
 			style = t.Warn
 		}
-		lines = append(lines, fit(t.Muted.Render(fitLeft(ageOr(e.Time, m.now), 4, ""))+" "+style.Render(e.Reason)+t.Muted.Render(" ")+t.Text.Render(oneLine(msg)), width, t.Symbols.Ellipsis))
+		lines = append(lines, fit(ink(&t.Muted, fitLeft(ageOr(e.Time, m.now), 4, ""))+" "+style.Render(e.Reason)+ink(&t.Muted, " ")+ink(&t.Text, oneLine(msg)), width, t.Symbols.Ellipsis))
 	}
 	return append(out, scrolled(lines, m.scroll[panelEvents], height-1)...)
 }

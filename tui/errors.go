@@ -53,7 +53,7 @@ type errorDetailMsg struct {
 }
 
 // errorsOf is what the errors panel lists for r.
-func (m Model) errorsOf(r *watch.Rollout) []metrics.Error {
+func (m *Model) errorsOf(r *watch.Rollout) []metrics.Error {
 	if r == nil {
 		return nil
 	}
@@ -137,7 +137,7 @@ func (m *Model) scrollError(d int) {
 
 // currentError is the open error as the latest poll lists it, else as it was
 // last listed.
-func (m Model) currentError() metrics.Error {
+func (m *Model) currentError() metrics.Error {
 	o := m.errOpen
 	for _, r := range m.all {
 		if keyOf(r) == o.key {
@@ -152,19 +152,19 @@ func (m Model) currentError() metrics.Error {
 }
 
 // errorScreen is the open error over the whole width.
-func (m Model) errorScreen(width, height int) []string {
+func (m *Model) errorScreen(width, height int) []string {
 	t := m.th
 	o := m.errOpen
 	e := m.currentError()
-	title := t.Title.Render("Error in "+o.key.Namespace+"/"+o.key.Name) + t.Muted.Render(" "+t.Symbols.Dot+" Bugsnag")
+	title := ink(&t.Title, "Error in "+o.key.Namespace+"/"+o.key.Name) + ink(&t.Muted, " "+t.Symbols.Dot+" Bugsnag")
 	if e.New {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Bad.Render(t.Symbols.New+" new in the canary")
+		title += ink(&t.Muted, " "+t.Symbols.Dot+" ") + ink(&t.Bad, t.Symbols.New+" new in the canary")
 	}
 	return m.box(title, true, width, height, scrolled(m.errorLines(width-4), o.scroll, height-2))
 }
 
 // errorLines is the error screen's text at width: never cut, wrapped.
-func (m Model) errorLines(width int) []string {
+func (m *Model) errorLines(width int) []string {
 	t := m.th
 	sym := t.Symbols
 	e := m.currentError()
@@ -197,7 +197,7 @@ func (m Model) errorLines(width int) []string {
 		para(t.Muted.Render, strings.Join(about, " "+sym.Dot+" "))
 	}
 	if e.URL != "" {
-		lines = append(lines, t.Muted.Render("Bugsnag:"))
+		lines = append(lines, ink(&t.Muted, "Bugsnag:"))
 		lines = append(lines, linkLines(e.URL, width, t.Text.Render)...)
 	} else {
 		para(t.Muted.Render, "Bugsnag: no link yet: Bugsnag has not said where the project's dashboard is; roost asks again at the next poll")
@@ -253,12 +253,12 @@ func (m Model) errorLines(width int) []string {
 					if j == 0 {
 						lead = sym.StepCurrent + " "
 					}
-					lines = append(lines, t.Text.Render(lead+l))
+					lines = append(lines, ink(&t.Text, lead+l))
 				}
 				continue
 			}
 			for _, l := range wrap(at, width-2) {
-				lines = append(lines, t.Muted.Render("  "+l))
+				lines = append(lines, ink(&t.Muted, "  "+l))
 			}
 		}
 		if more := len(x.Frames) - len(shown); more > 0 {

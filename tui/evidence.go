@@ -14,7 +14,7 @@ import (
 
 // evidenceOf is what is known beyond Kubernetes of r, and why not, when
 // nothing is.
-func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
+func (m *Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 	if c := m.clusterOf(r); c.Evidence == nil {
 		return metrics.Evidence{MetricsOff: orOff(cmp.Or(c.MetricsOff, m.opt.MetricsOff)), ErrorsOff: orOff(cmp.Or(c.ErrorsOff, m.opt.ErrorsOff))}, ""
 	}
@@ -31,7 +31,7 @@ func (m Model) evidenceOf(r *watch.Rollout) (metrics.Evidence, string) {
 // judgeOf is what a promote dialog says of r's canary: the judge's score,
 // the worst metric against stable and the errors new in the canary; and
 // whether the score is Fail.
-func (m Model) judgeOf(r *watch.Rollout) (string, bool) {
+func (m *Model) judgeOf(r *watch.Rollout) (string, bool) {
 	if m.clusterOf(r).Evidence == nil {
 		return "", false
 	}
@@ -69,7 +69,7 @@ func orOff(s string) string {
 
 // freshness says how current one source's evidence is: never a stale value
 // shown as if it were fresh.
-func (m Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
+func (m *Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
 	t := m.th
 	switch {
 	case f.Stale:
@@ -95,19 +95,19 @@ func (m Model) freshness(f metrics.Freshness) (string, lipgloss.Style) {
 
 // offLine is a section's one line when its source is off (why: off, else
 // sideOff) and there is nothing to show.
-func (m Model) offLine(p panel, title, off, sideOff string, empty bool, width int) (string, bool) {
+func (m *Model) offLine(p panel, title, off, sideOff string, empty bool, width int) (string, bool) {
 	if off == "" {
 		off = sideOff
 	}
 	if off == "" || !empty {
 		return "", false
 	}
-	return fit(m.sectionTitle(p, title)+m.th.Muted.Render(": "+oneLine(off)), width, m.th.Symbols.Ellipsis), true
+	return fit(m.sectionTitle(p, title)+ink(&m.th.Muted, ": "+oneLine(off)), width, m.th.Symbols.Ellipsis), true
 }
 
 // metricsSection is one line per metric, canary against stable, under a
 // title that says how fresh they are. At most height lines.
-func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
+func (m *Model) metricsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	ev, off := m.evidenceOf(r)
 	title := "Metrics, Datadog"
@@ -115,12 +115,12 @@ func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
 		return []string{line}
 	}
 	fresh, style := m.freshness(ev.MetricsState)
-	head := m.sectionTitle(panelMetrics, title) + t.Muted.Render(" "+t.Symbols.Dot+" ") + style.Render(fresh)
+	head := m.sectionTitle(panelMetrics, title) + ink(&t.Muted, " "+t.Symbols.Dot+" ") + style.Render(fresh)
 	if ev.Score != "" && ev.Score != metrics.ScoreNoData && !ev.MetricsState.Stale {
-		head += t.Muted.Render(" "+t.Symbols.Dot+" score ") + m.scoreStyle(ev.Score).Render(string(ev.Score))
+		head += ink(&t.Muted, " "+t.Symbols.Dot+" score ") + m.scoreStyle(ev.Score).Render(string(ev.Score))
 	}
 	if ev.MetricsFrom != "" {
-		head += t.Muted.Render(" " + t.Symbols.Dot + " " + ev.MetricsFrom)
+		head += ink(&t.Muted, " "+t.Symbols.Dot+" "+ev.MetricsFrom)
 	}
 	out := []string{fit(head, width, t.Symbols.Ellipsis)}
 	var lines []string
@@ -130,7 +130,7 @@ func (m Model) metricsSection(r *watch.Rollout, width, height int) []string {
 	return append(out, scrolled(lines, m.scroll[panelMetrics], height-1)...)
 }
 
-func (m Model) scoreStyle(s metrics.Score) lipgloss.Style {
+func (m *Model) scoreStyle(s metrics.Score) lipgloss.Style {
 	switch s {
 	case metrics.ScorePass:
 		return m.th.OK
@@ -144,12 +144,12 @@ func (m Model) scoreStyle(s metrics.Score) lipgloss.Style {
 
 // metricLine: name, canary and stable latest values, their ratio and the
 // verdict, then both series as sparklines on one scale.
-func (m Model) metricLine(mt metrics.Metric, width int, stale bool) string {
+func (m *Model) metricLine(mt metrics.Metric, width int, stale bool) string {
 	t := m.th
 	sym := t.Symbols
 	name := fit(mt.Name, 12, sym.Ellipsis)
 	if mt.Error != "" {
-		return fit("  "+t.Text.Render(name)+" "+t.Bad.Render("query failed: "+oneLine(mt.Error)), width, sym.Ellipsis)
+		return fit("  "+ink(&t.Text, name)+" "+ink(&t.Bad, "query failed: "+oneLine(mt.Error)), width, sym.Ellipsis)
 	}
 	canary := m.valueText(mt.Canary, mt.Unit)
 	stable := m.valueText(mt.Stable, mt.Unit)
@@ -158,21 +158,21 @@ func (m Model) metricLine(mt metrics.Metric, width int, stale bool) string {
 		ratio = ratioText(r, sym.Times)
 	}
 	verdict, vstyle := m.verdictText(mt, stale)
-	line := "  " + t.Text.Render(name) + " " +
-		t.Canary.Render(sym.Canary+" "+fitLeft(canary, 9, sym.Ellipsis)) + "  " +
-		t.Stable.Render(sym.Stable+" "+fitLeft(stable, 9, sym.Ellipsis)) + "  " +
+	line := "  " + ink(&t.Text, name) + " " +
+		ink(&t.Canary, sym.Canary+" "+fitLeft(canary, 9, sym.Ellipsis)) + "  " +
+		ink(&t.Stable, sym.Stable+" "+fitLeft(stable, 9, sym.Ellipsis)) + "  " +
 		vstyle.Render(fitLeft(ratio, 6, "")+" "+fit(verdict, 7, "")) + " "
 	if spark := width - cells(line) - 5; spark >= 8 {
 		lo, hi := seriesRange(mt.Canary, mt.Stable)
 		half := spark / 2
-		line += t.Canary.Render(sparkline(mt.Canary, half, lo, hi, sym.Spark)) + "  " + t.Stable.Render(sparkline(mt.Stable, spark-half, lo, hi, sym.Spark))
+		line += ink(&t.Canary, sparkline(mt.Canary, half, lo, hi, sym.Spark)) + "  " + ink(&t.Stable, sparkline(mt.Stable, spark-half, lo, hi, sym.Spark))
 	}
 	return fit(line, width, sym.Ellipsis)
 }
 
 // valueText is a side's latest value in the metric's unit, or why there is
 // none.
-func (m Model) valueText(s metrics.Series, unit string) string {
+func (m *Model) valueText(s metrics.Series, unit string) string {
 	if !s.Found {
 		return "no data"
 	}
@@ -208,7 +208,7 @@ func formatValue(v float64, unit string) string {
 }
 
 // verdictText words the judge's verdict, coloured by whether it is bad.
-func (m Model) verdictText(mt metrics.Metric, stale bool) (string, lipgloss.Style) {
+func (m *Model) verdictText(mt metrics.Metric, stale bool) (string, lipgloss.Style) {
 	t := m.th
 	if stale {
 		return "stale", t.Warn
@@ -279,7 +279,7 @@ func sparkline(s metrics.Series, width int, lo, hi float64, levels string) strin
 }
 
 // errorsSection lists the canary stage's Bugsnag errors, new ones marked.
-func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
+func (m *Model) errorsSection(r *watch.Rollout, width, height int) []string {
 	t := m.th
 	ev, off := m.evidenceOf(r)
 	title := "Errors, Bugsnag canary stage"
@@ -293,16 +293,16 @@ func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
 			newCount++
 		}
 	}
-	head := m.sectionTitle(panelErrors, title) + t.Muted.Render(" "+t.Symbols.Dot+" ")
+	head := m.sectionTitle(panelErrors, title) + ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	switch {
 	case len(ev.Errors) == 0 && !ev.ErrorsState.FetchedAt.IsZero():
-		head += t.OK.Render("none since the canary began") + t.Muted.Render(" "+t.Symbols.Dot+" ")
+		head += ink(&t.OK, "none since the canary began") + ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	case len(ev.Errors) > 0:
-		head += t.Text.Render(plural(len(ev.Errors), "error", "errors"))
+		head += ink(&t.Text, plural(len(ev.Errors), "error", "errors"))
 		if newCount > 0 {
-			head += t.Muted.Render(", ") + t.Bad.Render(fmt.Sprintf("%d new in canary", newCount))
+			head += ink(&t.Muted, ", ") + ink(&t.Bad, fmt.Sprintf("%d new in canary", newCount))
 		}
-		head += t.Muted.Render(" " + t.Symbols.Dot + " ")
+		head += ink(&t.Muted, " "+t.Symbols.Dot+" ")
 	}
 	out := []string{fit(head+style.Render(fresh), width, t.Symbols.Ellipsis)}
 	var lines []string
@@ -319,18 +319,18 @@ func (m Model) errorsSection(r *watch.Rollout, width, height int) []string {
 }
 
 // errorLine is one error on one line; picked marks the one enter opens.
-func (m Model) errorLine(e metrics.Error, width int, picked bool) string {
+func (m *Model) errorLine(e metrics.Error, width int, picked bool) string {
 	t := m.th
 	mark := "   "
 	if e.New {
-		mark = t.Bad.Render(t.Symbols.New + "  ")
+		mark = ink(&t.Bad, t.Symbols.New+"  ")
 	}
 	lead := "  "
 	if picked {
-		lead = t.Key.Render(t.Symbols.Cursor) + " "
+		lead = ink(&t.Key, t.Symbols.Cursor) + " "
 	}
-	counts := t.Muted.Render(fmt.Sprintf("  %s, %s, first %s", plural(e.Events, "event", "events"), plural(e.Users, "user", "users"), m.sinceText(e.FirstSeen)))
-	line := lead + mark + t.Text.Render(e.Class) + t.Muted.Render(": ") + t.Text.Render(oneLine(e.Message))
+	counts := ink(&t.Muted, fmt.Sprintf("  %s, %s, first %s", plural(e.Events, "event", "events"), plural(e.Users, "user", "users"), m.sinceText(e.FirstSeen)))
+	line := lead + mark + ink(&t.Text, e.Class) + ink(&t.Muted, ": ") + ink(&t.Text, oneLine(e.Message))
 	if room := width - cells(counts); cells(line) > room {
 		line = fit(line, max(room, 10), t.Symbols.Ellipsis)
 	}
@@ -339,15 +339,15 @@ func (m Model) errorLine(e metrics.Error, width int, picked bool) string {
 
 // metricsScreen is `m`: the evidence of one rollout over the whole width,
 // each metric with a chart of both sides.
-func (m Model) metricsScreen(width, height int) []string {
+func (m *Model) metricsScreen(width, height int) []string {
 	t := m.th
 	r := m.current()
 	if r == nil {
-		return m.box(t.Title.Render("Metrics"), true, width, height, []string{t.Muted.Render("No rollout selected.")})
+		return m.box(ink(&t.Title, "Metrics"), true, width, height, []string{ink(&t.Muted, "No rollout selected.")})
 	}
 	inner := width - 4
 	sym := t.Symbols
-	title := t.Title.Render("Metrics of "+r.Namespace+"/"+r.Name) + t.Muted.Render(" "+sym.Dot+" canary "+sym.Canary+" against stable "+sym.Stable)
+	title := ink(&t.Title, "Metrics of "+r.Namespace+"/"+r.Name) + ink(&t.Muted, " "+sym.Dot+" canary "+sym.Canary+" against stable "+sym.Stable)
 	ev, off := m.evidenceOf(r)
 	lines := m.analysisScreen(r, inner)
 	if len(lines) > 0 {
@@ -357,13 +357,13 @@ func (m Model) metricsScreen(width, height int) []string {
 		off = ev.MetricsOff
 	}
 	if off != "" && len(ev.Metrics) == 0 {
-		lines = append(lines, t.Muted.Render("Datadog: "+oneLine(off)))
+		lines = append(lines, ink(&t.Muted, "Datadog: "+oneLine(off)))
 	} else {
 		fresh, style := m.freshness(ev.MetricsState)
-		lines = append(lines, t.Muted.Render("Datadog: ")+style.Render(fresh))
+		lines = append(lines, ink(&t.Muted, "Datadog: ")+style.Render(fresh))
 		if ev.MetricLinksOff != "" {
 			for _, l := range wrap(oneLine(ev.MetricLinksOff), inner) {
-				lines = append(lines, t.Muted.Render(l))
+				lines = append(lines, ink(&t.Muted, l))
 			}
 		}
 		for _, mt := range ev.Metrics {
@@ -378,18 +378,18 @@ func (m Model) metricsScreen(width, height int) []string {
 }
 
 // metricChart is a metric's values and a sparkline per side over the window.
-func (m Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
+func (m *Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	t := m.th
 	sym := t.Symbols
 	if mt.Error != "" {
-		return append([]string{t.Text.Render(mt.Name) + " " + t.Bad.Render("query failed: "+oneLine(mt.Error))}, m.metricLink(mt, width)...)
+		return append([]string{ink(&t.Text, mt.Name) + " " + ink(&t.Bad, "query failed: "+oneLine(mt.Error))}, m.metricLink(mt, width)...)
 	}
 	verdict, vstyle := m.verdictText(mt, stale)
 	ratio := "no ratio"
 	if r, ok := mt.Ratio(); ok {
 		ratio = "canary/stable " + ratioText(r, sym.Times)
 	}
-	head := t.Title.Render(mt.Name) + t.Muted.Render(" "+t.Symbols.Dot+" ") + vstyle.Render(ratio+" "+verdict)
+	head := ink(&t.Title, mt.Name) + ink(&t.Muted, " "+t.Symbols.Dot+" ") + vstyle.Render(ratio+" "+verdict)
 	lo, hi := seriesRange(mt.Canary, mt.Stable)
 	label := func(symbol, name string, s metrics.Series) string {
 		return fmt.Sprintf("%s %s %9s ", symbol, name, m.valueText(s, mt.Unit))
@@ -399,18 +399,18 @@ func (m Model) metricChart(mt metrics.Metric, width int, stale bool) []string {
 	spark := max(width-cells(cl), 0)
 	out := []string{
 		fit(head, width, sym.Ellipsis),
-		t.Canary.Render(cl + sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
-		t.Stable.Render(sl + sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
-		t.Muted.Render(fit("  "+mt.Query, width, sym.Ellipsis)),
+		ink(&t.Canary, cl+sparkline(mt.Canary, spark, lo, hi, sym.Spark)),
+		ink(&t.Stable, sl+sparkline(mt.Stable, spark, lo, hi, sym.Spark)),
+		ink(&t.Muted, fit("  "+mt.Query, width, sym.Ellipsis)),
 	}
 	return append(out, m.metricLink(mt, width)...)
 }
 
 // metricLink is the metric's graph in Datadog, the whole address over as
 // many lines as it takes.
-func (m Model) metricLink(mt metrics.Metric, width int) []string {
+func (m *Model) metricLink(mt metrics.Metric, width int) []string {
 	if mt.Link == "" {
 		return nil
 	}
-	return append([]string{m.th.Muted.Render("  graph in Datadog:")}, linkLines(mt.Link, width, m.th.Muted.Render)...)
+	return append([]string{ink(&m.th.Muted, "  graph in Datadog:")}, linkLines(mt.Link, width, m.th.Muted.Render)...)
 }

@@ -286,7 +286,7 @@ func (m *Model) markGroup(g *rowGroup) {
 }
 
 // groupLine renders group g's line: its name, its combined state, its marks.
-func (m Model) groupLine(g int, selected bool, width int) string {
+func (m *Model) groupLine(g int, selected bool, width int) string {
 	t := m.th
 	sym := t.Symbols
 	grp := &m.groups[g]
@@ -315,38 +315,38 @@ func (m Model) groupLine(g int, selected bool, width int) string {
 		marks = dot + fmt.Sprintf("%d of %d marked", marked, len(rows))
 	}
 	if selected {
-		return t.Selected.Render(fit(cursor+mark+grp.title+summary+marks, width, sym.Ellipsis))
+		return ink(&t.Selected, fit(cursor+mark+grp.title+summary+marks, width, sym.Ellipsis))
 	}
 	return fit(cursor+m.paint.marked.on(mark)+m.paint.title.on(grp.title)+m.paint.muted.on(summary)+m.paint.marked.on(marks), width, sym.Ellipsis)
 }
 
 // groupPanel is the detail panel while the cursor is on a group line: the
 // group's state, what the keys do to it, and its rollouts.
-func (m Model) groupPanel(g *rowGroup, focused bool, width, height int) []string {
+func (m *Model) groupPanel(g *rowGroup, focused bool, width, height int) []string {
 	t := m.th
 	inner := width - 4
 	rows := m.rows[g.start:g.end]
 	var lines []string
 	for _, l := range wrap(m.groupSummary(rows), inner) {
-		lines = append(lines, t.Text.Render(l))
+		lines = append(lines, ink(&t.Text, l))
 	}
 	hint := "Read-only: no key acts on it."
 	if !m.opt.ReadOnly {
 		hint = fmt.Sprintf("space marks its %s in view; p, P, a or r acts on all of them, asking first with what each will do.", plural(len(rows), "rollout", "rollouts"))
 	}
 	for _, l := range wrap(hint, inner) {
-		lines = append(lines, t.Muted.Render(l))
+		lines = append(lines, ink(&t.Muted, l))
 	}
 	lines = append(lines, "")
 	for i, r := range rows {
 		if len(lines) == height-3 && i < len(rows)-1 {
-			lines = append(lines, t.Muted.Render(fmt.Sprintf("%s %d more", t.Symbols.More, len(rows)-i)))
+			lines = append(lines, ink(&t.Muted, fmt.Sprintf("%s %d more", t.Symbols.More, len(rows)-i)))
 			break
 		}
 		name := keyOf(r).String()
-		lines = append(lines, fit(t.Text.Render(name)+t.Muted.Render(": "+watch.StateWord(r)), inner, t.Symbols.Ellipsis))
+		lines = append(lines, fit(ink(&t.Text, name)+ink(&t.Muted, ": "+watch.StateWord(r)), inner, t.Symbols.Ellipsis))
 	}
-	return m.box(t.Title.Render(capitalize(m.groupName(g))), focused, width, height, lines)
+	return m.box(ink(&t.Title, capitalize(m.groupName(g))), focused, width, height, lines)
 }
 
 // groupSummary is a group's combined state: by cluster for the same

@@ -471,7 +471,7 @@ func TestSelfHealWarning(t *testing.T) {
 	}
 	// Self-heal turned off while the dialog is open: the warning goes, and
 	// the rollout is not said to have moved on.
-	c, _ := newConfirmDialog(verbUndo, []*watch.Rollout{cartAt(1)}, "", dark(t), nil)
+	c, _ := newConfirmDialog(verbUndo, []*watch.Rollout{cartAt(1)}, "", ptrTheme(dark(t)), nil)
 	if c.plans[0].reverted == "" {
 		t.Fatal("undo on cart: no self-heal warning")
 	}
@@ -522,7 +522,7 @@ func TestDetailNamesTheApplication(t *testing.T) {
 	}
 	// Narrow, the line keeps the self-heal in fewer cells.
 	r := cartAt(1)
-	d := rolloutDetail{th: dark(t), r: r}
+	d := rolloutDetail{th: ptrTheme(dark(t)), r: r}
 	if got := strings.TrimSpace(ansi.Strip(d.appLines(56)[0])); got != "Argo CD shop-cart · shop · Synced/Suspended · self-heal" {
 		t.Errorf("at 56 cells: %q", got)
 	}

@@ -156,10 +156,10 @@ type accessState struct {
 // message. Components render from it; commands never touch it.
 type Model struct {
 	ctx  context.Context
-	opt  Options
+	opt  *Options
 	keys keyMap
 	help help.Model
-	th   themes.Theme
+	th   *themes.Theme
 	// paint is th's cell styles, reduced for speed.
 	paint paints
 	now   time.Time
@@ -208,7 +208,7 @@ type Model struct {
 	errOpen   *openError
 	details   map[string]detailState
 
-	filter    textinput.Model
+	filter    *textinput.Model
 	filtering bool
 
 	confirm *confirmDialog
@@ -236,6 +236,8 @@ type Model struct {
 	firstFrame *sync.Once
 	// bell remembers what needed you at the last delivery.
 	bell bellState
+	// memo keeps parts of the frame that did not change (see viewMemo).
+	memo *viewMemo
 }
 
 // New builds the cockpit; ctx bounds every command it runs.
@@ -248,7 +250,7 @@ func New(ctx context.Context, opt Options) Model {
 	}
 	m := Model{
 		ctx:      ctx,
-		opt:      opt,
+		opt:      &opt,
 		help:     help.New(),
 		marked:   map[rolloutKey]bool{},
 		access:   map[accessKey]accessState{},
@@ -259,13 +261,15 @@ func New(ctx context.Context, opt Options) Model {
 		height:   24,
 
 		firstFrame: &sync.Once{},
+		memo:       &viewMemo{help: map[string]string{}},
 	}
 	m.now = opt.Now()
 	m.grouping = opt.Grouping
 	if m.grouping == "" || m.grouping == watch.GroupService && !m.multiCluster() {
 		m.grouping = watch.GroupNone
 	}
-	m.filter = textinput.New()
+	filter := textinput.New()
+	m.filter = &filter
 	m.filter.Prompt = "/"
 	m.filter.Placeholder = "name, namespace, app or project"
 	m.filter.CharLimit = 64
@@ -297,7 +301,10 @@ func New(ctx context.Context, opt Options) Model {
 
 // setTheme styles the bubbles from the theme: no colour of their own.
 func (m *Model) setTheme(t themes.Theme) {
-	m.th = t
+	m.th = &t
+	if m.memo != nil {
+		clear(m.memo.help)
+	}
 	m.paint = paintsOf(t)
 	m.help.Styles = help.Styles{
 		Ellipsis:       t.Muted,
@@ -797,7 +804,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	if m.filtering {
 		var cmd tea.Cmd
-		m.filter, cmd = m.filter.Update(msg)
+		*m.filter, cmd = m.filter.Update(msg)
 		return m, cmd
 	}
 	if m.confirm != nil {
@@ -1141,7 +1148,7 @@ func (m Model) onFilterKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	var cmd tea.Cmd
-	m.filter, cmd = m.filter.Update(msg)
+	*m.filter, cmd = m.filter.Update(msg)
 	m.picked = true
 	m.applyFilter()
 	return m, cmd

@@ -300,7 +300,7 @@ func urgencyTitle(u watch.Urgency) string {
 }
 
 // overviewPanel renders the list of rollouts in a panel of width×height.
-func (m Model) overviewPanel(width, height int) []string {
+func (m *Model) overviewPanel(width, height int) []string {
 	t := m.th
 	inner := width - 4
 	count := fmt.Sprintf(" %d", len(m.all))
@@ -308,7 +308,7 @@ func (m Model) overviewPanel(width, height int) []string {
 		// A filter hides some: say how many of them are in view.
 		count = fmt.Sprintf(" %d of %d", len(m.rows), len(m.all))
 	}
-	title := t.Title.Render("Rollouts") + t.Muted.Render(count)
+	title := ink(&t.Title, "Rollouts") + ink(&t.Muted, count)
 	needYou := 0
 	for _, r := range m.all {
 		if m.urgencyOf(r) <= watch.UrgencyAwaitingPromotion {
@@ -316,30 +316,30 @@ func (m Model) overviewPanel(width, height int) []string {
 		}
 	}
 	if needYou > 0 {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Warn.Render(fmt.Sprintf("%d need you", needYou))
+		title += ink(&t.Muted, " "+t.Symbols.Dot+" ") + ink(&t.Warn, fmt.Sprintf("%d need you", needYou))
 	}
 	if n := len(m.marked); n > 0 {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + t.Marked.Render(fmt.Sprintf("%d marked", n))
+		title += ink(&t.Muted, " "+t.Symbols.Dot+" ") + ink(&t.Marked, fmt.Sprintf("%d marked", n))
 	}
 	if m.filtering || m.filter.Value() != "" {
-		title += t.Muted.Render(" "+t.Symbols.Dot+" ") + m.filter.View()
+		title += ink(&t.Muted, " "+t.Symbols.Dot+" ") + m.filter.View()
 	}
 	body := height - 2
 	var content []string
 	switch {
 	case !m.synced:
-		content = []string{t.Muted.Render("Listing rollouts" + t.Symbols.Ellipsis)}
+		content = []string{ink(&t.Muted, "Listing rollouts"+t.Symbols.Ellipsis)}
 	case len(m.all) == 0:
 		where := "any namespace"
 		if m.opt.Namespace != "" {
 			where = "namespace " + m.opt.Namespace
 		}
 		for _, l := range wrap(fmt.Sprintf("No rollouts in %s. roost shows Argo Rollouts Rollouts (argoproj.io/v1alpha1): create one, or look elsewhere with -n NAMESPACE or -A.", where), inner) {
-			content = append(content, t.Muted.Render(l))
+			content = append(content, ink(&t.Muted, l))
 		}
 	case len(m.rows) == 0:
 		for _, l := range wrap(fmt.Sprintf("No rollout matches %q. Press / then ctrl+c to clear the filter.", m.filter.Value()), inner) {
-			content = append(content, t.Muted.Render(l))
+			content = append(content, ink(&t.Muted, l))
 		}
 	default:
 		content = m.overviewRows(inner, body)
@@ -350,7 +350,7 @@ func (m Model) overviewPanel(width, height int) []string {
 // overviewRows is the column header and as many rows as fit in height,
 // scrolled so that the cursor shows, with a title line per urgency, or,
 // grouped, a group line per Application or AppProject.
-func (m Model) overviewRows(width, height int) []string {
+func (m *Model) overviewRows(width, height int) []string {
 	t := m.th
 	const prefix = 4 // cursor, mark, phase symbol, space
 	cols, widths, gap := layoutColumns(m.overviewColumns(), m.rows, width-prefix)
@@ -369,7 +369,7 @@ func (m Model) overviewRows(width, height int) []string {
 		}
 		head.WriteString(cellText(c, widths[i], c.title))
 	}
-	lines := []string{t.Muted.Render(head.String())}
+	lines := []string{ink(&t.Muted, head.String())}
 
 	// Lay the lines out first, cheaply, and render only those in view:
 	// with hundreds of rollouts the frame costs what the screen shows.
@@ -381,7 +381,7 @@ func (m Model) overviewRows(width, height int) []string {
 		case l.group >= 0:
 			lines = append(lines, m.groupLine(l.group, m.onGroup && m.groups[l.group].start == m.cursor, width))
 		case l.row < 0:
-			lines = append(lines, t.Muted.Render(urgencyTitle(l.urgency)))
+			lines = append(lines, ink(&t.Muted, urgencyTitle(l.urgency)))
 		default:
 			lines = append(lines, m.overviewRow(m.rows[l.row], cols, widths, space, l.row == m.cursor && !m.onGroup, width))
 		}
@@ -393,7 +393,7 @@ func (m Model) overviewRows(width, height int) []string {
 		}
 	}
 	if below > 0 {
-		lines = append(lines, t.Muted.Render(fmt.Sprintf("%s %d more", t.Symbols.More, below)))
+		lines = append(lines, ink(&t.Muted, fmt.Sprintf("%s %d more", t.Symbols.More, below)))
 	}
 	return lines
 }
@@ -479,7 +479,7 @@ func (m *Model) overviewRow(r *watch.Rollout, cols []column, widths []int, space
 				b.WriteString(fit(s, widths[i], sym.Ellipsis))
 			}
 		}
-		return t.Selected.Render(fit(b.String(), width, sym.Ellipsis))
+		return ink(&t.Selected, fit(b.String(), width, sym.Ellipsis))
 	}
 	var b strings.Builder
 	b.WriteString(cursor + m.paint.marked.on(mark) + phasePaint.on(phaseSym) + " ")

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"strings"
+	"sync"
 
 	"charm.land/lipgloss/v2"
 
@@ -51,7 +52,7 @@ func paintsOf(t themes.Theme) paints {
 }
 
 // phase is the paint and symbol of a rollout phase, as Theme.Phase says.
-func (p paints) phase(t themes.Theme, phase string) (paint, string) {
+func (p paints) phase(t *themes.Theme, phase string) (paint, string) {
 	_, sym := t.Phase(phase)
 	switch phase {
 	case "Healthy":
@@ -64,4 +65,46 @@ func (p paints) phase(t themes.Theme, phase string) (paint, string) {
 		return p.degraded, sym
 	}
 	return p.muted, sym
+}
+
+// inks holds, per theme style (by its address in a Theme the cockpit
+// holds), its paint, or nil when the style does more than colour its text.
+var inks sync.Map
+
+// ink is s.Render(text), without a lipgloss layout when the style only
+// colours and the text is one line: the detail panel renders a hundred
+// short texts a frame, and a layout each was half of the frame's time.
+// The styles' addresses stay valid for as long as their Theme: a Model
+// replaces its theme whole (setTheme).
+func ink(s *lipgloss.Style, text string) string {
+	if text == "" || strings.ContainsAny(text, "\n\t\r") {
+		return s.Render(text)
+	}
+	v, ok := inks.Load(s)
+	if !ok {
+		var p *paint
+		if onlyColours(*s) {
+			np := newPaint(*s)
+			p = &np
+		}
+		v, _ = inks.LoadOrStore(s, p)
+	}
+	if p := v.(*paint); p != nil {
+		return p.pre + text + p.post
+	}
+	return s.Render(text)
+}
+
+// onlyColours says whether s styles text without laying it out: no size,
+// padding, margin, border, transform or link, and no underline or
+// strike-through (which lipgloss draws word by word).
+func onlyColours(s lipgloss.Style) bool {
+	pt, pr, pb, pl := s.GetPadding()
+	mt, mr, mb, ml := s.GetMargin()
+	_, bt, br, bb, bl := s.GetBorder()
+	link, _ := s.GetHyperlink()
+	return s.GetWidth() == 0 && s.GetHeight() == 0 && s.GetMaxWidth() == 0 && s.GetMaxHeight() == 0 &&
+		pt+pr+pb+pl == 0 && mt+mr+mb+ml == 0 && !bt && !br && !bb && !bl &&
+		s.GetTransform() == nil && link == "" && !s.GetUnderline() && !s.GetStrikethrough() &&
+		!s.GetUnderlineSpaces() && !s.GetStrikethroughSpaces()
 }

@@ -83,7 +83,7 @@ func nodeText(node string, width int, tail string) string {
 
 // podsSection is the pods panel: a title line that heads the columns, then
 // rows pods from the one the scroll or the cursor shows.
-func (m Model) podsSection(r *watch.Rollout, width, rows int) []string {
+func (m *Model) podsSection(r *watch.Rollout, width, rows int) []string {
 	t := m.th
 	p := m.paint
 	pods := r.Pods
@@ -118,7 +118,7 @@ func (m Model) podsSection(r *watch.Rollout, width, rows int) []string {
 	}
 	head := m.sectionTitle(panelPods, title)
 	if len(more) > 0 {
-		head += t.Muted.Render(", " + strings.Join(more, ", "))
+		head += ink(&t.Muted, ", "+strings.Join(more, ", "))
 	}
 	var cols string
 	if len(pods) > 0 {
@@ -137,7 +137,7 @@ func (m Model) podsSection(r *watch.Rollout, width, rows int) []string {
 
 // podRow is one pod: cursor, role, name, ready containers, status,
 // restarts, node, age.
-func (m Model) podRow(pod *watch.PodInfo, cursor bool, nameW, nodeW int) string {
+func (m *Model) podRow(pod *watch.PodInfo, cursor bool, nameW, nodeW int) string {
 	p := m.paint
 	sym := m.th.Symbols
 	var b strings.Builder
@@ -638,21 +638,21 @@ const podEventsShown = 6
 
 // podScreenView is the pod screen: what the pod is, its Events, then its
 // log to the bottom.
-func (m Model) podScreenView(width, height int) []string {
+func (m *Model) podScreenView(width, height int) []string {
 	t := m.th
 	ps := m.pod
 	inner := width - 4
 	pod, live := m.livePod()
 	sym := t.Symbols
-	role := t.Muted.Render(sym.StepPending)
+	role := ink(&t.Muted, sym.StepPending)
 	switch pod.Role {
 	case watch.PodOfCanary:
-		role = t.Canary.Render(sym.Canary)
+		role = ink(&t.Canary, sym.Canary)
 	case watch.PodOfStable:
-		role = t.Stable.Render(sym.Stable)
+		role = ink(&t.Stable, sym.Stable)
 	}
-	title := role + " " + t.Title.Render(ps.rollout.Namespace+"/"+pod.Name)
-	dot := t.Muted.Render(" " + sym.Dot + " ")
+	title := role + " " + ink(&t.Title, ps.rollout.Namespace+"/"+pod.Name)
+	dot := ink(&t.Muted, " "+sym.Dot+" ")
 
 	status := t.Text
 	switch {
@@ -670,35 +670,35 @@ func (m Model) podScreenView(width, height int) []string {
 		node = "none yet"
 	}
 	about := status.Render(pod.Status()) + dot + restarts.Render(plural(int(pod.Restarts), "restart", "restarts")) + dot +
-		t.Text.Render(fmt.Sprintf("ready %d/%d", pod.ReadyContainers, pod.Containers)) + dot +
-		t.Text.Render(pod.Role.String()+" of "+ps.rollout.Name) + dot + t.Muted.Render("age ") + t.Text.Render(ageOr(pod.Created, m.now))
+		ink(&t.Text, fmt.Sprintf("ready %d/%d", pod.ReadyContainers, pod.Containers)) + dot +
+		ink(&t.Text, pod.Role.String()+" of "+ps.rollout.Name) + dot + ink(&t.Muted, "age ") + ink(&t.Text, ageOr(pod.Created, m.now))
 	if rest := inner - cells(about) - 8; rest > 0 {
-		about += dot + t.Muted.Render("node ") + t.Text.Render(nodeText(node, rest, sym.Ellipsis))
+		about += dot + ink(&t.Muted, "node ") + ink(&t.Text, nodeText(node, rest, sym.Ellipsis))
 	}
 	if !live {
-		about = t.Warn.Render("gone: the pod was deleted; as last seen: ") + about
+		about = ink(&t.Warn, "gone: the pod was deleted; as last seen: ") + about
 	}
 	lines := []string{fit(about, inner, sym.Ellipsis)}
 
 	// Events.
-	head := t.Title.Render("Events") + t.Muted.Render(", newest first")
+	head := ink(&t.Title, "Events") + ink(&t.Muted, ", newest first")
 	switch {
 	case m.sources(ps.rollout.Cluster).PodEvents == nil:
-		head += t.Muted.Render(": this cockpit has no source of Events")
+		head += ink(&t.Muted, ": this cockpit has no source of Events")
 	case ps.eventsErr != "":
-		head += t.Muted.Render(": ") + t.Warn.Render("could not list them: "+ps.eventsErr+"; try `kubectl get events -n "+ps.rollout.Namespace+" --field-selector involvedObject.name="+pod.Name+"`")
+		head += ink(&t.Muted, ": ") + ink(&t.Warn, "could not list them: "+ps.eventsErr+"; try `kubectl get events -n "+ps.rollout.Namespace+" --field-selector involvedObject.name="+pod.Name+"`")
 	case ps.eventsAt.IsZero():
-		head += t.Muted.Render(": listing" + sym.Ellipsis)
+		head += ink(&t.Muted, ": listing"+sym.Ellipsis)
 	default:
-		head += dot + t.Muted.Render("updated "+m.sinceText(ps.eventsAt))
+		head += dot + ink(&t.Muted, "updated "+m.sinceText(ps.eventsAt))
 	}
 	lines = append(lines, fit(head, inner, sym.Ellipsis))
 	if !ps.eventsAt.IsZero() && len(ps.events) == 0 {
-		lines = append(lines, t.Muted.Render("  none: the API server keeps Events about an hour"))
+		lines = append(lines, ink(&t.Muted, "  none: the API server keeps Events about an hour"))
 	}
 	for i, e := range ps.events {
 		if i == podEventsShown {
-			lines = append(lines, t.Muted.Render(fmt.Sprintf("  %d older", len(ps.events)-i)))
+			lines = append(lines, ink(&t.Muted, fmt.Sprintf("  %d older", len(ps.events)-i)))
 			break
 		}
 		style := t.Text
@@ -709,8 +709,8 @@ func (m Model) podScreenView(width, height int) []string {
 		if e.Count > 1 {
 			count = fmt.Sprintf(" (%d×)", e.Count)
 		}
-		lines = append(lines, fit(" "+t.Muted.Render(fitLeft(ageOr(e.Time, m.now), 4, ""))+" "+style.Render(e.Reason)+t.Muted.Render(count+" ")+
-			t.Text.Render(oneLine(e.Message)), inner, sym.Ellipsis))
+		lines = append(lines, fit(" "+ink(&t.Muted, fitLeft(ageOr(e.Time, m.now), 4, ""))+" "+style.Render(e.Reason)+ink(&t.Muted, count+" ")+
+			ink(&t.Text, oneLine(e.Message)), inner, sym.Ellipsis))
 	}
 
 	// The log, to the bottom.
@@ -721,34 +721,34 @@ func (m Model) podScreenView(width, height int) []string {
 }
 
 // logHead titles the log: which container, how much, whether it follows.
-func (m Model) logHead() string {
+func (m *Model) logHead() string {
 	t := m.th
 	ps := m.pod
-	dot := t.Muted.Render(" " + t.Symbols.Dot + " ")
-	head := t.Title.Render("Log")
+	dot := ink(&t.Muted, " "+t.Symbols.Dot+" ")
+	head := ink(&t.Title, "Log")
 	if ps.container != "" {
-		head += t.Muted.Render(" of ") + t.Text.Render(ps.container)
+		head += ink(&t.Muted, " of ") + ink(&t.Text, ps.container)
 	}
 	if ps.scroll == 0 {
-		head += t.Muted.Render(fmt.Sprintf(", last %d lines", logTailLines))
+		head += ink(&t.Muted, fmt.Sprintf(", last %d lines", logTailLines))
 	}
 	switch {
 	case ps.connecting:
-		head += dot + t.Muted.Render("connecting"+t.Symbols.Ellipsis)
+		head += dot + ink(&t.Muted, "connecting"+t.Symbols.Ellipsis)
 	case ps.streaming:
-		head += dot + t.OK.Render("following") + t.Muted.Render(" (f stops)")
+		head += dot + ink(&t.OK, "following") + ink(&t.Muted, " (f stops)")
 	case !ps.follow:
-		head += dot + t.Warn.Render("not following") + t.Muted.Render(" (f follows)")
+		head += dot + ink(&t.Warn, "not following") + ink(&t.Muted, " (f follows)")
 	}
 	if ps.scroll > 0 {
-		head += dot + t.Muted.Render(plural(ps.scroll, "line", "lines")+" up, G: to the last")
+		head += dot + ink(&t.Muted, plural(ps.scroll, "line", "lines")+" up, G: to the last")
 	}
 	return head
 }
 
 // logLines is the log's window of height rows, lines wrapped to width, the
 // last line at the bottom unless scrolled up; or why there is none.
-func (m Model) logLines(width, height int) []string {
+func (m *Model) logLines(width, height int) []string {
 	t := m.th
 	ps := m.pod
 	if height <= 0 {
@@ -757,16 +757,16 @@ func (m Model) logLines(width, height int) []string {
 	var out []string
 	if ps.logProblem != "" {
 		for _, l := range wrap(ps.logProblem, width-2) {
-			out = append(out, "  "+t.Warn.Render(l))
+			out = append(out, "  "+ink(&t.Warn, l))
 		}
 	}
 	if len(ps.logs.lines) == 0 {
 		switch {
 		case ps.logProblem != "":
 		case ps.connecting:
-			out = append(out, t.Muted.Render("  asking the API server for the log"+t.Symbols.Ellipsis))
+			out = append(out, ink(&t.Muted, "  asking the API server for the log"+t.Symbols.Ellipsis))
 		default:
-			out = append(out, t.Muted.Render("  no log lines yet"))
+			out = append(out, ink(&t.Muted, "  no log lines yet"))
 		}
 		return out[:min(len(out), height)]
 	}
@@ -780,7 +780,7 @@ func (m Model) logLines(width, height int) []string {
 	for i := end - 1; i >= 0 && len(rows) < room; i-- {
 		wrapped := wrap(ps.logs.lines[i], width-2)
 		for j := len(wrapped) - 1; j >= 0 && len(rows) < room; j-- {
-			rows = append(rows, "  "+t.Text.Render(wrapped[j]))
+			rows = append(rows, "  "+ink(&t.Text, wrapped[j]))
 		}
 	}
 	for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {

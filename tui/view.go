@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func (m Model) Render() string {
 	return strings.Join(lines, "\n")
 }
 
-func (m Model) tooSmall() []string {
+func (m *Model) tooSmall() []string {
 	w, h := max(m.width, 1), max(m.height, 1)
 	x := m.th.Symbols.Times
 	msg := fmt.Sprintf("Terminal too small: %d%s%d. roost needs at least %d%s%d: enlarge the pane, or zoom it (tmux: prefix z).", m.width, x, m.height, minWidth, x, minHeight)
@@ -75,7 +76,7 @@ func (m Model) tooSmall() []string {
 	for i := range out {
 		line := ""
 		if j := i - top; j >= 0 && j < len(text) {
-			line = m.th.Warn.Render(text[j])
+			line = ink(&m.th.Warn, text[j])
 		}
 		out[i] = fit(line, w, "")
 	}
@@ -84,13 +85,13 @@ func (m Model) tooSmall() []string {
 
 // header is two lines: where roost looks and whether it is connected, then
 // who steps the canaries (or, while reconnecting, what fails).
-func (m Model) header() []string {
+func (m *Model) header() []string {
 	t := m.th
 	reconnecting := m.health.State == watch.Reconnecting
 	var b strings.Builder
 	for i, p := range m.headerParts(reconnecting) {
 		if i > 0 {
-			b.WriteString(t.Muted.Render(" " + t.Symbols.Dot + " "))
+			b.WriteString(ink(&t.Muted, " "+t.Symbols.Dot+" "))
 		}
 		b.WriteString(p)
 	}
@@ -109,9 +110,9 @@ func (m Model) header() []string {
 		if m.health.LastError != nil {
 			err = oneLine(m.health.LastError.Error())
 		}
-		line2 = t.Bad.Render(fmt.Sprintf("%s watch failing%s: %s; showing the last known state, retrying", m.health.Resource, since, err))
+		line2 = ink(&t.Bad, fmt.Sprintf("%s watch failing%s: %s; showing the last known state, retrying", m.health.Resource, since, err))
 	case m.opt.Stepping != nil:
-		line2 = m.steppingStyle().Render(m.stepping.String())
+		line2 = ink(m.steppingStyle(), m.stepping.String())
 	}
 	return []string{fit(line1, m.width, t.Symbols.Ellipsis), fit(line2, m.width, t.Symbols.Ellipsis)}
 }
@@ -120,18 +121,18 @@ func (m Model) header() []string {
 // roost is live or reconnecting, and read-only, are never cut; the context
 // (an EKS ARN can take 70 cells) and then the scope give way, cut in the
 // middle where their ends tell clusters apart.
-func (m Model) headerParts(reconnecting bool) []string {
+func (m *Model) headerParts(reconnecting bool) []string {
 	t := m.th
 	var state string
 	switch {
 	case m.multiCluster():
 		state = m.clustersState()
 	case reconnecting:
-		state = t.Bad.Render(t.Symbols.Progressing + " reconnecting")
+		state = ink(&t.Bad, t.Symbols.Progressing+" reconnecting")
 	case !m.synced:
-		state = t.Muted.Render("listing rollouts" + t.Symbols.Ellipsis)
+		state = ink(&t.Muted, "listing rollouts"+t.Symbols.Ellipsis)
 	default:
-		state = t.OK.Render(t.Symbols.Healthy + " live")
+		state = ink(&t.OK, t.Symbols.Healthy+" live")
 	}
 	scope := "all namespaces"
 	switch {
@@ -185,36 +186,36 @@ func (m Model) headerParts(reconnecting bool) []string {
 		ctx, label, room = "", "", room+sep
 		scope = fit(whole, min(cells(whole), max(room, 4)), ell)
 	}
-	parts := []string{t.Title.Render("roost")}
+	parts := []string{ink(&t.Title, "roost")}
 	if ctx != "" {
-		parts = append(parts, t.Muted.Render(label)+t.Text.Render(ctx))
+		parts = append(parts, ink(&t.Muted, label)+ink(&t.Text, ctx))
 	}
-	parts = append(parts, t.Text.Render(scope), state)
+	parts = append(parts, ink(&t.Text, scope), state)
 	if m.opt.ReadOnly {
-		parts = append(parts, t.Warn.Render("read-only"))
+		parts = append(parts, ink(&t.Warn, "read-only"))
 	}
 	return parts
 }
 
-func (m Model) steppingStyle() lipgloss.Style { return steppingStyleOf(m.th, m.stepping) }
+func (m *Model) steppingStyle() *lipgloss.Style { return steppingStyleOf(m.th, m.stepping) }
 
 // steppingStyleOf is the colour of what the header says of s.
-func steppingStyleOf(t themes.Theme, s election.Stepping) lipgloss.Style {
+func steppingStyleOf(t *themes.Theme, s election.Stepping) *lipgloss.Style {
 	switch s.Kind {
 	case election.SteppingByMe:
 		if s.External != "" {
-			return t.Bad
+			return &t.Bad
 		}
-		return t.OK
+		return &t.OK
 	case election.SteppingByNobody:
-		return t.Bad
+		return &t.Bad
 	case election.SteppingUnknown:
-		return t.Muted
+		return &t.Muted
 	}
 	if s.External != "" {
-		return t.Bad
+		return &t.Bad
 	}
-	return t.Text
+	return &t.Text
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -223,7 +224,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 const statusLines = 3
 
 // footer is the status line and the keys.
-func (m Model) footer() []string {
+func (m *Model) footer() []string {
 	t := m.th
 	st := m.status
 	if st.text == "" {
@@ -255,7 +256,7 @@ func (m Model) footer() []string {
 		if i == most-1 && len(text) > most {
 			l += " " + strings.Join(text[most:], " ")
 		}
-		out = append(out, t.StatusBar.Render(fit(" "+style.Inherit(t.StatusBar).Render(l), m.width, t.Symbols.Ellipsis)))
+		out = append(out, ink(&t.StatusBar, fit(" "+style.Inherit(t.StatusBar).Render(l), m.width, t.Symbols.Ellipsis)))
 		if i == most-1 {
 			break
 		}
@@ -264,25 +265,25 @@ func (m Model) footer() []string {
 	var keys string
 	switch {
 	case m.confirm != nil:
-		keys = m.help.ShortHelpView(m.confirm.footerKeys(m.keys))
+		keys = m.shortHelpView(m.confirm.footerKeys(m.keys))
 	case m.filtering:
-		keys = m.help.ShortHelpView([]key.Binding{
+		keys = m.shortHelpView([]key.Binding{
 			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "keep filter")),
 			key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "clear filter")),
 		})
 	case m.screen == screenHelp:
-		keys = t.Muted.Render("any key: back")
+		keys = ink(&t.Muted, "any key: back")
 	case m.screen == screenError:
-		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		right := "  " + m.shortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		m.help.SetWidth(m.width - cells(right))
-		keys = fit(m.help.ShortHelpView([]key.Binding{
+		keys = fit(m.shortHelpView([]key.Binding{
 			m.keys.Back, m.keys.Copy,
 			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp(m.keys.Up.Help().Key+" "+m.keys.Down.Help().Key, "scroll")),
 			key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "read event again")),
 		}), m.width-cells(right), t.Symbols.Ellipsis) + right
 	default:
 		// Help and quit stay on the right, whatever the width.
-		right := "  " + m.help.ShortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
+		right := "  " + m.shortHelpView([]key.Binding{m.keys.Help, m.keys.Quit})
 		left := m.keys.shortHelp(m.screen, m.focus == panelPods && m.detailShown(), m.current())
 		if m.focus == panelErrors && len(m.errorsOf(m.current())) > 0 {
 			left = append([]key.Binding{openErrorKey}, left...)
@@ -295,13 +296,13 @@ func (m Model) footer() []string {
 			left = slices.DeleteFunc(left, func(b key.Binding) bool {
 				return slices.ContainsFunc(m.keys.actionKeys()[:8], func(a *key.Binding) bool { return a.Help() == b.Help() })
 			})
-			prefix = t.Muted.Render("actions off") + t.Muted.Render(" "+t.Symbols.Dot+" ")
+			prefix = ink(&t.Muted, "actions off") + ink(&t.Muted, " "+t.Symbols.Dot+" ")
 		}
 		m.help.SetWidth(m.width - cells(right) - cells(prefix))
-		view := m.help.ShortHelpView(left)
+		view := m.shortHelpView(left)
 		if m.screen == screenOverview {
 			// v comes last, where it fits whole.
-			if withGroup := m.help.ShortHelpView(append(left, m.keys.Group)); cells(withGroup) <= m.width-cells(right)-cells(prefix) && strings.HasSuffix(ansi.Strip(withGroup), m.keys.Group.Help().Desc) {
+			if withGroup := m.shortHelpView(append(left, m.keys.Group)); cells(withGroup) <= m.width-cells(right)-cells(prefix) && strings.HasSuffix(ansi.Strip(withGroup), m.keys.Group.Help().Desc) {
 				view = withGroup
 			}
 		}
@@ -312,7 +313,7 @@ func (m Model) footer() []string {
 
 // actionsOff says why the action keys do nothing for the rollout in front of
 // the person, or "" when they work.
-func (m Model) actionsOff() string {
+func (m *Model) actionsOff() string {
 	if m.opt.ReadOnly {
 		return "read-only (--readonly): actions are off"
 	}
@@ -329,7 +330,7 @@ func (m Model) actionsOff() string {
 }
 
 // borderStyle draws a panel's frame in the theme's border or accent colour.
-func borderStyle(th themes.Theme, focused bool) lipgloss.Style {
+func borderStyle(th *themes.Theme, focused bool) lipgloss.Style {
 	if focused {
 		return colored(th.FocusedPanel.GetBorderTopForeground())
 	}
@@ -345,13 +346,13 @@ func colored(c color.Color) lipgloss.Style {
 }
 
 // box frames content in a panel of width×height in the cockpit's theme.
-func (m Model) box(title string, focused bool, width, height int, content []string) []string {
+func (m *Model) box(title string, focused bool, width, height int, content []string) []string {
 	return frame(m.th, title, focused, width, height, content)
 }
 
 // frame frames content in a panel of width×height with title in its top
 // border; the focused panel has a heavier frame, not only another colour.
-func frame(th themes.Theme, title string, focused bool, width, height int, content []string) []string {
+func frame(th *themes.Theme, title string, focused bool, width, height int, content []string) []string {
 	if height < 2 || width < 4 {
 		return block("", width, height, "")
 	}
@@ -402,7 +403,7 @@ func capitalize(s string) string {
 }
 
 // helpScreen is `?`: every key, what the symbols mean, where the logs are.
-func (m Model) helpScreen(width, height int) []string {
+func (m *Model) helpScreen(width, height int) []string {
 	t := m.th
 	s := t.Symbols
 	m.help.SetWidth(width - 4)
@@ -414,7 +415,7 @@ func (m Model) helpScreen(width, height int) []string {
 			if i == 0 {
 				head = fit(name, 11, "")
 			}
-			lines = append(lines, t.Key.Render(head)+t.Muted.Render(l))
+			lines = append(lines, ink(&t.Key, head)+ink(&t.Muted, l))
 		}
 	}
 	lines = append(lines, "")
@@ -431,9 +432,9 @@ func (m Model) helpScreen(width, height int) []string {
 		term(m.headlineTitle(), fmt.Sprintf("the canary's %s as a multiple of stable's: 1.0%s is alike", headlineName(m.opt.Headline), s.Times))
 	}
 	lines = append(lines,
-		t.Stable.Render(s.Stable+" stable")+"  "+t.Canary.Render(s.Canary+" canary")+"   "+
-			t.Healthy.Render(s.Healthy+" healthy")+"  "+t.Progressing.Render(s.Progressing+" progressing")+"  "+
-			t.Paused.Render(s.Paused+" paused")+"  "+t.Degraded.Render(s.Degraded+" degraded"))
+		ink(&t.Stable, s.Stable+" stable")+"  "+ink(&t.Canary, s.Canary+" canary")+"   "+
+			ink(&t.Healthy, s.Healthy+" healthy")+"  "+ink(&t.Progressing, s.Progressing+" progressing")+"  "+
+			ink(&t.Paused, s.Paused+" paused")+"  "+ink(&t.Degraded, s.Degraded+" degraded"))
 	prose := func(style lipgloss.Style, text string) {
 		for _, l := range wrap(text, width-4) {
 			lines = append(lines, style.Render(l))
@@ -461,9 +462,46 @@ func (m Model) helpScreen(width, height int) []string {
 }
 
 // sinceText is "12s ago" for a time, "never" for zero.
-func (m Model) sinceText(t time.Time) string {
+func (m *Model) sinceText(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
 	return age(m.now.Sub(t)) + " ago"
+}
+
+// viewMemo keeps what the frame would otherwise render again unchanged,
+// shared by the copies of one Model.
+type viewMemo struct {
+	// help holds help.ShortHelpView's lines by width and bindings.
+	help map[string]string
+}
+
+// shortHelpView is m.help.ShortHelpView, rendered once per width and set
+// of bindings: the footer asks for it up to three times a frame, and the
+// keys change far less often than the frame.
+func (m *Model) shortHelpView(bindings []key.Binding) string {
+	if m.memo == nil {
+		return m.help.ShortHelpView(bindings)
+	}
+	var k strings.Builder
+	k.WriteString(strconv.Itoa(m.help.Width()))
+	for _, b := range bindings {
+		h := b.Help()
+		k.WriteString("\x00")
+		if b.Enabled() {
+			k.WriteString("+")
+		}
+		k.WriteString(h.Key)
+		k.WriteString("\x01")
+		k.WriteString(h.Desc)
+	}
+	if v, ok := m.memo.help[k.String()]; ok {
+		return v
+	}
+	if len(m.memo.help) >= 64 {
+		clear(m.memo.help)
+	}
+	v := m.help.ShortHelpView(bindings)
+	m.memo.help[k.String()] = v
+	return v
 }

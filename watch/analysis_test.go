@@ -324,3 +324,40 @@ func BenchmarkAnalysisOf(b *testing.B) {
 		}
 	}
 }
+
+// TestRecordedPhase: a run read before it ended takes the phase and message
+// its Rollout records of it; a run read at its latest is never overruled,
+// and another run's record is not taken.
+func TestRecordedPhase(t *testing.T) {
+	rec := func(name string, phase v1alpha1.AnalysisPhase) *v1alpha1.RolloutAnalysisRunStatus {
+		return &v1alpha1.RolloutAnalysisRunStatus{Name: name, Status: phase, Message: "recorded " + string(phase)}
+	}
+	for _, tc := range []struct {
+		name       string
+		read       v1alpha1.AnalysisPhase
+		step, bg   *v1alpha1.RolloutAnalysisRunStatus
+		want       v1alpha1.AnalysisPhase
+		wantRecord bool
+	}{
+		{"no record", v1alpha1.AnalysisPhaseRunning, nil, nil, v1alpha1.AnalysisPhaseRunning, false},
+		{"read running, recorded failed", v1alpha1.AnalysisPhaseRunning, nil, rec("r", v1alpha1.AnalysisPhaseFailed), v1alpha1.AnalysisPhaseFailed, true},
+		{"metadata only, recorded running", "", rec("r", v1alpha1.AnalysisPhaseRunning), nil, v1alpha1.AnalysisPhaseRunning, true},
+		{"read pending, recorded inconclusive", v1alpha1.AnalysisPhasePending, rec("r", v1alpha1.AnalysisPhaseInconclusive), nil, v1alpha1.AnalysisPhaseInconclusive, true},
+		{"read failed, record behind", v1alpha1.AnalysisPhaseFailed, nil, rec("r", v1alpha1.AnalysisPhaseRunning), v1alpha1.AnalysisPhaseFailed, false},
+		{"read successful, recorded failed: both ended, the run wins", v1alpha1.AnalysisPhaseSuccessful, nil, rec("r", v1alpha1.AnalysisPhaseFailed), v1alpha1.AnalysisPhaseSuccessful, false},
+		{"another run's record", v1alpha1.AnalysisPhaseRunning, nil, rec("other", v1alpha1.AnalysisPhaseFailed), v1alpha1.AnalysisPhaseRunning, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ro := &v1alpha1.Rollout{}
+			ro.Status.Canary.CurrentStepAnalysisRunStatus, ro.Status.Canary.CurrentBackgroundAnalysisRunStatus = tc.step, tc.bg
+			a := AnalysisRun{Name: "r", Phase: tc.read, Message: "as read"}
+			recordedPhase(&a, ro)
+			if a.Phase != tc.want {
+				t.Errorf("phase %q, want %q", a.Phase, tc.want)
+			}
+			if got := a.Message != "as read"; got != tc.wantRecord {
+				t.Errorf("message %q: taken from the record %v, want %v", a.Message, got, tc.wantRecord)
+			}
+		})
+	}
+}

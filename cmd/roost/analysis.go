@@ -26,16 +26,8 @@ const defaultControllerNamespace = "roost-system"
 // them roost runs no analysis, and a Rollout that asks for it is refused with
 // the fix (`roost install`).
 func analysisRunsServed(c *clients) bool {
-	list, err := c.Kube.Discovery().ServerResourcesForGroupVersion(v1alpha1.SchemeGroupVersion.String())
-	if err != nil {
-		return false
-	}
-	for _, r := range list.APIResources {
-		if r.Name == v1alpha1.AnalysisRunResource {
-			return true
-		}
-	}
-	return false
+	served, err := servedResources(c.Kube, v1alpha1.SchemeGroupVersion.String())
+	return err == nil && served[v1alpha1.AnalysisRunResource]
 }
 
 // controllerNamespace is the namespace whose Secret "datadog" holds the

@@ -117,16 +117,8 @@ func (a *app) findArgoCD(ctx context.Context, c *clients, cfg metrics.ArgoCDConf
 
 // applicationsServed says whether the cluster serves Argo CD's Applications.
 func applicationsServed(kube kubernetes.Interface) bool {
-	list, err := kube.Discovery().ServerResourcesForGroupVersion(watch.ApplicationGVR.GroupVersion().String())
-	if err != nil {
-		return false
-	}
-	for _, r := range list.APIResources {
-		if r.Name == watch.ApplicationGVR.Resource {
-			return true
-		}
-	}
-	return false
+	served, err := servedResources(kube, watch.ApplicationGVR.GroupVersion().String())
+	return err == nil && served[watch.ApplicationGVR.Resource]
 }
 
 // contextClients builds clients for another context of the same kubeconfig

@@ -208,13 +208,17 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	// cockpit shows the analysis whoever runs it; a person who may not
 	// list them is told why the cockpit shows none.
 	runsServed := analysisRunsServed(c)
-	if runsServed && !reconcile {
+	// Whether runs may be listed is asked while Argo CD is looked for:
+	// each is a round trip before the first frame.
+	runsForbidden := make(chan bool, 1)
+	go func() {
 		attrs := authorizationv1.ResourceAttributes{Verb: "list", Group: v1alpha1.Group, Resource: v1alpha1.AnalysisRunResource, Namespace: ns}
-		if ok, err := allowed(ctx, c.Kube, attrs); err == nil && !ok {
-			runsServed = false
-			note(themes.Info, "you may not list analysisruns in %s, so the cockpit shows no analysis; ask for the roost-dashboard ClusterRole", nsText(ns))
+		ok, err := true, error(nil)
+		if runsServed && !reconcile {
+			ok, err = allowed(ctx, c.Kube, attrs)
 		}
-	}
+		runsForbidden <- err == nil && !ok
+	}()
 	// Argo CD's Applications, where roost can read them, group the
 	// overview by Application and AppProject; the configuration's errors
 	// are the evidence's to show.
@@ -226,6 +230,10 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		argoCfg = *o.argoCD
 	}
 	argo := a.findArgoCD(ctx, c, argoCfg)
+	if <-runsForbidden {
+		runsServed = false
+		note(themes.Info, "you may not list analysisruns in %s, so the cockpit shows no analysis; ask for the roost-dashboard ClusterRole", nsText(ns))
+	}
 	if argo.Why != "" {
 		note(themes.Info, "%s", argo.Why)
 	}
@@ -438,6 +446,9 @@ func (ck *cockpit) run(ctx context.Context) error {
 // stop (10 s at most), so that the Lease is released.
 func (ck *cockpit) start(ctx context.Context) (stopped func()) {
 	ck.watcher.Start(ctx)
+	// What the checks before the watches took (discovery, access reviews,
+	// Argo CD): the rest of a slow first frame is in the "listed" lines.
+	klog.InfoS("watches started", "context", ck.context, "after", time.Since(ck.started).Round(time.Millisecond))
 	go logSyncs(ctx, ck.watcher, ck.started, ck.context)
 	done := make(chan struct{})
 	running := 0

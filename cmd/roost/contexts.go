@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -249,6 +250,20 @@ func eachCluster[T any](ctx context.Context, a *app, names []string, fn func(con
 	}
 	wg.Wait()
 	return out
+}
+
+// reportRun writes what went wrong in one cluster's run, each line led by
+// its context: the failure that stopped it, or its warnings. It says
+// whether the run has a value to use.
+func reportRun(errOut io.Writer, context string, err error, warnings []string) bool {
+	if err != nil {
+		fmt.Fprintf(errOut, "%s: error: %v\n", context, err)
+		return false
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(errOut, "%s: warning: %s\n", context, w)
+	}
+	return true
 }
 
 // lostClusters are the contexts whose runs failed as a whole.

@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
@@ -99,19 +100,47 @@ empty disables). SIGTERM or SIGINT stops it cleanly and releases the Lease.`,
 // checkCRD fails early, with the fix, when the cluster does not serve Rollouts.
 func checkCRD(c *clients) error {
 	gv := v1alpha1.SchemeGroupVersion.String()
-	list, err := c.Kube.Discovery().ServerResourcesForGroupVersion(gv)
+	served, err := servedResources(c.Kube, gv)
 	if apierrors.IsNotFound(err) {
 		return fmt.Errorf("the cluster has no Rollout resource (%s); install the CRD with `roost install`", v1alpha1.RolloutGVR.GroupResource())
 	}
 	if err != nil {
 		return fmt.Errorf("asking the cluster whether it serves %s: %w", gv, err)
 	}
-	for _, r := range list.APIResources {
-		if r.Name == v1alpha1.Resource {
-			return nil
-		}
+	if served[v1alpha1.Resource] {
+		return nil
 	}
 	return fmt.Errorf("the cluster serves %s but not rollouts; install the Rollout CRD with `roost install`", gv)
+}
+
+// discovered holds, per client and group version, the resources the
+// cluster served when first asked: the Rollout, AnalysisRun and Argo CD
+// Application checks at start all ask about argoproj.io/v1alpha1, and each
+// question is a round trip before the first frame.
+var discovered sync.Map
+
+type discoveryKey struct {
+	kube kubernetes.Interface
+	gv   string
+}
+
+// servedResources lists the resources the cluster serves in gv, asking it
+// once per client (a failure is not remembered).
+func servedResources(kube kubernetes.Interface, gv string) (map[string]bool, error) {
+	k := discoveryKey{kube, gv}
+	if v, ok := discovered.Load(k); ok {
+		return v.(map[string]bool), nil
+	}
+	list, err := kube.Discovery().ServerResourcesForGroupVersion(gv)
+	if err != nil {
+		return nil, err
+	}
+	served := make(map[string]bool, len(list.APIResources))
+	for _, r := range list.APIResources {
+		served[r.Name] = true
+	}
+	discovered.Store(k, served)
+	return served, nil
 }
 
 func (a *app) runController(ctx context.Context, c *clients, o *controllerOptions) error {

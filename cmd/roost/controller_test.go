@@ -103,3 +103,30 @@ func TestControllerLeadsServesAndStops(t *testing.T) {
 		t.Errorf("lease not released: %+v %v", lease.Spec, err)
 	}
 }
+
+// TestDiscoveryAskedOnce: the three start-up checks of argoproj.io/v1alpha1
+// (Rollouts, AnalysisRuns, Argo CD's Applications) ask the cluster once.
+func TestDiscoveryAskedOnce(t *testing.T) {
+	c := newCluster(nil)
+	c.kube.Resources = []*metav1.APIResourceList{{GroupVersion: "argoproj.io/v1alpha1", APIResources: []metav1.APIResource{
+		{Name: "rollouts", Namespaced: true, Kind: "Rollout"}, {Name: "analysisruns", Namespaced: true, Kind: "AnalysisRun"}}}}
+	cl := &clients{Kube: c.kube, Dynamic: c.dyn, Namespace: "shop"}
+	if err := checkCRD(cl); err != nil {
+		t.Fatal(err)
+	}
+	if !analysisRunsServed(cl) {
+		t.Error("AnalysisRuns are served, but not found")
+	}
+	if applicationsServed(cl.Kube) {
+		t.Error("Applications are not served, but found")
+	}
+	asked := 0
+	for _, a := range c.kube.Actions() {
+		if a.GetVerb() == "get" && a.GetResource().Resource == "resource" {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("argoproj.io/v1alpha1 discovered %d times, want once (%v)", asked, c.kube.Actions())
+	}
+}

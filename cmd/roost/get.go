@@ -270,12 +270,8 @@ func (a *app) getListMany(ctx context.Context, names []string, o *getOptions, na
 	var clusters []string
 	argoNamespace := ""
 	for _, r := range runs {
-		if r.Err != nil {
-			fmt.Fprintf(a.errOut, "%s: error: %v\n", r.Context, r.Err)
+		if !reportRun(a.errOut, r.Context, r.Err, r.Value.warnings) {
 			continue
-		}
-		for _, w := range r.Value.warnings {
-			fmt.Fprintf(a.errOut, "%s: warning: %s\n", r.Context, w)
 		}
 		if len(r.Value.views) == 0 && o.pick.set() {
 			fmt.Fprintf(a.errOut, "%s: %s\n", r.Context, r.Value.argo.noneMatched(o.pick, r.Value.ns, "list"))

@@ -370,12 +370,8 @@ func (a *app) waitMany(ctx context.Context, names []string, p appPick, args []st
 	})
 	var items []waitItem
 	for _, r := range runs {
-		if r.Err != nil {
-			fmt.Fprintf(a.errOut, "%s: error: %v\n", r.Context, r.Err)
+		if !reportRun(a.errOut, r.Context, r.Err, r.Value.warnings) {
 			continue
-		}
-		for _, w := range r.Value.warnings {
-			fmt.Fprintf(a.errOut, "%s: warning: %s\n", r.Context, w)
 		}
 		if r.Value.none != "" {
 			fmt.Fprintf(a.errOut, "%s: %s\n", r.Context, r.Value.none)

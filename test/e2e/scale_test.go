@@ -66,11 +66,13 @@ type cockpitFigures struct {
 	peakRSS, steadyRSS int64
 	// idleCPU is the percentage of one core used over idleWindow.
 	idleCPU float64
+	// rssParts splits the steady RSS (see rssParts).
+	rssParts string
 }
 
 func (f cockpitFigures) String() string {
-	return fmt.Sprintf("first complete frame %s after start, peak RSS %d MB, steady RSS %d MB, idle CPU %.2f%% of a core",
-		f.firstFrame.Round(time.Millisecond), f.peakRSS>>20, f.steadyRSS>>20, f.idleCPU)
+	return fmt.Sprintf("first complete frame %s after start, peak RSS %d MB, steady RSS %d MB (%s), idle CPU %.2f%% of a core",
+		f.firstFrame.Round(time.Millisecond), f.peakRSS>>20, f.steadyRSS>>20, f.rssParts, f.idleCPU)
 }
 
 // BenchmarkCockpitAtScale measures the cockpit against the local control
@@ -393,6 +395,7 @@ func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
 	time.Sleep(idleWindow)
 	f.idleCPU = 100 * (cpuTime(b, pid) - before).Seconds() / idleWindow.Seconds()
 	f.peakRSS, f.steadyRSS = memory(b, pid)
+	f.rssParts = rssParts(pid)
 }
 
 // measureOff runs the cockpit with --reconciler=off: its start, idle figures,
@@ -400,10 +403,11 @@ func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
 // each.
 func measureOff(b *testing.B, ns string) (cockpitFigures, frameTimes) {
 	b.Helper()
+	pace := listPace(b, ns)
 	c, pid, after := startMeasured(b, ns, "scale-off", "--reconciler=off", "--config", scaleConfig(b))
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
-	progress("--reconciler=off: %s", f)
+	progress("--reconciler=off: %s; the API server lists the pods to a plain client in %s", f, pace)
 
 	ft := eventToFrame(b, c, ns, scaleReplicas)
 	progress("--reconciler=off: pod label write to a watch event: %s; watch event to roost's frame on the terminal: %s", ft.delivered, ft.roost)
@@ -652,10 +656,12 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	}
 	// The profile covers the idle window only: what the figure counts.
 	window := fmt.Sprintf("ROOST_CPUPROFILE_WINDOW=%s+%s", settle, idleWindow)
+	pace := listPace(b, ns)
 	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile, window}, args...)
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
-	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s)", f, scaleRollouts, scaleInterval)
+	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s); the API server lists the pods to a plain client in %s",
+		f, scaleRollouts, scaleInterval, pace)
 	ft := eventToFrame(b, c, ns, scaleReplicas*80/100)
 	progress("analysis on: watch event to roost's frame on the terminal: %s; pod label write to the frame: %s", ft.roost, ft.written)
 	c.keys("q")
@@ -666,7 +672,7 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	if log, err := os.ReadFile(c.logFile); err == nil {
 		messages := map[string]int{}
 		for _, l := range strings.Split(string(log), "\n") {
-			if strings.Contains(l, `"listed"`) || strings.Contains(l, "first complete frame") {
+			if strings.Contains(l, `"listed"`) || strings.Contains(l, "first complete frame") || strings.Contains(l, `"watches started"`) {
 				progress("analysis on: start-up: %s", l)
 			}
 			if _, typ, ok := strings.Cut(l, `"cockpit message" type="`); ok {
@@ -789,4 +795,40 @@ func memory(b testing.TB, pid int) (peak, now int64) {
 		return 0
 	}
 	return read("VmHWM"), read("VmRSS")
+}
+
+// rssParts splits the resident memory of pid into anonymous (the Go heap,
+// stacks) and file-backed (the binary's pages) parts, in MB.
+func rssParts(pid int) string {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	parts := map[string]string{}
+	for _, l := range strings.Split(string(raw), "\n") {
+		for _, key := range []string{"RssAnon", "RssFile"} {
+			if rest, ok := strings.CutPrefix(l, key+":"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+				parts[key] = fmt.Sprintf("%d MB", kb>>10)
+			}
+		}
+	}
+	return fmt.Sprintf("anonymous %s, file-backed %s", parts["RssAnon"], parts["RssFile"])
+}
+
+// listPace is how long the API server takes, right now, to list the pods a
+// cockpit lists at start to a plain client-go client (one list, protobuf,
+// as roost asks): the floor under the first complete frame on this machine.
+func listPace(b *testing.B, ns string) time.Duration {
+	b.Helper()
+	began := time.Now()
+	pods, err := env.Client().CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+	if err != nil {
+		b.Fatalf("list pods: %v", err)
+	}
+	took := time.Since(began)
+	if len(pods.Items) < scaleRollouts*scaleReplicas {
+		b.Fatalf("listed %d pods, want %d", len(pods.Items), scaleRollouts*scaleReplicas)
+	}
+	return took.Round(time.Millisecond)
 }
