@@ -33,6 +33,28 @@ type clusterPair struct {
 	dyn        map[string]dynamic.Interface
 }
 
+// stopSecond stops the second cluster's kube-apiserver and returns what
+// starts it again; it is started again when the test ends in any case, as
+// other tests need it.
+func (p *clusterPair) stopSecond(t *testing.T) (restart func()) {
+	t.Helper()
+	if err := p.second.StopAPIServer(); err != nil {
+		t.Fatalf("stop the second cluster's kube-apiserver: %v", err)
+	}
+	restarted := false
+	restart = func() {
+		if restarted {
+			return
+		}
+		restarted = true
+		if err := p.second.StartAPIServer(context.Background()); err != nil {
+			t.Fatalf("start the second cluster's kube-apiserver again: %v", err)
+		}
+	}
+	t.Cleanup(restart)
+	return restart
+}
+
 func newClusterPair(t *testing.T) *clusterPair {
 	t.Helper()
 	second, kubeconfig := twoClusters(t)
@@ -182,21 +204,7 @@ func TestMultiClusterOneStopped(t *testing.T) {
 	p := newClusterPair(t)
 	p.canaryAtPause(t, "ledger")
 
-	if err := p.second.StopAPIServer(); err != nil {
-		t.Fatalf("stop the second cluster's kube-apiserver: %v", err)
-	}
-	restarted := false
-	restart := func() {
-		if restarted {
-			return
-		}
-		restarted = true
-		if err := p.second.StartAPIServer(context.Background()); err != nil {
-			t.Fatalf("start the second cluster's kube-apiserver again: %v", err)
-		}
-	}
-	// Other tests need it back even when this one fails.
-	t.Cleanup(restart)
+	restart := p.stopSecond(t)
 
 	res := p.roost(t, "promote", "ledger", "--context", bothContexts)
 	if res.code != 1 {

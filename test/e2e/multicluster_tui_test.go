@@ -64,20 +64,7 @@ func TestMultiClusterCockpitOneStopped(t *testing.T) {
 	ck.awaitLine(contextA+" ", "ledger", "promote?")
 	ck.awaitLine(contextB+" ", "ledger", "promote?")
 
-	if err := p.second.StopAPIServer(); err != nil {
-		t.Fatalf("stop the second cluster's kube-apiserver: %v", err)
-	}
-	restarted := false
-	restart := func() {
-		if restarted {
-			return
-		}
-		restarted = true
-		if err := p.second.StartAPIServer(context.Background()); err != nil {
-			t.Fatalf("start the second cluster's kube-apiserver again: %v", err)
-		}
-	}
-	t.Cleanup(restart)
+	restart := p.stopSecond(t)
 	ck.awaitText(contextB + " reconnecting")
 	ck.awaitLine(contextB+": ", "watch failing for ")
 	ck.awaitLine(contextB+" ↻", "ledger")
