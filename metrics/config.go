@@ -114,6 +114,15 @@ type Datadog struct {
 	// Operation is the APM operation of the default queries
 	// ({{.Operation}}, default http.request).
 	Operation string
+	// ClusterTag is the tag that names a Kubernetes cluster in Datadog
+	// (default kube_cluster_name). When the cockpit spans several
+	// clusters, each cluster's queries filter on it ({{.Filter}} gains it,
+	// {{.Cluster}} is its value), so that the same service's canary in two
+	// clusters is two sets of series. "" (none in the file) turns it off.
+	ClusterTag string
+	// ClusterNames maps a kube context to its ClusterTag value where the
+	// two differ (an EKS context is an ARN); by default the context's name.
+	ClusterNames map[string]string
 	// Interval is how often a progressing or paused rollout is polled;
 	// healthy rollouts are never polled.
 	Interval time.Duration
@@ -212,6 +221,9 @@ const (
 	DefaultCanaryValue = "canary"
 	DefaultStableValue = "stable"
 	DefaultOperation   = "http.request"
+	// DefaultClusterTag is the tag Datadog's Kubernetes integration names
+	// a cluster with.
+	DefaultClusterTag  = "kube_cluster_name"
 	DefaultInterval    = 30 * time.Second
 	DefaultWindow      = 30 * time.Minute
 	DefaultTimeout     = 10 * time.Second
@@ -280,6 +292,7 @@ func Defaults() Config {
 			CanaryValue: DefaultCanaryValue,
 			StableValue: DefaultStableValue,
 			Operation:   DefaultOperation,
+			ClusterTag:  DefaultClusterTag,
 			Interval:    DefaultInterval,
 			Window:      DefaultWindow,
 			Timeout:     DefaultTimeout,

@@ -80,6 +80,9 @@ func TestLoadExample(t *testing.T) {
 	if c.Cockpit.Grouping != "none" || c.ArgoCD != (ArgoCDConfig{Context: "argocd-mgmt", Namespace: "argocd", InstanceLabel: "app.kubernetes.io/instance"}) {
 		t.Errorf("cockpit.grouping %q, argocd %+v", c.Cockpit.Grouping, c.ArgoCD)
 	}
+	if c.Datadog.ClusterTag != "kube_cluster_name" || c.Datadog.ClusterNames["arn:aws:eks:ap-northeast-1:123456789012:cluster/prod-tokyo"] != "prod-tokyo" {
+		t.Errorf("datadog.clusterTag %q, clusterNames %v", c.Datadog.ClusterTag, c.Datadog.ClusterNames)
+	}
 	if !reflect.DeepEqual(c.Clusters, []string{"prod-tokyo", "prod-osaka"}) {
 		t.Errorf("clusters = %q, want [prod-tokyo prod-osaka]", c.Clusters)
 	}
@@ -184,6 +187,17 @@ func TestLoadErrors(t *testing.T) {
 		want []string
 		line int
 	}{
+		{
+			name: "cluster tag not a tag key",
+			file: "datadog:\n  clusterTag: 9cluster\n",
+			want: []string{"line 2: datadog.clusterTag: \"9cluster\" is not a Datadog tag key", "such as kube_cluster_name, or none"},
+			line: 2,
+		},
+		{
+			name: "cluster name not a tag value",
+			file: "datadog:\n  clusterNames:\n    admin@tokyo: \"tokyo cluster\"\n",
+			want: []string{"datadog.clusterNames.admin@tokyo: \"tokyo cluster\" is not a Datadog tag value", "the cluster's kube_cluster_name in Datadog"},
+		},
 		{
 			name: "unknown field",
 			file: "datadog:\n  intervl: 30s\n",

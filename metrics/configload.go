@@ -128,20 +128,22 @@ type fileJudge struct {
 }
 
 type fileDatadog struct {
-	API               string        `yaml:"api"`
-	Site              string        `yaml:"site"`
-	Address           string        `yaml:"address"`
-	Secret            SecretRef     `yaml:"secret"`
-	TagKey            string        `yaml:"tagKey"`
-	CanaryValue       string        `yaml:"canaryValue"`
-	StableValue       string        `yaml:"stableValue"`
-	Env               string        `yaml:"env"`
-	Operation         string        `yaml:"operation"`
-	Interval          time.Duration `yaml:"interval"`
-	Window            time.Duration `yaml:"window"`
-	Timeout           time.Duration `yaml:"timeout"`
-	MaxCallsPerMinute wholeNumber   `yaml:"maxCallsPerMinute"`
-	Metrics           []fileMetric  `yaml:"metrics"`
+	API               string            `yaml:"api"`
+	Site              string            `yaml:"site"`
+	Address           string            `yaml:"address"`
+	Secret            SecretRef         `yaml:"secret"`
+	TagKey            string            `yaml:"tagKey"`
+	CanaryValue       string            `yaml:"canaryValue"`
+	StableValue       string            `yaml:"stableValue"`
+	Env               string            `yaml:"env"`
+	Operation         string            `yaml:"operation"`
+	ClusterTag        string            `yaml:"clusterTag"`
+	ClusterNames      map[string]string `yaml:"clusterNames"`
+	Interval          time.Duration     `yaml:"interval"`
+	Window            time.Duration     `yaml:"window"`
+	Timeout           time.Duration     `yaml:"timeout"`
+	MaxCallsPerMinute wholeNumber       `yaml:"maxCallsPerMinute"`
+	Metrics           []fileMetric      `yaml:"metrics"`
 }
 
 type fileBugsnag struct {
@@ -187,7 +189,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 		Datadog: fileDatadog{
 			API: d.Datadog.API, TagKey: d.Datadog.TagKey,
 			CanaryValue: d.Datadog.CanaryValue, StableValue: d.Datadog.StableValue,
-			Operation: d.Datadog.Operation, Interval: d.Datadog.Interval,
+			Operation: d.Datadog.Operation, Interval: d.Datadog.Interval, ClusterTag: d.Datadog.ClusterTag,
 			Window: d.Datadog.Window, Timeout: d.Datadog.Timeout,
 		},
 		Bugsnag: fileBugsnag{
@@ -211,6 +213,7 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 			Secret:  f.Datadog.Secret, TagKey: f.Datadog.TagKey,
 			CanaryValue: f.Datadog.CanaryValue, StableValue: f.Datadog.StableValue,
 			Env: f.Datadog.Env, Operation: f.Datadog.Operation,
+			ClusterTag: strings.TrimSpace(f.Datadog.ClusterTag), ClusterNames: f.Datadog.ClusterNames,
 			Interval: f.Datadog.Interval, Window: f.Datadog.Window, Timeout: f.Datadog.Timeout,
 			MaxCallsPerMinute: int(f.Datadog.MaxCallsPerMinute),
 			Metrics:           d.Datadog.Metrics,
@@ -231,6 +234,9 @@ func parseConfig(path string, data []byte, getenv func(string) string) (Config, 
 	}
 	for _, name := range f.Clusters {
 		c.Clusters = append(c.Clusters, strings.TrimSpace(name))
+	}
+	if l := strings.ToLower(c.Datadog.ClusterTag); l == "none" || l == "off" {
+		c.Datadog.ClusterTag = ""
 	}
 	if l := strings.ToLower(c.ArgoCD.InstanceLabel); l == "none" || l == "off" {
 		c.ArgoCD.InstanceLabel = ""

@@ -4,9 +4,12 @@ package metrics
 // and with its fix.
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -101,6 +104,12 @@ func (v *validator) config(c Config, siteGiven, metricsOK bool) {
 	v.secret("datadog.secret", dd.Secret)
 	if !tagKeyPattern.MatchString(dd.TagKey) {
 		v.add("datadog.tagKey", "%q is not a Datadog tag key (a letter, then letters, digits, _ - . / :): write one such as kube_role or version", dd.TagKey)
+	}
+	if dd.ClusterTag != "" && !tagKeyPattern.MatchString(dd.ClusterTag) {
+		v.add("datadog.clusterTag", "%q is not a Datadog tag key (a letter, then letters, digits, _ - . / :): write the tag that names a cluster, such as kube_cluster_name, or none", dd.ClusterTag)
+	}
+	for _, ctx := range slices.Sorted(maps.Keys(dd.ClusterNames)) {
+		v.tag("datadog.clusterNames."+ctx, dd.ClusterNames[ctx], "the cluster's "+cmp.Or(dd.ClusterTag, DefaultClusterTag)+" in Datadog, such as prod-tokyo")
 	}
 	v.tag("datadog.canaryValue", dd.CanaryValue, "the canary pods' tag value, such as canary")
 	v.tag("datadog.stableValue", dd.StableValue, "the stable pods' tag value, such as stable")

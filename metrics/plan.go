@@ -35,6 +35,10 @@ type Target struct {
 	// CanaryPods and StablePods are the ready pods of each side, for the
 	// metrics compared per pod.
 	CanaryPods, StablePods int
+	// Cluster is the kube context of the rollout's cluster when the cockpit
+	// spans several ("" otherwise): its queries then filter on
+	// Datadog.ClusterTag.
+	Cluster string
 }
 
 // Key is the target's rollout.
@@ -110,9 +114,12 @@ type templateData struct {
 	// GroupBy is the tag key in braces: {kube_role}. Written in a template
 	// as {{.GroupBy}}, it spares "by {{"{"}}{{.TagKey}}}".
 	GroupBy string
+	// Cluster is the cluster's name in Datadog when the cockpit spans
+	// several clusters, else ""; Filter then holds it too.
+	Cluster string
 }
 
-const templateFields = "{{.Namespace}} {{.Rollout}} {{.Service}} {{.Env}} {{.TagKey}} {{.Operation}} {{.CanaryValue}} {{.StableValue}} {{.Filter}} {{.GroupBy}}"
+const templateFields = "{{.Namespace}} {{.Rollout}} {{.Service}} {{.Env}} {{.TagKey}} {{.Operation}} {{.CanaryValue}} {{.StableValue}} {{.Filter}} {{.GroupBy}} {{.Cluster}}"
 
 func newTemplateData(ns, rollout, service, env, tagKey, operation, canary, stable string) templateData {
 	filter := "{service:" + service
@@ -125,6 +132,12 @@ func newTemplateData(ns, rollout, service, env, tagKey, operation, canary, stabl
 		TagKey: tagKey, Operation: operation, CanaryValue: canary, StableValue: stable,
 		Filter: filter, GroupBy: "{" + tagKey + "}",
 	}
+}
+
+// withCluster narrows the queries to one cluster: tag:name joins the filter.
+func (d *templateData) withCluster(tag, name string) {
+	d.Cluster = name
+	d.Filter = strings.TrimSuffix(d.Filter, "}") + "," + tag + ":" + name + "}"
 }
 
 var (
@@ -362,6 +375,18 @@ func (c Config) Plan(t Target) Plan {
 	}
 
 	data := newTemplateData(t.Namespace, t.Name, service, env, tagKey, operation, dd.CanaryValue, dd.StableValue)
+	if t.Cluster != "" && dd.ClusterTag != "" {
+		// Over several clusters, each cluster's series are its own.
+		name, from := t.Cluster, "the kube context"
+		if n := strings.TrimSpace(dd.ClusterNames[t.Cluster]); n != "" {
+			name, from = n, "datadog.clusterNames."+t.Cluster
+		}
+		if tagValuePattern.MatchString(name) {
+			data.withCluster(dd.ClusterTag, name)
+		} else {
+			metricProblems = append(metricProblems, fmt.Sprintf("%s: cluster %q is not a Datadog tag value (letters, digits, _ - . / :), so this cluster's series cannot be told from the others': set datadog.clusterNames.%s to its %s", from, name, t.Cluster, dd.ClusterTag))
+		}
+	}
 	set := dd.Metrics
 	if text, ok := t.Annotations[AnnotationMetrics]; ok {
 		set = c.annotationMetrics(text, data, &metricProblems)

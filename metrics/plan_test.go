@@ -83,6 +83,43 @@ func TestPlanDefaults(t *testing.T) {
 				"latency_p95.p95":   "p99:trace.grpc.server{service:web,kube_namespace:shop} by {role}",
 			},
 		},
+		{
+			name:   "over several clusters, each cluster's own series",
+			config: func(c *Config) { c.Datadog.Env = "prod" },
+			target: Target{Namespace: "shop", Name: "checkout", Cluster: "prod-tokyo",
+				Annotations: map[string]string{AnnotationQuery + "latency_p95.p95": "p95:trace.http.request{service:{{.Service}},cluster:{{.Cluster}}} by {{.GroupBy}}"}},
+			want: map[string]string{
+				"requests.hits":     "sum:trace.http.request.hits{service:checkout,env:prod,kube_cluster_name:prod-tokyo} by {kube_role}.as_rate()",
+				"error_rate.errors": "sum:trace.http.request.errors{service:checkout,env:prod,kube_cluster_name:prod-tokyo} by {kube_role}.as_count()",
+				"error_rate.hits":   "sum:trace.http.request.hits{service:checkout,env:prod,kube_cluster_name:prod-tokyo} by {kube_role}.as_count()",
+				"latency_p95.p95":   "p95:trace.http.request{service:checkout,cluster:prod-tokyo} by {kube_role}",
+			},
+		},
+		{
+			name: "a context named apart from its cluster, and another cluster tag",
+			config: func(c *Config) {
+				c.Datadog.ClusterTag = "cluster_name"
+				c.Datadog.ClusterNames = map[string]string{"arn:aws:eks:ap-northeast-1:1:cluster/tokyo": "tokyo"}
+			},
+			target: Target{Namespace: "shop", Name: "checkout", Cluster: "arn:aws:eks:ap-northeast-1:1:cluster/tokyo"},
+			want: map[string]string{
+				"requests.hits":     "sum:trace.http.request.hits{service:checkout,cluster_name:tokyo} by {kube_role}.as_rate()",
+				"error_rate.errors": "sum:trace.http.request.errors{service:checkout,cluster_name:tokyo} by {kube_role}.as_count()",
+				"error_rate.hits":   "sum:trace.http.request.hits{service:checkout,cluster_name:tokyo} by {kube_role}.as_count()",
+				"latency_p95.p95":   "p95:trace.http.request{service:checkout,cluster_name:tokyo} by {kube_role}",
+			},
+		},
+		{
+			name:   "the cluster tag turned off",
+			config: func(c *Config) { c.Datadog.ClusterTag = "" },
+			target: Target{Namespace: "shop", Name: "checkout", Cluster: "prod-tokyo"},
+			want: map[string]string{
+				"requests.hits":     "sum:trace.http.request.hits{service:checkout} by {kube_role}.as_rate()",
+				"error_rate.errors": "sum:trace.http.request.errors{service:checkout} by {kube_role}.as_count()",
+				"error_rate.hits":   "sum:trace.http.request.hits{service:checkout} by {kube_role}.as_count()",
+				"latency_p95.p95":   "p95:trace.http.request{service:checkout} by {kube_role}",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,6 +467,18 @@ func TestGroupedBy(t *testing.T) {
 	for _, tt := range tests {
 		if got := groupedBy(tt.q, tt.key); got != tt.want {
 			t.Errorf("groupedBy(%q, %q) = %v, want %v", tt.q, tt.key, got, tt.want)
+		}
+	}
+}
+
+// TestPlanClusterNotATag: a context that is no Datadog tag value (user@cluster,
+// with no clusterNames entry) turns the metrics off, naming the setting.
+func TestPlanClusterNotATag(t *testing.T) {
+	c := Defaults()
+	p := c.Plan(Target{Namespace: "shop", Name: "checkout", Cluster: "admin@prod-tokyo"})
+	for _, want := range []string{"cluster \"admin@prod-tokyo\" is not a Datadog tag value", "datadog.clusterNames.admin@prod-tokyo", "kube_cluster_name"} {
+		if !strings.Contains(p.MetricsOff, want) {
+			t.Errorf("MetricsOff %q does not say %q", p.MetricsOff, want)
 		}
 	}
 }

@@ -9,7 +9,7 @@ func TargetOf(r *watch.Rollout) Target {
 	t := Target{
 		Namespace: r.Namespace, Name: r.Name,
 		Annotations: r.Annotations, TemplateLabels: r.TemplateLabels,
-		Poll: r.CanaryUnderWay(),
+		Poll: r.CanaryUnderWay(), Cluster: r.Cluster,
 	}
 	if r.Canary != nil {
 		t.Since = r.Canary.Created
