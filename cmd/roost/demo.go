@@ -208,7 +208,7 @@ func (a *app) demoClusters(ctx context.Context, o *demoOptions) (tui.Options, *c
 		}
 	}
 	for i, name := range names {
-		w, err := demo.New(demo.Options{Scenario: o.scenario, Speed: o.speed, Calm: i != demo.BadCluster})
+		w, err := demo.New(demo.Options{Scenario: o.scenario, Speed: o.speed, Calm: i != demo.BadCluster, Name: name})
 		if err != nil {
 			closeAll()
 			return tui.Options{}, nil, nil, err

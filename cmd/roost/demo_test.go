@@ -21,6 +21,7 @@ import (
 	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/metrics/bugsnag"
 	"github.com/roost-dev/roost/themes"
+	"github.com/roost-dev/roost/tui"
 )
 
 func runRoost(args ...string) (stdout, stderr string, code int) {
@@ -276,15 +277,47 @@ func TestDemoClusters(t *testing.T) {
 			t.Fatalf("%s: %v", cl.Name, err)
 		}
 		wcancel()
+		var targets []metrics.Target
 		for _, r := range made.Rollouts.Overview() {
 			if r.Cluster != cl.Name {
 				t.Errorf("%s/%s of %s says cluster %q", r.Namespace, r.Name, cl.Name, r.Cluster)
 			}
 			services[cl.Name] = append(services[cl.Name], r.Namespace+"/"+r.Name)
+			targets = append(targets, metrics.TargetOf(r))
 		}
 		slices.Sort(services[cl.Name])
+		// Each cluster's canaries get their own series: the queries filter
+		// on the cluster, which the demo's series carry as Datadog's agent
+		// tags them.
+		made.Evidence.SetTargets(targets)
+		if !canaryMeasured(ctx, made.Evidence, targets) {
+			t.Errorf("%s: no canary under way got its metrics within 20s", cl.Name)
+		}
 	}
 	if len(services["demo-tokyo"]) == 0 || !slices.Equal(services["demo-tokyo"], services["demo-osaka"]) {
 		t.Errorf("the clusters' services differ: %v", services)
+	}
+}
+
+// canaryMeasured waits for a canary under way among targets to have a
+// measured metric on its canary side.
+func canaryMeasured(ctx context.Context, ev tui.Evidence, targets []metrics.Target) bool {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	for {
+		for _, tg := range targets {
+			e, ok := ev.Evidence(tg.Namespace, tg.Name)
+			if !ok || !tg.Poll {
+				continue
+			}
+			for _, m := range e.Metrics {
+				if _, ok := m.Canary.Latest(); ok && strings.Contains(m.Query, "kube_cluster_name:"+tg.Cluster) {
+					return true
+				}
+			}
+		}
+		if _, err := ev.WaitChanged(ctx); err != nil {
+			return false
+		}
 	}
 }

@@ -56,6 +56,10 @@ type Options struct {
 	// Calm plays the scenario with every version good: the other clusters
 	// of a demo over several, beside the one with the bad canary.
 	Calm bool
+	// Name is the cluster's kube context in a demo over several; its
+	// Datadog series carry it as kube_cluster_name, as the Datadog agent
+	// tags them, so that the cockpit tells the clusters' series apart.
+	Name string
 }
 
 // clusterNames name the simulated clusters of a demo over several, in
@@ -193,7 +197,7 @@ func New(o Options) (*World, error) {
 	start := time.Now()
 	w.work = newWorkload(w.bugsnagURL)
 	w.traffic = &traffic{
-		cluster: cluster, datadog: w.datadog, work: w.work, scenario: sc, services: w.services, book: w.book,
+		cluster: cluster, clusterName: o.Name, datadog: w.datadog, work: w.work, scenario: sc, services: w.services, book: w.book,
 		rand: mrand.New(mrand.NewPCG(seed, seed>>1)), start: start,
 		hits: carry{}, serving: map[string]time.Time{}, everyday: map[string]bool{},
 	}

@@ -115,10 +115,13 @@ func (c carry) keep(live map[string]bool) {
 // seriesTags are the tags the Datadog agent puts on a pod's trace metrics:
 // unified service tags, the pod's role label as kube_role (podLabelsAsTags)
 // and its namespace. A pod without a role gets no kube_role.
-func seriesTags(namespace, service, role, version string) []string {
+func seriesTags(namespace, service, role, version, cluster string) []string {
 	tags := []string{"service:" + service, "env:" + envTag, "kube_namespace:" + namespace, "version:" + version}
 	if role != "" {
 		tags = append(tags, metrics.DefaultTagKey+":"+role)
+	}
+	if cluster != "" {
+		tags = append(tags, metrics.DefaultClusterTag+":"+cluster)
 	}
 	return tags
 }
@@ -153,14 +156,16 @@ const (
 // traffic is every Ready pod's requests, sent to the Datadog server as the
 // agent would, and the errors its workload throws, sent to Bugsnag.
 type traffic struct {
-	cluster  *sim.Cluster
-	datadog  *datadogserver.Server
-	work     *workload
-	scenario Scenario
-	services map[string]*runningService
-	book     *versionBook
-	rand     *rand.Rand
-	start    time.Time
+	cluster *sim.Cluster
+	// clusterName is the cluster's name as Datadog tags it; "" alone.
+	clusterName string
+	datadog     *datadogserver.Server
+	work        *workload
+	scenario    Scenario
+	services    map[string]*runningService
+	book        *versionBook
+	rand        *rand.Rand
+	start       time.Time
 
 	// hits turns each pod's expected requests into whole ones. Errors are
 	// not drawn but the expected share of the requests: a few requests
@@ -211,7 +216,7 @@ func (t *traffic) backfill() {
 	for _, svc := range t.scenario.Services {
 		image := svc.Image(svc.Stable)
 		prof := profileOf(svc.Baseline, t.book.quality(image), t.scenario.Regression, history)
-		tags := seriesTags(svc.Namespace, svc.Name, "stable", svc.Stable)
+		tags := seriesTags(svc.Namespace, svc.Name, "stable", svc.Stable, t.clusterName)
 		for at := t.start.Add(-history); at.Before(t.start); at = at.Add(period) {
 			requests, median := t.load(prof, at.Sub(t.start))
 			for i := range svc.Replicas {
@@ -262,7 +267,7 @@ func (t *traffic) tick(now time.Time) error {
 		}
 		prof := profileOf(svc.Baseline, t.book.quality(g.image), t.scenario.Regression, now.Sub(first))
 		requests, median := t.load(prof, elapsed)
-		tags := seriesTags(svc.Namespace, svc.Name, g.role, version)
+		tags := seriesTags(svc.Namespace, svc.Name, g.role, version, t.clusterName)
 		for _, p := range pods {
 			t.report(svc.Namespace+"/"+p.name, tags, now, requests, prof, median)
 			t.throwErrors(svc, p, version, prof)

@@ -43,7 +43,7 @@ func TestProfileByRoleAndVersion(t *testing.T) {
 			if p.RequestsPerPod != 50 || p.LatencySpread != 0.4 {
 				t.Errorf("requests %.0f/s, spread %.2f; want the baseline's 50/s, 0.40", p.RequestsPerPod, p.LatencySpread)
 			}
-			tags := seriesTags("payments", "ledger", tt.role, "2.4.0")
+			tags := seriesTags("payments", "ledger", tt.role, "2.4.0", "")
 			want := []string{"service:ledger", "env:demo", "kube_namespace:payments", "version:2.4.0"}
 			if tt.role != "" {
 				want = append(want, "kube_role:"+tt.role)
