@@ -4,7 +4,7 @@
 GO          ?= go
 E2E_TIMEOUT ?= 30m
 
-.PHONY: cluster cluster-down e2e e2e-scale
+.PHONY: cluster cluster-down e2e e2e-scale e2e-scale-clusters
 
 # Start a local cluster in the background (first run builds it from the Go
 # module proxy, several minutes; cached afterwards). Prints the KUBECONFIG line.
@@ -26,3 +26,10 @@ e2e:
 e2e-scale:
 	@$(GO) run ./internal/cluster/cmd/roost-cluster build >/dev/null
 	$(GO) test -tags e2e -run '^$$' -bench CockpitAtScale -benchtime 1x -timeout 30m ./test/e2e/
+
+# The cockpit across two clusters (a second control plane is started), 100
+# Rollouts x 50 pods in each, against one cluster holding all 200: a
+# benchmark run once, minutes long; not part of `make test`.
+e2e-scale-clusters:
+	@$(GO) run ./internal/cluster/cmd/roost-cluster build >/dev/null
+	$(GO) test -tags e2e -run '^$$' -bench CockpitAcrossClusters -benchtime 1x -timeout 30m ./test/e2e/

@@ -179,6 +179,24 @@ func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time, name str
 	}
 }
 
+// firstFrameDrawn logs the first complete frame, of n rollouts (over
+// every cluster, when there are several), with the heap's figures, and
+// tells the profiler.
+func (a *app) firstFrameDrawn(n int, keysAndValues ...any) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	klog.InfoS("first complete frame", append([]any{"after", time.Since(a.started).Round(time.Millisecond), "rollouts", n},
+		append(keysAndValues, "heapInUseMB", ms.HeapInuse>>20, "heapSysMB", ms.HeapSys>>20, "sysMB", ms.Sys>>20)...)...)
+	// Listing thousands of pods leaves garbage several times the size of
+	// what is kept; the runtime would hand that memory back to the system
+	// only over minutes. The cockpit stays open for hours: give it back
+	// now, once, off the screen's goroutine.
+	go debug.FreeOSMemory()
+	if a.firstFrame != nil {
+		a.firstFrame()
+	}
+}
+
 // runCockpit opens the dashboard on c until the person quits.
 func (a *app) runCockpit(ctx context.Context, c *clients, o *cockpitOptions, contextName string) error {
 	if err := checkCRD(c); err != nil {
@@ -294,19 +312,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		Now:              a.now,
 		FirstFrame: func(n int) {
 			close(ck.drawn)
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n,
-				"heapInUseMB", ms.HeapInuse>>20, "heapSysMB", ms.HeapSys>>20, "sysMB", ms.Sys>>20)
-			// Listing thousands of pods leaves garbage several times the
-			// size of what is kept; the runtime would hand that memory
-			// back to the system only over minutes. The cockpit stays
-			// open for hours: give it back now, once, off the screen's
-			// goroutine.
-			go debug.FreeOSMemory()
-			if a.firstFrame != nil {
-				a.firstFrame()
-			}
+			a.firstFrameDrawn(n)
 		},
 	}
 	ck.opts.Grouping, ck.opts.SaveGrouping = cockpitGrouping(cfg, o)

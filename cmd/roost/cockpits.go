@@ -17,7 +17,6 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"k8s.io/klog/v2"
@@ -99,10 +98,7 @@ func (a *app) clustersOptions(ctx context.Context, o *cockpitOptions, names []st
 		Headline:         cfg.Headline(),
 		Notices:          notices,
 		FirstFrame: func(n int) {
-			klog.InfoS("first complete frame", "after", time.Since(a.started).Round(time.Millisecond), "rollouts", n, "clusters", len(names))
-			if a.firstFrame != nil {
-				a.firstFrame()
-			}
+			a.firstFrameDrawn(n, "clusters", len(names))
 		},
 	}
 	opts.Bell, opts.BellTerminal = bellOf(o.bell, cfg.Cockpit.Bell), bellTerminal(os.Getenv)

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	apiwatch "k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/roost-dev/roost/analysis"
 	"github.com/roost-dev/roost/api/v1alpha1"
@@ -97,10 +98,11 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	populated := populateScale(b, ns, dyn)
+	t := scaleTarget{ns: ns, kube: env.Client(), dyn: dyn}
+	populated := populateScale(b, t)
 	b.ReportMetric(populated.Seconds(), "pods-ready-s")
 	for i := 0; i < b.N; i++ {
-		off, ft := measureOff(b, ns)
+		off, ft := measureOff(b, t)
 		b.ReportMetric(off.firstFrame.Seconds(), "off-first-frame-s")
 		b.ReportMetric(float64(off.peakRSS>>20), "off-peak-RSS-MB")
 		b.ReportMetric(float64(off.steadyRSS>>20), "off-steady-RSS-MB")
@@ -114,7 +116,7 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 		b.ReportMetric(ms(ft.shown.percentile(99)), "write-to-screen-p99-ms")
 		b.ReportMetric(ms(ft.capture), "capture-pane-ms")
 
-		on, wave := measureOn(b, ns, dyn)
+		on, wave := measureOn(b, t)
 		b.ReportMetric(on.firstFrame.Seconds(), "on-first-frame-s")
 		b.ReportMetric(float64(on.peakRSS>>20), "on-peak-RSS-MB")
 		b.ReportMetric(float64(on.steadyRSS>>20), "on-steady-RSS-MB")
@@ -123,7 +125,7 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 		b.ReportMetric(wave.cpu.Seconds(), "step-200-CPU-s")
 		b.ReportMetric(float64(wave.peakRSS>>20), "step-200-peak-RSS-MB")
 
-		an, aft := measureAnalysis(b, ns, dyn)
+		an, aft := measureAnalysis(b, t)
 		b.ReportMetric(an.firstFrame.Seconds(), "analysis-first-frame-s")
 		b.ReportMetric(float64(an.peakRSS>>20), "analysis-peak-RSS-MB")
 		b.ReportMetric(float64(an.steadyRSS>>20), "analysis-steady-RSS-MB")
@@ -225,44 +227,66 @@ func parallel(n, workers int, f func(i int) error) error {
 
 func scaleName(i int) string { return fmt.Sprintf("svc-%03d", i) }
 
-// populateScale creates the ConfigMaps and the Rollouts, runs the reconciler
-// in this process until all 200 are Healthy with their 10,000 pods Ready,
-// then stops it, and returns how long that took.
-func populateScale(b *testing.B, ns string, dyn dynamic.Interface) time.Duration {
+// scaleTarget is a namespace of one cluster that the benchmarks fill and
+// watch: its clients, and the kube context that names the cluster in
+// progress lines ("" for the one cluster of BenchmarkCockpitAtScale).
+type scaleTarget struct {
+	context, ns string
+	kube        kubernetes.Interface
+	dyn         dynamic.Interface
+}
+
+func (t scaleTarget) String() string {
+	if t.context == "" {
+		return t.ns
+	}
+	return t.context + ": " + t.ns
+}
+
+// populateScale creates the ConfigMaps, the Argo CD Applications and the
+// 200 Rollouts with their 10,000 Ready pods, and returns how long that
+// took.
+func populateScale(b *testing.B, t scaleTarget) time.Duration {
 	b.Helper()
 	ctx := context.Background()
-	kube := env.Client()
 	began := time.Now()
 	blob := strings.Repeat("x", 512)
 	if err := parallel(scaleConfigMaps, 8, func(i int) error {
-		_, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{
+		_, err := t.kube.CoreV1().ConfigMaps(t.ns).Create(ctx, &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("config-%04d", i), Labels: map[string]string{"app": "settings"}},
 			Data:       map[string]string{"settings.yaml": blob},
 		}, metav1.CreateOptions{})
 		return err
 	}); err != nil {
-		b.Fatalf("create %d ConfigMaps in %s: %v", scaleConfigMaps, ns, err)
+		b.Fatalf("create %d ConfigMaps in %s: %v", scaleConfigMaps, t, err)
 	}
 	progress("%d ConfigMaps created in %s", scaleConfigMaps, time.Since(began).Round(time.Second))
 
-	ctrl, err := controller.New(controller.Config{Kube: kube, Dynamic: dyn, Namespace: ns})
-	if err != nil {
-		b.Fatalf("build reconciler: %v", err)
-	}
-	rctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ctrl.Run(rctx, 4) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			b.Errorf("reconciler: %v", err)
-		}
-	}()
+	populateArgoCD(b, t.ns, t.dyn)
+	pods := populateRollouts(b, t, 0, scaleRollouts, func(i int, ro *v1alpha1.Rollout) {
+		ro.Annotations = map[string]string{argocd.TrackingAnnotation: argocd.TrackingID(scaleApp(t.ns, i), t.ns, ro.Name)}
+	})
+	took := time.Since(began)
+	progress("%d Rollouts Healthy, %d pods Ready, %d ConfigMaps, after %s", scaleRollouts, pods, scaleConfigMaps, took.Round(time.Second))
+	return took
+}
 
-	populateArgoCD(b, ns, dyn)
-	if err := parallel(scaleRollouts, 8, func(i int) error {
-		ro := roleCanary(ns, scaleName(i), scaleReplicas, rollouttest.SetWeight(20), rollouttest.Pause())
-		ro.Annotations = map[string]string{argocd.TrackingAnnotation: argocd.TrackingID(scaleApp(ns, i), ns, ro.Name)}
+// populateRollouts creates Rollouts from to to-1 (scaleName) of
+// scaleReplicas pods each in t, dress changing each before it is created,
+// runs the reconciler in this process until the to Rollouts of t are
+// Healthy with their pods Ready, then stops it, and returns the number of
+// pods.
+func populateRollouts(b *testing.B, t scaleTarget, from, to int, dress func(i int, ro *v1alpha1.Rollout)) int {
+	b.Helper()
+	ctx := context.Background()
+	stop := runScaleReconciler(b, controller.Config{Kube: t.kube, Dynamic: t.dyn, Namespace: t.ns})
+	defer stop()
+	if err := parallel(to-from, 8, func(i int) error {
+		i += from
+		ro := roleCanary(t.ns, scaleName(i), scaleReplicas, rollouttest.SetWeight(20), rollouttest.Pause())
+		if dress != nil {
+			dress(i, ro)
+		}
 		if i == 0 {
 			ro.Labels = map[string]string{probeLabel: "true"}
 		}
@@ -270,37 +294,36 @@ func populateScale(b *testing.B, ns string, dyn dynamic.Interface) time.Duration
 		if err != nil {
 			return err
 		}
-		_, err = dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).Create(ctx, u, metav1.CreateOptions{})
+		_, err = t.dyn.Resource(v1alpha1.RolloutGVR).Namespace(t.ns).Create(ctx, u, metav1.CreateOptions{})
 		return err
 	}); err != nil {
-		b.Fatalf("create %d Rollouts in %s: %v", scaleRollouts, ns, err)
+		b.Fatalf("create %d Rollouts in %s: %v", to-from, t, err)
 	}
-	progress("%d Rollouts created; waiting for %d pods to be Ready", scaleRollouts, scaleRollouts*scaleReplicas)
-	awaitScale(b, ns, dyn, 15*time.Minute, "every rollout Healthy with its pods Ready", healthy, 0)
+	progress("%d Rollouts created in %s; waiting for %d pods to be Ready", to-from, t, to*scaleReplicas)
+	awaitScale(b, t, to, 15*time.Minute, "every rollout Healthy with its pods Ready", healthy, 0)
 
 	// The ReplicaSets say Ready; the pods themselves confirm it.
-	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+	pods, err := t.kube.CoreV1().Pods(t.ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if n := readyPods(pods.Items); n != scaleRollouts*scaleReplicas {
-		b.Fatalf("%d Ready pods of rollouts in %s, want %d", n, ns, scaleRollouts*scaleReplicas)
+	if n := readyPods(pods.Items); n != to*scaleReplicas {
+		b.Fatalf("%d Ready pods of rollouts in %s, want %d", n, t, to*scaleReplicas)
 	}
-	took := time.Since(began)
-	progress("%d Rollouts Healthy, %d pods Ready, %d ConfigMaps, after %s", scaleRollouts, len(pods.Items), scaleConfigMaps, took.Round(time.Second))
-	return took
+	return len(pods.Items)
 }
 
-// awaitScale waits until cond holds for all the benchmark's rollouts and
-// their ReplicaSets' Ready replicas add up to the pods wanted; canary is the
-// number of those on the rollouts' canary ReplicaSets.
-func awaitScale(b *testing.B, ns string, dyn dynamic.Interface, timeout time.Duration, what string, cond func(*v1alpha1.Rollout) bool, canary int32) {
+// awaitScale waits until cond holds for all the rollouts of t, which are
+// to number rollouts, and their ReplicaSets' Ready replicas add up to
+// scaleReplicas each; canary is the number of those on each rollout's
+// canary ReplicaSet.
+func awaitScale(b *testing.B, t scaleTarget, rollouts int, timeout time.Duration, what string, cond func(*v1alpha1.Rollout) bool, canary int32) {
 	b.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(timeout)
 	lastReport := time.Now()
 	for {
-		list, err := dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+		list, err := t.dyn.Resource(v1alpha1.RolloutGVR).Namespace(t.ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -321,7 +344,7 @@ func awaitScale(b *testing.B, ns string, dyn dynamic.Interface, timeout time.Dur
 				canaryHash[r.Name+"-"+r.Status.CurrentPodHash] = r.Name
 			}
 		}
-		sets, err := env.Client().AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+		sets, err := t.kube.AppsV1().ReplicaSets(t.ns).List(ctx, metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -332,12 +355,12 @@ func awaitScale(b *testing.B, ns string, dyn dynamic.Interface, timeout time.Dur
 				canaryReady += rs.Status.ReadyReplicas
 			}
 		}
-		wantCanary := canary * scaleRollouts
-		if ok == scaleRollouts && len(list.Items) == scaleRollouts && ready == scaleRollouts*scaleReplicas && canaryReady == wantCanary {
+		wantCanary := canary * int32(rollouts)
+		if ok == rollouts && len(list.Items) == rollouts && ready == int32(rollouts*scaleReplicas) && canaryReady == wantCanary {
 			return
 		}
-		state := fmt.Sprintf("%d/%d rollouts ok, %d/%d pods Ready (%d/%d on canaries); e.g. %s",
-			ok, scaleRollouts, ready, scaleRollouts*scaleReplicas, canaryReady, wantCanary, lagging)
+		state := fmt.Sprintf("%s: %d/%d rollouts ok, %d/%d pods Ready (%d/%d on canaries); e.g. %s",
+			t, ok, rollouts, ready, rollouts*scaleReplicas, canaryReady, wantCanary, lagging)
 		if time.Now().After(deadline) {
 			b.Fatalf("timed out after %s waiting for %s: %s", timeout, what, state)
 		}
@@ -356,12 +379,12 @@ var firstFrameLine = regexp.MustCompile(`"first complete frame" after="([^"]+)" 
 // frame: the time it logged, after it saw all the rollouts.
 func startMeasured(b *testing.B, ns, name string, args ...string) (*cockpitTerm, int, time.Duration) {
 	b.Helper()
-	return startMeasuredEnv(b, ns, name, nil, args...)
+	return startMeasuredEnv(b, ns, name, scaleRollouts, nil, args...)
 }
 
 // startMeasuredEnv is startMeasured with environ added to the cockpit's
-// environment.
-func startMeasuredEnv(b *testing.B, ns, name string, environ []string, args ...string) (*cockpitTerm, int, time.Duration) {
+// environment, for a cockpit that sees rollouts rollouts.
+func startMeasuredEnv(b *testing.B, ns, name string, rollouts int, environ []string, args ...string) (*cockpitTerm, int, time.Duration) {
 	b.Helper()
 	c := startCockpit(b, ns, name, environ, args...)
 	pid := c.pid()
@@ -373,10 +396,10 @@ func startMeasuredEnv(b *testing.B, ns, name string, environ []string, args ...s
 			if err != nil {
 				b.Fatalf("%s: first frame after %q: %v", name, m[1], err)
 			}
-			if n, _ := strconv.Atoi(string(m[2])); n != scaleRollouts {
-				b.Fatalf("%s: the first complete frame had %d rollouts, want %d", name, n, scaleRollouts)
+			if n, _ := strconv.Atoi(string(m[2])); n != rollouts {
+				b.Fatalf("%s: the first complete frame had %d rollouts, want %d", name, n, rollouts)
 			}
-			c.awaitText(fmt.Sprintf("Rollouts %d", scaleRollouts))
+			c.awaitText(fmt.Sprintf("Rollouts %d", rollouts))
 			return c, pid, after
 		}
 		if time.Now().After(deadline) {
@@ -401,15 +424,15 @@ func measureIdle(b *testing.B, pid int, f *cockpitFigures) {
 // measureOff runs the cockpit with --reconciler=off: its start, idle figures,
 // and the time from 50 writes of a pod's role label to the frame showing
 // each.
-func measureOff(b *testing.B, ns string) (cockpitFigures, frameTimes) {
+func measureOff(b *testing.B, t scaleTarget) (cockpitFigures, frameTimes) {
 	b.Helper()
-	pace := listPace(b, ns)
-	c, pid, after := startMeasured(b, ns, "scale-off", "--reconciler=off", "--config", scaleConfig(b))
+	pace := listPace(b, t, scaleRollouts)
+	c, pid, after := startMeasured(b, t.ns, "scale-off", "--reconciler=off", "--config", scaleConfig(b))
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
 	progress("--reconciler=off: %s; the API server lists the pods to a plain client in %s", f, pace)
 
-	ft := eventToFrame(b, c, ns, scaleReplicas)
+	ft := eventToFrame(b, c, t, scaleReplicas)
 	progress("--reconciler=off: pod label write to a watch event: %s; watch event to roost's frame on the terminal: %s", ft.delivered, ft.roost)
 	progress("--reconciler=off: pod label write to roost's frame on the terminal: %s; to the screen read back: %s (one capture-pane takes %s)",
 		ft.written, ft.shown, ft.capture.Round(10*time.Microsecond))
@@ -438,10 +461,10 @@ type frameTimes struct {
 // then 50 again with 50 stable pods), read from tmux's copy of the pane's
 // output as it arrives, then to the first capture of the screen showing the
 // new labels.
-func eventToFrame(b *testing.B, c *cockpitTerm, ns string, stable int) frameTimes {
+func eventToFrame(b *testing.B, c *cockpitTerm, t scaleTarget, stable int) frameTimes {
 	b.Helper()
 	ctx := context.Background()
-	kube := env.Client()
+	kube, ns := t.kube, t.ns
 	first := scaleName(0)
 	pods, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + first + ",role=stable"})
 	if err != nil || len(pods.Items) == 0 {
@@ -543,9 +566,9 @@ type stepWave struct {
 // measureOn runs the cockpit with --reconciler=on: its start and idle
 // figures once it leads, then a new image on every rollout, timed until all
 // 200 canaries wait at their pause with their pods Ready.
-func measureOn(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, stepWave) {
+func measureOn(b *testing.B, t scaleTarget) (cockpitFigures, stepWave) {
 	b.Helper()
-	c, pid, after := startMeasured(b, ns, "scale-on", "--reconciler=on", "--config", scaleConfig(b))
+	c, pid, after := startMeasured(b, t.ns, "scale-on", "--reconciler=on", "--config", scaleConfig(b))
 	c.awaitText("you step the canaries (this roost leads as ")
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
@@ -556,12 +579,12 @@ func measureOn(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, 
 	cpuBefore := cpuTime(b, pid)
 	patch := []byte(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":"registry.example/svc:v2"}]}}}}`)
 	if err := parallel(scaleRollouts, 8, func(i int) error {
-		_, err := dyn.Resource(v1alpha1.RolloutGVR).Namespace(ns).Patch(ctx, scaleName(i), types.MergePatchType, patch, metav1.PatchOptions{})
+		_, err := t.dyn.Resource(v1alpha1.RolloutGVR).Namespace(t.ns).Patch(ctx, scaleName(i), types.MergePatchType, patch, metav1.PatchOptions{})
 		return err
 	}); err != nil {
 		b.Fatalf("set a new image on the rollouts: %v", err)
 	}
-	awaitScale(b, ns, dyn, 10*time.Minute, "every canary at its pause with its pods Ready", atPause(1), scaleReplicas*20/100)
+	awaitScale(b, t, scaleRollouts, 10*time.Minute, "every canary at its pause with its pods Ready", atPause(1), scaleReplicas*20/100)
 	wave := stepWave{took: time.Since(began), cpu: cpuTime(b, pid) - cpuBefore}
 	c.awaitText(fmt.Sprintf("%d need you", scaleRollouts))
 	wave.peakRSS, _ = memory(b, pid)
@@ -581,10 +604,10 @@ func measureOn(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, 
 // measuring, it runs a watching cockpit (--reconciler=off): its start, its
 // figures while 200 runs write a measurement each every 30 s, and the time
 // from a pod's write to the frame showing it.
-func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFigures, frameTimes) {
+func measureAnalysis(b *testing.B, t scaleTarget) (cockpitFigures, frameTimes) {
 	b.Helper()
 	ctx := context.Background()
-	kube := env.Client()
+	ns, dyn, kube := t.ns, t.dyn, t.kube
 	// The keys live apart from the rollouts' namespace, so that the
 	// cockpit measured finds none and polls no evidence of its own.
 	keysNS := env.NewNamespace(b)
@@ -637,7 +660,7 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	}); err != nil {
 		b.Fatalf("give the rollouts background analysis and a new image: %v", err)
 	}
-	awaitScale(b, ns, dyn, 10*time.Minute, "every canary at its pause with its pods Ready, its analysis running", atPause(1), scaleReplicas*20/100)
+	awaitScale(b, t, scaleRollouts, 10*time.Minute, "every canary at its pause with its pods Ready, its analysis running", atPause(1), scaleReplicas*20/100)
 	awaitRunsMeasuring(b, ns, dyn, 3*time.Minute)
 	progress("analysis: %d canaries at their pause with a background run of %d metrics every %s, after %s",
 		scaleRollouts, scaleMetrics, scaleInterval, time.Since(began).Round(time.Second))
@@ -656,13 +679,13 @@ func measureAnalysis(b *testing.B, ns string, dyn dynamic.Interface) (cockpitFig
 	}
 	// The profile covers the idle window only: what the figure counts.
 	window := fmt.Sprintf("ROOST_CPUPROFILE_WINDOW=%s+%s", settle, idleWindow)
-	pace := listPace(b, ns)
-	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", []string{"ROOST_CPUPROFILE=" + profile, window}, args...)
+	pace := listPace(b, t, scaleRollouts)
+	c, pid, after := startMeasuredEnv(b, ns, "scale-analysis", scaleRollouts, []string{"ROOST_CPUPROFILE=" + profile, window}, args...)
 	f := cockpitFigures{firstFrame: after}
 	measureIdle(b, pid, &f)
 	progress("analysis on, --reconciler=off: %s (while %d runs write a measurement each every %s); the API server lists the pods to a plain client in %s",
 		f, scaleRollouts, scaleInterval, pace)
-	ft := eventToFrame(b, c, ns, scaleReplicas*80/100)
+	ft := eventToFrame(b, c, t, scaleReplicas*80/100)
 	progress("analysis on: watch event to roost's frame on the terminal: %s; pod label write to the frame: %s", ft.roost, ft.written)
 	c.keys("q")
 	if code := c.awaitExit(); code != 0 {
@@ -816,19 +839,20 @@ func rssParts(pid int) string {
 	return fmt.Sprintf("anonymous %s, file-backed %s", parts["RssAnon"], parts["RssFile"])
 }
 
-// listPace is how long the API server takes, right now, to list the pods a
-// cockpit lists at start to a plain client-go client (one list, protobuf,
-// as roost asks): the floor under the first complete frame on this machine.
-func listPace(b *testing.B, ns string) time.Duration {
+// listPace is how long the API server of t takes, right now, to list the
+// pods a cockpit lists at start to a plain client-go client (one list,
+// protobuf, as roost asks): the floor under the first complete frame on
+// this machine. t holds rollouts rollouts of scaleReplicas pods.
+func listPace(b *testing.B, t scaleTarget, rollouts int) time.Duration {
 	b.Helper()
 	began := time.Now()
-	pods, err := env.Client().CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
+	pods, err := t.kube.CoreV1().Pods(t.ns).List(context.Background(), metav1.ListOptions{LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey})
 	if err != nil {
 		b.Fatalf("list pods: %v", err)
 	}
 	took := time.Since(began)
-	if len(pods.Items) < scaleRollouts*scaleReplicas {
-		b.Fatalf("listed %d pods, want %d", len(pods.Items), scaleRollouts*scaleReplicas)
+	if len(pods.Items) < rollouts*scaleReplicas {
+		b.Fatalf("listed %d pods in %s, want %d", len(pods.Items), t, rollouts*scaleReplicas)
 	}
 	return took.Round(time.Millisecond)
 }

@@ -44,7 +44,7 @@ var second struct {
 
 // twoClusters starts the second cluster on first use and returns it with
 // the kubeconfig of both.
-func twoClusters(t *testing.T) (*cluster.Cluster, string) {
+func twoClusters(t testing.TB) (*cluster.Cluster, string) {
 	t.Helper()
 	second.once.Do(func() {
 		began := time.Now()
@@ -108,7 +108,7 @@ func mergeKubeconfigs(path string, files map[string]string) (string, error) {
 }
 
 // sameNamespace creates namespace ns in c too (deleted when the test ends).
-func sameNamespace(t *testing.T, c *cluster.Cluster, ns string) {
+func sameNamespace(t testing.TB, c *cluster.Cluster, ns string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -125,7 +125,7 @@ func sameNamespace(t *testing.T, c *cluster.Cluster, ns string) {
 }
 
 // dynamicOf is a dynamic client of c.
-func dynamicOf(t *testing.T, c *cluster.Cluster) dynamic.Interface {
+func dynamicOf(t testing.TB, c *cluster.Cluster) dynamic.Interface {
 	t.Helper()
 	d, err := dynamic.NewForConfig(c.RESTConfig())
 	if err != nil {
