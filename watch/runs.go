@@ -44,8 +44,6 @@ type lightRuns struct {
 	// full holds each run as last read in full, trimmed, keyed by its
 	// namespace and name.
 	full map[Key]*unstructured.Unstructured
-	// reads counts full reads after the first list, for tests.
-	reads atomic.Int64
 }
 
 func newLightRuns(dyn dynamic.Interface, meta metadata.Interface, ns string) *lightRuns {
@@ -134,7 +132,7 @@ func (l *lightRuns) setWanted(keys map[Key]bool, informer cache.SharedIndexInfor
 			continue
 		}
 		for _, m := range l.metaOf(k, informer) {
-			if l.cached(m) == nil {
+			if _, current := l.last(m); !current {
 				stale = append(stale, k)
 				break
 			}
@@ -158,16 +156,13 @@ func (l *lightRuns) metaOf(k Key, informer cache.SharedIndexInformer) []metav1.O
 	return out
 }
 
-// cached is the full run of m at m's resourceVersion, nil when it was not
-// read at that version.
-func (l *lightRuns) cached(m metav1.Object) *unstructured.Unstructured {
+// last is the full run of m as last read, and whether it was read at m's
+// resourceVersion.
+func (l *lightRuns) last(m metav1.Object) (*unstructured.Unstructured, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	u := l.full[Key{Namespace: m.GetNamespace(), Name: m.GetName()}]
-	if u == nil || u.GetResourceVersion() != m.GetResourceVersion() {
-		return nil
-	}
-	return u
+	return u, u != nil && u.GetResourceVersion() == m.GetResourceVersion()
 }
 
 // runsOf returns rollout k's runs: current ones for a wanted rollout (read
@@ -178,19 +173,12 @@ func (l *lightRuns) runsOf(k Key, informer cache.SharedIndexInformer) []*unstruc
 	want := wanted == nil || (*wanted)[k]
 	out := make([]*unstructured.Unstructured, 0, len(metas))
 	for _, m := range metas {
-		if u := l.cached(m); u != nil {
-			out = append(out, u)
-			continue
-		}
-		if want {
-			if u := l.read(m); u != nil {
-				out = append(out, u)
-				continue
+		u, current := l.last(m)
+		if !current && want {
+			if read := l.read(m); read != nil {
+				u = read
 			}
 		}
-		l.mu.Lock()
-		u := l.full[Key{Namespace: m.GetNamespace(), Name: m.GetName()}]
-		l.mu.Unlock()
 		if u == nil {
 			// Never read: what the metadata says, the phase from the
 			// Rollout's record.
@@ -219,7 +207,6 @@ func (l *lightRuns) read(m metav1.Object) *unstructured.Unstructured {
 	ctx, cancel := context.WithTimeout(ctx, runFetchTimeout)
 	defer cancel()
 	u, err := l.runs.Namespace(m.GetNamespace()).Get(ctx, m.GetName(), metav1.GetOptions{})
-	l.reads.Add(1)
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
 			klog.V(2).InfoS("read AnalysisRun", "namespace", m.GetNamespace(), "name", m.GetName(), "err", err)
