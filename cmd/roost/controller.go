@@ -116,8 +116,12 @@ func checkCRD(c *clients) error {
 // discovered holds, per client and group version, the resources the
 // cluster served when first asked: the Rollout, AnalysisRun and Argo CD
 // Application checks at start all ask about argoproj.io/v1alpha1, and each
-// question is a round trip before the first frame.
-var discovered sync.Map
+// question is a round trip before the first frame. A cockpit over several
+// clusters connects again with new clients, so only the last few are kept.
+var discovered struct {
+	mu     sync.Mutex
+	served map[discoveryKey]map[string]bool
+}
 
 type discoveryKey struct {
 	kube kubernetes.Interface
@@ -128,18 +132,26 @@ type discoveryKey struct {
 // once per client (a failure is not remembered).
 func servedResources(kube kubernetes.Interface, gv string) (map[string]bool, error) {
 	k := discoveryKey{kube, gv}
-	if v, ok := discovered.Load(k); ok {
-		return v.(map[string]bool), nil
+	discovered.mu.Lock()
+	served, ok := discovered.served[k]
+	discovered.mu.Unlock()
+	if ok {
+		return served, nil
 	}
 	list, err := kube.Discovery().ServerResourcesForGroupVersion(gv)
 	if err != nil {
 		return nil, err
 	}
-	served := make(map[string]bool, len(list.APIResources))
+	served = make(map[string]bool, len(list.APIResources))
 	for _, r := range list.APIResources {
 		served[r.Name] = true
 	}
-	discovered.Store(k, served)
+	discovered.mu.Lock()
+	defer discovered.mu.Unlock()
+	if discovered.served == nil || len(discovered.served) >= 16 {
+		discovered.served = map[discoveryKey]map[string]bool{}
+	}
+	discovered.served[k] = served
 	return served, nil
 }
 
