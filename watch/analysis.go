@@ -3,6 +3,7 @@ package watch
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -395,16 +396,42 @@ func AnalysisOf(ro *v1alpha1.Rollout, runs []*unstructured.Unstructured, now tim
 		}
 		return mine[i].GetName() > mine[j].GetName()
 	})
-	if len(mine) > MaxAnalysisRuns {
-		mine = mine[:MaxAnalysisRuns]
+	unread := unreadRuns(ro, mine)
+	if len(mine) > MaxAnalysisRuns-len(unread) {
+		mine = mine[:MaxAnalysisRuns-len(unread)]
 	}
-	if len(mine) == 0 {
+	if len(mine)+len(unread) == 0 {
 		return nil
 	}
-	out := make([]AnalysisRun, len(mine))
-	for i, u := range mine {
-		out[i] = analysisRunView(u, current[u.GetName()], now)
-		recordedPhase(&out[i], ro)
+	out := make([]AnalysisRun, 0, len(unread)+len(mine))
+	out = append(out, unread...)
+	for _, u := range mine {
+		a := analysisRunView(u, current[u.GetName()], now)
+		recordedPhase(&a, ro)
+		out = append(out, a)
+	}
+	return out
+}
+
+// unreadRuns are the current runs the Rollout records that are not among
+// read: a dashboard follows the runs of the rollouts on screen only (see
+// lightRuns), and a rollout off screen may have started a run since its
+// runs were last read. What the record says of each (its name, phase and
+// message) is what the rollout's urgency needs.
+func unreadRuns(ro *v1alpha1.Rollout, read []*unstructured.Unstructured) []AnalysisRun {
+	var out []AnalysisRun
+	for _, rec := range []struct {
+		s    *v1alpha1.RolloutAnalysisRunStatus
+		kind string
+	}{{ro.Status.Canary.CurrentStepAnalysisRunStatus, AnalysisStep}, {ro.Status.Canary.CurrentBackgroundAnalysisRunStatus, AnalysisBackground}} {
+		if rec.s == nil || rec.s.Name == "" || slices.ContainsFunc(read, func(u *unstructured.Unstructured) bool { return u.GetName() == rec.s.Name }) {
+			continue
+		}
+		a := AnalysisRun{Name: rec.s.Name, Kind: rec.kind, PodHash: ro.Status.CurrentPodHash, Phase: rec.s.Status, Message: rec.s.Message, Current: true}
+		if rec.kind == AnalysisStep && ro.Status.CurrentStepIndex != nil {
+			a.Step = int(*ro.Status.CurrentStepIndex) + 1
+		}
+		out = append(out, a)
 	}
 	return out
 }

@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/clock"
 
@@ -83,11 +82,12 @@ type Options struct {
 	// indexed by the Rollout that owns each. Set it only where the
 	// AnalysisRun CRD is installed: a watch of a missing resource fails.
 	AnalysisRuns bool
-	// Metadata, when set and FullObjects is not, makes the AnalysisRuns
-	// watch carry metadata only: runs are read in full in the first list,
-	// then again only for the rollouts SetWanted names (see lightRuns).
-	// The informer then caches *metav1.PartialObjectMetadata.
-	Metadata metadata.Interface
+	// WantedRunsOnly, when set and FullObjects is not, lists the
+	// AnalysisRuns in full once, then follows only the runs of the
+	// rollouts SetWanted names (see lightRuns): a dashboard's, which shows
+	// only some rollouts' runs at a time. There is then no informer of
+	// AnalysisRuns.
+	WantedRunsOnly bool
 	// ArgoCD says how to tell the Argo CD Application of each rollout; nil
 	// tracks by the annotation and DefaultInstanceLabel and reads no
 	// Applications.
@@ -132,8 +132,8 @@ type Watcher struct {
 	rsLister        appslisters.ReplicaSetLister
 	podInformer     cache.SharedIndexInformer
 	eventInformer   cache.SharedIndexInformer
-	// runInformer is nil unless Options.AnalysisRuns; light is set when it
-	// watches metadata only (Options.Metadata).
+	// runInformer is set when Options.AnalysisRuns, unless
+	// Options.WantedRunsOnly sets light instead.
 	runInformer cache.SharedIndexInformer
 	light       *lightRuns
 	// appInformer is nil unless Options.ArgoCD.Applications; tracker tells
@@ -238,11 +238,9 @@ func New(o Options) (*Watcher, error) {
 			aboutRollouts, t.event, cache.Indexers{byRollout: indexEventByRollout}, eventKeys, &w.eventInformer, nil},
 	}
 	switch {
-	case o.AnalysisRuns && o.Metadata != nil && !o.FullObjects:
-		w.light = newLightRuns(o.Dynamic, o.Metadata, ns)
-		wirings = append(wirings, wiring{ResourceAnalysisRuns, &metav1.PartialObjectMetadata{}, notWatchList{},
-			w.light.list, w.light.watch, func(*metav1.ListOptions) {}, stripMeta,
-			cache.Indexers{byRollout: indexRunByRollout}, runKeys, &w.runInformer, w.light.handler(w.dirty)})
+	case o.AnalysisRuns && o.WantedRunsOnly && !o.FullObjects:
+		w.light = newLightRuns(o.Dynamic, ns, w.dirty, w.health, w.podHashes)
+		w.health.track(ResourceAnalysisRuns)
 	case o.AnalysisRuns:
 		wirings = append(wirings, wiring{ResourceAnalysisRuns, &unstructured.Unstructured{}, o.Dynamic,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
@@ -290,6 +288,15 @@ func New(o Options) (*Watcher, error) {
 		h := x.handler
 		if h == nil {
 			h = w.handler(x.keys)
+		}
+		if x.resource == ResourceRollouts && w.light != nil {
+			// A rollout on screen with a new revision has new runs to
+			// follow.
+			h = andThen(h, func(obj any) {
+				for _, k := range rolloutKeys(obj) {
+					w.light.rolloutChanged(k)
+				}
+			})
 		}
 		reg, err := inf.AddEventHandler(h)
 		if err != nil {
@@ -355,16 +362,41 @@ func (w *Watcher) handler(keys func(any) []Key) cache.ResourceEventHandler {
 	}
 }
 
+// andThen is h, calling also f with the object of each callback.
+func andThen(h cache.ResourceEventHandler, f func(obj any)) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { h.OnAdd(obj, false); f(obj) },
+		UpdateFunc: func(old, cur any) { h.OnUpdate(old, cur); f(cur) },
+		DeleteFunc: func(obj any) { h.OnDelete(obj); f(obj) },
+	}
+}
+
+// podHashes are the pod-template hashes of rollout k's current and stable
+// revisions, as its cached Rollout says.
+func (w *Watcher) podHashes(k Key) []string {
+	obj, ok, err := w.rolloutInformer.GetIndexer().GetByKey(k.String())
+	if err != nil || !ok {
+		return nil
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil
+	}
+	current, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
+	stable, _, _ := unstructured.NestedString(u.Object, "status", "stableRS")
+	return []string{current, stable}
+}
+
 // Start runs the informers until ctx is done. It does not wait for them to
 // sync; see WaitForCacheSync. Informers already started (by a reconciler that
 // shares them) are left alone.
 func (w *Watcher) Start(ctx context.Context) {
 	w.startOnce.Do(func() {
-		if w.light != nil {
-			w.light.ctx.Store(&ctx)
-		}
 		for _, inf := range w.informers() {
 			go inf.RunWithContext(ctx)
+		}
+		if w.light != nil {
+			go w.light.run(ctx)
 		}
 	})
 }
@@ -399,7 +431,7 @@ func (w *Watcher) HasSynced() bool {
 			return false
 		}
 	}
-	return true
+	return w.light == nil || w.light.synced.Load()
 }
 
 // RolloutInformer is the dynamic informer of Rollouts (unstructured objects).
@@ -421,34 +453,48 @@ func (w *Watcher) PodInformer() cache.SharedIndexInformer { return w.podInformer
 // EventInformer is the informer of Events about Rollouts.
 func (w *Watcher) EventInformer() cache.SharedIndexInformer { return w.eventInformer }
 
-// AnalysisRunInformer is the informer of AnalysisRuns, nil unless the
-// Watcher was built with Options.AnalysisRuns. It caches
-// *unstructured.Unstructured, or *metav1.PartialObjectMetadata when the
-// Watcher follows runs by their metadata (Options.Metadata).
+// AnalysisRunInformer is the informer of AnalysisRuns (unstructured
+// objects): nil unless the Watcher was built with Options.AnalysisRuns, and
+// nil too with Options.WantedRunsOnly, which follows runs without one.
 func (w *Watcher) AnalysisRunInformer() cache.SharedIndexInformer { return w.runInformer }
 
-// SetWanted names the rollouts whose AnalysisRuns are kept current when
-// runs are followed by their metadata (Options.Metadata): those the
-// dashboard shows. A rollout newly named whose runs changed meanwhile is
-// re-derived. Without Options.Metadata every run is current and this does
-// nothing. Safe to call from any goroutine; it does no I/O.
+// WatchesAnalysisRuns says whether the Watcher follows AnalysisRuns.
+func (w *Watcher) WatchesAnalysisRuns() bool { return w.runInformer != nil || w.light != nil }
+
+// AnalysisRunsListed says whether the AnalysisRuns were listed, and how
+// many are known.
+func (w *Watcher) AnalysisRunsListed() (n int, listed bool) {
+	switch {
+	case w.light != nil:
+		return w.light.count(), w.light.synced.Load()
+	case w.runInformer != nil:
+		return len(w.runInformer.GetStore().ListKeys()), w.runInformer.HasSynced()
+	}
+	return 0, false
+}
+
+// SetWanted names the rollouts whose AnalysisRuns are followed with
+// Options.WantedRunsOnly: those the dashboard shows. When they change, the
+// runs followed are listed again, and the rollouts whose runs changed
+// meanwhile are re-derived. Without Options.WantedRunsOnly every run is
+// followed and this does nothing. Safe to call from any goroutine; it does
+// no I/O.
 func (w *Watcher) SetWanted(keys map[Key]bool) {
 	if w.light == nil {
 		return
 	}
-	w.dirty.add(w.light.setWanted(keys, w.runInformer)...)
+	w.light.setWanted(keys)
 }
 
-// AnalysisRunsOf returns the cached AnalysisRuns owned by the Rollout k (any
-// owner reference to it, as `kubectl argo rollouts get` counts them). When
-// runs are followed by their metadata, a wanted rollout's changed runs are
-// read from the API server here.
+// AnalysisRunsOf returns the known AnalysisRuns owned by the Rollout k (any
+// owner reference to it, as `kubectl argo rollouts get` counts them). It
+// does no I/O.
 func (w *Watcher) AnalysisRunsOf(k Key) []*unstructured.Unstructured {
+	if w.light != nil {
+		return w.light.runsOf(k)
+	}
 	if w.runInformer == nil {
 		return nil
-	}
-	if w.light != nil {
-		return w.light.runsOf(k, w.runInformer)
 	}
 	objs, err := w.runInformer.GetIndexer().ByIndex(byRollout, k.String())
 	if err != nil {

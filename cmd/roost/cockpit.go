@@ -17,7 +17,6 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -164,16 +163,24 @@ func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time, name str
 		watch.ResourceRollouts: w.RolloutInformer(), watch.ResourceReplicaSets: w.ReplicaSetInformer(),
 		watch.ResourcePods: w.PodInformer(), watch.ResourceEvents: w.EventInformer(),
 	}
-	if inf := w.AnalysisRunInformer(); inf != nil {
-		informers[watch.ResourceAnalysisRuns] = inf
-	}
 	if inf := w.ApplicationInformer(); inf != nil {
 		informers[watch.ResourceApplications] = inf
+	}
+	listed := func(resource string, n int) {
+		klog.InfoS("listed", "context", name, "resource", resource, "objects", n, "after", time.Since(started).Round(time.Millisecond))
 	}
 	for resource, inf := range informers {
 		go func() {
 			if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-				klog.InfoS("listed", "context", name, "resource", resource, "objects", len(inf.GetStore().ListKeys()), "after", time.Since(started).Round(time.Millisecond))
+				listed(resource, len(inf.GetStore().ListKeys()))
+			}
+		}()
+	}
+	if w.WatchesAnalysisRuns() {
+		go func() {
+			if cache.WaitForCacheSync(ctx.Done(), func() bool { _, ok := w.AnalysisRunsListed(); return ok }) {
+				n, _ := w.AnalysisRunsListed()
+				listed(watch.ResourceAnalysisRuns, n)
 			}
 		}()
 	}
@@ -256,13 +263,9 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 		note(themes.Info, "%s", argo.Why)
 	}
 	wo := watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed, ArgoCD: argo.options()}
-	if runsServed && !reconcile && c.Config != nil {
-		// Without a reconciler to feed, runs off screen are followed by
-		// their metadata only (watch.Options.Metadata).
-		if mc, err := metadata.NewForConfig(c.Config); err == nil {
-			wo.Metadata = mc
-		}
-	}
+	// Without a reconciler to feed, the runs of rollouts off screen are not
+	// followed (watch.Options.WantedRunsOnly).
+	wo.WantedRunsOnly = runsServed && !reconcile
 	w, err := watch.New(wo)
 	if err != nil {
 		return nil, err

@@ -159,7 +159,7 @@ func TestDemoCockpitWiring(t *testing.T) {
 		t.Errorf("theme %q, want mono", o.Theme.Name)
 	case ck.providers.Datadog == nil:
 		t.Error("the AnalysisRuns' Datadog metrics have no provider")
-	case ck.watcher.AnalysisRunInformer() == nil:
+	case !ck.watcher.WatchesAnalysisRuns():
 		t.Error("the cockpit does not watch AnalysisRuns")
 	case ck.watcher.ApplicationInformer() == nil:
 		t.Error("the cockpit does not watch the demo's Argo CD Applications")

@@ -10,7 +10,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
@@ -18,21 +17,22 @@ import (
 	"github.com/roost-dev/roost/watch"
 )
 
-// TestRunsFollowedByMetadata: a dashboard without a reconciler watches
-// AnalysisRuns as metadata only (watch.Options.Metadata), on the real API
-// server. The first list brings every run in full; afterwards a run's new
-// measurement re-derives its rollout only when the rollout is on screen
-// (SetWanted), which then shows the run as it is now. A rollout off screen
-// keeps its counts as last read, but its urgency follows the Rollout's own
-// record of the run; coming on screen, it is re-derived with the run read
-// afresh.
-func TestRunsFollowedByMetadata(t *testing.T) {
+// TestRunsFollowedOnScreenOnly: a dashboard without a reconciler follows
+// AnalysisRuns for the rollouts on screen only (watch.Options.
+// WantedRunsOnly), on the real API server. The first list brings every run
+// in full; afterwards a run's new measurement re-derives its rollout only
+// when the rollout is on screen (SetWanted), which then shows the run as it
+// is now. A rollout off screen keeps its counts as last read, but its
+// urgency follows the Rollout's own record of its runs, even of a run
+// started since; coming on screen, it is re-derived with its runs read
+// afresh. A rollout on screen that moves to a new revision has its new
+// run followed.
+func TestRunsFollowedOnScreenOnly(t *testing.T) {
 	t.Parallel()
 	ns := env.NewNamespace(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dyn := dynamicClient(t)
-	runs := dyn.Resource(v1alpha1.AnalysisRunGVR).Namespace(ns)
 
 	// Two rollouts, each with a background run that measured once.
 	uids := map[string]types.UID{}
@@ -43,33 +43,14 @@ func TestRunsFollowedByMetadata(t *testing.T) {
 			t.Fatal(err)
 		}
 		uids[name] = u.GetUID()
-		run := &v1alpha1.AnalysisRun{
-			TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.AnalysisRunKind},
-			ObjectMeta: metav1.ObjectMeta{Name: name + "-run", Namespace: ns,
-				Labels: map[string]string{"rollout-type": "Background"},
-				OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.Kind,
-					Name: name, UID: u.GetUID(), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
-			Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{{Name: "error-rate", Interval: "30s", SuccessCondition: "result < 0.05",
-				Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://rates.example/rate", JSONPath: "{$.rate}"}}}}},
-		}
-		ru, err := v1alpha1.AnalysisRunToUnstructured(run)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := runs.Create(ctx, ru, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("create run of %s: %v", name, err)
-		}
+		createRun(ctx, t, ns, name, name+"-run", "h-"+name, uids[name])
 		measure(ctx, t, ns, name+"-run", 1, v1alpha1.AnalysisPhaseRunning)
 		// The Rollout records its current background run, as a
 		// reconciler does.
-		recordRun(ctx, t, ns, name, v1alpha1.AnalysisPhaseRunning)
+		recordRun(ctx, t, ns, name, name+"-run", "h-"+name, v1alpha1.AnalysisPhaseRunning)
 	}
 
-	mc, err := metadata.NewForConfig(env.RESTConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := watch.New(watch.Options{Kube: env.Client(), Dynamic: dyn, Metadata: mc, Namespace: ns, AnalysisRuns: true})
+	w, err := watch.New(watch.Options{Kube: env.Client(), Dynamic: dyn, WantedRunsOnly: true, Namespace: ns, AnalysisRuns: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,8 +58,8 @@ func TestRunsFollowedByMetadata(t *testing.T) {
 	if !w.WaitForCacheSync(ctx) {
 		t.Fatal("the watches never listed")
 	}
-	if _, ok := w.AnalysisRunInformer().GetStore().List()[0].(*metav1.PartialObjectMetadata); !ok {
-		t.Fatalf("the runs' informer caches %T, want metadata only", w.AnalysisRunInformer().GetStore().List()[0])
+	if n, listed := w.AnalysisRunsListed(); !listed || n != 2 || w.AnalysisRunInformer() != nil {
+		t.Fatalf("runs listed %v, %d known, informer %v: want the 2 runs listed and no informer of every run", listed, n, w.AnalysisRunInformer())
 	}
 	store := watch.NewStore(w)
 	shown, hidden := watch.Key{Namespace: ns, Name: "shown"}, watch.Key{Namespace: ns, Name: "hidden"}
@@ -91,9 +72,13 @@ func TestRunsFollowedByMetadata(t *testing.T) {
 	}
 
 	w.SetWanted(map[watch.Key]bool{shown: true})
+	// The shown rollout's runs are listed again for the new selection:
+	// wait for that to settle before measuring.
+	time.Sleep(time.Second)
+	drain(ctx, w)
 	// The hidden rollout's run measures again: nothing to re-derive.
 	measure(ctx, t, ns, "hidden-run", 2, v1alpha1.AnalysisPhaseRunning)
-	// The shown one's does: it is re-derived with the run read afresh.
+	// The shown one's does: it is re-derived with the run as it is now.
 	measure(ctx, t, ns, "shown-run", 2, v1alpha1.AnalysisPhaseRunning)
 	keys := dirtyWithin(ctx, t, w, 5*time.Second, shown)
 	if keys[hidden] {
@@ -110,7 +95,7 @@ func TestRunsFollowedByMetadata(t *testing.T) {
 	// The hidden run fails, and its Rollout records it: the rollout needs
 	// someone, though its run was not read again.
 	measure(ctx, t, ns, "hidden-run", 3, v1alpha1.AnalysisPhaseFailed)
-	recordRun(ctx, t, ns, "hidden", v1alpha1.AnalysisPhaseFailed)
+	recordRun(ctx, t, ns, "hidden", "hidden-run", "h-hidden", v1alpha1.AnalysisPhaseFailed)
 	dirtyWithin(ctx, t, w, 5*time.Second, hidden)
 	store.Update([]watch.Key{hidden}, time.Now())
 	r, _ := store.Detail(hidden)
@@ -118,12 +103,76 @@ func TestRunsFollowedByMetadata(t *testing.T) {
 		t.Fatalf("hidden: analysis %+v, want Failed from its Rollout's record", a)
 	}
 
-	// On screen, it is re-derived with its run as it is now.
+	// Off screen, the hidden rollout starts a new run, never read: its
+	// Rollout's record is what shows.
+	createRun(ctx, t, ns, "hidden", "hidden-run-2", "h-hidden-2", uids["hidden"])
+	recordRun(ctx, t, ns, "hidden", "hidden-run-2", "h-hidden-2", v1alpha1.AnalysisPhaseInconclusive)
+	dirtyWithin(ctx, t, w, 5*time.Second, hidden)
+	store.Update([]watch.Key{hidden}, time.Now())
+	r, _ = store.Detail(hidden)
+	if a := r.AnalysisNow(); a == nil || a.Name != "hidden-run-2" || a.Phase != v1alpha1.AnalysisPhaseInconclusive {
+		t.Fatalf("hidden: analysis %+v, want hidden-run-2 Inconclusive from its Rollout's record", a)
+	}
+
+	// On screen, it is re-derived with its runs as they are now.
 	w.SetWanted(map[watch.Key]bool{shown: true, hidden: true})
 	dirtyWithin(ctx, t, w, 5*time.Second, hidden)
 	store.Update([]watch.Key{hidden}, time.Now())
-	if got := measured(t, store, hidden); got != 3 {
-		t.Errorf("hidden on screen: %d measurements, want 3", got)
+	r, _ = store.Detail(hidden)
+	var old *watch.AnalysisRun
+	for i := range r.Analysis {
+		if r.Analysis[i].Name == "hidden-run" {
+			old = &r.Analysis[i]
+		}
+	}
+	if old == nil || len(old.Metrics) == 0 || len(old.Metrics[0].Measurements) != 3 {
+		t.Errorf("hidden on screen: its first run %+v, want it read afresh with 3 measurements", old)
+	}
+	if a := r.AnalysisNow(); a == nil || a.Name != "hidden-run-2" || len(a.Metrics) != 1 {
+		t.Errorf("hidden on screen: its current run %+v, want hidden-run-2 read in full", a)
+	}
+
+	// The shown rollout moves to a new revision with a new run: followed
+	// as soon as its Rollout says so.
+	recordRun(ctx, t, ns, "shown", "shown-run-2", "h-shown-2", v1alpha1.AnalysisPhaseRunning)
+	time.Sleep(time.Second)
+	drain(ctx, w)
+	createRun(ctx, t, ns, "shown", "shown-run-2", "h-shown-2", uids["shown"])
+	measure(ctx, t, ns, "shown-run-2", 4, v1alpha1.AnalysisPhaseRunning)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		dirtyWithin(ctx, t, w, 10*time.Second, shown)
+		store.Update([]watch.Key{shown}, time.Now())
+		r, _ = store.Detail(shown)
+		if a := r.AnalysisNow(); a != nil && a.Name == "shown-run-2" && len(a.Metrics) == 1 && len(a.Metrics[0].Measurements) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shown: analysis %+v, want its new run shown-run-2 followed with 4 measurements", r.AnalysisNow())
+		}
+	}
+}
+
+// createRun creates AnalysisRun name of rollout (uid), labelled with the
+// revision's pod-template hash as Argo Rollouts labels it, with one
+// metric measured every 30 s.
+func createRun(ctx context.Context, t *testing.T, ns, rollout, name, hash string, uid types.UID) {
+	t.Helper()
+	run := &v1alpha1.AnalysisRun{
+		TypeMeta: metav1.TypeMeta{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.AnalysisRunKind},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+			Labels: map[string]string{"rollout-type": "Background", v1alpha1.DefaultRolloutUniqueLabelKey: hash},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: v1alpha1.SchemeGroupVersion.String(), Kind: v1alpha1.Kind,
+				Name: rollout, UID: uid, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
+		Spec: v1alpha1.AnalysisRunSpec{Metrics: []v1alpha1.Metric{{Name: "error-rate", Interval: "30s", SuccessCondition: "result < 0.05",
+			Provider: v1alpha1.MetricProvider{Web: &v1alpha1.WebMetric{URL: "http://rates.example/rate", JSONPath: "{$.rate}"}}}}},
+	}
+	ru, err := v1alpha1.AnalysisRunToUnstructured(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dynamicClient(t).Resource(v1alpha1.AnalysisRunGVR).Namespace(ns).Create(ctx, ru, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create run %s of %s: %v", name, rollout, err)
 	}
 }
 
@@ -152,11 +201,12 @@ func measure(ctx context.Context, t *testing.T, ns, name string, n int, phase v1
 	}
 }
 
-// recordRun writes the Rollout's record of its current background run.
-func recordRun(ctx context.Context, t *testing.T, ns, rollout string, phase v1alpha1.AnalysisPhase) {
+// recordRun writes the Rollout's record of its current background run,
+// and its current revision's pod-template hash.
+func recordRun(ctx context.Context, t *testing.T, ns, rollout, run, hash string, phase v1alpha1.AnalysisPhase) {
 	t.Helper()
 	ros := dynamicClient(t).Resource(v1alpha1.RolloutGVR).Namespace(ns)
-	patch := fmt.Sprintf(`{"status":{"canary":{"currentBackgroundAnalysisRunStatus":{"name":%q,"status":%q,"message":"metric error-rate assessed %s"}}}}`, rollout+"-run", phase, phase)
+	patch := fmt.Sprintf(`{"status":{"currentPodHash":%q,"canary":{"currentBackgroundAnalysisRunStatus":{"name":%q,"status":%q,"message":"metric error-rate assessed %s"}}}}`, hash, run, phase, phase)
 	if _, err := ros.Patch(ctx, rollout, types.MergePatchType, []byte(patch), metav1.PatchOptions{}, "status"); err != nil {
 		t.Fatalf("record %s's run: %v", rollout, err)
 	}
