@@ -718,21 +718,25 @@ func (m *Model) rowsInView() []*watch.Rollout {
 	return m.rows[first : last+1]
 }
 
-// overviewRoom is at least how many lines of rows the overview shows as
-// Render lays the screen out now (a little more: the header and footer are
-// not taken off), 0 when the screen shows no overview. A larger room only
-// widens the window overviewScroll gives around the cursor.
+// overviewRoom is how many lines of rows the overview shows as Render lays
+// the screen out now (overviewRows scrolls them in that room), 0 when the
+// screen shows no overview.
 func (m *Model) overviewRoom() int {
+	if m.width < minWidth || m.height < minHeight {
+		return 0
+	}
+	h := m.height - headerHeight - m.footerHeight()
 	switch {
 	case m.screen == screenHelp, m.screen == screenMetrics,
 		m.screen == screenError && m.errOpen != nil, m.screen == screenPod && m.pod != nil:
 		return 0
 	case m.split():
-		return splitTop(m.height)
+		h = splitTop(h)
 	case m.screen == screenDetail:
 		return 0
 	}
-	return m.height
+	// The panel's borders and its column header.
+	return max(h-3, 0)
 }
 
 // update is Update without the bookkeeping every message gets.

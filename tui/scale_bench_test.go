@@ -3,7 +3,13 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/roost-dev/roost/watch"
 )
@@ -73,4 +79,53 @@ func BenchmarkScaleAnalysisScreen(b *testing.B) {
 			m = n.(Model)
 		}
 	})
+}
+
+// TestRowsInViewAreShown: the rollouts the cockpit says are on screen (whose
+// changes, and AnalysisRuns, are followed at once) are exactly those whose
+// rows the overview shows: over 200 rollouts, grouped or not, split or not,
+// the cursor anywhere, with a status of several lines.
+func TestRowsInViewAreShown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	name := regexp.MustCompile(`\bsvc-\d{3}\b`)
+	long := strings.Repeat("a status long enough to take more than one line of the footer ", 4)
+	for _, size := range [][2]int{{120, 40}, {80, 24}, {160, 60}} {
+		for _, grouping := range []watch.GroupBy{watch.GroupNone, watch.GroupProject} {
+			for _, moves := range []int{0, 7, 60, 199} {
+				for _, status := range []string{"", long} {
+					m := fixtureModel(ctx, dark(t), size[0], size[1], func(o *Options) {
+						o.Rollouts = &staticRollouts{list: scaleAnalysisFleet()}
+						o.Grouping = grouping
+					})
+					for range moves {
+						m = press(m, "down")
+					}
+					m.status.text = status
+					want := map[string]bool{}
+					for _, r := range m.rowsInView() {
+						want[r.Name] = true
+					}
+					got := map[string]bool{}
+					lines := strings.Split(ansi.Strip(m.Render()), "\n")
+					// The list's panel: from the header to its bottom border.
+					for _, l := range lines[headerHeight:] {
+						if strings.HasPrefix(l, "┗") || strings.HasPrefix(l, "╰") {
+							break
+						}
+						for _, n := range name.FindAllString(l, -1) {
+							got[n] = true
+						}
+					}
+					what := fmt.Sprintf("%dx%d grouping %q after %d moves, status %d cells", size[0], size[1], grouping, moves, len(status))
+					if len(got) == 0 {
+						t.Fatalf("%s: no rollout row on screen", what)
+					}
+					if !maps.Equal(got, want) {
+						t.Errorf("%s: rows shown %v, rows the cockpit says are in view %v", what, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
+					}
+				}
+			}
+		}
+	}
 }

@@ -83,6 +83,9 @@ func (m *Model) tooSmall() []string {
 	return out
 }
 
+// headerHeight is how many lines header takes.
+const headerHeight = 2
+
 // header is two lines: where roost looks and whether it is connected, then
 // who steps the canaries (or, while reconnecting, what fails).
 func (m *Model) header() []string {
@@ -243,23 +246,9 @@ func (m *Model) footer() []string {
 	default:
 		style = t.Text
 	}
-	// A long status (a configuration file's problem, the themes there
-	// are) takes up to three lines rather than lose its end.
-	// A short pane keeps one line.
-	most := statusLines
-	if m.height < 20 {
-		most = 1
-	}
 	var out []string
-	text := wrap(oneLine(st.text), m.width-2)
-	for i, l := range text {
-		if i == most-1 && len(text) > most {
-			l += " " + strings.Join(text[most:], " ")
-		}
+	for _, l := range m.statusText(st) {
 		out = append(out, ink(&t.StatusBar, fit(" "+style.Inherit(t.StatusBar).Render(l), m.width, t.Symbols.Ellipsis)))
-		if i == most-1 {
-			break
-		}
 	}
 
 	var keys string
@@ -309,6 +298,31 @@ func (m *Model) footer() []string {
 		keys = fit(prefix+view, m.width-cells(right), t.Symbols.Ellipsis) + right
 	}
 	return append(out, fit(keys, m.width, t.Symbols.Ellipsis))
+}
+
+// statusText is the status bar's lines of st. A long status (a
+// configuration file's problem, the themes there are) takes up to three
+// lines rather than lose its end; a short pane keeps one line.
+func (m *Model) statusText(st status) []string {
+	most := statusLines
+	if m.height < 20 {
+		most = 1
+	}
+	text := wrap(oneLine(st.text), m.width-2)
+	if len(text) > most {
+		text[most-1] += " " + strings.Join(text[most:], " ")
+		text = text[:most]
+	}
+	return text
+}
+
+// footerHeight is how many lines footer takes.
+func (m *Model) footerHeight() int {
+	st := m.status
+	if st.text == "" {
+		st.text = m.actionsOff()
+	}
+	return len(m.statusText(st)) + 1
 }
 
 // actionsOff says why the action keys do nothing for the rollout in front of
