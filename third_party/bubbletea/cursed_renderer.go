@@ -35,6 +35,9 @@ type cursedRenderer struct {
 	starting      bool // indicates whether the renderer is starting after being stopped
 	pendingErase  bool // an scr.Erase() is pending and hasn't been drained by flush yet
 	noInput       bool // whether input is disabled, in which case keyboard enhancement queries are pointless
+	// lastLines are the lines of the frame in cellbuf, nil when cellbuf
+	// must be drawn whole (see drawFrame).
+	lastLines []string
 }
 
 var _ renderer = &cursedRenderer{}
@@ -328,6 +331,10 @@ func (s *cursedRenderer) flush(closing bool) error {
 		return nil
 	}
 
+	// The whole frame goes into the cell buffer unless only some of its
+	// lines changed (see drawFrame).
+	whole := s.starting || s.pendingErase || !view.AltScreen || frameArea != s.cellbuf.Bounds()
+
 	// We're no longer starting.
 	s.starting = false
 	s.pendingErase = false
@@ -345,10 +352,7 @@ func (s *cursedRenderer) flush(closing bool) error {
 		s.cellbuf.Resize(frameArea.Dx(), frameArea.Dy())
 	}
 
-	// Clear our screen buffer before copying the new frame into it to ensure
-	// we erase any old content.
-	s.cellbuf.Clear()
-	content.Draw(s.cellbuf, s.cellbuf.Bounds())
+	s.drawFrame(view.Content, content, whole)
 
 	// If the frame height is greater than the screen height, we drop the
 	// lines from the top of the buffer.
@@ -646,6 +650,32 @@ func (s *cursedRenderer) render(v View) {
 	s.view = v
 }
 
+// drawFrame puts the frame's text into the cell buffer. In the alt screen,
+// at the size of the last frame, only the lines that differ from the last
+// frame's are cleared and drawn again: the others are neither parsed nor
+// compared with the screen again, and a frame that changes one line of a
+// full screen (a clock) costs that line. Otherwise, and when whole is set,
+// the buffer is cleared and the whole frame drawn.
+func (s *cursedRenderer) drawFrame(text string, content *uv.StyledString, whole bool) {
+	lines := strings.Split(text, "\n")
+	if whole || s.lastLines == nil || len(lines) != len(s.lastLines) || len(lines) > s.cellbuf.Height() {
+		// Clear our screen buffer before copying the new frame into it to
+		// ensure we erase any old content.
+		s.cellbuf.Clear()
+		content.Draw(s.cellbuf, s.cellbuf.Bounds())
+		s.lastLines = lines
+		return
+	}
+	for y, line := range lines {
+		if line == s.lastLines[y] {
+			continue
+		}
+		area := uv.Rect(0, y, s.cellbuf.Width(), 1)
+		uv.NewStyledString(line).Draw(s.cellbuf, area)
+	}
+	s.lastLines = lines
+}
+
 // reset implements renderer.
 func (s *cursedRenderer) reset() {
 	s.mu.Lock()
@@ -654,6 +684,7 @@ func (s *cursedRenderer) reset() {
 }
 
 func reset(s *cursedRenderer) {
+	s.lastLines = nil
 	s.buf.Reset()
 	scr := uv.NewTerminalRenderer(&s.buf, s.env)
 	scr.SetColorProfile(s.profile)
