@@ -101,7 +101,18 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 	t := scaleTarget{ns: ns, kube: env.Client(), dyn: dyn}
 	populated := populateScale(b, t)
 	b.ReportMetric(populated.Seconds(), "pods-ready-s")
+	// ROOST_SCALE_ONLY=analysis skips the two watching phases: for whoever
+	// works on the analysis phase's figures.
+	only := os.Getenv("ROOST_SCALE_ONLY")
+	if only != "" && only != "analysis" {
+		b.Fatalf("ROOST_SCALE_ONLY=%q: the one phase that can be run alone is analysis", only)
+	}
 	for i := 0; i < b.N; i++ {
+		if only == "analysis" {
+			an, aft := measureAnalysis(b, t)
+			reportAnalysis(b, an, aft)
+			continue
+		}
 		off, ft := measureOff(b, t)
 		b.ReportMetric(off.firstFrame.Seconds(), "off-first-frame-s")
 		b.ReportMetric(float64(off.peakRSS>>20), "off-peak-RSS-MB")
@@ -126,14 +137,18 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 		b.ReportMetric(float64(wave.peakRSS>>20), "step-200-peak-RSS-MB")
 
 		an, aft := measureAnalysis(b, t)
-		b.ReportMetric(an.firstFrame.Seconds(), "analysis-first-frame-s")
-		b.ReportMetric(float64(an.peakRSS>>20), "analysis-peak-RSS-MB")
-		b.ReportMetric(float64(an.steadyRSS>>20), "analysis-steady-RSS-MB")
-		b.ReportMetric(an.idleCPU, "analysis-idle-CPU-%")
-		b.ReportMetric(ms(aft.roost.percentile(50)), "analysis-event-to-frame-p50-ms")
-		b.ReportMetric(ms(aft.roost.percentile(99)), "analysis-event-to-frame-p99-ms")
-		b.ReportMetric(ms(aft.written.percentile(99)), "analysis-write-to-frame-p99-ms")
+		reportAnalysis(b, an, aft)
 	}
+}
+
+func reportAnalysis(b *testing.B, an cockpitFigures, aft frameTimes) {
+	b.ReportMetric(an.firstFrame.Seconds(), "analysis-first-frame-s")
+	b.ReportMetric(float64(an.peakRSS>>20), "analysis-peak-RSS-MB")
+	b.ReportMetric(float64(an.steadyRSS>>20), "analysis-steady-RSS-MB")
+	b.ReportMetric(an.idleCPU, "analysis-idle-CPU-%")
+	b.ReportMetric(ms(aft.roost.percentile(50)), "analysis-event-to-frame-p50-ms")
+	b.ReportMetric(ms(aft.roost.percentile(99)), "analysis-event-to-frame-p99-ms")
+	b.ReportMetric(ms(aft.written.percentile(99)), "analysis-write-to-frame-p99-ms")
 }
 
 // scaleApp and scaleProject name the Argo CD Application and AppProject
@@ -673,6 +688,7 @@ func measureAnalysis(b *testing.B, t scaleTarget) (cockpitFigures, frameTimes) {
 
 	profile := filepath.Join(os.TempDir(), "roost-scale-cpu.pprof")
 	args := []string{"--reconciler=off", "--config", scaleConfig(b)}
+	holdAnalysis(b, ns, args)
 	if os.Getenv("ROOST_SCALE_MESSAGES") != "" {
 		// Each message the cockpit handles, in its log (costs a little).
 		args = append(args, "-v", "5")
@@ -714,6 +730,35 @@ func measureAnalysis(b *testing.B, t scaleTarget) (cockpitFigures, frameTimes) {
 		}
 	}
 	return f, ft
+}
+
+// holdAnalysis, with ROOST_SCALE_HOLD=DURATION set, keeps the analysis
+// world as it is for up to DURATION before the cockpit is measured, so that
+// cockpits can be run against it by hand: it writes how to start one to
+// $TMPDIR/roost-scale-hold.env, and goes on when the duration is over or
+// that file is removed.
+func holdAnalysis(b *testing.B, ns string, args []string) {
+	b.Helper()
+	v := os.Getenv("ROOST_SCALE_HOLD")
+	if v == "" {
+		return
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		b.Fatalf("ROOST_SCALE_HOLD=%q: want a duration such as 30m: %v", v, err)
+	}
+	file := filepath.Join(os.TempDir(), "roost-scale-hold.env")
+	text := fmt.Sprintf("KUBECONFIG=%s\nNAMESPACE=%s\nROOST=%s\nARGS=%q\n", env.Kubeconfig, ns, roostBinary(b), strings.Join(args, " "))
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	progress("holding the analysis world for %s: %s says how to run a cockpit against it; remove it to go on", d, file)
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if _, err := os.Stat(file); err != nil {
+			break
+		}
+	}
+	_ = os.Remove(file)
 }
 
 // probeLabel marks the rollout whose pods eventToFrame relabels.
