@@ -238,6 +238,9 @@ type Model struct {
 	bell bellState
 	// memo keeps parts of the frame that did not change (see viewMemo).
 	memo *viewMemo
+	// gen counts the messages that may change what the screen shows: all
+	// but the clock's ticks, which change only the time (see viewMemo).
+	gen uint64
 }
 
 // New builds the cockpit; ctx bounds every command it runs.
@@ -637,6 +640,9 @@ func cmpBool(a, b bool) int {
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if v := klog.V(5); v.Enabled() {
 		v.InfoS("cockpit message", "type", fmt.Sprintf("%T", msg))
+	}
+	if _, tick := msg.(tickMsg); !tick {
+		m.gen++
 	}
 	next, cmd := m.update(msg)
 	if nm, ok := next.(Model); ok {

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -301,6 +302,35 @@ func urgencyTitle(u watch.Urgency) string {
 
 // overviewPanel renders the list of rollouts in a panel of width×height.
 func (m *Model) overviewPanel(width, height int) []string {
+	if m.memo == nil {
+		return m.drawOverview(width, height)
+	}
+	if lines, ok := m.memo.overview.get(m, width, height); ok {
+		return lines
+	}
+	lines := m.drawOverview(width, height)
+	m.memo.overview.keep(m, width, height, m.overviewClockChange(), lines)
+	return slices.Clip(lines)
+}
+
+// overviewClockChange is how long until a text of the list that counts
+// time changes: the rows' time in their step and pause countdowns (of
+// every row: which are in view depends on the room it is drawn in).
+func (m *Model) overviewClockChange() time.Duration {
+	next := time.Hour
+	for _, r := range m.rows {
+		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
+			next = min(next, nextCountdownChange(r.PauseEnds.Sub(m.now)))
+		}
+		if !r.StepSince.IsZero() {
+			next = min(next, nextAgeChange(m.now.Sub(r.StepSince)))
+		}
+	}
+	return next
+}
+
+// drawOverview is overviewPanel, drawn.
+func (m *Model) drawOverview(width, height int) []string {
 	t := m.th
 	inner := width - 4
 	count := fmt.Sprintf(" %d", len(m.all))

@@ -37,6 +37,16 @@ func TestInkIsRender(t *testing.T) {
 	if checked < 20 {
 		t.Fatalf("only %d styles checked", checked)
 	}
+	for _, name := range themes.BuiltinNames() {
+		th, _ := themes.Builtin(name)
+		for _, focused := range []bool{false, true} {
+			for _, s := range []string{"┏━", "┃", "━━━━┓", "╰──╯"} {
+				if got, want := borderPaint(&th, focused).on(s), borderStyle(&th, focused).Render(s); got != want {
+					t.Errorf("%s border (focused %v) on %q: paint %q, Render %q", name, focused, s, got, want)
+				}
+			}
+		}
+	}
 	laid := lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Padding(0, 1).Underline(true)
 	if onlyColours(laid) {
 		t.Error("a style with padding and underline counts as only colours")

@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/roost-dev/roost/watch"
@@ -126,6 +128,60 @@ func TestRowsInViewAreShown(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestOverviewMemoDrawsWhatIsNew: the list's panel kept between frames
+// (viewMemo) draws what the model shows now: over ticks of the clock that
+// cross its texts' changes (a step's age, a pause's countdown), deliveries,
+// keys and a resize, every frame is the frame drawn without the memo.
+func TestOverviewMemoDrawsWhatIsNew(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := fixtureNow
+	list := scaleAnalysisFleet()
+	for i, r := range list[:12] {
+		// Young steps and running pauses, whose texts change by the
+		// second.
+		c := *r
+		c.StepSince = fixtureNow.Add(-time.Duration(50+i) * time.Second)
+		if i%3 == 0 {
+			c.Paused, c.PauseUntilPromoted, c.PauseEnds = true, false, fixtureNow.Add(time.Duration(20+i)*time.Second)
+		}
+		list[i] = &c
+	}
+	m := fixtureModel(ctx, dark(t), 120, 40, func(o *Options) {
+		o.Rollouts = &staticRollouts{list: list}
+		o.Grouping = watch.GroupProject
+		o.Now = func() time.Time { return now }
+	})
+	step := func(what string, msg tea.Msg) {
+		t.Helper()
+		next, _ := m.Update(msg)
+		m = next.(Model)
+		got := m.Render()
+		fresh := m
+		fresh.memo = nil
+		if want := fresh.Render(); got != want {
+			t.Fatalf("%s: the frame with the kept list differs from the frame drawn anew:\n%s\nwant\n%s", what, ansi.Strip(got), ansi.Strip(want))
+		}
+	}
+	step("first frame", tea.WindowSizeMsg{Width: 120, Height: 40})
+	for i := range 90 {
+		now = now.Add(time.Second)
+		step(fmt.Sprintf("tick %d", i), tickMsg(now))
+		switch i {
+		case 20:
+			changed := *list[3]
+			changed.StepSince = now
+			next := append([]*watch.Rollout(nil), list...)
+			next[3] = &changed
+			step("a delivery", rolloutsMsg{overview: next})
+		case 40:
+			step("a key", keyMsg("down"))
+		case 60:
+			step("a resize", tea.WindowSizeMsg{Width: 100, Height: 36})
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -351,6 +352,25 @@ func borderStyle(th *themes.Theme, focused bool) lipgloss.Style {
 	return colored(th.Panel.GetBorderTopForeground())
 }
 
+// borderPaints holds, per theme panel style (by its address in a Theme the
+// cockpit holds, as inks), the paint of its border's colour.
+var borderPaints sync.Map
+
+// borderPaint is borderStyle as a paint: a frame draws its borders in
+// several pieces on every line.
+func borderPaint(th *themes.Theme, focused bool) paint {
+	key := &th.Panel
+	if focused {
+		key = &th.FocusedPanel
+	}
+	if v, ok := borderPaints.Load(key); ok {
+		return v.(paint)
+	}
+	p := newPaint(borderStyle(th, focused))
+	borderPaints.Store(key, p)
+	return p
+}
+
 func colored(c color.Color) lipgloss.Style {
 	s := lipgloss.NewStyle()
 	if _, none := c.(lipgloss.NoColor); c == nil || none {
@@ -374,7 +394,7 @@ func frame(th *themes.Theme, title string, focused bool, width, height int, cont
 	if focused {
 		b = th.Symbols.FocusBorder
 	}
-	bs := borderStyle(th, focused)
+	bs := borderPaint(th, focused)
 	inner := width - 2
 	t := ""
 	if title != "" {
@@ -382,8 +402,8 @@ func frame(th *themes.Theme, title string, focused bool, width, height int, cont
 	}
 	fill := max(inner-1-cells(t), 0)
 	out := make([]string, 0, height)
-	out = append(out, bs.Render(b.TopLeft+b.Top)+t+bs.Render(strings.Repeat(b.Top, fill)+b.TopRight))
-	left, right := bs.Render(b.Left)+" ", " "+bs.Render(b.Right)
+	out = append(out, bs.on(b.TopLeft+b.Top)+t+bs.on(strings.Repeat(b.Top, fill)+b.TopRight))
+	left, right := bs.on(b.Left)+" ", " "+bs.on(b.Right)
 	for i := 0; i < height-2; i++ {
 		line := ""
 		if i < len(content) {
@@ -391,7 +411,7 @@ func frame(th *themes.Theme, title string, focused bool, width, height int, cont
 		}
 		out = append(out, left+fit(line, inner-2, th.Symbols.Ellipsis)+right)
 	}
-	out = append(out, bs.Render(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
+	out = append(out, bs.on(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
 	return out
 }
 
@@ -488,6 +508,33 @@ func (m *Model) sinceText(t time.Time) string {
 type viewMemo struct {
 	// help holds help.ShortHelpView's lines by width and bindings.
 	help map[string]string
+	// overview is the list's panel as last drawn.
+	overview panelMemo
+}
+
+// panelMemo is a panel as drawn at one state of the model (Model.gen) and
+// size, valid until its next text that counts time changes: a tick of the
+// clock redraws the countdown in the detail, not the 200 rows of the list.
+type panelMemo struct {
+	gen           uint64
+	th            *themes.Theme
+	width, height int
+	from, until   time.Time
+	lines         []string
+}
+
+// get is the panel drawn at m's state and size at m's time, if kept.
+func (p *panelMemo) get(m *Model, width, height int) ([]string, bool) {
+	if p.lines == nil || p.gen != m.gen || p.th != m.th || p.width != width || p.height != height || m.now.Before(p.from) || !m.now.Before(p.until) {
+		return nil, false
+	}
+	// Clipped: a caller that appends must not write into the kept lines.
+	return slices.Clip(p.lines), true
+}
+
+// keep keeps lines, drawn at m's state, size and time, for valid.
+func (p *panelMemo) keep(m *Model, width, height int, valid time.Duration, lines []string) {
+	*p = panelMemo{gen: m.gen, th: m.th, width: width, height: height, from: m.now, until: m.now.Add(valid), lines: lines}
 }
 
 // shortHelpView is m.help.ShortHelpView, rendered once per width and set
