@@ -1,6 +1,8 @@
 package watch
 
 import (
+	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -359,5 +361,44 @@ func TestRecordedPhase(t *testing.T) {
 				t.Errorf("message %q: taken from the record %v, want %v", a.Message, got, tc.wantRecord)
 			}
 		})
+	}
+}
+
+// TestAnalysisOfUnreadRun: a current run the Rollout records but that was
+// never read (a dashboard follows only the runs of the rollouts on screen)
+// shows as the record says, first, and the runs read keep their place
+// after it within MaxAnalysisRuns.
+func TestAnalysisOfUnreadRun(t *testing.T) {
+	ro := &v1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "checkout", Namespace: "shop", UID: "ro"}}
+	ro.Status.CurrentPodHash = "newer"
+	ro.Status.CurrentStepIndex = ptr(int32(2))
+	ro.Status.Canary.CurrentStepAnalysisRunStatus = &v1alpha1.RolloutAnalysisRunStatus{Name: "checkout-newer-2", Status: v1alpha1.AnalysisPhaseFailed, Message: "metric error-rate assessed Failed"}
+	var runs []*unstructured.Unstructured
+	for i := range MaxAnalysisRuns {
+		runs = append(runs, runOf(t, fmt.Sprintf("older-%d", i), AnalysisBackground, 0, func(r *v1alpha1.AnalysisRun) {
+			r.CreationTimestamp = metav1.NewTime(now.Add(-time.Duration(10+i) * time.Minute))
+		}))
+	}
+	got := AnalysisOf(ro, runs, now)
+	if len(got) != MaxAnalysisRuns {
+		t.Fatalf("%d runs, want %d", len(got), MaxAnalysisRuns)
+	}
+	want := AnalysisRun{Name: "checkout-newer-2", Kind: AnalysisStep, Step: 3, PodHash: "newer", Phase: v1alpha1.AnalysisPhaseFailed, Message: "metric error-rate assessed Failed", Current: true}
+	if !reflect.DeepEqual(got[0], want) {
+		t.Errorf("first run %+v, want %+v from the record", got[0], want)
+	}
+	for i, a := range got[1:] {
+		if a.Name != fmt.Sprintf("older-%d", i) {
+			t.Errorf("run %d is %s, want older-%d (newest first)", i+1, a.Name, i)
+		}
+	}
+	// Once read, the run itself shows, once.
+	runs = append(runs, runOf(t, "checkout-newer-2", AnalysisStep, 2, nil))
+	got = AnalysisOf(ro, runs, now)
+	if got[0].Name != "checkout-newer-2" || len(got[0].Metrics) == 0 || got[0].Phase != v1alpha1.AnalysisPhaseFailed {
+		t.Errorf("read, the current run is %+v, want it with its metrics and the recorded phase", got[0])
+	}
+	if got[1].Name == "checkout-newer-2" {
+		t.Error("the current run shows twice")
 	}
 }

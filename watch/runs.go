@@ -78,8 +78,6 @@ type lightRuns struct {
 	// and name; byRollout indexes them by the rollouts that own them.
 	full      map[Key]*unstructured.Unstructured
 	byRollout map[Key]map[Key]bool
-	// following is the selection the watch follows now (see selection).
-	following string
 }
 
 func newLightRuns(dyn dynamic.Interface, ns string, dirty *dirtySet, health *healthTracker, hashes func(Key) []string) *lightRuns {
@@ -186,7 +184,6 @@ func (l *lightRuns) run(ctx context.Context) {
 		}
 	}
 	l.synced.Store(true)
-	l.setFollowing(selectAll)
 	following := selectAll
 	var lastList time.Time
 	for ctx.Err() == nil {
@@ -209,7 +206,6 @@ func (l *lightRuns) run(ctx context.Context) {
 				}
 			}
 			following = sel
-			l.setFollowing(sel)
 			klog.V(4).InfoS("follow AnalysisRuns", "namespace", l.ns, "selector", sel)
 			l.reread(ctx, unlabelled)
 		}
@@ -230,19 +226,6 @@ func (l *lightRuns) run(ctx context.Context) {
 			retry = followRetry
 		}
 	}
-}
-
-func (l *lightRuns) setFollowing(sel string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.following = sel
-}
-
-// followed is the selection the watch follows now.
-func (l *lightRuns) followed() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.following
 }
 
 // Outcomes of one watch (follow).
