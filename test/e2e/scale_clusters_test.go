@@ -79,10 +79,7 @@ func BenchmarkCockpitAcrossClusters(b *testing.B) {
 	progress("%s: %d Rollouts Healthy, %d pods Ready, after %s", z, scaleRollouts, pods, time.Since(began).Round(time.Second))
 	for i := 0; i < b.N; i++ {
 		one, ft := measureOneOfClusters(b, environ, z)
-		b.ReportMetric(one.firstFrame.Seconds(), "one-first-frame-s")
-		b.ReportMetric(float64(one.peakRSS>>20), "one-peak-RSS-MB")
-		b.ReportMetric(float64(one.steadyRSS>>20), "one-steady-RSS-MB")
-		b.ReportMetric(one.idleCPU, "one-idle-CPU-%")
+		one.report(b, "one")
 		b.ReportMetric(ms(ft.roost.percentile(50)), "one-event-to-frame-p50-ms")
 		b.ReportMetric(ms(ft.roost.percentile(99)), "one-event-to-frame-p99-ms")
 		ratio := float64(across.steadyRSS) / float64(one.steadyRSS)

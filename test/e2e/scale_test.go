@@ -114,10 +114,7 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 			continue
 		}
 		off, ft := measureOff(b, t)
-		b.ReportMetric(off.firstFrame.Seconds(), "off-first-frame-s")
-		b.ReportMetric(float64(off.peakRSS>>20), "off-peak-RSS-MB")
-		b.ReportMetric(float64(off.steadyRSS>>20), "off-steady-RSS-MB")
-		b.ReportMetric(off.idleCPU, "off-idle-CPU-%")
+		off.report(b, "off")
 		b.ReportMetric(ms(ft.roost.percentile(50)), "event-to-frame-p50-ms")
 		b.ReportMetric(ms(ft.roost.percentile(99)), "event-to-frame-p99-ms")
 		b.ReportMetric(ms(ft.delivered.percentile(50)), "write-to-event-p50-ms")
@@ -128,10 +125,7 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 		b.ReportMetric(ms(ft.capture), "capture-pane-ms")
 
 		on, wave := measureOn(b, t)
-		b.ReportMetric(on.firstFrame.Seconds(), "on-first-frame-s")
-		b.ReportMetric(float64(on.peakRSS>>20), "on-peak-RSS-MB")
-		b.ReportMetric(float64(on.steadyRSS>>20), "on-steady-RSS-MB")
-		b.ReportMetric(on.idleCPU, "on-idle-CPU-%")
+		on.report(b, "on")
 		b.ReportMetric(wave.took.Seconds(), "step-200-s")
 		b.ReportMetric(wave.cpu.Seconds(), "step-200-CPU-s")
 		b.ReportMetric(float64(wave.peakRSS>>20), "step-200-peak-RSS-MB")
@@ -141,11 +135,17 @@ func BenchmarkCockpitAtScale(b *testing.B) {
 	}
 }
 
+// report reports f as the metrics PHASE-first-frame-s, PHASE-peak-RSS-MB,
+// PHASE-steady-RSS-MB and PHASE-idle-CPU-%.
+func (f cockpitFigures) report(b *testing.B, phase string) {
+	b.ReportMetric(f.firstFrame.Seconds(), phase+"-first-frame-s")
+	b.ReportMetric(float64(f.peakRSS>>20), phase+"-peak-RSS-MB")
+	b.ReportMetric(float64(f.steadyRSS>>20), phase+"-steady-RSS-MB")
+	b.ReportMetric(f.idleCPU, phase+"-idle-CPU-%")
+}
+
 func reportAnalysis(b *testing.B, an cockpitFigures, aft frameTimes) {
-	b.ReportMetric(an.firstFrame.Seconds(), "analysis-first-frame-s")
-	b.ReportMetric(float64(an.peakRSS>>20), "analysis-peak-RSS-MB")
-	b.ReportMetric(float64(an.steadyRSS>>20), "analysis-steady-RSS-MB")
-	b.ReportMetric(an.idleCPU, "analysis-idle-CPU-%")
+	an.report(b, "analysis")
 	b.ReportMetric(ms(aft.roost.percentile(50)), "analysis-event-to-frame-p50-ms")
 	b.ReportMetric(ms(aft.roost.percentile(99)), "analysis-event-to-frame-p99-ms")
 	b.ReportMetric(ms(aft.written.percentile(99)), "analysis-write-to-frame-p99-ms")
