@@ -764,8 +764,9 @@ func holdAnalysis(b *testing.B, ns string, args []string) {
 // probeLabel marks the rollout whose pods eventToFrame relabels.
 const probeLabel = "e2e.roost.dev/probe"
 
-// runScaleReconciler runs roost's reconciler in this process with cfg; the
-// function returned stops it.
+// runScaleReconciler runs roost's reconciler in this process with cfg, and
+// returns once its caches have synced, so that its start-up lists are not
+// measured as a cockpit's; the function returned stops it.
 func runScaleReconciler(b *testing.B, cfg controller.Config) func() {
 	b.Helper()
 	ctrl, err := controller.New(cfg)
@@ -775,6 +776,11 @@ func runScaleReconciler(b *testing.B, cfg controller.Config) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ctrl.Run(ctx, 4) }()
+	for deadline := time.Now().Add(2 * time.Minute); !ctrl.HasSynced(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			b.Fatal("the benchmark's reconciler did not sync within 2m")
+		}
+	}
 	return func() {
 		cancel()
 		if err := <-done; err != nil {
