@@ -584,12 +584,7 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 	// Only what is on screen: the ages of 200 rollouts off screen would
 	// otherwise wake the cockpit several times a second.
 	for _, r := range m.rowsInView() {
-		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
-			consider(nextCountdownChange(r.PauseEnds.Sub(m.now)))
-		}
-		if !r.StepSince.IsZero() {
-			since(r.StepSince)
-		}
+		rowClock(r, m.now, consider)
 	}
 	if r := m.current(); r != nil {
 		for _, e := range r.Events {

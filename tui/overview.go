@@ -319,14 +319,20 @@ func (m *Model) overviewPanel(width, height int) []string {
 func (m *Model) overviewClockChange() time.Duration {
 	next := time.Hour
 	for _, r := range m.rows {
-		if !r.PauseEnds.IsZero() && r.PauseEnds.After(m.now) {
-			next = min(next, nextCountdownChange(r.PauseEnds.Sub(m.now)))
-		}
-		if !r.StepSince.IsZero() {
-			next = min(next, nextAgeChange(m.now.Sub(r.StepSince)))
-		}
+		rowClock(r, m.now, func(d time.Duration) { next = min(next, d) })
 	}
 	return next
+}
+
+// rowClock gives consider how long until each text of r's row that counts
+// time changes at now: its time in its step and its pause's countdown.
+func rowClock(r *watch.Rollout, now time.Time, consider func(time.Duration)) {
+	if !r.PauseEnds.IsZero() && r.PauseEnds.After(now) {
+		consider(nextCountdownChange(r.PauseEnds.Sub(now)))
+	}
+	if !r.StepSince.IsZero() {
+		consider(nextAgeChange(now.Sub(r.StepSince)))
+	}
 }
 
 // drawOverview is overviewPanel, drawn.

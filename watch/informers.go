@@ -374,17 +374,11 @@ func andThen(h cache.ResourceEventHandler, f func(obj any)) cache.ResourceEventH
 // podHashes are the pod-template hashes of rollout k's current and stable
 // revisions, as its cached Rollout says.
 func (w *Watcher) podHashes(k Key) []string {
-	obj, ok, err := w.rolloutInformer.GetIndexer().GetByKey(k.String())
-	if err != nil || !ok {
+	ro, err := w.Rollout(k)
+	if err != nil || ro == nil {
 		return nil
 	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		return nil
-	}
-	current, _, _ := unstructured.NestedString(u.Object, "status", "currentPodHash")
-	stable, _, _ := unstructured.NestedString(u.Object, "status", "stableRS")
-	return []string{current, stable}
+	return []string{ro.Status.CurrentPodHash, ro.Status.StableRS}
 }
 
 // Start runs the informers until ctx is done. It does not wait for them to

@@ -215,7 +215,7 @@ func (l *lightRuns) run(ctx context.Context) {
 			}
 			continue
 		}
-		switch l.follow(ctx, sel, rv, &rv) {
+		switch l.follow(ctx, sel, &rv) {
 		case followFailed:
 			if !backoff() {
 				return
@@ -235,15 +235,15 @@ const (
 	followExpired
 )
 
-// follow watches the runs sel selects from resourceVersion from, keeping
-// the last resourceVersion seen in rv, until the watch ends, the selection
+// follow watches the runs sel selects from resourceVersion *rv, keeping
+// the last resourceVersion seen there, until the watch ends, the selection
 // changes or ctx ends.
-func (l *lightRuns) follow(ctx context.Context, sel, from string, rv *string) int {
+func (l *lightRuns) follow(ctx context.Context, sel string, rv *string) int {
 	timeout := int64(300 + rand.N(300))
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	wi, err := l.runs.Namespace(l.ns).Watch(wctx, metav1.ListOptions{
-		LabelSelector: sel, ResourceVersion: from, AllowWatchBookmarks: true, TimeoutSeconds: &timeout,
+		LabelSelector: sel, ResourceVersion: *rv, AllowWatchBookmarks: true, TimeoutSeconds: &timeout,
 	})
 	l.health.record(ResourceAnalysisRuns, err)
 	if err != nil {
@@ -312,7 +312,8 @@ func (l *lightRuns) follow(ctx context.Context, sel, from string, rv *string) in
 	}
 }
 
-// await waits for a kick that changes the selection, or for ctx to end.
+// await waits for a kick (the selection may have changed) and the rest of
+// a scroll after it; false when ctx ended first.
 func (l *lightRuns) await(ctx context.Context) bool {
 	select {
 	case <-ctx.Done():
