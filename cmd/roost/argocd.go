@@ -136,7 +136,7 @@ func (a *app) contextClients(name string) (kubernetes.Interface, dynamic.Interfa
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = clientQPS, clientBurst
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := newKubeClient(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -287,7 +288,7 @@ func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) 
 	if err != nil {
 		return nil, fmt.Errorf("reading the namespace from kubeconfig %s: %w; give one with -n NAMESPACE", a.kubeconfigFiles(), err)
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	kube, err := newKubeClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
 	}
@@ -307,6 +308,18 @@ func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) 
 		user = *f.AuthInfoName
 	}
 	return &clients{Kube: kube, Dynamic: dyn, Config: cfg, Namespace: ns, User: user, Context: ctxName}, nil
+}
+
+// newKubeClient builds the typed client of cfg, speaking protobuf: the
+// built-in kinds (pods above all: a cockpit lists thousands at start) decode
+// several times faster from protobuf than from JSON, and are smaller on the
+// wire. The server answers in JSON where it has no protobuf. The dynamic
+// client, for custom resources, keeps JSON.
+func newKubeClient(cfg *rest.Config) (*kubernetes.Clientset, error) {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return kubernetes.NewForConfig(c)
 }
 
 // kubeconfigFiles names the kubeconfig files roost read, the way kubectl

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -132,7 +133,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		QPS:             200,
 		Burst:           400,
 	}
-	c.client, err = kubernetes.NewForConfig(c.cfg)
+	// The typed client speaks protobuf, as roost's does.
+	typed := rest.CopyConfig(c.cfg)
+	typed.ContentType = runtime.ContentTypeProtobuf
+	typed.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	c.client, err = kubernetes.NewForConfig(typed)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: build client: %w", err)
 	}
@@ -352,7 +357,7 @@ func (c *Cluster) RESTConfig() *rest.Config {
 	return rest.CopyConfig(c.cfg)
 }
 
-// Client returns an admin clientset.
+// Client returns an admin clientset, speaking protobuf.
 func (c *Cluster) Client() kubernetes.Interface {
 	return c.client
 }
