@@ -406,10 +406,50 @@ func (w *Watcher) informers() []cache.SharedIndexInformer {
 	return infs
 }
 
-// WaitForCacheSync blocks until every informer has listed once, or ctx is
-// done; it reports whether they all synced.
+// WaitForCacheSync blocks until every informer has listed once and its
+// handlers have marked what it listed dirty (as HasSynced), or ctx is done;
+// it reports whether they all synced. It waits on the informers' own
+// signals rather than polling them (client-go's WaitForCacheSync looks
+// every 100 ms), so the first frame follows the last list at once.
 func (w *Watcher) WaitForCacheSync(ctx context.Context) bool {
-	return cache.WaitForCacheSync(ctx.Done(), w.HasSynced)
+	var signals []<-chan struct{}
+	for _, inf := range w.informers() {
+		signals = append(signals, inf.HasSyncedChecker().Done())
+	}
+	for _, reg := range w.handled {
+		signals = append(signals, reg.HasSyncedChecker().Done())
+	}
+	if w.light != nil {
+		signals = append(signals, w.light.listed)
+	}
+	return waitAll(ctx, signals...)
+}
+
+// WaitAnalysisRunsListed blocks until the AnalysisRuns have been listed, or
+// ctx is done; it reports whether they were. A Watcher that does not
+// follow AnalysisRuns waits for ctx.
+func (w *Watcher) WaitAnalysisRunsListed(ctx context.Context) bool {
+	switch {
+	case w.light != nil:
+		return waitAll(ctx, w.light.listed)
+	case w.runInformer != nil:
+		return waitAll(ctx, w.runInformer.HasSyncedChecker().Done())
+	}
+	<-ctx.Done()
+	return false
+}
+
+// waitAll waits until every channel of signals is closed, or ctx is done;
+// it reports whether they all were.
+func waitAll(ctx context.Context, signals ...<-chan struct{}) bool {
+	for _, ch := range signals {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
 }
 
 // HasSynced reports whether every informer has listed once, and its

@@ -194,6 +194,59 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}
 }
 
+// WaitForCacheSync waits for the last informer's list and its handlers'
+// delivery of it, returns as soon as they are done, and gives up when its
+// context ends.
+func TestWaitForCacheSyncWaitsForTheLastList(t *testing.T) {
+	c := newCluster(t, newApp("shop", "checkout", 2, 1))
+	// The Rollouts list waits (a reactor that blocks holds its fake
+	// clientset, hence the dynamic one's, apart from the others').
+	release := make(chan struct{})
+	c.dynamic.PrependReactor("list", "rollouts", func(k8stesting.Action) (bool, runtime.Object, error) {
+		<-release
+		return false, nil, nil
+	})
+	w, err := New(Options{Kube: c.kube, Dynamic: c.dynamic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w.Start(ctx)
+
+	// While the Rollouts are not listed, it waits, and a context that
+	// ends ends the wait.
+	for _, inf := range []cache.SharedIndexInformer{w.ReplicaSetInformer(), w.PodInformer(), w.EventInformer()} {
+		<-inf.HasSyncedChecker().Done()
+	}
+	short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	if w.WaitForCacheSync(short) {
+		t.Fatal("WaitForCacheSync reported synced while the Rollouts were not listed")
+	}
+	if w.HasSynced() {
+		t.Fatal("HasSynced while the Rollouts were not listed")
+	}
+
+	synced := make(chan bool, 1)
+	go func() { synced <- w.WaitForCacheSync(ctx) }()
+	select {
+	case <-synced:
+		t.Fatal("WaitForCacheSync returned while the Rollouts were not listed")
+	default:
+	}
+	close(release)
+	if !<-synced {
+		t.Fatal("WaitForCacheSync: not synced after every list")
+	}
+	if !w.HasSynced() {
+		t.Error("WaitForCacheSync returned before HasSynced")
+	}
+	if n := len(w.RolloutInformer().GetStore().ListKeys()); n != 1 {
+		t.Errorf("%d Rollouts cached once synced, want 1", n)
+	}
+}
+
 func TestInitialListMarksEveryRollout(t *testing.T) {
 	c := newCluster(t, newApp("shop", "checkout", 2, 1), newApp("shop", "cart", 1, 0), newApp("bank", "ledger", 1, 1))
 	c.start(Options{})

@@ -72,6 +72,8 @@ type lightRuns struct {
 	// revisions, may have changed.
 	kick   chan struct{}
 	synced atomic.Bool
+	// listed is closed once the first list is kept (synced).
+	listed chan struct{}
 
 	mu sync.Mutex
 	// full holds each run as last read, trimmed, keyed by its namespace
@@ -83,7 +85,7 @@ type lightRuns struct {
 func newLightRuns(dyn dynamic.Interface, ns string, dirty *dirtySet, health *healthTracker, hashes func(Key) []string) *lightRuns {
 	return &lightRuns{
 		runs: dyn.Resource(v1alpha1.AnalysisRunGVR), ns: ns, dirty: dirty, health: health, hashes: hashes,
-		kick: make(chan struct{}, 1), full: map[Key]*unstructured.Unstructured{}, byRollout: map[Key]map[Key]bool{},
+		kick: make(chan struct{}, 1), listed: make(chan struct{}), full: map[Key]*unstructured.Unstructured{}, byRollout: map[Key]map[Key]bool{},
 	}
 }
 
@@ -184,6 +186,7 @@ func (l *lightRuns) run(ctx context.Context) {
 		}
 	}
 	l.synced.Store(true)
+	close(l.listed)
 	following := selectAll
 	var lastList time.Time
 	for ctx.Err() == nil {

@@ -170,14 +170,16 @@ func logSyncs(ctx context.Context, w *watch.Watcher, started time.Time, name str
 	}
 	for resource, inf := range informers {
 		go func() {
-			if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			select {
+			case <-inf.HasSyncedChecker().Done():
 				listed(resource, len(inf.GetStore().ListKeys()))
+			case <-ctx.Done():
 			}
 		}()
 	}
 	if w.WatchesAnalysisRuns() {
 		go func() {
-			if cache.WaitForCacheSync(ctx.Done(), func() bool { _, ok := w.AnalysisRunsListed(); return ok }) {
+			if w.WaitAnalysisRunsListed(ctx) {
 				n, _ := w.AnalysisRunsListed()
 				listed(watch.ResourceAnalysisRuns, n)
 			}

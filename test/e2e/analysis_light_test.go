@@ -55,7 +55,7 @@ func TestRunsFollowedOnScreenOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Start(ctx)
-	if !w.WaitForCacheSync(ctx) {
+	if !w.WaitForCacheSync(ctx) || !w.WaitAnalysisRunsListed(ctx) {
 		t.Fatal("the watches never listed")
 	}
 	if n, listed := w.AnalysisRunsListed(); !listed || n != 2 || w.AnalysisRunInformer() != nil {
