@@ -51,8 +51,10 @@ const (
 	scaleMetrics  = 3
 	scaleInterval = "30s"
 	// idleWindow is how long CPU is counted with nothing changing, and how
-	// long after start the steady RSS is read.
-	idleWindow = 30 * time.Second
+	// long after start the steady RSS is read. /proc counts CPU in ticks of
+	// 10 ms: over 60 s one tick is 0.017 % of a core, and the window spans
+	// two of the analysis phase's 30 s measurement intervals.
+	idleWindow = 60 * time.Second
 	// settle lets a fresh cockpit finish its start-up (access reviews, the
 	// election, the reconciler's first pass) before the idle window.
 	settle = 10 * time.Second
