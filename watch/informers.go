@@ -465,7 +465,7 @@ func (w *Watcher) HasSynced() bool {
 			return false
 		}
 	}
-	return w.light == nil || w.light.synced.Load()
+	return w.light == nil || w.light.isListed()
 }
 
 // RolloutInformer is the dynamic informer of Rollouts (unstructured objects).
@@ -500,7 +500,7 @@ func (w *Watcher) WatchesAnalysisRuns() bool { return w.runInformer != nil || w.
 func (w *Watcher) AnalysisRunsListed() (n int, listed bool) {
 	switch {
 	case w.light != nil:
-		return w.light.count(), w.light.synced.Load()
+		return w.light.count(), w.light.isListed()
 	case w.runInformer != nil:
 		return len(w.runInformer.GetStore().ListKeys()), w.runInformer.HasSynced()
 	}

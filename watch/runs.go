@@ -70,9 +70,8 @@ type lightRuns struct {
 	wanted atomic.Pointer[map[Key]bool]
 	// kick tells the follower that the wanted rollouts, or their
 	// revisions, may have changed.
-	kick   chan struct{}
-	synced atomic.Bool
-	// listed is closed once the first list is kept (synced).
+	kick chan struct{}
+	// listed is closed once the first list is kept.
 	listed chan struct{}
 
 	mu sync.Mutex
@@ -185,7 +184,6 @@ func (l *lightRuns) run(ctx context.Context) {
 			return
 		}
 	}
-	l.synced.Store(true)
 	close(l.listed)
 	following := selectAll
 	var lastList time.Time
@@ -441,6 +439,16 @@ func (l *lightRuns) count() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.full)
+}
+
+// isListed says whether the first list is kept.
+func (l *lightRuns) isListed() bool {
+	select {
+	case <-l.listed:
+		return true
+	default:
+		return false
+	}
 }
 
 // sleepCtx waits d, and reports false when ctx ended first.
