@@ -518,6 +518,9 @@ func TestCockpitHoldContinueUndo(t *testing.T) {
 	ck.keys("y")
 	ck.awaitText(name + ": resumed: manual pause lifted")
 	awaitRollout(t, ns, name, 30*time.Second, "no longer held, at the untimed pause of step 4", func(r *v1alpha1.Rollout) bool { return !r.Spec.Paused && stepIndex(r) == 3 })
+	// As a person would, undo what the screen shows: a dialog opened on
+	// the step before would say the rollout moved on while it was open.
+	ck.awaitLine(name, "4/5")
 
 	ck.keys("U")
 	ck.awaitText("Undo 1 rollout?", "puts back the template of the stable", "registry.example/"+name+":v1")
