@@ -140,6 +140,20 @@ func (c *cluster) start(o Options) {
 	}
 }
 
+// startUnsynced builds and starts a Watcher with default options, without
+// waiting for its lists: for tests of what happens before or instead.
+func (c *cluster) startUnsynced() (*Watcher, context.Context) {
+	c.t.Helper()
+	w, err := New(Options{Kube: c.kube, Dynamic: c.dynamic})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.t.Cleanup(cancel)
+	w.Start(ctx)
+	return w, ctx
+}
+
 // collect reads changes until every key of want was delivered; it returns
 // how many deliveries that took.
 func (c *cluster) collect(want ...Key) int {
@@ -206,13 +220,7 @@ func TestWaitForCacheSyncWaitsForTheLastList(t *testing.T) {
 		<-release
 		return false, nil, nil
 	})
-	w, err := New(Options{Kube: c.kube, Dynamic: c.dynamic})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w.Start(ctx)
+	w, ctx := c.startUnsynced()
 
 	// While the Rollouts are not listed, it waits, and a context that
 	// ends ends the wait.
@@ -599,13 +607,7 @@ func TestListErrorsShowInHealth(t *testing.T) {
 		}
 		return false, nil, nil
 	})
-	w, err := New(Options{Kube: c.kube, Dynamic: c.dynamic})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	w.Start(ctx)
+	w, _ := c.startUnsynced()
 	waitFor(t, func() bool { return w.Health().State == Reconnecting })
 	if h := w.Health(); h.Resource != ResourcePods || !apierrors.IsForbidden(h.LastError) {
 		t.Errorf("health %+v; want pods failing with the 403", h)
