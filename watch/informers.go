@@ -412,6 +412,12 @@ func (w *Watcher) informers() []cache.SharedIndexInformer {
 // signals rather than polling them (client-go's WaitForCacheSync looks
 // every 100 ms), so the first frame follows the last list at once.
 func (w *Watcher) WaitForCacheSync(ctx context.Context) bool {
+	return waitAll(ctx, w.syncSignals()...)
+}
+
+// syncSignals are closed once every informer has listed, its handlers have
+// seen what it listed, and the runs' follower has listed.
+func (w *Watcher) syncSignals() []<-chan struct{} {
 	var signals []<-chan struct{}
 	for _, inf := range w.informers() {
 		signals = append(signals, inf.HasSyncedChecker().Done())
@@ -422,7 +428,7 @@ func (w *Watcher) WaitForCacheSync(ctx context.Context) bool {
 	if w.light != nil {
 		signals = append(signals, w.light.listed)
 	}
-	return waitAll(ctx, signals...)
+	return signals
 }
 
 // WaitAnalysisRunsListed blocks until the AnalysisRuns have been listed, or
@@ -437,6 +443,16 @@ func (w *Watcher) WaitAnalysisRunsListed(ctx context.Context) bool {
 	}
 	<-ctx.Done()
 	return false
+}
+
+// closed says whether ch is closed.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // waitAll waits until every channel of signals is closed, or ctx is done;
@@ -455,17 +471,12 @@ func waitAll(ctx context.Context, signals ...<-chan struct{}) bool {
 // HasSynced reports whether every informer has listed once, and its
 // handlers have marked what it listed dirty.
 func (w *Watcher) HasSynced() bool {
-	for _, inf := range w.informers() {
-		if !inf.HasSynced() {
+	for _, ch := range w.syncSignals() {
+		if !closed(ch) {
 			return false
 		}
 	}
-	for _, reg := range w.handled {
-		if !reg.HasSynced() {
-			return false
-		}
-	}
-	return w.light == nil || w.light.isListed()
+	return true
 }
 
 // RolloutInformer is the dynamic informer of Rollouts (unstructured objects).
@@ -500,7 +511,7 @@ func (w *Watcher) WatchesAnalysisRuns() bool { return w.runInformer != nil || w.
 func (w *Watcher) AnalysisRunsListed() (n int, listed bool) {
 	switch {
 	case w.light != nil:
-		return w.light.count(), w.light.isListed()
+		return w.light.count(), closed(w.light.listed)
 	case w.runInformer != nil:
 		return len(w.runInformer.GetStore().ListKeys()), w.runInformer.HasSynced()
 	}

@@ -441,16 +441,6 @@ func (l *lightRuns) count() int {
 	return len(l.full)
 }
 
-// isListed says whether the first list is kept.
-func (l *lightRuns) isListed() bool {
-	select {
-	case <-l.listed:
-		return true
-	default:
-		return false
-	}
-}
-
 // sleepCtx waits d, and reports false when ctx ended first.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
