@@ -25,6 +25,9 @@ type detailBlock struct {
 	// pods is set for the pods panel, whose lines are only counted here:
 	// it is drawn once its rows are known.
 	pods bool
+	// analysis is set for the analysis block, which the detail's memo
+	// draws again for its countdowns.
+	analysis bool
 }
 
 // rolloutDetail renders the parts of the detail that depend on the rollout
@@ -51,6 +54,36 @@ func (m *Model) detailPanel(width, height int) []string {
 	if r == nil {
 		return m.box(ink(&t.Title, "Detail"), focused, width, height, []string{ink(&t.Muted, "No rollout selected: pick one in the list with up/down (k/j).")})
 	}
+	if m.memo == nil {
+		lines, _ := m.drawDetail(r, focused, width, height)
+		return lines
+	}
+	if lines, ok := m.memo.detail.get(m, r, focused, width, height); ok {
+		return lines
+	}
+	lines, at := m.drawDetail(r, focused, width, height)
+	m.memo.detail = detailMemo{r: r, focused: focused, analysis: at}
+	m.memo.detail.keep(m, width, height, m.detailClockChange(r), lines)
+	return slices.Clip(lines)
+}
+
+// analysisLines are the detail's analysis block of r, in a panel of inner
+// width: both its forms.
+func (m *Model) analysisLines(r *watch.Rollout, inner int) (compact, full []string) {
+	ad := analysisDetail{sym: m.th.Symbols, p: m.paint, now: m.now, r: r, canTerminate: !m.opt.ReadOnly}
+	return ad.lines(analysisShown(r), inner)
+}
+
+// analysisRows is where the analysis block is in a drawn detail panel: its
+// first row (after the top border), how many rows, and in which form.
+type analysisRows struct {
+	first, n int
+	full     bool
+}
+
+// drawDetail is detailPanel of r, drawn, and where its analysis block is.
+func (m *Model) drawDetail(r *watch.Rollout, focused bool, width, height int) ([]string, analysisRows) {
+	t := m.th
 	inner := width - 4
 	style, sym := t.Phase(string(r.Phase))
 	title := style.Render(sym) + " " + ink(&t.Title, keyOf(r).String())
@@ -59,8 +92,7 @@ func (m *Model) detailPanel(width, height int) []string {
 	}
 
 	d := rolloutDetail{th: t, now: m.now, r: r}
-	ad := analysisDetail{sym: t.Symbols, p: m.paint, now: m.now, r: r, canTerminate: !m.opt.ReadOnly}
-	compact, full := ad.lines(analysisShown(r), inner)
+	compact, full := m.analysisLines(r, inner)
 	// The pods panel comes with a few rows by its rank, and grows with the
 	// room left (first, when it is focused).
 	podsMin, podsRank := min(len(r.Pods), podRowsMin), 6
@@ -79,7 +111,7 @@ func (m *Model) detailPanel(width, height int) []string {
 		{rank: 3, lines: d.stepLines(inner)},
 		{rank: 4, lines: d.pauseLines()},
 		{rank: 4, lines: m.gateLine(r)},
-		{rank: 2, lines: compact, full: full},
+		{rank: 2, lines: compact, full: full, analysis: true},
 		{rank: 5, lines: []string{d.podsBar(inner)}},
 		{rank: 10, lines: []string{d.weightLine()}},
 		{rank: 9, lines: d.replicaSetLines(inner)},
@@ -128,6 +160,7 @@ func (m *Model) detailPanel(width, height int) []string {
 		}
 	}
 	var content []string
+	var at analysisRows
 	for i, b := range blocks {
 		switch {
 		case b.grow && keep[i]:
@@ -135,10 +168,13 @@ func (m *Model) detailPanel(width, height int) []string {
 		case keep[i] && b.pods:
 			content = append(content, m.podsSection(r, inner, podRows)...)
 		case keep[i]:
+			if b.analysis {
+				at = analysisRows{first: 1 + len(content), n: len(b.lines), full: len(b.lines) != len(compact)}
+			}
 			content = append(content, b.lines...)
 		}
 	}
-	return m.box(title, focused, width, height, content)
+	return m.box(title, focused, width, height, content), at
 }
 
 // stepTitle is "Step 2/4" while the second of four steps runs, "Step 4/4

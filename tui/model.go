@@ -587,26 +587,8 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 		rowClock(r, m.now, consider)
 	}
 	if r := m.current(); r != nil {
-		for _, e := range r.Events {
-			since(e.Time)
-		}
+		m.detailClock(r, consider)
 		analysisTicks(r, m.now, consider)
-		// The pods panel's ages: at most a screenful of pods shows.
-		if m.detailShown() {
-			for i := range min(len(r.Pods), 64) {
-				since(r.Pods[i].Created)
-			}
-		}
-		if ev, ok := m.evidence[keyOf(r)]; ok {
-			for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {
-				if !f.FetchedAt.IsZero() {
-					since(f.FetchedAt)
-				}
-				if f.RetryAt.After(m.now) {
-					consider(nextCountdownChange(f.RetryAt.Sub(m.now)))
-				}
-			}
-		}
 	}
 	if ps := m.pod; ps != nil && m.screen == screenPod {
 		for i := range min(len(ps.events), podEventsShown) {
@@ -618,6 +600,51 @@ func (m *Model) nextClockChange() (time.Duration, bool) {
 	}
 	// Land just past the change, not just before it.
 	return best + 10*time.Millisecond, found
+}
+
+// detailClock gives consider how long until each text of r's detail that
+// counts time changes, but for its analysis block's (analysisTicks): its
+// time in its step and pause countdown, its Events' ages, its pods' ages,
+// how old its evidence is and when it is tried again, when its errors were
+// first seen and how long its cluster's watches have failed.
+func (m *Model) detailClock(r *watch.Rollout, consider func(time.Duration)) {
+	since := func(t time.Time) {
+		if !t.IsZero() {
+			consider(nextAgeChange(m.now.Sub(t)))
+		}
+	}
+	rowClock(r, m.now, consider)
+	for _, e := range r.Events {
+		since(e.Time)
+	}
+	// The pods panel's ages: at most a screenful of pods shows.
+	if m.detailShown() {
+		for i := range min(len(r.Pods), 64) {
+			since(r.Pods[i].Created)
+		}
+	}
+	if ev, ok := m.evidence[keyOf(r)]; ok {
+		for _, f := range []metrics.Freshness{ev.MetricsState, ev.ErrorsState} {
+			since(f.FetchedAt)
+			if f.RetryAt.After(m.now) {
+				consider(nextCountdownChange(f.RetryAt.Sub(m.now)))
+			}
+		}
+		for _, e := range ev.Errors {
+			since(e.FirstSeen)
+		}
+	}
+	if c := m.clusterNamed(r.Cluster); c != nil && m.multiCluster() && c.health.State == watch.Reconnecting {
+		since(c.health.Since)
+	}
+}
+
+// detailClockChange is how long the detail of r drawn now stays as drawn,
+// but for its analysis block.
+func (m *Model) detailClockChange(r *watch.Rollout) time.Duration {
+	next := time.Hour
+	m.detailClock(r, func(d time.Duration) { next = min(next, d) })
+	return next
 }
 
 // cmpBool orders true before false.

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/roost-dev/roost/metrics"
 	"github.com/roost-dev/roost/watch"
 )
 
@@ -183,5 +184,101 @@ func TestOverviewMemoDrawsWhatIsNew(t *testing.T) {
 		case 60:
 			step("a resize", tea.WindowSizeMsg{Width: 100, Height: 36})
 		}
+	}
+}
+
+// TestDetailMemoDrawsWhatIsNew: the detail's panel kept between frames
+// (detailMemo), with its analysis block drawn again for its countdowns,
+// draws what the model shows now: over ticks of the clock that cross every
+// text of the detail that counts time (the run's countdowns and age, the
+// step's age, the Events', pods' and evidence's ages, a retry's
+// countdown), deliveries, focus, the full detail screen and a resize,
+// every frame is the frame drawn without the memo.
+func TestDetailMemoDrawsWhatIsNew(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	now := fixtureNow
+	list := scaleAnalysisFleet()
+	young := func(r *watch.Rollout, at time.Time) *watch.Rollout {
+		c := *r
+		c.StepSince = at.Add(-50 * time.Second)
+		c.Events = []watch.Event{
+			{Time: at.Add(-3 * time.Second), Type: "Normal", Reason: "RolloutStepCompleted", Message: "step 1 done"},
+			{Time: at.Add(-58 * time.Second), Type: "Normal", Reason: "RolloutUpdated", Message: "updated"},
+		}
+		c.Pods = slices.Clone(c.Pods)
+		for i := range c.Pods {
+			c.Pods[i].Created = at.Add(-time.Duration(40+i) * time.Second)
+		}
+		run := c.Analysis[0]
+		run.Phase, run.Started = "Running", at.Add(-55*time.Second)
+		run.Metrics = slices.Clone(run.Metrics)
+		for i := range run.Metrics {
+			run.Metrics[i].Phase = "Running"
+			run.Metrics[i].Next = at.Add(time.Duration(7+11*i) * time.Second)
+		}
+		c.Analysis = []watch.AnalysisRun{run}
+		return &c
+	}
+	for i := range list[:3] {
+		list[i] = young(list[i], now)
+	}
+	_, evs := fleetRollouts(1)
+	var ev metrics.Evidence
+	for _, e := range evs {
+		ev = e
+	}
+	ev.MetricsState = metrics.Freshness{FetchedAt: now.Add(-20 * time.Second)}
+	ev.ErrorsState = metrics.Freshness{FetchedAt: now.Add(-40 * time.Second), Stale: true, Reason: "Bugsnag 429 (rate limit)", RetryAt: now.Add(30 * time.Second)}
+	ev.Errors = slices.Clone(ev.Errors)
+	for i := range ev.Errors {
+		ev.Errors[i].FirstSeen = now.Add(-time.Duration(45+i) * time.Second)
+	}
+	m := fixtureModel(ctx, dark(t), 120, 40, func(o *Options) {
+		o.Rollouts = &staticRollouts{list: list}
+		o.Now = func() time.Time { return now }
+	})
+	for _, r := range list {
+		m.evidence[rolloutKey{Key: watch.Key{Namespace: r.Namespace, Name: r.Name}}] = ev
+	}
+	drawn := 0
+	step := func(what string, msg tea.Msg) {
+		t.Helper()
+		next, _ := m.Update(msg)
+		m = next.(Model)
+		got := m.Render()
+		fresh := m
+		fresh.memo = nil
+		if want := fresh.Render(); got != want {
+			t.Fatalf("%s: the frame with the kept detail differs from the frame drawn anew:\n%s\nwant\n%s", what, ansi.Strip(got), ansi.Strip(want))
+		}
+		if m.memo.detail.lines != nil {
+			drawn++
+		}
+	}
+	step("first frame", tea.WindowSizeMsg{Width: 120, Height: 40})
+	if r := m.current(); r == nil || r.Analysis[0].Started.IsZero() || !strings.Contains(ansi.Strip(m.Render()), "next in") {
+		t.Fatalf("the detail shows no running analysis with its countdown:\n%s", ansi.Strip(m.Render()))
+	}
+	for i := range 100 {
+		now = now.Add(time.Second)
+		step(fmt.Sprintf("tick %d", i), tickMsg(now))
+		switch i {
+		case 20:
+			next := slices.Clone(list)
+			next[0] = young(list[0], now)
+			step("a delivery", rolloutsMsg{overview: next})
+		case 35:
+			step("the pods panel focused", keyMsg("tab"))
+		case 50:
+			step("the full detail", keyMsg("enter"))
+		case 70:
+			step("a resize", tea.WindowSizeMsg{Width: 100, Height: 30})
+		case 85:
+			step("back to the list", keyMsg("backspace"))
+		}
+	}
+	if drawn == 0 {
+		t.Fatal("the detail was never kept: the test compared nothing")
 	}
 }

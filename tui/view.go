@@ -403,7 +403,7 @@ func frame(th *themes.Theme, title string, focused bool, width, height int, cont
 	fill := max(inner-1-cells(t), 0)
 	out := make([]string, 0, height)
 	out = append(out, bs.on(b.TopLeft+b.Top)+t+bs.on(strings.Repeat(b.Top, fill)+b.TopRight))
-	left, right := bs.on(b.Left)+" ", " "+bs.on(b.Right)
+	left, right := frameSides(th, focused)
 	for i := 0; i < height-2; i++ {
 		line := ""
 		if i < len(content) {
@@ -413,6 +413,16 @@ func frame(th *themes.Theme, title string, focused bool, width, height int, cont
 	}
 	out = append(out, bs.on(b.BottomLeft+strings.Repeat(b.Bottom, inner)+b.BottomRight))
 	return out
+}
+
+// frameSides are what frame puts left and right of each line of content.
+func frameSides(th *themes.Theme, focused bool) (left, right string) {
+	b := th.Symbols.Border
+	if focused {
+		b = th.Symbols.FocusBorder
+	}
+	bs := borderPaint(th, focused)
+	return bs.on(b.Left) + " ", " " + bs.on(b.Right)
 }
 
 // overlay puts box over the middle of body.
@@ -510,6 +520,47 @@ type viewMemo struct {
 	help map[string]string
 	// overview is the list's panel as last drawn.
 	overview panelMemo
+	// detail is the detail's panel as last drawn.
+	detail detailMemo
+}
+
+// detailMemo is the detail's panel as last drawn, valid until a text that
+// counts time changes, but for its analysis block: that block's countdowns
+// change every second, so it alone is drawn again, in the same rows.
+type detailMemo struct {
+	panelMemo
+	r        *watch.Rollout
+	focused  bool
+	analysis analysisRows
+}
+
+// get is the detail of r drawn at m's state, size and time, if kept.
+func (d *detailMemo) get(m *Model, r *watch.Rollout, focused bool, width, height int) ([]string, bool) {
+	lines, ok := d.panelMemo.get(m, width, height)
+	if !ok || d.r != r || d.focused != focused {
+		return nil, false
+	}
+	at := d.analysis
+	if at.n == 0 || at.first >= height-1 {
+		return lines, true
+	}
+	compact, full := m.analysisLines(r, width-4)
+	fresh := compact
+	if at.full {
+		fresh = full
+	}
+	if len(fresh) != at.n {
+		return nil, false
+	}
+	// A copy: the kept lines stay as drawn, for the rows that do not change.
+	lines = slices.Clone(lines)
+	left, right := frameSides(m.th, focused)
+	for i, l := range fresh {
+		if row := at.first + i; row < height-1 {
+			lines[row] = left + fit(l, width-4, m.th.Symbols.Ellipsis) + right
+		}
+	}
+	return lines, true
 }
 
 // panelMemo is a panel as drawn at one state of the model (Model.gen) and
