@@ -37,6 +37,9 @@ import (
 type Config struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+	// Pods, when the reconciler builds its own Watcher, reads the pods'
+	// watches (watch.Options.Pods).
+	Pods *watch.PodClient
 	// Namespace limits every informer to one namespace; "" watches all.
 	Namespace string
 	// Selector is a label selector on Rollouts; "" reconciles all of them.
@@ -165,7 +168,7 @@ func New(cfg Config) (*Controller, error) {
 	c.watcher = cfg.Watcher
 	if c.watcher == nil {
 		w, err := watch.New(watch.Options{
-			Kube: cfg.Kube, Dynamic: cfg.Dynamic, Namespace: cfg.Namespace, LabelSelector: cfg.Selector,
+			Kube: cfg.Kube, Dynamic: cfg.Dynamic, Pods: cfg.Pods, Namespace: cfg.Namespace, LabelSelector: cfg.Selector,
 			Clock: clk, FullObjects: true, Resync: cfg.Resync, AnalysisRuns: cfg.AnalysisRuns,
 		})
 		if err != nil {

@@ -61,6 +61,10 @@ const (
 type Options struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+	// Pods reads the pods' watches straight into Pod (NewPodClient); nil
+	// watches them with Kube's typed client (a fake one, in tests) and
+	// converts each pod.
+	Pods *PodClient
 	// Namespace limits every informer to one namespace; "" watches all (-A).
 	Namespace string
 	// LabelSelector selects Rollouts (kubectl syntax); "" selects all.
@@ -220,12 +224,21 @@ func New(o Options) (*Watcher, error) {
 				return o.Kube.AppsV1().ReplicaSets(ns).Watch(ctx, lo)
 			},
 			byHash, t.replicaSet, cache.Indexers{byRollout: indexReplicaSetByRollout}, replicaSetKeys, &w.rsInformer, nil},
-		{ResourcePods, &corev1.Pod{}, o.Kube,
+		// The pods' watch delivers *Pod (PodClient); a list, the
+		// reflector's fallback, corev1.Pod, which the transform trims.
+		{ResourcePods, &Pod{}, o.Kube,
 			func(ctx context.Context, lo metav1.ListOptions) (runtime.Object, error) {
 				return o.Kube.CoreV1().Pods(ns).List(ctx, lo)
 			},
 			func(ctx context.Context, lo metav1.ListOptions) (apiwatch.Interface, error) {
-				return o.Kube.CoreV1().Pods(ns).Watch(ctx, lo)
+				if o.Pods != nil {
+					return o.Pods.Watch(ctx, ns, lo, o.FullObjects)
+				}
+				w, err := o.Kube.CoreV1().Pods(ns).Watch(ctx, lo)
+				if err != nil {
+					return nil, err
+				}
+				return podWatchOf(w, o.FullObjects), nil
 			},
 			byHash, t.pod, cache.Indexers{byReplicaSet: indexPodByReplicaSet}, w.podKeys, &w.podInformer, nil},
 		{ResourceEvents, &corev1.Event{}, o.Kube,

@@ -73,6 +73,11 @@ func (p *Pod) DeepCopyObject() runtime.Object {
 // PodOf is what roost keeps of p; annotations keeps its annotations too
 // (bar kubectl's last-applied copy), which only the reconciler reads.
 func PodOf(p *corev1.Pod, annotations bool) *Pod {
+	return podOf(p, len(p.Spec.Containers), annotations)
+}
+
+// podOf is PodOf of a pod with so many containers in its spec.
+func podOf(p *corev1.Pod, containers int, annotations bool) *Pod {
 	out := &Pod{TypeMeta: p.TypeMeta, ObjectMeta: trimMeta(&p.ObjectMeta), Phase: p.Status.Phase}
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
@@ -80,10 +85,7 @@ func PodOf(p *corev1.Pod, annotations bool) *Pod {
 			break
 		}
 	}
-	out.Containers = clampUint8(len(p.Spec.Containers))
-	if n := len(p.Status.ContainerStatuses); n > len(p.Spec.Containers) {
-		out.Containers = clampUint8(n)
-	}
+	out.Containers = clampUint8(max(containers, len(p.Status.ContainerStatuses)))
 	ready := 0
 	for _, c := range p.Status.ContainerStatuses {
 		if c.Ready {

@@ -267,7 +267,7 @@ func (a *app) buildCockpit(ctx context.Context, c *clients, o *cockpitOptions, c
 	if argo.Why != "" {
 		note(themes.Info, "%s", argo.Why)
 	}
-	wo := watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed, ArgoCD: argo.options()}
+	wo := watch.Options{Kube: c.Kube, Dynamic: c.Dynamic, Pods: c.Pods, Namespace: ns, LabelSelector: o.selector, FullObjects: reconcile, AnalysisRuns: runsServed, ArgoCD: argo.options()}
 	// Without a reconciler to feed, the runs of rollouts off screen are not
 	// followed (watch.Options.WantedRunsOnly).
 	wo.WantedRunsOnly = runsServed && !reconcile

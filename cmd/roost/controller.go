@@ -264,7 +264,7 @@ func (a *app) runController(ctx context.Context, c *clients, o *controllerOption
 		term = reg
 		termMu.Unlock()
 		ctrl, err := controller.New(controller.Config{
-			Kube: c.Kube, Dynamic: c.Dynamic, Namespace: ns, Selector: o.selector,
+			Kube: c.Kube, Dynamic: c.Dynamic, Pods: c.Pods, Namespace: ns, Selector: o.selector,
 			Clock: clock.RealClock{}, Metrics: reg, Resync: o.resync,
 			AnalysisRuns: runsServed, Providers: providers, Gate: gate,
 		})

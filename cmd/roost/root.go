@@ -22,6 +22,7 @@ import (
 
 	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/metrics"
+	"github.com/roost-dev/roost/watch"
 )
 
 // The API request rate roost allows itself.
@@ -55,6 +56,9 @@ var appCommands = []func(*app) *cobra.Command{
 type clients struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+	// Pods reads the pods' watches straight into what roost keeps; nil
+	// with fake clients, whose pods are read through Kube.
+	Pods *watch.PodClient
 	// Config is nil in tests with fake clients.
 	Config *rest.Config
 	// Namespace is -n, else the kubeconfig context's, else "default".
@@ -296,6 +300,10 @@ func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) 
 	if err != nil {
 		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
 	}
+	pods, err := watch.NewPodClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
+	}
 	user := ""
 	ctxName := raw.CurrentContext
 	if f.Context != nil && *f.Context != "" {
@@ -307,7 +315,7 @@ func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) 
 	if f.AuthInfoName != nil && *f.AuthInfoName != "" {
 		user = *f.AuthInfoName
 	}
-	return &clients{Kube: kube, Dynamic: dyn, Config: cfg, Namespace: ns, User: user, Context: ctxName}, nil
+	return &clients{Kube: kube, Dynamic: dyn, Pods: pods, Config: cfg, Namespace: ns, User: user, Context: ctxName}, nil
 }
 
 // newKubeClient builds the typed client of cfg, speaking protobuf: the

@@ -6,11 +6,17 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apiwatch "k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/ptr"
 
+	"github.com/roost-dev/roost/api/v1alpha1"
 	"github.com/roost-dev/roost/internal/cluster"
+	"github.com/roost-dev/roost/watch"
 )
 
 // crashLoop makes pod ns/name look as a kubelet shows a container that
@@ -129,4 +135,130 @@ func TestCockpitPodsCrashLoop(t *testing.T) {
 	// Back to the pods panel.
 	ck.keys("h")
 	ck.awaitLine("▸ Pods 5")
+}
+
+// TestPodClientReadsWhatPodOfKeeps: on the real API server, the pods'
+// client (watch.PodClient), reading pods straight from the protobuf watch
+// stream, keeps of each pod exactly what watch.PodOf keeps of the same pod
+// listed by the typed client: over a watch-list's initial events (to its
+// bookmark) of pods in many states, a status change and a deletion.
+func TestPodClientReadsWhatPodOfKeeps(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ns := env.NewNamespace(t)
+	kube := env.Client()
+	states := map[string]corev1.ContainerState{
+		"running": {Running: &corev1.ContainerStateRunning{StartedAt: metav1.Now()}},
+		"crash":   {Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off"}},
+		"oom":     {Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "OOMKilled"}},
+		"signal":  {Terminated: &corev1.ContainerStateTerminated{Signal: 9, ExitCode: 0}},
+		"pulling": {Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}},
+	}
+	for name, st := range states {
+		p := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: "abc123", "app": "shop"},
+				Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "payments"}},
+			Spec: corev1.PodSpec{
+				// Unscheduled: kwok leaves the status as written.
+				Containers: []corev1.Container{{Name: "app", Image: "shop:1"}, {Name: "proxy", Image: "envoy:1"}},
+			},
+		}
+		created, err := kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Status = corev1.PodStatus{
+			Phase:      corev1.PodRunning,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}},
+			InitContainerStatuses: []corev1.ContainerStatus{{Name: "init", RestartCount: 1,
+				State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}}},
+			ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "app", RestartCount: 3, State: st},
+				{Name: "proxy", Ready: true, State: states["running"]},
+			},
+		}
+		if _, err := kube.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pods, err := watch.NewPodClient(env.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, annotations := range []bool{false, true} {
+		w, err := pods.Watch(ctx, ns, metav1.ListOptions{
+			LabelSelector: v1alpha1.DefaultRolloutUniqueLabelKey, SendInitialEvents: ptr.To(true),
+			ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan, AllowWatchBookmarks: true,
+		}, annotations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]*watch.Pod{}
+		rv := ""
+		for rv == "" {
+			e := <-w.ResultChan()
+			p, ok := e.Object.(*watch.Pod)
+			if !ok {
+				t.Fatalf("a %s event of %T, want *watch.Pod: %+v", e.Type, e.Object, e.Object)
+			}
+			if e.Type == apiwatch.Bookmark && p.Annotations[metav1.InitialEventsAnnotationKey] == "true" {
+				rv = p.ResourceVersion
+				continue
+			}
+			got[p.Name] = p
+		}
+		list, err := kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{ResourceVersion: rv, ResourceVersionMatch: metav1.ResourceVersionMatchExact})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(states) || len(list.Items) != len(states) {
+			t.Fatalf("annotations %v: the watch gave %d pods and the list %d, want %d", annotations, len(got), len(list.Items), len(states))
+		}
+		for i := range list.Items {
+			want := watch.PodOf(&list.Items[i], annotations)
+			if !equality.Semantic.DeepEqual(got[want.Name], want) {
+				t.Errorf("annotations %v, pod %s:\n watched %+v\n  listed %+v", annotations, want.Name, got[want.Name], want)
+			}
+		}
+		if annotations && got["crash"].Annotations["team"] != "payments" {
+			t.Errorf("the reconciler's pods lost their annotations: %v", got["crash"].Annotations)
+		}
+
+		// A change and a deletion arrive read the same way.
+		p, err := kube.CoreV1().Pods(ns).Get(ctx, "running", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Status.Conditions[0].Status = corev1.ConditionTrue
+		p.Status.ContainerStatuses[0].Ready = true
+		if p, err = kube.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		e := <-w.ResultChan()
+		if mod, ok := e.Object.(*watch.Pod); e.Type != apiwatch.Modified || !ok || !equality.Semantic.DeepEqual(mod, watch.PodOf(p, annotations)) {
+			t.Errorf("annotations %v: after a status change, %s %+v, want it modified as %+v", annotations, e.Type, e.Object, watch.PodOf(p, annotations))
+		}
+		if annotations {
+			if err := kube.CoreV1().Pods(ns).Delete(ctx, "oom", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)}); err != nil {
+				t.Fatal(err)
+			}
+			deleted := false
+			for e := range w.ResultChan() {
+				if p, ok := e.Object.(*watch.Pod); ok && p.Name == "oom" && e.Type == apiwatch.Deleted {
+					deleted = true
+					break
+				}
+			}
+			if !deleted {
+				t.Error("the deleted pod never arrived as deleted")
+			}
+		} else {
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+			if _, err := kube.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Stop()
+	}
 }
