@@ -160,7 +160,9 @@ func TestPodClientReadsWhatPodOfKeeps(t *testing.T) {
 			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1alpha1.DefaultRolloutUniqueLabelKey: "abc123", "app": "shop"},
 				Annotations: map[string]string{"kubectl.kubernetes.io/last-applied-configuration": "{}", "team": "payments"}},
 			Spec: corev1.PodSpec{
-				// Unscheduled: kwok leaves the status as written.
+				// No scheduler picks it up, and kwok acts on no pod of
+				// no node: the status stays as written.
+				SchedulerName: "roost-test-none",
 				Containers: []corev1.Container{{Name: "app", Image: "shop:1"}, {Name: "proxy", Image: "envoy:1"}},
 			},
 		}
