@@ -140,7 +140,7 @@ func (a *app) contextClients(name string) (kubernetes.Interface, dynamic.Interfa
 	if err != nil {
 		return nil, nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := watch.NewDynamicClient(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -296,7 +296,7 @@ func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) 
 	if err != nil {
 		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := watch.NewDynamicClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("building a Kubernetes client for %s: %w", cfg.Host, err)
 	}
