@@ -159,14 +159,7 @@ func TestOverviewMemoDrawsWhatIsNew(t *testing.T) {
 	})
 	step := func(what string, msg tea.Msg) {
 		t.Helper()
-		next, _ := m.Update(msg)
-		m = next.(Model)
-		got := m.Render()
-		fresh := m
-		fresh.memo = nil
-		if want := fresh.Render(); got != want {
-			t.Fatalf("%s: the frame with the kept list differs from the frame drawn anew:\n%s\nwant\n%s", what, ansi.Strip(got), ansi.Strip(want))
-		}
+		m = updateAsDrawnAnew(t, m, what, "list", msg)
 	}
 	step("first frame", tea.WindowSizeMsg{Width: 120, Height: 40})
 	for i := range 90 {
@@ -185,6 +178,22 @@ func TestOverviewMemoDrawsWhatIsNew(t *testing.T) {
 			step("a resize", tea.WindowSizeMsg{Width: 100, Height: 36})
 		}
 	}
+}
+
+// updateAsDrawnAnew delivers msg to m, and fails t (the panel kept is
+// named by kept) unless the frame drawn then with the model's memo is the
+// frame drawn without it.
+func updateAsDrawnAnew(t *testing.T, m Model, what, kept string, msg tea.Msg) Model {
+	t.Helper()
+	next, _ := m.Update(msg)
+	m = next.(Model)
+	got := m.Render()
+	fresh := m
+	fresh.memo = nil
+	if want := fresh.Render(); got != want {
+		t.Fatalf("%s: the frame with the kept %s differs from the frame drawn anew:\n%s\nwant\n%s", what, kept, ansi.Strip(got), ansi.Strip(want))
+	}
+	return m
 }
 
 // TestDetailMemoDrawsWhatIsNew: the detail's panel kept between frames
@@ -244,14 +253,7 @@ func TestDetailMemoDrawsWhatIsNew(t *testing.T) {
 	drawn := 0
 	step := func(what string, msg tea.Msg) {
 		t.Helper()
-		next, _ := m.Update(msg)
-		m = next.(Model)
-		got := m.Render()
-		fresh := m
-		fresh.memo = nil
-		if want := fresh.Render(); got != want {
-			t.Fatalf("%s: the frame with the kept detail differs from the frame drawn anew:\n%s\nwant\n%s", what, ansi.Strip(got), ansi.Strip(want))
-		}
+		m = updateAsDrawnAnew(t, m, what, "detail", msg)
 		if m.memo.detail.lines != nil {
 			drawn++
 		}

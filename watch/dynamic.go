@@ -43,11 +43,19 @@ type listCodecs struct {
 }
 
 func (c listCodecs) SupportedMediaTypes() []runtime.SerializerInfo {
-	infos := slices.Clone(c.NegotiatedSerializer.SupportedMediaTypes())
-	for i := range infos {
-		if infos[i].MediaType == runtime.ContentTypeJSON {
-			infos[i].Serializer = listDecoder{Serializer: infos[i].Serializer}
+	return editedMediaTypes(c.NegotiatedSerializer, func(info *runtime.SerializerInfo) {
+		if info.MediaType == runtime.ContentTypeJSON {
+			info.Serializer = listDecoder{Serializer: info.Serializer}
 		}
+	})
+}
+
+// editedMediaTypes are the media types of ns, each passed through edit,
+// which may change them: ns's stay as they are.
+func editedMediaTypes(ns runtime.NegotiatedSerializer, edit func(*runtime.SerializerInfo)) []runtime.SerializerInfo {
+	infos := slices.Clone(ns.SupportedMediaTypes())
+	for i := range infos {
+		edit(&infos[i])
 	}
 	return infos
 }

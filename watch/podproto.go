@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -107,16 +106,14 @@ type podCodecs struct {
 }
 
 func (c podCodecs) SupportedMediaTypes() []runtime.SerializerInfo {
-	infos := slices.Clone(c.NegotiatedSerializer.SupportedMediaTypes())
-	for i := range infos {
-		infos[i].Serializer = podDecoder{Serializer: infos[i].Serializer, annotations: c.annotations}
-		if st := infos[i].StreamSerializer; st != nil && infos[i].MediaType == runtime.ContentTypeProtobuf {
+	return editedMediaTypes(c.NegotiatedSerializer, func(info *runtime.SerializerInfo) {
+		info.Serializer = podDecoder{Serializer: info.Serializer, annotations: c.annotations}
+		if st := info.StreamSerializer; st != nil && info.MediaType == runtime.ContentTypeProtobuf {
 			st := *st
 			st.Serializer = watchEventReader{Serializer: st.Serializer}
-			infos[i].StreamSerializer = &st
+			info.StreamSerializer = &st
 		}
-	}
-	return infos
+	})
 }
 
 // watchEventReader reads a protobuf watch stream's events as its

@@ -31,7 +31,7 @@ func protoPods() map[string]*corev1.Pod {
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{
 			Name: name, Namespace: "shop", UID: "uid-" + types.UID(name), ResourceVersion: "4711", Generation: 3,
-			CreationTimestamp: created, GenerateName: "checkout-", SelfLink: "/api/v1/x", Finalizers: []string{"f"},
+			CreationTimestamp: created, GenerateName: "checkout-", Finalizers: []string{"f"},
 			Labels: map[string]string{"app": "checkout", "rollouts-pod-template-hash": "6d4f8b9c7", "role": ""},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "checkout-6d4f8b9c7", UID: "rs-uid",

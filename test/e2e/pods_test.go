@@ -163,7 +163,7 @@ func TestPodClientReadsWhatPodOfKeeps(t *testing.T) {
 				// No scheduler picks it up, and kwok acts on no pod of
 				// no node: the status stays as written.
 				SchedulerName: "roost-test-none",
-				Containers: []corev1.Container{{Name: "app", Image: "shop:1"}, {Name: "proxy", Image: "envoy:1"}},
+				Containers:    []corev1.Container{{Name: "app", Image: "shop:1"}, {Name: "proxy", Image: "envoy:1"}},
 			},
 		}
 		created, err := kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
