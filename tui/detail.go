@@ -62,7 +62,7 @@ func (m *Model) detailPanel(width, height int) []string {
 		return lines
 	}
 	lines, at := m.drawDetail(r, focused, width, height)
-	m.memo.detail = detailMemo{r: r, focused: focused, analysis: at}
+	m.memo.detail = detailMemo{analysis: at}
 	m.memo.detail.keep(m, width, height, m.detailClockChange(r), lines)
 	return slices.Clip(lines)
 }

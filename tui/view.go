@@ -526,18 +526,17 @@ type viewMemo struct {
 
 // detailMemo is the detail's panel as last drawn, valid until a text that
 // counts time changes, but for its analysis block: that block's countdowns
-// change every second, so it alone is drawn again, in the same rows.
+// change every second, so it alone is drawn again, in the same rows. The
+// rollout shown and the focus are the model's state (panelMemo.gen).
 type detailMemo struct {
 	panelMemo
-	r        *watch.Rollout
-	focused  bool
 	analysis analysisRows
 }
 
 // get is the detail of r drawn at m's state, size and time, if kept.
 func (d *detailMemo) get(m *Model, r *watch.Rollout, focused bool, width, height int) ([]string, bool) {
 	lines, ok := d.panelMemo.get(m, width, height)
-	if !ok || d.r != r || d.focused != focused {
+	if !ok {
 		return nil, false
 	}
 	at := d.analysis

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -37,17 +36,11 @@ func NewPodClient(cfg *rest.Config) (*PodClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pods' client: %w", err)
 	}
-	return newPodClient(cfg, hc)
-}
-
-func newPodClient(cfg *rest.Config, hc *http.Client) (*PodClient, error) {
 	var out PodClient
 	for _, annotations := range []bool{false, true} {
-		c := rest.CopyConfig(cfg)
+		c := ProtobufConfig(cfg)
 		c.GroupVersion = &corev1.SchemeGroupVersion
 		c.APIPath = "/api"
-		c.ContentType = runtime.ContentTypeProtobuf
-		c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 		c.NegotiatedSerializer = podCodecs{NegotiatedSerializer: scheme.Codecs.WithoutConversion(), annotations: annotations}
 		rc, err := rest.RESTClientForConfigAndClient(c, hc)
 		if err != nil {
@@ -75,6 +68,17 @@ func (c *PodClient) Watch(ctx context.Context, ns string, lo metav1.ListOptions,
 		rc = c.withAnnotations
 	}
 	return rc.Get().NamespaceIfScoped(ns, ns != "").Resource("pods").VersionedParams(&lo, scheme.ParameterCodec).Timeout(timeout).Watch(ctx)
+}
+
+// ProtobufConfig is a copy of cfg whose client asks for protobuf, and for
+// JSON where the server has no protobuf (custom resources, some proxies),
+// and sends protobuf: built-in kinds, pods above all, decode several times
+// faster from it and are smaller on the wire.
+func ProtobufConfig(cfg *rest.Config) *rest.Config {
+	c := rest.CopyConfig(cfg)
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	return c
 }
 
 // podWatchOf is a watch of the typed client's pods delivering *Pod, for a

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -318,16 +317,11 @@ func (a *app) realClientsOf(f *genericclioptions.ConfigFlags) (*clients, error) 
 	return &clients{Kube: kube, Dynamic: dyn, Pods: pods, Config: cfg, Namespace: ns, User: user, Context: ctxName}, nil
 }
 
-// newKubeClient builds the typed client of cfg, speaking protobuf: the
-// built-in kinds (pods above all: a cockpit lists thousands at start) decode
-// several times faster from protobuf than from JSON, and are smaller on the
-// wire. The server answers in JSON where it has no protobuf. The dynamic
-// client, for custom resources, keeps JSON.
+// newKubeClient builds the typed client of cfg, speaking protobuf
+// (watch.ProtobufConfig). The dynamic client, for custom resources, keeps
+// JSON.
 func newKubeClient(cfg *rest.Config) (*kubernetes.Clientset, error) {
-	c := rest.CopyConfig(cfg)
-	c.ContentType = runtime.ContentTypeProtobuf
-	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
-	return kubernetes.NewForConfig(c)
+	return kubernetes.NewForConfig(watch.ProtobufConfig(cfg))
 }
 
 // kubeconfigFiles names the kubeconfig files roost read, the way kubectl

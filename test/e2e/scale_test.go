@@ -87,12 +87,11 @@ func (f cockpitFigures) startsText() string {
 	if len(f.firstFrames) < 2 {
 		return "one start"
 	}
-	sorted := slices.Sorted(slices.Values(f.firstFrames))
 	each := make([]string, len(f.firstFrames))
 	for i, d := range f.firstFrames {
 		each[i] = d.Round(time.Millisecond).String()
 	}
-	return fmt.Sprintf("median of %d starts, slowest %s: %s", len(sorted), sorted[len(sorted)-1].Round(time.Millisecond), strings.Join(each, ", "))
+	return fmt.Sprintf("median of %d starts, slowest %s: %s", len(f.firstFrames), f.slowestFirstFrame().Round(time.Millisecond), strings.Join(each, ", "))
 }
 
 // slowestFirstFrame is the slowest of the phase's starts.
