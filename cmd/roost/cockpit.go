@@ -449,10 +449,24 @@ func (ck *cockpit) run(ctx context.Context) error {
 	_, err := p.Run()
 	cancel()
 	stopped()
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("the dashboard stopped: %w", err)
+	return dashboardStopped(err)
+}
+
+// dashboardStopped is the error of a dashboard's run: none when the person
+// quit or roost was interrupted; a bug when the dashboard panicked (Bubble
+// Tea has restored the terminal and printed the panic's report); else what
+// stopped it.
+func dashboardStopped(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, tea.ErrProgramPanic):
+		return errors.New("roost stopped on a bug: the report above says where. The canaries stay where they are, and another roost " +
+			"or roost controller can step them now. Start roost again, and report the bug with the lines above")
+	case errors.Is(err, tea.ErrProgramKilled), errors.Is(err, context.Canceled):
+		return nil
 	}
-	return nil
+	return fmt.Errorf("the dashboard stopped: %w", err)
 }
 
 // start starts the informers, who steps the canaries, the evidence and the

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -135,5 +138,34 @@ func TestDemoGroupingWritesOnlyOnV(t *testing.T) {
 	}
 	if c, err := metrics.Load("", os.Getenv); err != nil || c.Cockpit.Grouping != "project" {
 		t.Errorf("after v in the demo: grouping %q (%v)", c.Cockpit.Grouping, err)
+	}
+}
+
+// TestDashboardStopped: quitting and interrupts end roost with no error; a
+// panic the dashboard recovered is an error (roost exits 1) that says it
+// was a bug and what to do, never a quiet exit 0 that looks like a quit;
+// any other failure is named.
+func TestDashboardStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string // "" for no error
+	}{
+		{"quit", nil, ""},
+		{"interrupted", fmt.Errorf("%w: %w", tea.ErrProgramKilled, context.Canceled), ""},
+		{"killed", tea.ErrProgramKilled, ""},
+		{"panicked", fmt.Errorf("%w: %w", tea.ErrProgramKilled, tea.ErrProgramPanic),
+			"roost stopped on a bug: the report above says where. The canaries stay where they are, and another roost or roost controller can step them now. Start roost again, and report the bug with the lines above"},
+		{"terminal", errors.New("open /dev/tty: no such device"), "the dashboard stopped: open /dev/tty: no such device"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := dashboardStopped(tc.err)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("dashboardStopped(%v) = %v, want no error", tc.err, err)
+			case tc.want != "" && (err == nil || err.Error() != tc.want):
+				t.Errorf("dashboardStopped(%v) = %v, want %q", tc.err, err, tc.want)
+			}
+		})
 	}
 }

@@ -12,8 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"slices"
 	"sync"
@@ -71,10 +69,7 @@ func runClustersCockpit(ctx context.Context, cancel context.CancelFunc, opts tui
 	_, err := p.Run()
 	cancel()
 	started.stop()
-	if err != nil && !errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("the dashboard stopped: %w", err)
-	}
-	return nil
+	return dashboardStopped(err)
 }
 
 // clustersOptions are the dashboard's options over the clusters of names,

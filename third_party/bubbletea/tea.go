@@ -525,6 +525,12 @@ type Program struct {
 	finished     chan struct{}
 	shutdownOnce sync.Once
 
+	// panicked is the report of a recovered panic (its value and stack),
+	// printed by Run once the terminal is restored: printed at once, it
+	// went to the alternate screen and vanished with it.
+	panicMu  sync.Mutex
+	panicked string
+
 	profile *colorprofile.Profile // the terminal color profile
 
 	// where to send output, this will usually be os.Stdout.
@@ -1072,6 +1078,7 @@ func (p *Program) Run() (returnModel Model, returnErr error) {
 			if r := recover(); r != nil {
 				returnErr = fmt.Errorf("%w: %w", ErrProgramKilled, ErrProgramPanic)
 				p.recoverFromPanic(r)
+				p.printPanic()
 			}
 		}()
 	}
@@ -1214,6 +1221,7 @@ func (p *Program) Run() (returnModel Model, returnErr error) {
 
 	// Restore terminal state.
 	p.shutdown(killed)
+	p.printPanic()
 
 	return model, err
 }
@@ -1326,20 +1334,43 @@ func (p *Program) shutdown(kill bool) {
 	})
 }
 
-// recoverFromPanic recovers from a panic, prints the stack trace, and restores
-// the terminal to a usable state.
+// recoverFromPanic recovers from a panic, restores the terminal to a usable
+// state and keeps the report, which Run prints.
 func (p *Program) recoverFromPanic(r interface{}) {
+	// Kept before Run learns of the panic and prints what is kept.
+	p.keepPanic(r)
 	select {
 	case p.errs <- ErrProgramPanic:
 	default:
 	}
 	p.shutdown(true) // Ok to call here, p.Run() cannot do it anymore.
+}
+
+// recoverFromGoPanic recovers from a goroutine panic, keeps the report, which
+// Run prints once the terminal is restored, and signals for the program to
+// be killed.
+func (p *Program) recoverFromGoPanic(r interface{}) {
+	// Kept before Run learns of the panic and prints what is kept.
+	p.keepPanic(r)
+	select {
+	case p.errs <- ErrProgramPanic:
+	default:
+	}
+	p.cancel()
+}
+
+// keepPanic keeps the report of the first panic recovered (and writes it to a
+// file when TEA_DEBUG is set).
+func (p *Program) keepPanic(r interface{}) {
 	// We use "\r\n" to ensure the output is formatted even when restoring the
 	// terminal does not work or when raw mode is still active.
 	rec := strings.ReplaceAll(fmt.Sprintf("%s", r), "\n", "\r\n")
-	fmt.Fprintf(os.Stderr, "Caught panic:\r\n\r\n%s\r\n\r\nRestoring terminal...\r\n\r\n", rec)
 	stack := strings.ReplaceAll(fmt.Sprintf("%s\n", debug.Stack()), "\n", "\r\n")
-	fmt.Fprint(os.Stderr, stack)
+	p.panicMu.Lock()
+	if p.panicked == "" {
+		p.panicked = fmt.Sprintf("Caught panic:\r\n\r\n%s\r\n\r\nRestoring terminal...\r\n\r\n", rec) + stack
+	}
+	p.panicMu.Unlock()
 	if v, err := strconv.ParseBool(os.Getenv("TEA_DEBUG")); err == nil && v {
 		f, err := os.Create(fmt.Sprintf("bubbletea-panic-%d.log", time.Now().Unix()))
 		if err == nil {
@@ -1351,28 +1382,14 @@ func (p *Program) recoverFromPanic(r interface{}) {
 	}
 }
 
-// recoverFromGoPanic recovers from a goroutine panic, prints a stack trace and
-// signals for the program to be killed and terminal restored to a usable state.
-func (p *Program) recoverFromGoPanic(r interface{}) {
-	select {
-	case p.errs <- ErrProgramPanic:
-	default:
-	}
-	p.cancel()
-	// We use "\r\n" to ensure the output is formatted even when restoring the
-	// terminal does not work or when raw mode is still active.
-	rec := strings.ReplaceAll(fmt.Sprintf("%s", r), "\n", "\r\n")
-	fmt.Fprintf(os.Stderr, "Caught panic:\r\n\r\n%s\r\n\r\nRestoring terminal...\r\n\r\n", rec)
-	stack := strings.ReplaceAll(fmt.Sprintf("%s\n", debug.Stack()), "\n", "\r\n")
-	fmt.Fprint(os.Stderr, stack)
-	if v, err := strconv.ParseBool(os.Getenv("TEA_DEBUG")); err == nil && v {
-		f, err := os.Create(fmt.Sprintf("bubbletea-panic-%d.log", time.Now().Unix()))
-		if err == nil {
-			defer f.Close()        //nolint:errcheck
-			fmt.Fprintln(f, rec)   //nolint:errcheck
-			fmt.Fprintln(f)        //nolint:errcheck
-			fmt.Fprintln(f, stack) //nolint:errcheck
-		}
+// printPanic prints the report kept of a panic, once, to stderr.
+func (p *Program) printPanic() {
+	p.panicMu.Lock()
+	report := p.panicked
+	p.panicked = ""
+	p.panicMu.Unlock()
+	if report != "" {
+		fmt.Fprint(os.Stderr, report)
 	}
 }
 
