@@ -99,13 +99,14 @@ func startInTmux(t testing.TB, name, logFile string, width, height int, sessionF
 		logFile: logFile,
 	}
 	// The pane stays after roost exits, so that an exit code and whatever
-	// roost printed on its way out can be read. The watchdog (tail --pid)
+	// roost printed on its way out can be read (the history keeps what
+	// scrolled off, a panic's report and stack). The watchdog (tail --pid)
 	// ends the tmux server should this test binary die before its cleanup
 	// runs (a go test timeout panics without running cleanups): roost never
 	// outlives it. The cleanup ends the watchdog by its pid.
 	conf := filepath.Join(dir, "tmux.conf")
 	watchdog := filepath.Join(dir, "watchdog.pid")
-	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 0\n"+
+	confText := fmt.Sprintf("set -g status off\nset -g remain-on-exit on\nset -g history-limit 1000\n"+
 		"run-shell -b 'tail --pid=%d -f /dev/null & echo $! > %s; wait $!; %s -L %s kill-server'\n",
 		os.Getpid(), watchdog, tmux, c.socket)
 	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
@@ -324,13 +325,20 @@ func (c *cockpitTerm) logTail(lines int) string {
 	return strings.Join(all[max(len(all)-lines, 0):], "\n")
 }
 
-// report logs the last screen captured and the tail of roost's log.
+// report logs the last screen captured and the tail of roost's log; once
+// roost has exited, what it printed on its way out with what scrolled off
+// the screen (a panic's report starts there).
 func (c *cockpitTerm) report() {
 	c.mu.Lock()
 	last := c.last
 	c.mu.Unlock()
 	if s, err := c.capture(false); err == nil {
 		last = s
+	}
+	if dead, _ := c.pane("#{pane_dead}"); dead == "1" {
+		if s, err := c.tmux("capture-pane", "-p", "-t", "cockpit", "-S", "-"); err == nil {
+			last = strings.TrimRight(s, "\n")
+		}
 	}
 	c.t.Logf("%s: last screen:\n%s\n%s: tail of roost's log %s:\n%s", c.name, last, c.name, c.logFile, c.logTail(40))
 }
