@@ -25,6 +25,14 @@ import (
 // the demo's server, with the demo's keys) until the test ends.
 func running(t *testing.T, o Options) *World {
 	t.Helper()
+	w, stop := play(t, o)
+	t.Cleanup(stop)
+	return w
+}
+
+// play is the world of a scenario played as running's is, until stop.
+func play(t testing.TB, o Options) (w *World, stop func()) {
+	t.Helper()
 	w, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +60,7 @@ func running(t *testing.T, o Options) *World {
 	worldDone, ctrlDone := make(chan error, 1), make(chan error, 1)
 	go func() { worldDone <- w.Run(ctx) }()
 	go func() { ctrlDone <- ctrl.Run(ctx, 2) }()
-	t.Cleanup(func() {
+	return w, func() {
 		cancel()
 		if err := <-worldDone; err != nil {
 			t.Errorf("world: %v", err)
@@ -60,8 +68,7 @@ func running(t *testing.T, o Options) *World {
 		if err := <-ctrlDone; err != nil {
 			t.Errorf("reconciler: %v", err)
 		}
-	})
-	return w
+	}
 }
 
 // poller reads the world's evidence as the cockpit does: roost's
@@ -383,4 +390,27 @@ func TestAnalysisScenarioInconclusivePauses(t *testing.T) {
 	}
 	// Argo CD reports the pause as its health check does.
 	awaitApp(t, w, "web-frontend", "Synced", "Suspended", 10*time.Second)
+}
+
+// BenchmarkDemoReady is how long `roost demo` takes to its first frame's
+// starting state: from the world's New to Ready (every rollout's stable pods
+// up, the scenario's canaries released, stepped by roost's reconciler). The
+// cockpit's first frame waits for it.
+func BenchmarkDemoReady(b *testing.B) {
+	var total time.Duration
+	n := 0
+	for b.Loop() {
+		began := time.Now()
+		w, stop := play(b, Options{Seed: 11})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if err := w.Ready(ctx); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(began)
+		n++
+		cancel()
+		stop()
+		w.Close()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(n), "ms-to-ready")
 }

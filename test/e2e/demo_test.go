@@ -143,13 +143,11 @@ func TestDemoInATerminal(t *testing.T) {
 			t.Errorf("roost demo left files behind: %v", left)
 		}
 	}
+	// The figures are reported, not bounded: they are this machine's at
+	// this moment, with the suite's other tests sharing it.
+	// BenchmarkDemoReady (internal/demo) measures the start.
 	t.Logf("roost demo: its starting state on screen %s after exec, the canaries' pods %s, checkout's metrics and errors %s, ledger aborted by its analysis %s",
 		firstPods.Round(time.Millisecond), canaryPods.Round(time.Millisecond), evidence.Round(time.Millisecond), aborted.Round(time.Millisecond))
-	// Figures on a loaded CI machine vary; these bounds catch a demo that
-	// stopped starting fast, not a slow moment.
-	if firstPods > 10*time.Second || evidence > 10*time.Second {
-		t.Errorf("the demo is slow to start: pods %s, evidence %s (under 2 s and about 3 s are usual: the first frame waits for the stable versions and the first canaries on their way)", firstPods, evidence)
-	}
 }
 
 // TestDemoInconclusiveAnalysis plays `roost demo --scenario analysis` in a
