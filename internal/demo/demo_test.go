@@ -166,10 +166,12 @@ func metric(ev metrics.Evidence, id string) (metrics.Metric, bool) {
 	return metrics.Metric{}, false
 }
 
-// The default scenario, ten times faster, read through roost's own
-// clients and judge: the good canary waits at 20% and looks like stable;
-// the bad one climbs, fails the judge and throws an error stable never
-// threw; the healthy one is left alone.
+// The default scenario, in real time, read through roost's own clients and
+// judge: the good canary waits at 20% and looks like stable; the bad one
+// climbs, fails the judge and throws an error stable never threw (about 30 s
+// in); the healthy one is left alone. The waits bound when the scenario's
+// events come with room for a machine busy with the other packages' tests:
+// they are not figures of speed.
 func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
 	w := running(t, Options{Seed: 11})
 	p := poller(t, w)
@@ -185,14 +187,14 @@ func TestDefaultScenarioThroughRoostsClients(t *testing.T) {
 	})
 
 	// The healthy rollouts took no canary (the first new version comes
-	// after RevisionEvery, 18s at this speed).
+	// after RevisionEvery).
 	r, target, _ := canary(t, w, "shop", "cart")
 	if r.Status.Phase != v1alpha1.PhaseHealthy || !target.Since.IsZero() {
 		t.Errorf("shop/cart is %s with a canary since %s; want Healthy without one", r.Status.Phase, target.Since)
 	}
 
 	var ledger metrics.Target
-	eventually(t, 40*time.Second, "ledger's canary fails the judge with a new error", func() (bool, string) {
+	eventually(t, 2*time.Minute, "ledger's canary fails the judge with a new error", func() (bool, string) {
 		_, ledger, _ = canary(t, w, "payments", "ledger")
 		if ledger.Since.IsZero() {
 			return false, "no canary yet"
